@@ -1,0 +1,309 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cxsms/cxsms/domain"
+)
+
+// insertSQL appends a whole batch in one statement. Arrays of columns keep it
+// one prepared statement whatever the batch size, and a single statement
+// commits on its own: one round trip and one fsync per batch.
+// RETURNING names the rows actually inserted; the rest were duplicates.
+const insertSQL = `
+INSERT INTO events (message_id, event_id, status, raw_status, carrier_code, error_code,
+	sender_id, recipient, price, currency, format, occurred_at, received_at, raw)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+	$7::text[], $8::text[], $9::numeric[], $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[], $14::json[])
+ON CONFLICT (message_id, event_id) DO NOTHING
+RETURNING message_id, event_id`
+
+// request is one Append call waiting for its batch.
+type request struct {
+	ctx    context.Context
+	events []domain.StatusReceived
+	done   chan result
+}
+
+type result struct {
+	dup []bool
+	err error
+}
+
+// committer is the group commit: Append calls queue requests, and a few
+// writers each take every request waiting (up to MaxBatch reports, within
+// Window) and insert them in one statement. The batch succeeds or fails as a
+// whole, and no request hears back before its batch is committed.
+type committer struct {
+	pool  *pgxpool.Pool
+	opts  Options
+	queue chan *request
+
+	mu     sync.RWMutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func newCommitter(pool *pgxpool.Pool, opts Options) *committer {
+	c := &committer{pool: pool, opts: opts, queue: make(chan *request, opts.QueueLimit)}
+	for range opts.Writers {
+		c.wg.Add(1)
+		go c.run()
+	}
+	return c
+}
+
+func (c *committer) append(ctx context.Context, events []domain.StatusReceived) ([]bool, error) {
+	req := &request{ctx: ctx, events: events, done: make(chan result, 1)}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return nil, fmt.Errorf("%w: shutting down", ErrUnavailable)
+	}
+	select {
+	case c.queue <- req:
+	default:
+		c.mu.RUnlock()
+		return nil, fmt.Errorf("%w: %d requests already waiting", ErrOverloaded, c.opts.QueueLimit)
+	}
+	c.mu.RUnlock()
+	// Wait for the batch even when ctx ends: once queued, the request may be
+	// committed, and its caller must not be told otherwise. The batch's own
+	// deadline bounds the wait.
+	r := <-req.done
+	return r.dup, r.err
+}
+
+func (c *committer) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.queue)
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+}
+
+func (c *committer) run() {
+	defer c.wg.Done()
+	for first := range c.queue {
+		batch := c.gather(first)
+		c.commit(batch)
+	}
+}
+
+// gather takes first and whatever else arrives within the window, up to the
+// size cap.
+func (c *committer) gather(first *request) []*request {
+	batch := []*request{first}
+	n := len(first.events)
+	var timer <-chan time.Time
+	if c.opts.Window > 0 {
+		t := time.NewTimer(c.opts.Window)
+		defer t.Stop()
+		timer = t.C
+	}
+	for n < c.opts.MaxBatch {
+		select {
+		case r, ok := <-c.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+			n += len(r.events)
+			continue
+		default:
+		}
+		if timer == nil {
+			return batch
+		}
+		select {
+		case r, ok := <-c.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+			n += len(r.events)
+		case <-timer:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit writes a batch and answers each of its requests. Requests whose
+// caller already gave up before the batch began are dropped unwritten.
+func (c *committer) commit(batch []*request) {
+	live := batch[:0]
+	for _, r := range batch {
+		if r.ctx.Err() != nil {
+			r.done <- result{err: fmt.Errorf("%w: %w", ErrUnavailable, r.ctx.Err())}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	start := time.Now()
+	dups, err := c.insertRetrying(live)
+	if errors.Is(err, ErrRejected) && len(live) > 1 {
+		// One request's content was refused; write each request alone so
+		// only that one fails and the others are not punished for it.
+		for _, r := range live {
+			d, err := c.insertRetrying([]*request{r})
+			if err != nil {
+				r.done <- result{err: err}
+				continue
+			}
+			r.done <- result{dup: d[0]}
+		}
+		c.observe(live, start, nil)
+		return
+	}
+	c.observe(live, start, err)
+	for i, r := range live {
+		if err != nil {
+			r.done <- result{err: err}
+			continue
+		}
+		r.done <- result{dup: dups[i]}
+	}
+}
+
+func (c *committer) observe(batch []*request, start time.Time, err error) {
+	if c.opts.Observer == nil {
+		return
+	}
+	n := 0
+	for _, r := range batch {
+		n += len(r.events)
+	}
+	c.opts.Observer.BatchCommitted(len(batch), n, time.Since(start), err)
+}
+
+// insertRetrying retries transient failures with exponential backoff and
+// jitter until RetryFor runs out. Retrying is safe: the insert is idempotent.
+// If a commit's outcome was lost with the connection, a retry finds the rows
+// already there and calls them duplicates, which is still the truth that
+// matters: they are stored.
+func (c *committer) insertRetrying(batch []*request) ([][]bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RetryFor)
+	defer cancel()
+	backoff := 20 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		dups, err := c.insert(ctx, batch)
+		if err == nil || !transient(err) {
+			return dups, err
+		}
+		sleep := backoff/2 + rand.N(backoff/2+1)
+		if deadline, _ := ctx.Deadline(); time.Until(deadline) < sleep {
+			return nil, fmt.Errorf("after %d attempts: %w", attempt, err)
+		}
+		time.Sleep(sleep)
+		backoff = min(backoff*2, 500*time.Millisecond)
+	}
+}
+
+// insert runs one INSERT for the batch and works out each report's
+// duplicate flag: a key the statement did not return was already in the
+// log, and a key repeated within the batch is a duplicate after its first.
+func (c *committer) insert(ctx context.Context, batch []*request) ([][]bool, error) {
+	n := 0
+	for _, r := range batch {
+		n += len(r.events)
+	}
+	cols := newColumns(n)
+	first := make(map[domain.Key]bool, n) // key -> seen earlier in this batch
+	dups := make([][]bool, len(batch))
+	for i, r := range batch {
+		dups[i] = make([]bool, len(r.events))
+		for j, e := range r.events {
+			k := e.Key()
+			if first[k] {
+				dups[i][j] = true
+				continue
+			}
+			first[k] = true
+			cols.add(e)
+		}
+	}
+	rows, err := c.pool.Query(ctx, insertSQL, cols.args()...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	inserted := make(map[domain.Key]bool, n)
+	var k domain.Key
+	for rows.Next() {
+		if err := rows.Scan(&k.MessageID, &k.EventID); err != nil {
+			rows.Close()
+			return nil, classify(err)
+		}
+		inserted[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, classify(err)
+	}
+	for i, r := range batch {
+		for j, e := range r.events {
+			if !dups[i][j] && !inserted[e.Key()] {
+				dups[i][j] = true
+			}
+		}
+	}
+	return dups, nil
+}
+
+// columns holds a batch as one array per column, as insertSQL takes it.
+type columns struct {
+	messageID, eventID, status, rawStatus, carrier, errorCode, sender, recipient []string
+	price                                                                        []*string
+	currency, format                                                             []string
+	occurredAt, receivedAt                                                       []time.Time
+	raw                                                                          []string
+}
+
+func newColumns(n int) *columns {
+	return &columns{
+		messageID: make([]string, 0, n), eventID: make([]string, 0, n), status: make([]string, 0, n),
+		rawStatus: make([]string, 0, n), carrier: make([]string, 0, n), errorCode: make([]string, 0, n),
+		sender: make([]string, 0, n), recipient: make([]string, 0, n), price: make([]*string, 0, n),
+		currency: make([]string, 0, n), format: make([]string, 0, n), occurredAt: make([]time.Time, 0, n),
+		receivedAt: make([]time.Time, 0, n), raw: make([]string, 0, n),
+	}
+}
+
+func (c *columns) add(e domain.StatusReceived) {
+	c.messageID = append(c.messageID, e.MessageID)
+	c.eventID = append(c.eventID, e.EventID)
+	c.status = append(c.status, string(e.Status))
+	c.rawStatus = append(c.rawStatus, e.RawStatus)
+	c.carrier = append(c.carrier, e.CarrierCode)
+	c.errorCode = append(c.errorCode, e.ErrorCode)
+	c.sender = append(c.sender, e.SenderID)
+	c.recipient = append(c.recipient, e.Recipient)
+	var price *string
+	if e.Price != nil {
+		p := e.Price.String()
+		price = &p
+	}
+	c.price = append(c.price, price)
+	c.currency = append(c.currency, e.Currency)
+	c.format = append(c.format, string(e.Format))
+	c.occurredAt = append(c.occurredAt, e.OccurredAt)
+	c.receivedAt = append(c.receivedAt, e.ReceivedAt)
+	c.raw = append(c.raw, string(e.Raw))
+}
+
+func (c *columns) args() []any {
+	return []any{c.messageID, c.eventID, c.status, c.rawStatus, c.carrier, c.errorCode, c.sender,
+		c.recipient, c.price, c.currency, c.format, c.occurredAt, c.receivedAt, c.raw}
+}

@@ -1,0 +1,62 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+var (
+	// ErrUnavailable means the store could not commit in time; the caller
+	// should ask the sender to retry later (HTTP 503 + Retry-After). Nothing
+	// of the request is acknowledged.
+	ErrUnavailable = errors.New("event store unavailable")
+	// ErrOverloaded means more appends are waiting than the store will queue;
+	// refusing keeps memory bounded under overload.
+	ErrOverloaded = errors.New("event store overloaded")
+	// ErrRejected means PostgreSQL refused a report's content (a value it
+	// cannot store). Retrying will not help; the request is bad.
+	ErrRejected = errors.New("report refused by the store")
+	// ErrNotFound means no row matched.
+	ErrNotFound = errors.New("not found")
+)
+
+// classify turns a driver error into one of ours, keeping the original
+// wrapped for logs. It is the only place that reads PostgreSQL error codes.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code[:2] {
+		case "22": // data exception: a value PostgreSQL cannot store (bad UTF-8, NUL, ...)
+			return fmt.Errorf("%w: %s", ErrRejected, pgErr.Message)
+		case "08", "53", "57", "58", "40": // connection, resources, shutdown, system, serialization/deadlock
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
+
+// transient reports whether retrying err could succeed.
+func transient(err error) bool { return errors.Is(err, ErrUnavailable) }

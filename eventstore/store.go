@@ -1,0 +1,199 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cxsms/cxsms/domain"
+)
+
+// Store is the event log.
+type Store struct {
+	pool *pgxpool.Pool
+	c    *committer
+}
+
+// Options tune the group commit; zero values take the defaults.
+type Options struct {
+	// Writers is how many batches may commit at once. Two lets one batch
+	// gather while the other waits for its fsync.
+	Writers int
+	// MaxBatch caps the reports in one INSERT.
+	MaxBatch int
+	// Window is how long a writer waits for more requests after the first;
+	// it bounds the latency a batch adds.
+	Window time.Duration
+	// QueueLimit caps the requests waiting for a writer; past it Append
+	// answers ErrOverloaded at once, so memory stays bounded under overload.
+	QueueLimit int
+	// RetryFor is how long a transient failure is retried before Append
+	// gives up with ErrUnavailable.
+	RetryFor time.Duration
+	// Observer, when set, hears about every batch (for metrics).
+	Observer Observer
+}
+
+// Observer hears what the committer does. Metrics implement it; nil is fine.
+type Observer interface {
+	BatchCommitted(requests, reports int, took time.Duration, err error)
+}
+
+func (o *Options) defaults() {
+	if o.Writers <= 0 {
+		o.Writers = 2
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 2000
+	}
+	if o.Window < 0 {
+		o.Window = 0
+	}
+	if o.QueueLimit <= 0 {
+		o.QueueLimit = 4096
+	}
+	if o.RetryFor <= 0 {
+		o.RetryFor = 3 * time.Second
+	}
+}
+
+// New returns a Store over pool and starts its committers; Close stops them.
+func New(pool *pgxpool.Pool, opts Options) *Store {
+	opts.defaults()
+	return &Store{pool: pool, c: newCommitter(pool, opts)}
+}
+
+// Close stops the committers after the batches in flight finish. Appends
+// after Close fail with ErrUnavailable.
+func (s *Store) Close() { s.c.close() }
+
+// Pool returns the store's connection pool, for the packages that read
+// read models in the same database.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// AppendResult says what became of one report.
+type AppendResult struct {
+	MessageID string
+	EventID   string
+	// Duplicate is true when the log already held this (message_id, event_id),
+	// from an earlier request or earlier in the same batch.
+	Duplicate bool
+}
+
+// Append stores events and returns once they are committed, one result per
+// event in order. Either every event of the call is committed or none is.
+func (s *Store) Append(ctx context.Context, events []domain.StatusReceived) ([]AppendResult, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	dup, err := s.c.append(ctx, events)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: append %d reports: %w", len(events), err)
+	}
+	out := make([]AppendResult, len(events))
+	for i, e := range events {
+		out[i] = AppendResult{MessageID: e.MessageID, EventID: e.EventID, Duplicate: dup[i]}
+	}
+	return out, nil
+}
+
+// Position is an event's place in the log.
+type Position struct {
+	TransactionID uint64 `json:"transactionId"`
+	Offset        int64  `json:"offset"`
+}
+
+// Less orders positions as the log does.
+func (p Position) Less(q Position) bool {
+	if p.TransactionID != q.TransactionID {
+		return p.TransactionID < q.TransactionID
+	}
+	return p.Offset < q.Offset
+}
+
+// Recorded is an event as the log holds it.
+type Recorded struct {
+	Position Position
+	domain.StatusReceived
+}
+
+// History returns every event of one message in log order, raw payload
+// included. It returns ErrNotFound when the log has none.
+func (s *Store) History(ctx context.Context, messageID string) ([]Recorded, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT transaction_id::text::bigint, "offset", `+recordedColumns+`, raw::text
+		FROM events WHERE message_id = $1
+		ORDER BY transaction_id, "offset"`, messageID)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: history %s: %w", messageID, classify(err))
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Recorded, error) {
+		var r Recorded
+		var raw string
+		dest := append([]any{&r.Position.TransactionID, &r.Position.Offset}, scanTargets(&r.StatusReceived)...)
+		if err := row.Scan(append(dest, &raw)...); err != nil {
+			return r, err
+		}
+		r.Raw = json.RawMessage(raw)
+		return r, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: history %s: %w", messageID, classify(err))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("eventstore: history %s: %w", messageID, ErrNotFound)
+	}
+	return out, nil
+}
+
+// recordedColumns are the normalized columns scanTargets reads, in order.
+const recordedColumns = `message_id, event_id, status, raw_status, carrier_code, error_code,
+	sender_id, recipient, price::text, currency, format, occurred_at, received_at`
+
+// scanTargets points at e's fields in recordedColumns order. Price goes
+// through a text column so no float ever touches money.
+func scanTargets(e *domain.StatusReceived) []any {
+	return []any{&e.MessageID, &e.EventID, (*string)(&e.Status), &e.RawStatus, &e.CarrierCode, &e.ErrorCode,
+		&e.SenderID, &e.Recipient, priceScanner{&e.Price}, &e.Currency, (*string)(&e.Format), &e.OccurredAt, &e.ReceivedAt}
+}
+
+// priceScanner reads a nullable numeric rendered as text into *domain.Micros.
+type priceScanner struct{ p **domain.Micros }
+
+func (s priceScanner) ScanText(v pgtype.Text) error {
+	if !v.Valid {
+		*s.p = nil
+		return nil
+	}
+	m, err := domain.ParseMicros(v.String)
+	if err != nil {
+		return err
+	}
+	*s.p = &m
+	return nil
+}
+
+// Ready reports whether the store can serve: the database answers and every
+// migration this binary embeds is applied.
+func (s *Store) Ready(ctx context.Context) error {
+	var v int
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
+	if err != nil {
+		return fmt.Errorf("eventstore: ready: %w", classify(err))
+	}
+	if want := LatestVersion(); v < want {
+		return fmt.Errorf("eventstore: ready: schema at version %d, binary needs %d: run `cxsms migrate`", v, want)
+	}
+	return nil
+}
+
+// IsUnavailable reports whether err means "try again later".
+func IsUnavailable(err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, ErrOverloaded)
+}

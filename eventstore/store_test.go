@@ -1,0 +1,318 @@
+package eventstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cxsms/cxsms/domain"
+	"github.com/cxsms/cxsms/eventstore"
+	"github.com/cxsms/cxsms/eventstore/pgtest"
+)
+
+func report(msg, event string, st domain.Status) domain.StatusReceived {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	price := domain.Micros(7500)
+	return domain.StatusReceived{
+		MessageID: msg, EventID: event, Status: st, RawStatus: string(st),
+		CarrierCode: "VERIZON", SenderID: "12025550100", Recipient: "+14155550123",
+		Price: &price, Currency: "USD", Format: domain.FormatJSON,
+		OccurredAt: now, ReceivedAt: now,
+		Raw: json.RawMessage(fmt.Sprintf(`{"messageId": %q,  "status":%q}`, msg, st)),
+	}
+}
+
+func newStore(t *testing.T, opts eventstore.Options) (*eventstore.Store, *pgxpool.Pool) {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	s := eventstore.New(pool, opts)
+	t.Cleanup(s.Close)
+	return s, pool
+}
+
+func countEvents(t *testing.T, pool *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestAppendAndHistoryKeepEverything(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, eventstore.Options{})
+	ctx := context.Background()
+	sent := report("m1", "e1", domain.StatusSent)
+	delivered := report("m1", "e2", domain.StatusDelivered)
+	delivered.Price = nil
+	res, err := s.Append(ctx, []domain.StatusReceived{sent, delivered})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].Duplicate || res[1].Duplicate {
+		t.Fatalf("results = %+v, want two new events", res)
+	}
+	h, err := s.History(ctx, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 2 {
+		t.Fatalf("history has %d events, want 2", len(h))
+	}
+	got := h[0].StatusReceived
+	if string(got.Raw) != string(sent.Raw) {
+		t.Errorf("raw = %s, want byte-faithful %s", got.Raw, sent.Raw)
+	}
+	if got.Price == nil || *got.Price != 7500 || got.Currency != "USD" || got.Status != domain.StatusSent {
+		t.Errorf("normalized fields lost: %+v", got)
+	}
+	if !got.OccurredAt.Equal(sent.OccurredAt) {
+		t.Errorf("occurredAt = %v, want %v", got.OccurredAt, sent.OccurredAt)
+	}
+	if h[1].Price != nil {
+		t.Errorf("absent price came back as %v", *h[1].Price)
+	}
+	if !h[0].Position.Less(h[1].Position) {
+		t.Errorf("history not in log order: %+v then %+v", h[0].Position, h[1].Position)
+	}
+	if _, err := s.History(ctx, "nope"); !errors.Is(err, eventstore.ErrNotFound) {
+		t.Errorf("history of unknown message: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestDuplicateIsSuccessAndAddsNoRow(t *testing.T) {
+	t.Parallel()
+	s, pool := newStore(t, eventstore.Options{})
+	ctx := context.Background()
+	r := report("m1", "e1", domain.StatusDelivered)
+	if _, err := s.Append(ctx, []domain.StatusReceived{r}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Append(ctx, []domain.StatusReceived{r, report("m1", "e2", domain.StatusSent)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].Duplicate || res[1].Duplicate {
+		t.Fatalf("results = %+v, want first duplicate, second new", res)
+	}
+	// The same report twice in one call: the first is new, the second not.
+	res, err = s.Append(ctx, []domain.StatusReceived{report("m2", "e1", domain.StatusSent), report("m2", "e1", domain.StatusSent)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Duplicate || !res[1].Duplicate {
+		t.Fatalf("in-call duplicate results = %+v", res)
+	}
+	if n := countEvents(t, pool); n != 3 {
+		t.Fatalf("events = %d, want 3", n)
+	}
+}
+
+func TestConcurrentSameReportStoresOneEvent(t *testing.T) {
+	t.Parallel()
+	s, pool := newStore(t, eventstore.Options{Window: time.Millisecond})
+	r := report("m-race", "e-race", domain.StatusDelivered)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	fresh := 0
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.Append(context.Background(), []domain.StatusReceived{r})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if !res[0].Duplicate {
+				mu.Lock()
+				fresh++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if n := countEvents(t, pool); n != 1 {
+		t.Fatalf("events = %d, want 1", n)
+	}
+	if fresh != 1 {
+		t.Fatalf("%d callers were told their report was new, want exactly 1", fresh)
+	}
+}
+
+func TestLogRefusesUpdateDeleteTruncate(t *testing.T) {
+	t.Parallel()
+	s, pool := newStore(t, eventstore.Options{})
+	ctx := context.Background()
+	if _, err := s.Append(ctx, []domain.StatusReceived{report("m1", "e1", domain.StatusSent)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`UPDATE events SET status = 'DELIVERED'`,
+		`DELETE FROM events`,
+		`TRUNCATE events`,
+	} {
+		if _, err := pool.Exec(ctx, stmt); err == nil {
+			t.Errorf("%s succeeded; the log must be immutable", stmt)
+		}
+	}
+	if n := countEvents(t, pool); n != 1 {
+		t.Fatalf("events = %d after refused changes, want 1", n)
+	}
+}
+
+// A batch that cannot commit fails every request in it, and none of its
+// reports is stored.
+func TestBatchFailureFailsEveryRequest(t *testing.T) {
+	t.Parallel()
+	s, pool := newStore(t, eventstore.Options{Writers: 1, Window: 300 * time.Millisecond, RetryFor: 200 * time.Millisecond})
+	ctx := context.Background()
+	// A store that refuses with a transient error whenever "poison" is in
+	// the batch, as a failing disk or a restarting server would.
+	_, err := pool.Exec(ctx, `
+		CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.message_id = 'poison' THEN
+				RAISE EXCEPTION 'simulated outage' USING ERRCODE = '57P03';
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison();`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 5)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := fmt.Sprintf("m%d", i)
+			if i == 2 {
+				msg = "poison"
+			}
+			_, errs[i] = s.Append(ctx, []domain.StatusReceived{report(msg, "e", domain.StatusSent)})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, eventstore.ErrUnavailable) {
+			t.Errorf("request %d: err = %v, want ErrUnavailable", i, err)
+		}
+	}
+	if n := countEvents(t, pool); n != 0 {
+		t.Fatalf("events = %d, want 0: a failed batch acknowledged nothing and stored nothing", n)
+	}
+}
+
+// A report PostgreSQL refuses (here: raw that is not JSON) fails its own
+// request only; the other requests of its batch are stored.
+func TestRejectedReportFailsOnlyItsRequest(t *testing.T) {
+	t.Parallel()
+	s, pool := newStore(t, eventstore.Options{Writers: 1, Window: 300 * time.Millisecond})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := report(fmt.Sprintf("m%d", i), "e", domain.StatusSent)
+			if i == 1 {
+				r.Raw = json.RawMessage(`{not json`)
+			}
+			_, errs[i] = s.Append(ctx, []domain.StatusReceived{r})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i == 1 {
+			if !errors.Is(err, eventstore.ErrRejected) {
+				t.Errorf("bad request: err = %v, want ErrRejected", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("request %d: %v", i, err)
+		}
+	}
+	if n := countEvents(t, pool); n != 3 {
+		t.Fatalf("events = %d, want 3", n)
+	}
+}
+
+func TestOverloadAnswersAtOnce(t *testing.T) {
+	t.Parallel()
+	s, pool := newStore(t, eventstore.Options{Writers: 1, QueueLimit: 1, MaxBatch: 1})
+	ctx := context.Background()
+	// A slow disk: each insert takes 300 ms, so the one writer is busy and
+	// the queue of one fills while the other requests arrive.
+	_, err := pool.Exec(ctx, `
+		CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$;
+		CREATE TRIGGER slow BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION slow();`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	overloaded := 0
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			_, err := s.Append(ctx, []domain.StatusReceived{report(fmt.Sprintf("m%d", i), "e", domain.StatusSent)})
+			if errors.Is(err, eventstore.ErrOverloaded) {
+				if d := time.Since(start); d > 100*time.Millisecond {
+					t.Errorf("overload answered after %v, want at once", d)
+				}
+				mu.Lock()
+				overloaded++
+				mu.Unlock()
+			} else if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if overloaded == 0 {
+		t.Fatal("no request was refused with ErrOverloaded past the queue limit")
+	}
+	if got := countEvents(t, pool); got != 10-overloaded {
+		t.Fatalf("events = %d, want %d (every accepted request stored, no refused one)", got, 10-overloaded)
+	}
+}
+
+func TestMigrateTwiceAndConcurrently(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			applied, err := eventstore.Migrate(ctx, pool)
+			if err != nil {
+				t.Error(err)
+			}
+			if len(applied) != 0 {
+				t.Errorf("migrated database re-applied %v", applied)
+			}
+		}()
+	}
+	wg.Wait()
+	s := eventstore.New(pool, eventstore.Options{})
+	defer s.Close()
+	if err := s.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
