@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/joho/godotenv"
+	"github.com/sirupsen/logrus"
+)
+
+// config is everything the commands read from the environment.
+type config struct {
+	DatabaseURL      string
+	Port             string
+	WebhookSecret    string
+	SigningSecret    string
+	AdminToken       string
+	RulesFile        string
+	MaxBodyBytes     int64
+	SimulatorEnabled bool
+	LogLevel         logrus.Level
+	PublicURL        string
+	getenv           func(string) string
+}
+
+// loadConfig reads the environment, with a .env file in the working directory
+// filling in what the environment does not set.
+func loadConfig(getenv func(string) string) (config, error) {
+	dotenv, err := godotenv.Read(".env")
+	if err != nil && !os.IsNotExist(err) {
+		return config{}, fmt.Errorf(".env: %w", err)
+	}
+	get := func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return dotenv[k]
+	}
+	cfg := config{
+		DatabaseURL:   get("DATABASE_URL"),
+		Port:          get("PORT"),
+		WebhookSecret: get("WEBHOOK_SECRET"),
+		SigningSecret: get("WEBHOOK_SIGNING_SECRET"),
+		AdminToken:    get("ADMIN_TOKEN"),
+		RulesFile:     get("RULES_FILE"),
+		MaxBodyBytes:  1 << 20,
+		PublicURL:     get("PUBLIC_URL"),
+		getenv:        get,
+	}
+	if cfg.Port == "" {
+		cfg.Port = "8080"
+	}
+	if v := get("MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return config{}, fmt.Errorf("MAX_BODY_BYTES must be a positive number of bytes, got %q", v)
+		}
+		cfg.MaxBodyBytes = n
+	}
+	if v := get("SIMULATOR_ENABLED"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return config{}, fmt.Errorf("SIMULATOR_ENABLED must be true or false, got %q", v)
+		}
+		cfg.SimulatorEnabled = b
+	}
+	cfg.LogLevel = logrus.InfoLevel
+	if v := get("LOG_LEVEL"); v != "" {
+		l, err := logrus.ParseLevel(v)
+		if err != nil {
+			return config{}, fmt.Errorf("LOG_LEVEL: %w", err)
+		}
+		cfg.LogLevel = l
+	}
+	return cfg, nil
+}
+
+func (c config) requireDatabase() error {
+	if c.DatabaseURL == "" {
+		return fmt.Errorf("DATABASE_URL is not set: set it, or use `make run`, which starts a private PostgreSQL")
+	}
+	return nil
+}

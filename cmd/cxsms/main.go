@@ -1,0 +1,68 @@
+// Command cxsms receives NICE CXone SMS delivery reports, keeps them as an
+// immutable event log in PostgreSQL, and serves read models projected from it.
+//
+// Read run, then serve.go, top to bottom: that is where a webhook goes.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "cxsms:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: cxsms <command> [flags]
+
+commands:
+  serve              run the HTTP API and the projectors (migrates first)
+  project            run only the projectors
+  migrate            apply database migrations
+  rebuild NAME|all   rebuild read models from the event log
+  history ID         print one message's events from the log
+  simulate           send synthetic CXone traffic to a running service
+  register-webhook   create or update the CXone webhook subscription
+  fake-cxone         run a fake CXone (OAuth, webhooks API, report sender)
+
+Configuration comes from the environment and an optional .env file:
+DATABASE_URL, PORT, WEBHOOK_SECRET, WEBHOOK_SIGNING_SECRET, ADMIN_TOKEN,
+RULES_FILE, MAX_BODY_BYTES, SIMULATOR_ENABLED, LOG_LEVEL, PUBLIC_URL and the
+CXONE_* variables (see README.md).
+`
+
+// run is the whole program, testable: tests call it with their own args,
+// environment and outputs, on port 0.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command given")
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, rest, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, cfg, stdout)
+	case "history":
+		return history(ctx, cfg, rest, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}

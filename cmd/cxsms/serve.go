@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	stdhttp "net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sirupsen/logrus"
+
+	"github.com/cxsms/cxsms/eventstore"
+	"github.com/cxsms/cxsms/http"
+)
+
+// serve runs the API. A webhook's path: http.handleWebhook authenticates and
+// parses it, eventstore.Store.Append commits it in a group commit, and only
+// then does the handler answer 200. The projectors read the log afterwards.
+func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
+	if cfg.WebhookSecret == "" {
+		return errors.New("WEBHOOK_SECRET is not set: serve refuses to accept webhooks anyone could forge; set it to the secret CXone sends in X-Webhook-Secret")
+	}
+	log := newLogger(cfg, stderr)
+
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	// Migrate before serving; while PostgreSQL is down, keep trying in the
+	// background and let /readyz say 503 until it works.
+	migrated := make(chan struct{})
+	go migrateUntilDone(ctx, pool, log, migrated)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := http.NewMetrics(reg)
+
+	store := eventstore.New(pool, eventstore.Options{Observer: metrics})
+	defer store.Close()
+
+	handler, err := http.NewServer(http.Config{
+		WebhookSecret:    cfg.WebhookSecret,
+		SigningSecret:    cfg.SigningSecret,
+		MaxBodyBytes:     cfg.MaxBodyBytes,
+		AdminToken:       cfg.AdminToken,
+		SimulatorEnabled: cfg.SimulatorEnabled,
+	}, http.Deps{
+		Log:            log,
+		Store:          store,
+		Metrics:        metrics,
+		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", net.JoinHostPort("", cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen on port %s: %w", cfg.Port, err)
+	}
+	srv := &stdhttp.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	fmt.Fprintf(stdout, "cxsms listening on http://127.0.0.1:%d\n", addr.Port)
+	log.WithField("port", addr.Port).Info("listening")
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Finish the requests in flight (their batches commit and they get their
+	// answers), then stop the committers.
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func migrateUntilDone(ctx context.Context, p *pgxpool.Pool, log *logrus.Logger, done chan<- struct{}) {
+	for {
+		applied, err := eventstore.Migrate(ctx, p)
+		if err == nil {
+			if len(applied) > 0 {
+				log.WithField("applied", applied).Info("migrated")
+			}
+			close(done)
+			return
+		}
+		log.WithError(err).Warn("migrations not applied yet; retrying")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func newLogger(cfg config, out io.Writer) *logrus.Logger {
+	log := logrus.New()
+	log.SetOutput(out)
+	log.SetFormatter(&logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano})
+	log.SetLevel(cfg.LogLevel)
+	return log
+}

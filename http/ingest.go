@@ -1,0 +1,107 @@
+package http
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/cxsms/cxsms/domain"
+	"github.com/cxsms/cxsms/eventstore"
+)
+
+type ingestResult struct {
+	MessageID string `json:"messageId"`
+	EventID   string `json:"eventId"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+type ingestAnswer struct {
+	Acknowledged bool           `json:"acknowledged"`
+	Results      []ingestResult `json:"results"`
+}
+
+// handleWebhook is where a CXone report enters: authenticate, read within the
+// size limit, parse, append, and answer 200 only once the log has committed.
+// Every refusal stores nothing, so CXone's redelivery is always safe.
+func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
+	receivedAt := time.Now().UTC()
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Webhook-Secret")), []byte(s.cfg.WebhookSecret)) != 1 {
+		s.metrics.ingestRequests.WithLabelValues("unauthorized").Inc()
+		return errorf(http.StatusUnauthorized, "missing or wrong X-Webhook-Secret")
+	}
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		s.metrics.ingestRequests.WithLabelValues("too_large").Inc()
+		return &http.MaxBytesError{Limit: s.cfg.MaxBodyBytes}
+	}
+	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.metrics.ingestRequests.WithLabelValues("too_large").Inc()
+			return err
+		}
+		s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
+		return errorf(http.StatusBadRequest, "could not read body: "+err.Error())
+	}
+	if len(s.keys) > 0 {
+		if err := s.keys.verify(r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"),
+			r.Header.Get("webhook-signature"), body, receivedAt); err != nil {
+			s.metrics.ingestRequests.WithLabelValues("unauthorized").Inc()
+			return errorf(http.StatusUnauthorized, "bad signature: "+err.Error())
+		}
+	}
+	eventIDHeader := r.Header.Get("X-CXone-Event-Id")
+	if eventIDHeader == "" {
+		eventIDHeader = r.Header.Get("webhook-id")
+	}
+	events, err := domain.Parse(domain.Request{
+		Body: body, ContentType: r.Header.Get("Content-Type"),
+		EventIDHeader: eventIDHeader, ReceivedAt: receivedAt,
+	})
+	if err != nil {
+		s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
+		return err
+	}
+	results, err := s.store.Append(r.Context(), events)
+	if err != nil {
+		switch {
+		case errors.Is(err, eventstore.ErrOverloaded):
+			s.metrics.ingestRequests.WithLabelValues("overloaded").Inc()
+		case errors.Is(err, eventstore.ErrRejected):
+			s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
+		default:
+			s.metrics.ingestRequests.WithLabelValues("unavailable").Inc()
+		}
+		return err
+	}
+	s.metrics.ingestRequests.WithLabelValues("accepted").Inc()
+	answer := ingestAnswer{Acknowledged: true, Results: make([]ingestResult, len(results))}
+	for i, res := range results {
+		answer.Results[i] = ingestResult(res)
+		outcome := "accepted"
+		if res.Duplicate {
+			outcome = "duplicate"
+		}
+		s.metrics.ingestReports.WithLabelValues(outcome, string(events[i].Format)).Inc()
+	}
+	writeJSON(w, http.StatusOK, answer)
+	return nil
+}
+
+// readBody reads at most limit bytes; a longer body fails with
+// *http.MaxBytesError as soon as the limit is crossed, before it is read whole.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	size := 512
+	if r.ContentLength > 0 && r.ContentLength <= limit {
+		size = int(r.ContentLength)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

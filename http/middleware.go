@@ -1,0 +1,106 @@
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
+)
+
+type ctxKey int
+
+const loggerKey ctxKey = iota
+
+// loggerFrom returns the request's logger, which carries its request ID.
+func loggerFrom(ctx context.Context) logrus.FieldLogger {
+	if l, ok := ctx.Value(loggerKey).(logrus.FieldLogger); ok {
+		return l
+	}
+	return logrus.StandardLogger()
+}
+
+// requestID gives every request an ID (the caller's X-Request-Id when it
+// sends a sane one), echoes it in the answer and puts it on every log line.
+func (s *Server) requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		log := s.log.WithField("request_id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loggerKey, logrus.FieldLogger(log))))
+	})
+}
+
+// recoverPanics turns a handler panic into a logged 500 instead of a dropped
+// connection. No input should get here; this is the net under the net.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				loggerFrom(r.Context()).WithField("panic", p).Error("handler panicked")
+				s.metrics.panics.Inc()
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusRecorder remembers the status a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// observe records each request's latency by route and status, and logs it
+// at debug level (an info line per webhook would be most of the CPU under load).
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		route := "unmatched"
+		if cur := mux.CurrentRoute(r); cur != nil {
+			if tpl, err := cur.GetPathTemplate(); err == nil {
+				route = tpl
+			}
+		}
+		took := time.Since(start)
+		s.metrics.requestSeconds.WithLabelValues(r.Method, route, statusClass(rec.status)).Observe(took.Seconds())
+		if s.log.IsLevelEnabled(logrus.DebugLevel) {
+			loggerFrom(r.Context()).WithFields(logrus.Fields{
+				"method": r.Method, "route": route, "status": rec.status, "ms": float64(took.Microseconds()) / 1000,
+			}).Debug("request")
+		}
+	})
+}
+
+func statusClass(code int) string {
+	switch {
+	case code < 300:
+		return "2xx"
+	case code < 400:
+		return "3xx"
+	case code < 500:
+		return http.StatusText(code)
+	}
+	return http.StatusText(code)
+}

@@ -1,0 +1,101 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cxsms/cxsms/domain"
+	"github.com/cxsms/cxsms/eventstore"
+)
+
+// Error is an error with the HTTP status it should be answered with. Handlers
+// return it for the cases they decide themselves (401, 404...).
+type Error struct {
+	Status  int
+	Message string
+	// RetryAfter, in seconds, goes out as a Retry-After header when set.
+	RetryAfter string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func errorf(status int, msg string) *Error { return &Error{Status: status, Message: msg} }
+
+// statusOf maps an error to its answer. Only errors it does not know are
+// unexpected, and only those are logged at error level.
+func statusOf(err error) (code int, msg, retryAfter string, unexpected bool) {
+	var he *Error
+	var pe *domain.ParseError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		return he.Status, he.Message, he.RetryAfter, false
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, "body is larger than the limit of " + formatBytes(tooBig.Limit), "", false
+	case errors.As(err, &pe):
+		return http.StatusBadRequest, pe.Error(), "", false
+	case errors.Is(err, domain.ErrEmptyBody), errors.Is(err, domain.ErrNoMessageID):
+		return http.StatusBadRequest, err.Error(), "", false
+	case errors.Is(err, eventstore.ErrRejected):
+		return http.StatusBadRequest, err.Error(), "", false
+	case errors.Is(err, eventstore.ErrNotFound):
+		return http.StatusNotFound, "not found", "", false
+	case errors.Is(err, eventstore.ErrOverloaded):
+		return http.StatusServiceUnavailable, "too many reports waiting to be stored; retry shortly", "1", false
+	case errors.Is(err, eventstore.ErrUnavailable):
+		return http.StatusServiceUnavailable, "the event store cannot commit right now; nothing was stored, retry later", "5", false
+	}
+	return http.StatusInternalServerError, "internal error", "", true
+}
+
+// writeError answers with {"error": "..."}.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg, retryAfter, unexpected := statusOf(err)
+	log := loggerFrom(r.Context())
+	if unexpected {
+		log.WithError(err).Error("request failed")
+	} else {
+		log.WithError(err).WithField("status", code).Debug("request refused")
+	}
+	if retryAfter != "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// writeJSON encodes v as the answer. Every JSON answer goes through here.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		logrus.WithError(err).Debug("write response")
+	}
+}
+
+// handlerFunc is a handler that returns its error instead of answering it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (h handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h(w, r); err != nil {
+		writeError(w, r, err)
+	}
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return itoa(n>>20) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return itoa(n>>10) + " KiB"
+	}
+	return itoa(n) + " bytes"
+}
+
+func itoa(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -1,0 +1,77 @@
+package http
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cxsms/cxsms/domain"
+	"github.com/cxsms/cxsms/eventstore"
+)
+
+// appender stores reports and says which were duplicates, only once committed.
+type appender interface {
+	Append(ctx context.Context, events []domain.StatusReceived) ([]eventstore.AppendResult, error)
+}
+
+// historian reads one message's events from the log.
+type historian interface {
+	History(ctx context.Context, messageID string) ([]eventstore.Recorded, error)
+}
+
+// readiness says whether the store can serve.
+type readiness interface {
+	Ready(ctx context.Context) error
+}
+
+// Config is what the HTTP layer needs to know.
+type Config struct {
+	WebhookSecret string
+	// SigningSecret enables Standard Webhooks signature checks when set.
+	SigningSecret string
+	// MaxBodyBytes bounds a webhook body; larger ones get 413.
+	MaxBodyBytes     int64
+	AdminToken       string
+	SimulatorEnabled bool
+}
+
+// Deps are the things the handlers call.
+type Deps struct {
+	Log   *logrus.Logger
+	Store interface {
+		appender
+		historian
+		readiness
+	}
+	Metrics *Metrics
+	// MetricsHandler serves /metrics.
+	MetricsHandler http.Handler
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	cfg   Config
+	keys  signingKeys
+	log   *logrus.Logger
+	store interface {
+		appender
+		historian
+		readiness
+	}
+	metrics        *Metrics
+	metricsHandler http.Handler
+}
+
+// NewServer returns the whole API as one handler.
+func NewServer(cfg Config, deps Deps) (http.Handler, error) {
+	keys, err := parseSigningKeys(cfg.SigningSecret)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{cfg: cfg, keys: keys, log: deps.Log, store: deps.Store, metrics: deps.Metrics, metricsHandler: deps.MetricsHandler}
+	return s.routes(), nil
+}
