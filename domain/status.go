@@ -94,13 +94,15 @@ var messageStates = map[string]Status{
 	"8": StatusRejected,    // REJECTED
 }
 
+var statusSeparators = strings.NewReplacer(" ", "_", "-", "_")
+
 // ParseStatus normalizes a status as a carrier or CXone spells it. It never
 // fails: what it does not know is StatusUnknown, and the caller keeps the raw
 // value.
 func ParseStatus(raw string) Status {
 	s := strings.ToUpper(strings.TrimSpace(strings.Trim(raw, "\x00")))
 	s = strings.TrimPrefix(s, "STAT:")
-	s = strings.NewReplacer(" ", "_", "-", "_").Replace(s)
+	s = statusSeparators.Replace(s)
 	if st, ok := statusWords[s]; ok {
 		return st
 	}

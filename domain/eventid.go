@@ -1,0 +1,80 @@
+package domain
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+)
+
+// jsonEventID picks a JSON report's event ID, from the most specific source to
+// the least: the report's own eventId or id, the envelope's, the request
+// header, and last a hash of the report's content. In a CXone envelope "id"
+// names the event, never the message.
+func jsonEventID(r, envelope *reportFields, header string, index, n int, raw []byte) (string, error) {
+	for _, f := range []*reportFields{r, envelope} {
+		if f == nil {
+			continue
+		}
+		id, key, err := f.text(eventIDKeys, trimID)
+		if err != nil {
+			return "", err
+		}
+		if id != "" {
+			if id, err = checkID(id, maxEventIDLen); err != nil {
+				return "", f.errorf(key, nil, "%v", err)
+			}
+			return id, nil
+		}
+	}
+	if id, err := headerEventID(header, index, n); err != nil || id != "" {
+		return id, err
+	}
+	canonical, err := canonicalJSON(raw)
+	if err != nil {
+		return "", &ParseError{Index: index, Reason: "invalid JSON: " + err.Error()}
+	}
+	return contentEventID(canonical), nil
+}
+
+// headerEventID derives the event ID from the request header. The header
+// names the delivery, not a report, so in a batch each report adds its index:
+// otherwise the second report of a batch would be taken for a duplicate of
+// the first whenever two share a message ID.
+func headerEventID(header string, index, n int) (string, error) {
+	id := trimID(header)
+	if id == "" {
+		return "", nil
+	}
+	if n > 1 {
+		id += ":" + strconv.Itoa(index)
+	}
+	id, err := checkID(id, maxEventIDLen)
+	if err != nil {
+		return "", &ParseError{Index: index, Field: "event ID header", Reason: err.Error()}
+	}
+	return id, nil
+}
+
+// contentEventID names a report by its content, for senders that give no
+// event ID. It leaves out when the report arrived, so a redelivery gets the
+// same ID and is stored once, while a later report for the same message (a new
+// status, a new time) differs in content and gets its own.
+func contentEventID(canonical []byte) string {
+	sum := sha256.Sum256(canonical)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// canonicalJSON re-encodes a JSON value with sorted keys and no whitespace,
+// numbers kept as written, so a sender that reorders keys or reindents on a
+// retry still produces the same content ID.
+func canonicalJSON(raw []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}

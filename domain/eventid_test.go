@@ -1,0 +1,118 @@
+package domain
+
+import (
+	"regexp"
+	"testing"
+	"time"
+)
+
+func TestEventIDSources(t *testing.T) {
+	tests := []struct {
+		name, body, header string
+		want               []string
+	}{
+		{"payload eventId", `{"eventId":"env","payload":{"eventId":"pl","id":"pl-id","messageId":"m"}}`, "hdr", []string{"pl"}},
+		{"payload id", `{"eventId":"env","payload":{"id":"pl-id","messageId":"m"}}`, "hdr", []string{"pl-id"}},
+		{"payload id as a number", `{"payload":{"id":1234567890123,"messageId":"m"}}`, "", []string{"1234567890123"}},
+		{"envelope eventId", `{"eventId":"env","id":"env-id","payload":{"messageId":"m"}}`, "hdr", []string{"env"}},
+		{"envelope id", `{"id":"env-id","payload":{"messageId":"m"}}`, "hdr", []string{"env-id"}},
+		{"bare report eventId", `{"eventId":"e1","messageId":"m"}`, "hdr", []string{"e1"}},
+		{"event IDs are trimmed", `{"eventId":" e1\u0000","messageId":"m"}`, "", []string{"e1"}},
+		{"empty eventId falls back", `{"eventId":"","id":null,"messageId":"m"}`, "hdr", []string{"hdr"}},
+		{"header for a single report", `{"messageId":"m"}`, " hdr ", []string{"hdr"}},
+		{"header for a batch of one", `[{"messageId":"m"}]`, "hdr", []string{"hdr"}},
+		{"header for a batch", `{"events":[{"messageId":"m"},{"messageId":"m","eventId":"own"},{"messageId":"m"}]}`, "hdr", []string{"hdr:0", "own", "hdr:2"}},
+		{"header for a receipt", "id:1 stat:DELIVRD", "hdr", []string{"hdr"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseBody(tt.body, "", tt.header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d events, want %d", len(got), len(tt.want))
+			}
+			for i, e := range got {
+				if e.EventID != tt.want[i] {
+					t.Errorf("event %d: EventID = %q, want %q", i, e.EventID, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+var contentIDPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// contentIDs parses body at a given time and returns its event IDs, all of
+// which must be content hashes.
+func contentIDs(t *testing.T, body string, at time.Time) []string {
+	t.Helper()
+	got, err := Parse(Request{Body: []byte(body), ReceivedAt: at})
+	if err != nil {
+		t.Fatalf("Parse(%q): %v", body, err)
+	}
+	ids := make([]string, len(got))
+	for i, e := range got {
+		if !contentIDPattern.MatchString(e.EventID) {
+			t.Fatalf("EventID %q is not a content hash", e.EventID)
+		}
+		ids[i] = e.EventID
+	}
+	return ids
+}
+
+func TestContentEventID(t *testing.T) {
+	later := parseReceivedAt.Add(time.Hour)
+	same := func(a, b string) {
+		t.Helper()
+		if x, y := contentIDs(t, a, parseReceivedAt), contentIDs(t, b, later); x[0] != y[0] {
+			t.Errorf("different IDs for the same report:\n%s\n%s", a, b)
+		}
+	}
+	differ := func(a, b string) {
+		t.Helper()
+		if x, y := contentIDs(t, a, parseReceivedAt), contentIDs(t, b, parseReceivedAt); x[0] == y[0] {
+			t.Errorf("same ID for different reports:\n%s\n%s", a, b)
+		}
+	}
+
+	report := `{"messageId":"m","status":"DELIVERED","timestamp":"2024-05-06T07:00:00Z","price":0.0075}`
+	same(report, report)
+	same(report, `{ "price": 0.0075, "timestamp":"2024-05-06T07:00:00Z",
+		"status":"DELIVERED", "messageId":"m" }`)
+	same(report, "["+report+"]")
+	same(report, `{"events":[`+report+`]}`)
+	same(`{"payload":{"messageId":"m"},"eventType":"x"}`, `{"eventType":"x","payload":{"messageId":"m"}}`)
+	same("id:1 stat:DELIVRD err:000", "id:1 stat:DELIVRD err:000\x00\x00\r\n")
+
+	differ(report, `{"messageId":"m","status":"UNDELIVERED","timestamp":"2024-05-06T07:00:00Z","price":0.0075}`)
+	differ(report, `{"messageId":"m","status":"DELIVERED","timestamp":"2024-05-06T07:00:01Z","price":0.0075}`)
+	differ(report, `{"messageId":"m","status":"DELIVERED","timestamp":"2024-05-06T07:00:00Z","price":0.00750}`)
+	differ("id:1 stat:DELIVRD", "id:1 stat:UNDELIV")
+
+	// An envelope names its event type too; two types are two events.
+	differ(`{"eventType":"a","payload":{"messageId":"m"}}`, `{"eventType":"b","payload":{"messageId":"m"}}`)
+
+	// In a batch without IDs, different reports differ and identical ones
+	// collapse into one event in the store, as they would on redelivery.
+	ids := contentIDs(t, `[{"messageId":"m","status":"SENT"},{"messageId":"m","status":"DELIVERED"},{"messageId":"m","status":"SENT"}]`, parseReceivedAt)
+	if ids[0] == ids[1] || ids[0] != ids[2] {
+		t.Errorf("batch IDs %q", ids)
+	}
+}
+
+// The content ID is part of the stored idempotency key, so it must not change
+// between releases: a changed hash would store every redelivery again.
+func TestContentEventIDIsStable(t *testing.T) {
+	ids := contentIDs(t, `{"status":"SENT","messageId":"m","n":1.50}`, parseReceivedAt)
+	// sha256 of {"messageId":"m","n":1.50,"status":"SENT"}
+	if want := "sha256:38b224286abf9a8762e3a0baad04846085f6d299c26d516e663bda418b2d870f"; ids[0] != want {
+		t.Errorf("EventID = %s, want %s", ids[0], want)
+	}
+	ids = contentIDs(t, "  id:1 stat:DELIVRD\x00", parseReceivedAt)
+	// sha256 of id:1 stat:DELIVRD
+	if want := "sha256:c7c6eef444028d776df410d6ee23ace1d99e6139eb7243b0578ed8526105ca25"; ids[0] != want {
+		t.Errorf("EventID = %s, want %s", ids[0], want)
+	}
+}

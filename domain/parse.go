@@ -1,0 +1,452 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Request is what the HTTP layer hands the parser: the body and the few
+// headers that change its meaning.
+type Request struct {
+	Body          []byte
+	ContentType   string    // may be empty; "text/plain" bodies are receipt text (unless they are a JSON object or array)
+	EventIDHeader string    // X-CXone-Event-Id, else webhook-id header; may be empty
+	ReceivedAt    time.Time // set on every event's ReceivedAt, and OccurredAt fallback
+}
+
+// maxJSONDepth bounds JSON nesting. A real report is three levels deep at
+// most; checking before decoding turns a hostile body into a clear 400
+// instead of work for encoding/json's own (much deeper) limit.
+const maxJSONDepth = 32
+
+// Parse turns a webhook body into events, one per report. The body may be one
+// report, a JSON array of reports, {"events":[...]}, or SMPP receipt text;
+// each JSON report may be bare or wrapped in the CXone envelope
+// {"eventType":..., "eventId":..., "payload":{...}}.
+//
+// Where a JSON report also carries receipt text (shortMessage, short_message,
+// receipt), its JSON fields win and the receipt fills only what they leave
+// out. A report without an event ID gets one from the request header, or
+// else from a hash of its content (see jsonEventID).
+//
+// Any error refuses the whole request, so that a batch is stored entirely or
+// not at all and the sender's retry carries every report again. The error is
+// a *ParseError; it wraps ErrNoMessageID when a report has no usable message
+// ID, and ErrEmptyBody when there is nothing to parse.
+//
+// Events never alias req.Body, so the caller may reuse its buffer.
+func Parse(req Request) ([]StatusReceived, error) {
+	body := trimBody(req.Body)
+	if len(body) == 0 {
+		return nil, &ParseError{Reason: "body is empty", Err: ErrEmptyBody}
+	}
+	// Content decides before Content-Type: senders label JSON as text/plain
+	// often enough, and a JSON body can never be read as a receipt anyway.
+	if body[0] == '{' || body[0] == '[' {
+		return parseJSONBody(&req, body)
+	}
+	text := string(body)
+	if !isTextPlain(req.ContentType) && json.Valid(body) {
+		return nil, &ParseError{Reason: "body is " + jsonKind(body[0]) + ", not a report"}
+	}
+	rc, keys, err := parseReceipt(text)
+	if keys < 2 && !isTextPlain(req.ContentType) {
+		// One key could be anything ("note: hi"); two receipt keys are a receipt,
+		// and from here a missing id: is reported as such.
+		return nil, &ParseError{Reason: "body is neither JSON nor an SMPP delivery receipt"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	e := receiptEvent(rc, req.ReceivedAt)
+	e.Format = FormatSMPPReceipt
+	e.Raw = jsonString(req.Body)
+	if e.EventID, err = headerEventID(req.EventIDHeader, 0, 1); err != nil {
+		return nil, err
+	}
+	if e.EventID == "" {
+		e.EventID = contentEventID([]byte(text))
+	}
+	return []StatusReceived{e}, nil
+}
+
+// receiptEvent fills the fields a receipt carries. Receipts name no carrier,
+// sender or recipient.
+func receiptEvent(rc Receipt, receivedAt time.Time) StatusReceived {
+	e := StatusReceived{
+		MessageID:  rc.ID,
+		Status:     ParseStatus(rc.Stat),
+		RawStatus:  rc.Stat,
+		ErrorCode:  rc.Err,
+		OccurredAt: rc.DoneDate,
+		ReceivedAt: receivedAt,
+	}
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = receivedAt
+	}
+	return e
+}
+
+func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
+	if jsonTooDeep(body) {
+		return nil, &ParseError{Reason: fmt.Sprintf("JSON nested deeper than %d levels", maxJSONDepth)}
+	}
+	var reports []json.RawMessage
+	if body[0] == '[' {
+		if err := json.Unmarshal(body, &reports); err != nil {
+			return nil, jsonSyntaxError(err)
+		}
+		if len(reports) == 0 {
+			return nil, &ParseError{Reason: "no reports: the array is empty"}
+		}
+	} else {
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(body, &top); err != nil {
+			return nil, jsonSyntaxError(err)
+		}
+		events, ok := top["events"]
+		if !ok {
+			e, err := parseJSONReport(req, bytes.Clone(body), top, 0, 1)
+			if err != nil {
+				return nil, err
+			}
+			return []StatusReceived{e}, nil
+		}
+		if events[0] != '[' {
+			return nil, &ParseError{Field: "events", Reason: "must be an array of reports, not " + jsonKind(events[0])}
+		}
+		if err := json.Unmarshal(events, &reports); err != nil {
+			return nil, jsonSyntaxError(err)
+		}
+		if len(reports) == 0 {
+			return nil, &ParseError{Field: "events", Reason: "no reports: the array is empty"}
+		}
+	}
+	out := make([]StatusReceived, len(reports))
+	for i, raw := range reports {
+		if raw[0] != '{' {
+			return nil, &ParseError{Index: i, Reason: "report is " + jsonKind(raw[0]) + ", not an object"}
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, jsonSyntaxError(err)
+		}
+		e, err := parseJSONReport(req, raw, m, i, len(reports))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// JSON field names, in order of preference. They follow the CXone tutorial's
+// parser, plus the SMPP names carrier gateways pass through.
+var (
+	messageIDKeys   = []string{"messageId", "smppMessageId", "externalId", "receipted_message_id"}
+	statusKeys      = []string{"status", "deliveryStatus"}
+	messageStateKey = []string{"message_state"}
+	carrierKeys     = []string{"carrier", "carrierCode"}
+	errorCodeKeys   = []string{"errorCode", "smppErrorCode", "network_error_code"}
+	senderKeys      = []string{"from", "sourceAddress", "source_addr"}
+	recipientKeys   = []string{"to", "destinationAddress", "destination_addr"}
+	priceKey        = []string{"price"}
+	currencyKey     = []string{"currency"}
+	occurredKeys    = []string{"timestamp", "deliveryTime"}
+	receiptKeys     = []string{"shortMessage", "short_message", "receipt"}
+	eventIDKeys     = []string{"eventId", "id"}
+
+	// smppKeys mark a report as FormatSMPPJSON: names taken from SMPP PDUs
+	// and TLVs rather than CXone's own API.
+	smppKeys = []string{
+		"smppMessageId", "smppErrorCode", "receipted_message_id", "message_state",
+		"network_error_code", "source_addr", "destination_addr", "sourceAddress",
+		"destinationAddress", "shortMessage", "short_message", "receipt",
+	}
+)
+
+// parseJSONReport reads one report. raw is the report exactly as received
+// (the envelope, when there is one) and m its decoded top level.
+//
+// Where a report carries both JSON fields and a receipt text
+// (shortMessage, short_message, receipt), the JSON fields win: the gateway
+// that wrote them parsed the receipt already, and may have corrected it.
+// The receipt fills only what the JSON leaves out.
+func parseJSONReport(req *Request, raw []byte, m map[string]json.RawMessage, index, n int) (StatusReceived, error) {
+	e := StatusReceived{ReceivedAt: req.ReceivedAt, Format: FormatJSON}
+	r := reportFields{m: m, index: index}
+	var envelope *reportFields
+	if p, ok := m["payload"]; ok {
+		if p[0] != '{' {
+			return e, r.errorf("payload", nil, "must be an object, not %s", jsonKind(p[0]))
+		}
+		var pm map[string]json.RawMessage
+		if err := json.Unmarshal(p, &pm); err != nil {
+			return e, jsonSyntaxError(err)
+		}
+		envelope = &reportFields{m: m, index: index}
+		r = reportFields{m: pm, prefix: "payload.", index: index}
+	}
+	if r.hasAny(smppKeys) {
+		e.Format = FormatSMPPJSON
+	}
+
+	var rc Receipt
+	var rcErr error
+	text, rcKey, err := r.text(receiptKeys, trimReceipt)
+	if err != nil {
+		return e, err
+	}
+	if text != "" {
+		rc, _, rcErr = parseReceipt(text)
+	}
+
+	id, idKey, err := r.text(messageIDKeys, trimID)
+	if err != nil {
+		return e, err
+	}
+	switch {
+	case id != "":
+		if e.MessageID, err = checkID(id, maxMessageIDLen); err != nil {
+			return e, r.errorf(idKey, ErrNoMessageID, "%v", err)
+		}
+	case text != "" && rcErr == nil:
+		e.MessageID = rc.ID
+	case text != "":
+		return e, r.errorf(rcKey, ErrNoMessageID, "no message ID field, and the receipt's id: %s", rcErr.(*ParseError).Reason)
+	default:
+		return e, r.errorf("messageId", ErrNoMessageID, "missing: none of %s is present", strings.Join(messageIDKeys, ", "))
+	}
+
+	if e.RawStatus, _, err = r.text(statusKeys, normField); err != nil {
+		return e, err
+	}
+	if e.RawStatus != "" {
+		e.Status = ParseStatus(e.RawStatus)
+	} else {
+		if e.RawStatus, _, err = r.text(messageStateKey, normField); err != nil {
+			return e, err
+		}
+		if e.RawStatus != "" {
+			e.Status = messageState(e.RawStatus)
+		} else {
+			e.RawStatus = rc.Stat
+			e.Status = ParseStatus(rc.Stat)
+		}
+	}
+
+	if e.CarrierCode, _, err = r.text(carrierKeys, normField); err != nil {
+		return e, err
+	}
+	if e.ErrorCode, _, err = r.text(errorCodeKeys, normField); err != nil {
+		return e, err
+	}
+	if e.ErrorCode == "" {
+		e.ErrorCode = rc.Err
+	}
+	if e.SenderID, _, err = r.text(senderKeys, normField); err != nil {
+		return e, err
+	}
+	if e.Recipient, _, err = r.text(recipientKeys, normField); err != nil {
+		return e, err
+	}
+	if e.Currency, _, err = r.text(currencyKey, normFieldUpper); err != nil {
+		return e, err
+	}
+	price, _, err := r.text(priceKey, normField)
+	if err != nil {
+		return e, err
+	}
+	if price != "" {
+		p, err := parsePrice(price)
+		if err != nil {
+			return e, r.errorf("price", nil, "%v", err)
+		}
+		e.Price = &p
+	}
+
+	for i := range occurredKeys {
+		ts, _, err := r.text(occurredKeys[i:i+1], normField)
+		if err != nil {
+			return e, err
+		}
+		if e.OccurredAt = parseTimestamp(ts); !e.OccurredAt.IsZero() {
+			break
+		}
+	}
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = rc.DoneDate
+	}
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = req.ReceivedAt
+	}
+
+	if e.EventID, err = jsonEventID(&r, envelope, req.EventIDHeader, index, n, raw); err != nil {
+		return e, err
+	}
+	e.Raw = json.RawMessage(raw)
+	if !utf8.Valid(raw) {
+		// Valid JSON can still hold invalid UTF-8 inside strings, which
+		// PostgreSQL refuses; U+FFFD is what any JSON decoder reads there.
+		e.Raw = bytes.ToValidUTF8(raw, []byte("\uFFFD"))
+	}
+	return e, nil
+}
+
+// messageState reads the message_state TLV, which some gateways send as its
+// SMPP name ("DELIVERED") or zero-padded ("02") rather than the bare number.
+func messageState(s string) Status {
+	if st := ParseMessageState(strings.TrimLeft(s, "0")); st != StatusUnknown {
+		return st
+	}
+	return ParseStatus(s)
+}
+
+// reportFields reads one JSON object's scalar fields by name.
+type reportFields struct {
+	m      map[string]json.RawMessage
+	prefix string // "payload." inside an envelope, so errors name the right field
+	index  int
+}
+
+func (r *reportFields) errorf(field string, sentinel error, format string, args ...any) *ParseError {
+	return &ParseError{Index: r.index, Field: r.prefix + field, Reason: fmt.Sprintf(format, args...), Err: sentinel}
+}
+
+func (r *reportFields) hasAny(keys []string) bool {
+	for _, k := range keys {
+		if v, ok := r.m[k]; ok && v[0] != 'n' {
+			return true
+		}
+	}
+	return false
+}
+
+// text returns the first of keys that holds a string or a number which is
+// not empty once cleaned by clean, and the key it came from. null counts as
+// absent, as JSON writers emit it for "no value"; a bool, object or array is
+// an error, because a sender that gets a field's type wrong has probably got
+// its meaning wrong too.
+func (r *reportFields) text(keys []string, clean func(string) string) (string, string, error) {
+	for _, k := range keys {
+		raw, ok := r.m[k]
+		if !ok {
+			continue
+		}
+		var s string
+		switch c := raw[0]; {
+		case c == '"':
+			var err error
+			if s, err = decodeJSONString(raw); err != nil {
+				return "", k, r.errorf(k, nil, "is not a valid JSON string")
+			}
+		case c == '-' || c >= '0' && c <= '9':
+			s = jsonNumberText(string(raw))
+		case c == 'n':
+			continue
+		default:
+			return "", k, r.errorf(k, nil, "must be a string or a number, not %s", jsonKind(c))
+		}
+		if s = clean(s); s != "" {
+			return s, k, nil
+		}
+	}
+	return "", "", nil
+}
+
+// decodeJSONString decodes a JSON string, skipping encoding/json for the
+// common case of no escapes.
+func decodeJSONString(raw []byte) (string, error) {
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), nil
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
+}
+
+// trimBody drops what senders put around a body without meaning it: a
+// byte-order mark, whitespace, and the NUL padding of C-string buffers.
+func trimBody(b []byte) []byte {
+	b = bytes.TrimLeft(b, " \t\r\n\x00")
+	b = bytes.TrimPrefix(b, []byte("\xEF\xBB\xBF"))
+	return bytes.Trim(b, " \t\r\n\x00")
+}
+
+func isTextPlain(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "text/plain")
+}
+
+// jsonTooDeep reports whether b nests arrays or objects deeper than
+// maxJSONDepth. It only has to be right for valid JSON; the decoder refuses
+// the rest.
+func jsonTooDeep(b []byte) bool {
+	depth := 0
+	inString, escaped := false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			if depth++; depth > maxJSONDepth {
+				return true
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return false
+}
+
+func jsonSyntaxError(err error) *ParseError {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return &ParseError{Reason: fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)}
+	}
+	return &ParseError{Reason: "invalid JSON: " + err.Error()}
+}
+
+// jsonKind names the JSON type that starts with c, for error messages.
+func jsonKind(c byte) string {
+	switch c {
+	case '{':
+		return "a JSON object"
+	case '[':
+		return "a JSON array"
+	case '"':
+		return "a JSON string"
+	case 't', 'f':
+		return "a JSON boolean"
+	case 'n':
+		return "JSON null"
+	}
+	return "a JSON number"
+}
+
+// jsonString encodes b as one JSON string, so receipt text can sit in Raw
+// beside JSON reports. NULs stay, escaped; invalid UTF-8 becomes U+FFFD.
+func jsonString(b []byte) json.RawMessage {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)  // keep "<" and "&" readable; both are valid either way
+	_ = enc.Encode(string(b)) // a string always encodes
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}

@@ -1,0 +1,535 @@
+package domain
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+var parseReceivedAt = time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+
+// parse runs Parse with the fixed receive time the tables expect.
+func parseBody(body, contentType, header string) ([]StatusReceived, error) {
+	return Parse(Request{Body: []byte(body), ContentType: contentType, EventIDHeader: header, ReceivedAt: parseReceivedAt})
+}
+
+// parseSummary prints the fields a table compares, so a failure shows them
+// all.
+// EventID and Raw have their own tests.
+func parseSummary(e StatusReceived) string {
+	price := "-"
+	if e.Price != nil {
+		price = e.Price.String()
+	}
+	at := e.OccurredAt.UTC().Format(time.RFC3339Nano)
+	if e.OccurredAt.Equal(parseReceivedAt) {
+		at = "received"
+	}
+	return fmt.Sprintf("id=%q status=%s raw=%q carrier=%q err=%q from=%q to=%q price=%s %q at=%s format=%s",
+		e.MessageID, e.Status, e.RawStatus, e.CarrierCode, e.ErrorCode, e.SenderID, e.Recipient,
+		price, e.Currency, at, e.Format)
+}
+
+// wantEvent is an expected event, printed as parseSummary prints one; an unset
+// time means "received".
+type wantEvent struct {
+	id, status, raw, carrier, err, from, to, price, currency string
+	at                                                       string // RFC 3339, "" for received
+	format                                                   Format
+}
+
+func (w wantEvent) String() string {
+	price := w.price
+	if price == "" {
+		price = "-"
+	}
+	at := w.at
+	if at == "" {
+		at = "received"
+	}
+	format := w.format
+	if format == "" {
+		format = FormatJSON
+	}
+	status := w.status
+	if status == "" {
+		status = string(StatusUnknown)
+	}
+	return fmt.Sprintf("id=%q status=%s raw=%q carrier=%q err=%q from=%q to=%q price=%s %q at=%s format=%s",
+		w.id, status, w.raw, w.carrier, w.err, w.from, w.to, price, w.currency, at, format)
+}
+
+func TestParseShapes(t *testing.T) {
+	tests := []struct {
+		name        string
+		body        string
+		contentType string
+		want        []wantEvent
+	}{
+		{
+			name: "tutorial envelope",
+			body: `{"eventType":"messaging.status.update","payload":{"messageId":"SIM-1","status":"DELIVERED","errorCode":null,"carrier":"VERIZON","from":"SENDER7","to":"+15551234567","timestamp":"2024-05-06T07:00:00.123Z"}}`,
+			want: []wantEvent{{id: "SIM-1", status: "DELIVERED", raw: "DELIVERED", carrier: "VERIZON", from: "SENDER7", to: "+15551234567", at: "2024-05-06T07:00:00.123Z"}},
+		},
+		{
+			name: "bare report",
+			body: `{"messageId":"m1","status":"FAILED","errorCode":"404","carrier":"ATT","from":"ABCDEF","to":"+919800000000"}`,
+			want: []wantEvent{{id: "m1", status: "FAILED", raw: "FAILED", carrier: "ATT", err: "404", from: "ABCDEF", to: "+919800000000"}},
+		},
+		{
+			name: "array",
+			body: ` [ {"messageId":"m1","status":"SENT"} , {"messageId":"m2","status":"DELIVERED"} ] `,
+			want: []wantEvent{{id: "m1", status: "SENT", raw: "SENT"}, {id: "m2", status: "DELIVERED", raw: "DELIVERED"}},
+		},
+		{
+			name: "events wrapper of envelopes and bare reports",
+			body: `{"events":[{"eventType":"messaging.status.update","payload":{"messageId":"m1","status":"QUEUED"}},{"messageId":"m2","status":"PENDING"}]}`,
+			want: []wantEvent{{id: "m1", status: "QUEUED", raw: "QUEUED"}, {id: "m2", status: "PENDING", raw: "PENDING"}},
+		},
+		{
+			name: "SMPP-wrapped JSON, tutorial names",
+			body: `{"smppMessageId":"0A1B2C","deliveryStatus":"DELIVRD","carrierCode":"310260","smppErrorCode":"000","sourceAddress":"ACME","destinationAddress":"447700900123","deliveryTime":1714979000}`,
+			want: []wantEvent{{id: "0A1B2C", status: "DELIVERED", raw: "DELIVRD", carrier: "310260", err: "000", from: "ACME", to: "447700900123", at: "2024-05-06T07:03:20Z", format: FormatSMPPJSON}},
+		},
+		{
+			name: "SMPP TLVs and PDU fields",
+			body: `{"receipted_message_id":"ff00aa","message_state":5,"network_error_code":"030001","source_addr":"ACME","destination_addr":"15551234567"}`,
+			want: []wantEvent{{id: "ff00aa", status: "UNDELIVERED", raw: "5", err: "030001", from: "ACME", to: "15551234567", format: FormatSMPPJSON}},
+		},
+		{
+			name: "message_state as a string, padded",
+			body: `{"receipted_message_id":"a","message_state":"02"}`,
+			want: []wantEvent{{id: "a", status: "DELIVERED", raw: "02", format: FormatSMPPJSON}},
+		},
+		{
+			name: "message_state by its SMPP name",
+			body: `{"receipted_message_id":"a","message_state":"REJECTED"}`,
+			want: []wantEvent{{id: "a", status: "REJECTED", raw: "REJECTED", format: FormatSMPPJSON}},
+		},
+		{
+			name: "message_state out of range",
+			body: `{"receipted_message_id":"a","message_state":9}`,
+			want: []wantEvent{{id: "a", raw: "9", format: FormatSMPPJSON}},
+		},
+		{
+			name: "status wins over message_state",
+			body: `{"messageId":"a","status":"SENT","message_state":2}`,
+			want: []wantEvent{{id: "a", status: "SENT", raw: "SENT", format: FormatSMPPJSON}},
+		},
+		{
+			name: "receipt in shortMessage",
+			body: `{"shortMessage":"id:4f2a sub:001 dlvrd:001 submit date:2405060700 done date:2405060701 stat:UNDELIV err:012 text:Your code"}`,
+			want: []wantEvent{{id: "4f2a", status: "UNDELIVERED", raw: "UNDELIV", err: "012", at: "2024-05-06T07:01:00Z", format: FormatSMPPJSON}},
+		},
+		{
+			name: "receipt in short_message with carrier",
+			body: `{"short_message":"id:99 stat:DELIVRD err:000 done date:240506070102","carrier":"VODAFONE"}`,
+			want: []wantEvent{{id: "99", status: "DELIVERED", raw: "DELIVRD", err: "000", carrier: "VODAFONE", at: "2024-05-06T07:01:02Z", format: FormatSMPPJSON}},
+		},
+		{
+			name: "receipt in receipt",
+			body: `{"receipt":"id:7 stat:EXPIRED"}`,
+			want: []wantEvent{{id: "7", status: "EXPIRED", raw: "EXPIRED", format: FormatSMPPJSON}},
+		},
+		{
+			name: "JSON fields win over the receipt",
+			body: `{"messageId":"json-id","status":"DELIVERED","errorCode":"0","timestamp":"2024-05-06T06:00:00Z","shortMessage":"id:rc-id stat:UNDELIV err:099 done date:2405060500"}`,
+			want: []wantEvent{{id: "json-id", status: "DELIVERED", raw: "DELIVERED", err: "0", at: "2024-05-06T06:00:00Z", format: FormatSMPPJSON}},
+		},
+		{
+			name: "receipt fills what JSON leaves out",
+			body: `{"messageId":"json-id","shortMessage":"id:rc-id stat:REJECTD err:088 done date:2405060500"}`,
+			want: []wantEvent{{id: "json-id", status: "REJECTED", raw: "REJECTD", err: "088", at: "2024-05-06T05:00:00Z", format: FormatSMPPJSON}},
+		},
+		{
+			name: "a short message that is not a receipt is ignored when JSON names the message",
+			body: `{"messageId":"m","status":"SENT","short_message":"hello there"}`,
+			want: []wantEvent{{id: "m", status: "SENT", raw: "SENT", format: FormatSMPPJSON}},
+		},
+		{
+			name: "receipt text body",
+			body: "id:1234567890 sub:001 dlvrd:001 submit date:2405060700 done date:2405060708 stat:DELIVRD err:000 text:Hello world\x00\x00\x00",
+			want: []wantEvent{{id: "1234567890", status: "DELIVERED", raw: "DELIVRD", err: "000", at: "2024-05-06T07:08:00Z", format: FormatSMPPReceipt}},
+		},
+		{
+			name:        "text/plain receipt with only an id",
+			body:        "id:abc",
+			contentType: "text/plain; charset=utf-8",
+			want:        []wantEvent{{id: "abc", format: FormatSMPPReceipt}},
+		},
+		{
+			name: "receipt text with all-zero dates",
+			body: "id:a1 submit date:0000000000 done date:000000000000 stat:UNDELIV err:001",
+			want: []wantEvent{{id: "a1", status: "UNDELIVERED", raw: "UNDELIV", err: "001", format: FormatSMPPReceipt}},
+		},
+		{
+			name:        "JSON labelled text/plain is still JSON",
+			body:        `{"messageId":"m","status":"SENT"}`,
+			contentType: "text/plain",
+			want:        []wantEvent{{id: "m", status: "SENT", raw: "SENT"}},
+		},
+		{
+			name: "padding around a JSON body",
+			body: "\xEF\xBB\xBF \r\n{\"messageId\":\"m\"}\n\x00\x00",
+			want: []wantEvent{{id: "m"}},
+		},
+		{
+			name: "message ID as a number",
+			body: `{"messageId":12345678901234567890123,"status":"SENT"}`,
+			want: []wantEvent{{id: "12345678901234567890123", status: "SENT", raw: "SENT"}},
+		},
+		{
+			name: "message ID as a number in exponent form",
+			body: `{"messageId":1.5e3}`,
+			want: []wantEvent{{id: "1500"}},
+		},
+		{
+			name: "numeric fields as numbers",
+			body: `{"messageId":"m","errorCode":0,"carrier":310260,"from":447700900000,"to":15551234567}`,
+			want: []wantEvent{{id: "m", err: "0", carrier: "310260", from: "447700900000", to: "15551234567"}},
+		},
+		{
+			name: "first non-empty message ID field wins",
+			body: `{"messageId":"","smppMessageId":null,"externalId":"ext-1","receipted_message_id":"tlv"}`,
+			want: []wantEvent{{id: "ext-1", format: FormatSMPPJSON}},
+		},
+		{
+			name: "IDs are trimmed only",
+			body: `{"messageId":"  0x00AbC\u0000 "}`,
+			want: []wantEvent{{id: "0x00AbC"}},
+		},
+		{
+			name: "missing status is UNKNOWN with no raw status",
+			body: `{"messageId":"m"}`,
+			want: []wantEvent{{id: "m"}},
+		},
+		{
+			name: "unknown status keeps the raw value",
+			body: `{"messageId":"m","status":" Teleported "}`,
+			want: []wantEvent{{id: "m", raw: "Teleported"}},
+		},
+		{
+			name: "receipt stat in a status field",
+			body: `{"messageId":"m","status":"stat:UNDELIV"}`,
+			want: []wantEvent{{id: "m", status: "UNDELIVERED", raw: "stat:UNDELIV"}},
+		},
+		{
+			name: "NUL and control characters are dropped from fields",
+			body: `{"messageId":"m","status":"DELIVRD\u0000","carrier":"AT\u0000T\u0007","from":"\u0000ACME\u0000","to":"+1\t555"}`,
+			want: []wantEvent{{id: "m", status: "DELIVERED", raw: "DELIVRD", carrier: "ATT", from: "ACME", to: "+1 555"}},
+		},
+		{
+			name: "invalid UTF-8 becomes U+FFFD",
+			body: "{\"messageId\":\"m\",\"carrier\":\"Tel\xffcel\"}",
+			want: []wantEvent{{id: "m", carrier: "Tel\uFFFDcel"}},
+		},
+		{
+			name: "nesting within the limit",
+			body: `{"messageId":"m","x":` + strings.Repeat("[", 30) + strings.Repeat("]", 30) + `}`,
+			want: []wantEvent{{id: "m"}},
+		},
+		{
+			name: "brackets inside strings do not count as nesting",
+			body: `{"messageId":"m","note":"` + strings.Repeat("[{", 100) + `"}`,
+			want: []wantEvent{{id: "m"}},
+		},
+		{
+			name: "unknown fields are ignored",
+			body: `{"messageId":"m","status":"SENT","region":"US","meta":{"a":[1,2,3]},"flag":true}`,
+			want: []wantEvent{{id: "m", status: "SENT", raw: "SENT"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseBody(tt.body, tt.contentType, "")
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d events, want %d", len(got), len(tt.want))
+			}
+			for i := range got {
+				if g, w := parseSummary(got[i]), tt.want[i].String(); g != w {
+					t.Errorf("event %d\n got %s\nwant %s", i, g, w)
+				}
+				if !got[i].ReceivedAt.Equal(parseReceivedAt) {
+					t.Errorf("event %d: ReceivedAt = %v", i, got[i].ReceivedAt)
+				}
+			}
+		})
+	}
+}
+
+func TestParseMessageStates(t *testing.T) {
+	want := map[int]Status{
+		1: StatusSent, 2: StatusDelivered, 3: StatusExpired, 4: StatusDeleted,
+		5: StatusUndelivered, 6: StatusSent, 7: StatusUnknown, 8: StatusRejected,
+	}
+	for state, status := range want {
+		body := fmt.Sprintf(`{"receipted_message_id":"abc","message_state":%d}`, state)
+		got, err := parseBody(body, "", "")
+		if err != nil {
+			t.Fatalf("message_state %d: %v", state, err)
+		}
+		if got[0].Status != status || got[0].RawStatus != fmt.Sprint(state) || got[0].Format != FormatSMPPJSON {
+			t.Errorf("message_state %d: got %s %q %s, want %s", state, got[0].Status, got[0].RawStatus, got[0].Format, status)
+		}
+	}
+}
+
+func TestParsePrice(t *testing.T) {
+	tests := []struct {
+		price string // the JSON value
+		want  string // Micros.String(), "-" for none, "error" for a refusal
+	}{
+		{`0.0075`, "0.007500"},
+		{`"0.0075"`, "0.007500"},
+		{`" 0.0075 "`, "0.007500"},
+		{`7.5e-3`, "0.007500"},
+		{`"7.5E-3"`, "0.007500"},
+		{`12`, "12.000000"},
+		{`0`, "0.000000"},
+		{`-0.5`, "-0.500000"},
+		{`0.00000123`, "0.000001"},
+		{`null`, "-"},
+		{`""`, "-"},
+		{`"abc"`, "error"},
+		{`"$0.01"`, "error"},
+		{`"1,5"`, "error"},
+		{`1e300`, "error"},
+		{`{"amount":1}`, "error"},
+		{`true`, "error"},
+	}
+	for _, tt := range tests {
+		got, err := parseBody(`{"messageId":"m","currency":"usd","price":`+tt.price+`}`, "", "")
+		switch {
+		case tt.want == "error":
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.Field != "price" {
+				t.Errorf("price %s: got %v, want a ParseError on price", tt.price, err)
+			}
+		case err != nil:
+			t.Errorf("price %s: %v", tt.price, err)
+		case tt.want == "-" && got[0].Price != nil:
+			t.Errorf("price %s: got %v, want none", tt.price, got[0].Price)
+		case tt.want != "-" && (got[0].Price == nil || got[0].Price.String() != tt.want):
+			t.Errorf("price %s: got %v, want %s", tt.price, got[0].Price, tt.want)
+		case got[0].Currency != "USD":
+			t.Errorf("price %s: currency %q, want USD", tt.price, got[0].Currency)
+		}
+	}
+}
+
+func TestParseOccurredAt(t *testing.T) {
+	tests := []struct {
+		fields string
+		want   string // RFC 3339; "" for received
+	}{
+		{`"timestamp":"2024-05-06T09:08:09+02:00"`, "2024-05-06T07:08:09Z"},
+		{`"timestamp":"2024-05-06T07:08:09.123456789Z"`, "2024-05-06T07:08:09.123456789Z"},
+		{`"timestamp":"2024-05-06 07:08:09"`, "2024-05-06T07:08:09Z"},
+		{`"timestamp":1714979289`, "2024-05-06T07:08:09Z"},
+		{`"timestamp":1714979289123`, "2024-05-06T07:08:09.123Z"},
+		{`"timestamp":"1714979289"`, "2024-05-06T07:08:09Z"},
+		{`"timestamp":"1714979289123"`, "2024-05-06T07:08:09.123Z"},
+		{`"timestamp":1714979289.5`, "2024-05-06T07:08:09.5Z"},
+		{`"timestamp":1714979289123456`, "2024-05-06T07:08:09.123456Z"},
+		{`"deliveryTime":"2024-05-06T07:08:09Z"`, "2024-05-06T07:08:09Z"},
+		{`"timestamp":"2024-05-06T07:00:00Z","deliveryTime":"2024-05-06T08:00:00Z"`, "2024-05-06T07:00:00Z"},
+		{`"timestamp":"yesterday","deliveryTime":"2024-05-06T08:00:00Z"`, "2024-05-06T08:00:00Z"},
+		{`"timestamp":"yesterday"`, ""},
+		{`"timestamp":0`, ""},
+		{`"timestamp":-5`, ""},
+		{`"timestamp":"0001-01-01T00:00:00Z"`, ""},
+		{`"timestamp":"1970-01-01T00:00:00Z"`, ""},
+		{`"timestamp":2024`, ""},
+		{`"timestamp":1e30`, ""},
+		{`"timestamp":null`, ""},
+	}
+	for _, tt := range tests {
+		got, err := parseBody(`{"messageId":"m",`+tt.fields+`}`, "", "")
+		if err != nil {
+			t.Errorf("%s: %v", tt.fields, err)
+			continue
+		}
+		want := parseReceivedAt
+		if tt.want != "" {
+			want, _ = time.Parse(time.RFC3339Nano, tt.want)
+		}
+		if at := got[0].OccurredAt; !at.Equal(want) || at.Location() != time.UTC {
+			t.Errorf("%s: OccurredAt = %v, want %v", tt.fields, at, want)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name        string
+		body        string
+		contentType string
+		header      string
+		index       int
+		field       string // "" for the body as a whole
+		is          error  // a sentinel the error must wrap, if any
+		reason      string // a part of the reason
+	}{
+		{name: "empty", body: "", is: ErrEmptyBody},
+		{name: "whitespace", body: " \r\n\t ", is: ErrEmptyBody},
+		{name: "NULs", body: "\x00\x00\n", is: ErrEmptyBody},
+		{name: "null", body: "null", reason: "JSON null"},
+		{name: "number", body: "42", reason: "JSON number"},
+		{name: "string", body: `"id:1 stat:DELIVRD"`, reason: "JSON string"},
+		{name: "boolean", body: "true", reason: "JSON boolean"},
+		{name: "prose", body: "hello: world", reason: "neither JSON nor"},
+		{name: "empty object", body: "{}", field: "messageId", is: ErrNoMessageID},
+		{name: "empty array", body: "[]", reason: "no reports"},
+		{name: "empty events", body: `{"events":[]}`, field: "events", reason: "no reports"},
+		{name: "events not an array", body: `{"events":{"messageId":"m"}}`, field: "events", reason: "JSON object"},
+		{name: "events null", body: `{"events":null}`, field: "events"},
+		{name: "invalid JSON", body: `{"messageId":`, reason: "invalid JSON"},
+		{name: "trailing garbage", body: `{"messageId":"m"} x`, reason: "invalid JSON"},
+		{name: "array of numbers", body: `[1]`, reason: "JSON number"},
+		{name: "null report in a batch", body: `[{"messageId":"m"},null]`, index: 1, reason: "JSON null"},
+		{name: "nested batch", body: `[[{"messageId":"m"}]]`, reason: "JSON array"},
+		{name: "second report has no ID", body: `[{"messageId":"a"},{"status":"SENT"}]`, index: 1, field: "messageId", is: ErrNoMessageID},
+		{name: "id is an event ID, not a message ID", body: `{"id":"m","status":"SENT"}`, field: "messageId", is: ErrNoMessageID},
+		{name: "empty message ID", body: `{"messageId":"  "}`, field: "messageId", is: ErrNoMessageID},
+		{name: "message ID with a space", body: `{"messageId":"a b"}`, field: "messageId", is: ErrNoMessageID},
+		{name: "message ID with a NUL inside", body: `{"messageId":"a\u0000b"}`, field: "messageId", is: ErrNoMessageID},
+		{name: "message ID too long", body: `{"messageId":"` + strings.Repeat("x", 129) + `"}`, field: "messageId", is: ErrNoMessageID},
+		{name: "message ID object", body: `{"messageId":{"value":"m"}}`, field: "messageId", reason: "JSON object"},
+		{name: "message ID array", body: `{"messageId":["m"]}`, field: "messageId", reason: "JSON array"},
+		{name: "message ID boolean", body: `{"messageId":true}`, field: "messageId", reason: "JSON boolean"},
+		{name: "envelope field", body: `{"payload":{"messageId":false}}`, field: "payload.messageId", reason: "JSON boolean"},
+		{name: "envelope without ID", body: `{"eventType":"messaging.status.update","payload":{"status":"SENT"}}`, field: "payload.messageId", is: ErrNoMessageID},
+		{name: "payload not an object", body: `{"payload":"messageId=m"}`, field: "payload", reason: "JSON string"},
+		{name: "payload null", body: `{"payload":null,"messageId":"m"}`, field: "payload", reason: "JSON null"},
+		{name: "status boolean", body: `{"messageId":"m","status":true}`, field: "status"},
+		{name: "carrier object", body: `{"messageId":"m","carrier":{"name":"ATT"}}`, field: "carrier"},
+		{name: "timestamp array", body: `{"messageId":"m","timestamp":[2024]}`, field: "timestamp"},
+		{name: "receipt object", body: `{"messageId":"m","shortMessage":{"id":"m"}}`, field: "shortMessage"},
+		{name: "event ID object", body: `{"messageId":"m","eventId":{}}`, field: "eventId"},
+		{name: "event ID too long", body: `{"messageId":"m","eventId":"` + strings.Repeat("e", 201) + `"}`, field: "eventId"},
+		{name: "event ID with a space", body: `{"messageId":"m","id":"e 1"}`, field: "id"},
+		{name: "event ID header too long", body: `{"messageId":"m"}`, header: strings.Repeat("h", 201), field: "event ID header"},
+		{name: "batch header too long with its index", body: `[{"messageId":"a"},{"messageId":"b"}]`, header: strings.Repeat("h", 199), field: "event ID header"},
+		{name: "receipt in JSON without an id", body: `{"shortMessage":"stat:DELIVRD err:000"}`, field: "shortMessage", is: ErrNoMessageID},
+		{name: "receipt in JSON with a malformed id", body: `{"payload":{"short_message":"id:\u0001 stat:DELIVRD"}}`, field: "payload.short_message", is: ErrNoMessageID},
+		{name: "receipt text without an id", body: "sub:001 dlvrd:001 stat:DELIVRD err:000", field: "id", is: ErrNoMessageID},
+		{name: "receipt text with an empty id", body: "id: sub:001 stat:DELIVRD", field: "id", is: ErrNoMessageID},
+		{name: "text/plain without an id", body: "hello", contentType: "text/plain", field: "id", is: ErrNoMessageID},
+		{name: "10000 brackets", body: strings.Repeat("[", 10000), reason: "nested deeper than 32"},
+		{name: "10000 objects", body: strings.Repeat(`{"a":`, 10000), reason: "nested deeper than 32"},
+		{name: "33 levels", body: `{"messageId":"m","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`, reason: "nested deeper than 32"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseBody(tt.body, tt.contentType, tt.header)
+			if err == nil {
+				t.Fatalf("Parse succeeded with %d events, want an error", len(got))
+			}
+			if got != nil {
+				t.Errorf("Parse returned events with its error")
+			}
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v (%T) is not a *ParseError", err, err)
+			}
+			if pe.Index != tt.index || pe.Field != tt.field {
+				t.Errorf("error %q: index %d field %q, want %d %q", err, pe.Index, pe.Field, tt.index, tt.field)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("error %q does not wrap %v", err, tt.is)
+			}
+			if tt.is == nil && pe.Err != nil {
+				t.Errorf("error %q wraps %v unexpectedly", err, pe.Err)
+			}
+			if !strings.Contains(pe.Reason, tt.reason) {
+				t.Errorf("reason %q does not mention %q", pe.Reason, tt.reason)
+			}
+		})
+	}
+}
+
+func TestParseLongestIDs(t *testing.T) {
+	id := strings.Repeat("é", maxMessageIDLen) // characters, not bytes
+	eid := strings.Repeat("e", maxEventIDLen)
+	got, err := parseBody(`{"messageId":"`+id+`","eventId":"`+eid+`"}`, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].MessageID != id || got[0].EventID != eid {
+		t.Errorf("IDs changed: %q %q", got[0].MessageID, got[0].EventID)
+	}
+}
+
+func TestParseRaw(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"single report, trimmed of padding", " \n{\"messageId\":\"m\",  \"x\": 1.50}\n\x00", []string{`{"messageId":"m",  "x": 1.50}`}},
+		{"envelope whole", `{"eventType":"t","payload":{"messageId":"m"}}`, []string{`{"eventType":"t","payload":{"messageId":"m"}}`}},
+		{"array elements", `[{"messageId":"a"} ,	{ "messageId" : "b" }]`, []string{`{"messageId":"a"}`, `{ "messageId" : "b" }`}},
+		{"events elements", `{"events":[{"messageId":"a","n":1e2}]}`, []string{`{"messageId":"a","n":1e2}`}},
+		{"escapes kept", `{"messageId":"m","carrier":"A\u0000\"T"}`, []string{`{"messageId":"m","carrier":"A\u0000\"T"}`}},
+		{"invalid UTF-8 replaced", "{\"messageId\":\"m\",\"x\":\"\xff\"}", []string{"{\"messageId\":\"m\",\"x\":\"\uFFFD\"}"}},
+		{"receipt text as a JSON string, NULs escaped", "id:1 stat:DELIVRD text:<b>&\x00\n", []string{`"id:1 stat:DELIVRD text:<b>&\u0000\n"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseBody(tt.body, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, e := range got {
+				if string(e.Raw) != tt.want[i] {
+					t.Errorf("Raw[%d] = %s, want %s", i, e.Raw, tt.want[i])
+				}
+				if !json.Valid(e.Raw) || !utf8.Valid(e.Raw) {
+					t.Errorf("Raw[%d] is not valid UTF-8 JSON: %s", i, e.Raw)
+				}
+			}
+		})
+	}
+}
+
+// Parse must not keep the caller's buffer: the HTTP layer may reuse it.
+func TestParseDoesNotAliasBody(t *testing.T) {
+	body := []byte(`{"messageId":"m","status":"SENT"}`)
+	got, err := Parse(Request{Body: body, ReceivedAt: parseReceivedAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range body {
+		body[i] = 'x'
+	}
+	if string(got[0].Raw) != `{"messageId":"m","status":"SENT"}` || got[0].MessageID != "m" {
+		t.Errorf("event changed with the body: %s %q", got[0].Raw, got[0].MessageID)
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	bodies := map[string]string{
+		"envelope":    `{"eventType":"messaging.status.update","eventId":"evt-123","payload":{"messageId":"SIM-1","status":"DELIVERED","carrier":"VERIZON","from":"SENDER7","to":"+15551234567","timestamp":"2024-05-06T07:00:00Z","price":0.0075,"currency":"USD"}}`,
+		"no event ID": `{"messageId":"SIM-1","status":"DELIVERED","carrier":"VERIZON","from":"SENDER7","to":"+15551234567","timestamp":"2024-05-06T07:00:00Z"}`,
+		"receipt":     "id:1234567890 sub:001 dlvrd:001 submit date:2405060700 done date:2405060708 stat:DELIVRD err:000 text:Hello world",
+		"batch of 50": "[" + strings.TrimSuffix(strings.Repeat(`{"messageId":"m","eventId":"e","status":"SENT","carrier":"ATT"},`, 50), ",") + "]",
+	}
+	for name, body := range bodies {
+		b.Run(name, func(b *testing.B) {
+			req := Request{Body: []byte(body), ReceivedAt: parseReceivedAt}
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Parse(req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

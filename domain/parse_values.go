@@ -1,0 +1,187 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Longest IDs we accept. Real ones are UUIDs, SMSC hex or decimal IDs (SMPP
+// caps message_id at 65 octets); anything far longer is not an ID, and the
+// bound keeps the idempotency index small.
+const (
+	maxMessageIDLen = 128
+	maxEventIDLen   = 200
+)
+
+// normField cleans a string field for storage: PostgreSQL text refuses NUL and
+// invalid UTF-8, and a stray tab or newline would split a carrier or sender
+// into two values in the read models. Invalid UTF-8 becomes U+FFFD, C0 control
+// characters and DEL go (layout whitespace becomes a space), and the result
+// is trimmed.
+func normField(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return strings.TrimSpace(s)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s { // ranging yields U+FFFD for each invalid byte
+		switch {
+		case r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r':
+			b.WriteByte(' ')
+		case r < 0x20 || r == 0x7f:
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// normFieldUpper is normField for codes that are upper case by convention
+// (ISO 4217 currencies), so "usd" and "USD" add up in one row.
+func normFieldUpper(s string) string { return strings.ToUpper(normField(s)) }
+
+// trimID trims an ID without otherwise changing it: IDs are compared byte for
+// byte with what CXone sends elsewhere, so anything inside is either kept or,
+// by checkID, refused.
+func trimID(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return r == 0 || unicode.IsSpace(r) })
+}
+
+// checkID validates a trimmed ID: it must be printable, hold no space, and
+// fit in max characters. Invalid UTF-8 becomes U+FFFD, as a JSON decoder would
+// have done already for JSON input.
+func checkID(id string, max int) (string, error) {
+	if !utf8.ValidString(id) {
+		id = strings.ToValidUTF8(id, "\uFFFD")
+	}
+	if n := utf8.RuneCountInString(id); n > max {
+		return "", fmt.Errorf("is %d characters long, more than %d", n, max)
+	}
+	for _, r := range id {
+		if unicode.IsSpace(r) || !unicode.IsGraphic(r) {
+			return "", fmt.Errorf("contains %q, which an ID cannot hold", r)
+		}
+	}
+	return id, nil
+}
+
+// jsonNumberText renders a JSON number as the text an ID or code would have
+// had as a string: integers keep their digits exactly, even beyond int64, and
+// integral values in other notations (1e3, 12.0) become plain digits. Other
+// numbers keep their text.
+func jsonNumberText(raw string) string {
+	digits := strings.TrimPrefix(raw, "-")
+	if digits != "" && strings.Trim(digits, "0123456789") == "" {
+		return raw
+	}
+	f, err := strconv.ParseFloat(raw, 64)
+	if err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return raw
+}
+
+// parsePrice reads a price given as a JSON number or string. Exponents
+// ("7.5e-3") are JSON-legal, so they are rendered in plain decimal first.
+func parsePrice(s string) (Micros, error) {
+	if strings.ContainsAny(s, "eE") {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return 0, fmt.Errorf("amount %q is not a decimal number", s)
+		}
+		s = strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return ParseMicros(s)
+}
+
+// Unix times are told apart by size: a seconds count passes 1e11 only in the
+// year 5138, so anything larger is milliseconds, then micro- and nanoseconds.
+const (
+	unixMillisFrom = 1e11
+	unixMicrosFrom = 1e14
+	unixNanosFrom  = 1e17
+)
+
+// occurredAtLayouts are the textual times senders use, RFC 3339 first. Layouts
+// without a zone are read as UTC, as carriers keep their clocks in UTC.
+var occurredAtLayouts = []string{
+	time.RFC3339Nano, // also reads RFC 3339 without fractions
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999",
+}
+
+var errNotUnixTime = errors.New("not a Unix time")
+
+// parseTimestamp reads an occurred-at time; the zero time means unreadable,
+// and the caller falls back on another source. Times before 2000 are treated
+// as unreadable: they are placeholders ("1970-01-01", "0") or a unit mixed up,
+// never a carrier's clock.
+func parseTimestamp(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := parseUnix(s)
+	if err == errNotUnixTime {
+		for _, layout := range occurredAtLayouts {
+			if t, err = time.Parse(layout, s); err == nil {
+				break
+			}
+		}
+	}
+	if err != nil || t.Year() < 2000 {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// parseUnix reads s as a count since the Unix epoch, or returns errNotUnixTime
+// when s is not a number at all.
+func parseUnix(s string) (time.Time, error) {
+	if strings.Trim(s, "0123456789.eE+-") != "" || s[0] < '0' || s[0] > '9' {
+		return time.Time{}, errNotUnixTime
+	}
+	if strings.Trim(s, "0123456789") == "" && len(s) <= 18 {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return time.Time{}, err
+		}
+		switch {
+		case n >= unixNanosFrom:
+			return time.Unix(0, n), nil
+		case n >= unixMicrosFrom:
+			return time.UnixMicro(n), nil
+		case n >= unixMillisFrom:
+			return time.UnixMilli(n), nil
+		}
+		return time.Unix(n, 0), nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || f <= 0 || f >= 1e19 {
+		return time.Time{}, errors.New("unix time out of range")
+	}
+	switch {
+	case f >= unixNanosFrom:
+	case f >= unixMicrosFrom:
+		f *= 1e3
+	case f >= unixMillisFrom:
+		f *= 1e6
+	default:
+		f *= 1e9
+	}
+	return time.Unix(0, int64(f)), nil
+}
