@@ -1,0 +1,161 @@
+package rules
+
+import "testing"
+
+func TestRegionOf(t *testing.T) {
+	tests := []struct {
+		recipient string
+		want      string
+	}{
+		// The accepted spellings of one number.
+		{"+447700900123", "GB"},
+		{"00447700900123", "GB"},
+		{"447700900123", "GB"},
+		{"+44 7700 900123", "GB"},
+		{"+44-7700-900123", "GB"},
+		{"  +447700900123\t", "GB"},
+		// A sample number for each supported market.
+		{"+91 98765 43210", "IN"},
+		{"+61 412 345 678", "AU"},
+		{"+49 1512 3456789", "DE"},
+		{"+33 6 12 34 56 78", "FR"},
+		{"+34 612 345 678", "ES"},
+		{"+39 312 345 6789", "IT"},
+		{"+31 6 12345678", "NL"},
+		{"+32 470 12 34 56", "BE"},
+		{"+41 79 123 45 67", "CH"},
+		{"+43 664 1234567", "AT"},
+		{"+46 70 123 45 67", "SE"},
+		{"+47 412 34 567", "NO"},
+		{"+45 20 12 34 56", "DK"},
+		{"+358 40 1234567", "FI"},
+		{"+48 512 345 678", "PL"},
+		{"+351 912 345 678", "PT"},
+		{"+353 85 123 4567", "IE"},
+		{"+30 691 234 5678", "GR"},
+		{"+420 601 123 456", "CZ"},
+		{"+40 712 345 678", "RO"},
+		{"+36 20 123 4567", "HU"},
+		{"+380 50 123 4567", "UA"},
+		{"+7 912 345 67 89", "RU"},
+		{"+7 701 234 56 78", "KZ"},
+		{"+90 532 123 4567", "TR"},
+		{"+972 50 123 4567", "IL"},
+		{"+971 50 123 4567", "AE"},
+		{"+966 50 123 4567", "SA"},
+		{"+974 3312 3456", "QA"},
+		{"+965 5012 3456", "KW"},
+		{"+962 7 9123 4567", "JO"},
+		{"+20 100 123 4567", "EG"},
+		{"+212 612 345678", "MA"},
+		{"+213 551 23 45 67", "DZ"},
+		{"+216 20 123 456", "TN"},
+		{"+234 803 123 4567", "NG"},
+		{"+233 24 123 4567", "GH"},
+		{"+254 712 345678", "KE"},
+		{"+255 712 345 678", "TZ"},
+		{"+256 772 123456", "UG"},
+		{"+27 82 123 4567", "ZA"},
+		{"+55 11 91234 5678", "BR"},
+		{"+52 55 1234 5678", "MX"},
+		{"+54 9 11 1234 5678", "AR"},
+		{"+57 300 1234567", "CO"},
+		{"+56 9 1234 5678", "CL"},
+		{"+51 912 345 678", "PE"},
+		{"+58 412 1234567", "VE"},
+		{"+593 99 123 4567", "EC"},
+		{"+60 12 345 6789", "MY"},
+		{"+62 812 3456 7890", "ID"},
+		{"+63 917 123 4567", "PH"},
+		{"+64 21 123 4567", "NZ"},
+		{"+65 8123 4567", "SG"},
+		{"+66 81 234 5678", "TH"},
+		{"+81 90 1234 5678", "JP"},
+		{"+82 10 1234 5678", "KR"},
+		{"+84 91 234 56 78", "VN"},
+		{"+852 9123 4567", "HK"},
+		{"+86 138 0013 8000", "CN"},
+		{"+880 1712 345678", "BD"},
+		{"+886 912 345 678", "TW"},
+		{"+91 98765 43210", "IN"},
+		{"+92 300 1234567", "PK"},
+		{"+94 71 234 5678", "LK"},
+		// +1 is split by area code.
+		{"+12125550123", "US"},
+		{"+1 (305) 555-0123", "US"},
+		{"12125550123", "US"},
+		{"+18005550199", "US"},
+		{"+14165550123", "CA"},
+		{"14165550123", "CA"},
+		{"+16045550123", "CA"},
+		{"+15145550123", "CA"},
+		{"+18675550123", "CA"},
+		{"+17875550123", "PR"},
+		{"+18765550123", "JM"},
+		{"+18095550123", "DO"},
+		{"+12425550123", "BS"},
+		// Not E.164, or not a country we know: never a guess.
+		{"", Unknown},
+		{"   ", Unknown},
+		{"+", Unknown},
+		{"00", Unknown},
+		{"07700 900123", Unknown},   // national format
+		{"+0447700900123", Unknown}, // no calling code starts with 0
+		{"+4412345", Unknown},       // 7 digits: too short
+		{"+4477009001234567", Unknown},
+		{"+44ABC900123", Unknown},
+		{"ACME", Unknown},
+		{"tel:+447700900123", Unknown},
+		{"+44 7700\x00900123", Unknown},
+		{"+44/7700/900123", Unknown},
+		{"+1212555012", Unknown},   // ten digits after +: not NANP
+		{"+112125550123", Unknown}, // twelve
+		{"+11125550123", Unknown},  // area code starts with 1
+		{"+12121550123", Unknown},  // exchange starts with 1
+		{"+999 123 456 789", Unknown},
+		{"+7 912 345 67", Unknown}, // +7 needs ten digits after it
+	}
+	for _, tt := range tests {
+		if got := RegionOf(tt.recipient); got != tt.want {
+			t.Errorf("RegionOf(%q) = %q, want %q", tt.recipient, got, tt.want)
+		}
+	}
+}
+
+// TestRegionOfEveryCallingCode proves the table resolves each of its codes
+// to its own country, whichever length the code has.
+func TestRegionOfEveryCallingCode(t *testing.T) {
+	for code, want := range callingCodes {
+		n := "+" + code + "712345678"
+		if got := RegionOf(n); got != want {
+			t.Errorf("RegionOf(%q) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestRegionOfEveryNANPArea(t *testing.T) {
+	for area, want := range nanpAreas {
+		n := "+1" + area + "5550123"
+		if got := RegionOf(n); got != want {
+			t.Errorf("RegionOf(%q) = %q, want %q", n, got, want)
+		}
+	}
+	// Every area code in use that is not listed is the United States'.
+	for _, area := range []string{"201", "212", "213", "305", "312", "415", "617", "646", "713", "917"} {
+		if got := RegionOf("+1" + area + "5550123"); got != "US" {
+			t.Errorf("area %s: got %q, want US", area, got)
+		}
+	}
+}
+
+func FuzzRegionOf(f *testing.F) {
+	for _, s := range []string{"+447700900123", "00447700900123", "14165550123", "+7 701 234 56 78", "", "+", "0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r := RegionOf(s)
+		if r != Unknown && !knownRegion(r) {
+			t.Fatalf("RegionOf(%q) = %q, which is neither Unknown nor a known region", s, r)
+		}
+	})
+}

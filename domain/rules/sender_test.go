@@ -1,0 +1,358 @@
+package rules
+
+import (
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// registered lists the IDs the sender tests treat as registered in the
+// countries whose default list is empty (an operator fills it in).
+var registered = []string{"ACME", "ACME-AD", "AD-ACME"}
+
+func testRules(t *testing.T) *Rules {
+	t.Helper()
+	r := Default()
+	for code, c := range r.Countries {
+		if c.Alphanumeric.Registration.Required && len(c.Alphanumeric.Registration.Registered) == 0 {
+			c.Alphanumeric.Registration.Registered = registered
+			r.Countries[code] = c
+		}
+	}
+	return r
+}
+
+type senderCase struct {
+	sender string
+	typ    string
+	rule   string // "" for a valid sender
+}
+
+// senderCases has, for every country in the default rules, senders that pass
+// and senders that fail, each with the rule it fails.
+var senderCases = map[string][]senderCase{
+	"AE": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"AD-ACME", SenderAlphanumeric, ""},
+		{"AC", SenderAlphanumeric, RuleAlphanumericLength},
+		{"ACME_CO", SenderAlphanumeric, RuleAlphanumericCharset},
+		{"OTHERCO", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+		{"+971501234567", SenderLongCode, RuleLongCodeNotAllowed},
+		{"1234", SenderShortCode, RuleShortCodeNotAllowed},
+	},
+	"AU": {
+		{"EXAMPLECO", SenderAlphanumeric, ""},
+		{"ExampleCo", SenderAlphanumeric, ""}, // registrations are case-insensitive
+		{"+61412345678", SenderLongCode, ""},
+		{"A", SenderAlphanumeric, RuleAlphanumericLength},
+		{"_EXAMPLE", SenderAlphanumeric, RuleAlphanumericCharset},
+		{"EXAMPLE_", SenderAlphanumeric, RuleAlphanumericCharset},
+		{"Unverified", SenderAlphanumeric, RuleAlphanumericBlocked},
+		{"VERIFY", SenderAlphanumeric, RuleAlphanumericBlocked},
+		{"ACME", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+		{"+18005550199", SenderTollFree, RuleTollFreeNotAllowed},
+	},
+	"BR": {
+		{"12345", SenderShortCode, ""},
+		{"ACME", SenderAlphanumeric, RuleAlphanumericNotAllowed},
+		{"+5511912345678", SenderLongCode, RuleLongCodeNotAllowed},
+		{"123456", SenderUnknown, RuleSenderFormat},
+	},
+	"CA": {
+		{"+14165550123", SenderLongCode, ""},
+		{"4165550123", SenderLongCode, ""},
+		{"+12125550123", SenderLongCode, ""}, // a US number is domestic to +1
+		{"123456", SenderShortCode, ""},
+		{"+18555550199", SenderTollFree, ""},
+		{"ACME", SenderAlphanumeric, RuleAlphanumericNotAllowed},
+		{"+447700900123", SenderLongCode, RuleLongCodeNotDomestic},
+		{"+11234567890", SenderLongCode, RuleLongCodeInvalid},
+	},
+	"CN": {
+		{"+8613800138000", SenderLongCode, ""},
+		{"106900", SenderShortCode, ""},
+		{"ACME", SenderAlphanumeric, RuleAlphanumericNotAllowed},
+		{"---", SenderUnknown, RuleSenderFormat},
+	},
+	"DE": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"Acme Shop", SenderAlphanumeric, ""},
+		{"+4915123456789", SenderLongCode, ""},
+		{"ACME-SHOP", SenderAlphanumeric, RuleAlphanumericCharset},
+		{"ACMECORPORATION", SenderAlphanumeric, RuleAlphanumericLength},
+	},
+	"EG": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"OTHER", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+		{"ACME.EG", SenderAlphanumeric, RuleAlphanumericCharset},
+	},
+	"ES": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"+34612345678", SenderLongCode, ""},
+		{"ACME&CO", SenderAlphanumeric, RuleAlphanumericCharset},
+		{"", SenderUnknown, RuleEmptySender},
+	},
+	"FR": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"38000", SenderShortCode, ""},
+		{"+33612345678", SenderLongCode, RuleLongCodeNotAllowed},
+		{"380001", SenderUnknown, RuleSenderFormat},
+	},
+	"GB": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"A", SenderAlphanumeric, ""},
+		{"Acme Bank 1", SenderAlphanumeric, ""},
+		{"+447700900123", SenderLongCode, ""},
+		{"60000", SenderShortCode, ""},
+		{"INFO", SenderAlphanumeric, RuleAlphanumericBlocked},
+		{"verify", SenderAlphanumeric, RuleAlphanumericBlocked},
+		{"InfoSMS", SenderAlphanumeric, RuleAlphanumericBlocked},
+		{"Notify", SenderAlphanumeric, RuleAlphanumericBlocked},
+		{"ACME LIMITED", SenderAlphanumeric, RuleAlphanumericLength},
+		{"ACME!", SenderAlphanumeric, RuleAlphanumericCharset},
+		{"+18005550199", SenderTollFree, RuleTollFreeNotAllowed},
+		{"+4412", SenderUnknown, RuleSenderFormat},
+	},
+	"ID": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"OTHER", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+	},
+	"IE": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"+353851234567", SenderLongCode, ""},
+		{"ACME.IE", SenderAlphanumeric, RuleAlphanumericCharset},
+	},
+	"IN": {
+		{"EXMPLE", SenderAlphanumeric, ""},
+		{"exmple", SenderAlphanumeric, ""},
+		{"123456", SenderShortCode, ""}, // a promotional numeric header
+		{"ABCDEF", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+		{"ACME", SenderAlphanumeric, RuleAlphanumericLength},
+		{"ABC123", SenderAlphanumeric, RuleAlphanumericCharset},
+		{"+919876543210", SenderLongCode, RuleLongCodeNotAllowed},
+	},
+	"IT": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"ACME#1", SenderAlphanumeric, RuleAlphanumericCharset},
+	},
+	"KE": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"OTHER", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+	},
+	"KR": {
+		{"+821012345678", SenderLongCode, ""},
+		{"ACME", SenderAlphanumeric, RuleAlphanumericNotAllowed},
+	},
+	"MX": {
+		{"12345", SenderShortCode, ""},
+		{"+525512345678", SenderLongCode, ""},
+		{"ACME", SenderAlphanumeric, RuleAlphanumericNotAllowed},
+	},
+	"NG": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"OTHER", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+		{"ACME_NG", SenderAlphanumeric, RuleAlphanumericCharset},
+	},
+	"NL": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"ACME@NL", SenderAlphanumeric, RuleAlphanumericCharset},
+	},
+	"NZ": {
+		{"4664", SenderShortCode, ""},
+		{"123", SenderShortCode, ""},
+		{"ACME", SenderAlphanumeric, RuleAlphanumericNotAllowed},
+		{"+64211234567", SenderLongCode, RuleLongCodeNotAllowed},
+	},
+	"PH": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"OTHER", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+	},
+	"PK": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"OTHER", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+	},
+	"PL": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"ACME_PL", SenderAlphanumeric, RuleAlphanumericCharset},
+	},
+	"SA": {
+		{"ACME-AD", SenderAlphanumeric, ""},
+		{"OTHER", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+		{"+966501234567", SenderLongCode, RuleLongCodeNotAllowed},
+	},
+	"SE": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"ACMEÅ", SenderAlphanumeric, RuleAlphanumericCharset},
+	},
+	"SG": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"OTHER", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+	},
+	"TH": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"AB", SenderAlphanumeric, RuleAlphanumericLength},
+		{"OTHER", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+	},
+	"TR": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"OTHER", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+	},
+	"US": {
+		{"+12125550123", SenderLongCode, ""},
+		{"2125550123", SenderLongCode, ""},
+		{"12125550123", SenderLongCode, ""},
+		{"+14165550123", SenderLongCode, ""},
+		{"12345", SenderShortCode, ""},
+		{"123456", SenderShortCode, ""},
+		{"+18885550199", SenderTollFree, ""},
+		{"8885550199", SenderTollFree, ""},
+		{" 12345 ", SenderShortCode, ""},                             // gateway padding
+		{"SENDER12", SenderAlphanumeric, RuleAlphanumericNotAllowed}, // the tutorial's simulator
+		{"+442071234567", SenderLongCode, RuleLongCodeNotDomestic},
+		{"442071234567", SenderLongCode, RuleLongCodeNotDomestic},
+		{"+11005550123", SenderLongCode, RuleLongCodeInvalid},
+		{"1234567", SenderUnknown, RuleSenderFormat},
+		{"1234", SenderUnknown, RuleSenderFormat},
+		{"+1-212-555", SenderUnknown, RuleSenderFormat},
+		{"   ", SenderUnknown, RuleEmptySender},
+	},
+	"VN": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"OTHER", SenderAlphanumeric, RuleAlphanumericNotRegistered},
+	},
+	"ZA": {
+		{"ACME", SenderAlphanumeric, ""},
+		{"+27821234567", SenderLongCode, ""},
+		{"ACME!", SenderAlphanumeric, RuleAlphanumericCharset},
+	},
+}
+
+func TestCheckSender(t *testing.T) {
+	r := testRules(t)
+	for region, cases := range senderCases {
+		var valid, invalid int
+		for _, c := range cases {
+			v := r.CheckSender(c.sender, region)
+			if v.Valid != (c.rule == "") || v.Rule != c.rule || v.SenderType != c.typ || v.Region != region {
+				t.Errorf("CheckSender(%q, %s) = %+v\nwant type %s, rule %q", c.sender, region, v, c.typ, c.rule)
+			}
+			if v.Reason == "" || v.Source == "" {
+				t.Errorf("CheckSender(%q, %s): want a reason and a source, got %+v", c.sender, region, v)
+			}
+			if v.Valid {
+				valid++
+			} else {
+				invalid++
+			}
+		}
+		if valid == 0 || invalid == 0 {
+			t.Errorf("%s: want at least one valid and one invalid example, have %d and %d", region, valid, invalid)
+		}
+	}
+}
+
+// TestCheckSenderCoversEveryCountry keeps the examples in step with the
+// default file: a country added there needs examples here.
+func TestCheckSenderCoversEveryCountry(t *testing.T) {
+	var missing []string
+	for code := range Default().Countries {
+		if _, ok := senderCases[code]; !ok {
+			missing = append(missing, code)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("no sender examples for %v", missing)
+	}
+}
+
+// TestCheckSenderDefaultRegistration: with the default file's empty lists,
+// a country that requires registration reports every alphanumeric ID.
+func TestCheckSenderDefaultRegistration(t *testing.T) {
+	r := Default()
+	for code, c := range r.Countries {
+		reg := c.Alphanumeric.Registration
+		if !reg.Required || len(reg.Registered) > 0 {
+			continue
+		}
+		v := r.CheckSender("ACME", code)
+		if v.Valid || v.Rule != RuleAlphanumericNotRegistered {
+			t.Errorf("%s: want ACME unregistered, got %+v", code, v)
+		}
+		if !strings.Contains(v.Reason, "countries."+code+".alphanumeric.registration.registered") {
+			t.Errorf("%s: reason should say where to list registered IDs: %s", code, v.Reason)
+		}
+	}
+}
+
+func TestCheckSenderAtRegistrationDate(t *testing.T) {
+	r := Default()
+	sydney := time.FixedZone("AEST", 10*3600)
+	tests := []struct {
+		at    time.Time
+		valid bool
+	}{
+		{time.Date(2026, 6, 30, 23, 59, 59, 0, sydney), true},
+		{time.Date(2026, 7, 1, 0, 0, 0, 0, sydney), false},
+		{time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{time.Time{}, false}, // every requirement applies
+	}
+	for _, tt := range tests {
+		v := r.CheckSenderAt("ACME", "AU", tt.at)
+		if v.Valid != tt.valid {
+			t.Errorf("ACME to AU at %v: %+v, want valid %v", tt.at, v, tt.valid)
+		}
+	}
+	// The format rules apply whatever the date.
+	if v := r.CheckSenderAt("Unverified", "AU", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)); v.Valid {
+		t.Errorf("Unverified before the register: %+v, want blocked", v)
+	}
+	// Singapore's registry predates the log: any time of ours is after it.
+	if v := r.CheckSenderAt("ACME", "SG", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)); v.Valid {
+		t.Errorf("ACME to SG in 2025: %+v, want unregistered", v)
+	}
+}
+
+func TestCheckSenderRegions(t *testing.T) {
+	r := Default()
+	tests := []struct {
+		sender, region string
+		wantRegion     string
+		valid          bool
+		rule           string
+	}{
+		{"ACME", Unknown, Unknown, true, RuleUnknownRegion},
+		{"ACME", "", Unknown, true, RuleUnknownRegion},
+		{"ACME", "BE", "BE", true, RuleNoCountryRule}, // a market without rules
+		{"", Unknown, Unknown, false, RuleEmptySender},
+		{"", "BE", "BE", false, RuleEmptySender},
+		{"INFO", "uk", "GB", false, RuleAlphanumericBlocked}, // the tutorial's name for GB
+		{"INFO", " gb ", "GB", false, RuleAlphanumericBlocked},
+	}
+	for _, tt := range tests {
+		v := r.CheckSender(tt.sender, tt.region)
+		if v.Region != tt.wantRegion || v.Valid != tt.valid || v.Rule != tt.rule || v.Reason == "" {
+			t.Errorf("CheckSender(%q, %q) = %+v", tt.sender, tt.region, v)
+		}
+	}
+}
+
+func TestCheckSenderReasons(t *testing.T) {
+	r := Default()
+	tests := []struct{ sender, region, want string }{
+		{"SENDER12", "US", "US does not accept alphanumeric sender IDs; use domestic long codes, 5-6 digit short codes or toll-free numbers"},
+		{"INFO", "GB", `"INFO" is a generic sender ID that GB carriers block`},
+		{"ACME LIMITED", "GB", `"ACME LIMITED" has 12 characters; GB allows 1-11 characters`},
+		{"ACME", "IN", `"ACME" has 4 characters; IN allows 6 characters`},
+		{"+442071234567", "US", `"+442071234567" is not a +1 number; US carriers accept A2P messages only from domestic numbers`},
+		{"1234567", "US", `"1234567" has 7 digits: neither a US 5-6 digit short code nor a phone number (8 to 15 digits)`},
+		{"ACME", "AU", `"ACME" is not among the sender IDs registered for AU with ACMA SMS Sender ID Register, required since 2026-07-01; once it is registered, add it to countries.AU.alphanumeric.registration.registered`},
+		{"+12125550123", "US", "long code sender meets the US rules"},
+	}
+	for _, tt := range tests {
+		if got := r.CheckSender(tt.sender, tt.region).Reason; got != tt.want {
+			t.Errorf("CheckSender(%q, %s).Reason =\n%s\nwant\n%s", tt.sender, tt.region, got, tt.want)
+		}
+	}
+}

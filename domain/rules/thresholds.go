@@ -1,0 +1,63 @@
+package rules
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// Recommendations a carrier can get.
+const (
+	Reroute = "REROUTE" // failing too often: move traffic away
+	Watch   = "WATCH"   // failing more than it should: keep an eye on it
+	Keep    = "KEEP"
+)
+
+// Thresholds decide a carrier's recommendation from its failure rate, where
+// failed means every terminal status but DELIVERED.
+type Thresholds struct {
+	RerouteFailureRate float64 // a fraction: 0.15 is 15 %
+	WatchFailureRate   float64
+	// MinTerminalReports is how many terminal reports a carrier needs
+	// before it is judged at all, so that two failures out of three do not
+	// reroute traffic.
+	MinTerminalReports int
+}
+
+// Recommend judges a carrier with terminal terminal reports of which failed
+// failed. A rate exactly at a threshold is not above it. The reason is a
+// sentence for the analytics response, e.g. "18.2% of 220 terminal reports
+// failed, above the 15% REROUTE threshold".
+func (t Thresholds) Recommend(terminal, failed int) (recommendation, reason string) {
+	terminal = max(terminal, 0)
+	failed = min(max(failed, 0), terminal)
+	if terminal == 0 || terminal < t.MinTerminalReports {
+		return Keep, fmt.Sprintf("only %d terminal %s; judged from %d", terminal, reports(terminal), t.MinTerminalReports)
+	}
+	// Both sides are the double nearest the same decimal when the rate
+	// equals a threshold (33/220 and 0.15), so "exactly at" compares equal.
+	rate := float64(failed) / float64(terminal)
+	head := fmt.Sprintf("%s of %d terminal %s failed", percent(rate, 1), terminal, reports(terminal))
+	switch {
+	case rate > t.RerouteFailureRate:
+		return Reroute, fmt.Sprintf("%s, above the %s REROUTE threshold", head, percent(t.RerouteFailureRate, -1))
+	case rate > t.WatchFailureRate:
+		return Watch, fmt.Sprintf("%s, above the %s WATCH threshold", head, percent(t.WatchFailureRate, -1))
+	}
+	return Keep, fmt.Sprintf("%s, not above the %s WATCH threshold", head, percent(t.WatchFailureRate, -1))
+}
+
+func reports(n int) string {
+	if n == 1 {
+		return "report"
+	}
+	return "reports"
+}
+
+// percent formats a fraction as a percentage with prec decimals, or as few as
+// it needs when prec is -1 ("15%", "12.5%"). Rounding first keeps float noise
+// (0.15*100 = 15.000000000000002) out of the text.
+func percent(f float64, prec int) string {
+	p := math.Round(f*100*100) / 100
+	return strconv.FormatFloat(p, 'f', prec, 64) + "%"
+}
