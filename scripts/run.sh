@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# make run: start the service for a developer. Without DATABASE_URL it starts
+# (or reuses) a private PostgreSQL under .data/ and says where it is.
+set -euo pipefail
+bin=$1 pgdir=$2
+cd "$(dirname "$0")/.."
+if [ -z "${DATABASE_URL:-}" ]; then
+  DATABASE_URL=$(scripts/pg.sh start "$pgdir")
+  export DATABASE_URL
+  echo "private PostgreSQL: $DATABASE_URL (data in $pgdir; stop it with 'make db-stop')" >&2
+fi
+# Development defaults, announced so nobody mistakes them for production.
+if [ -z "${WEBHOOK_SECRET:-}" ] && ! grep -qs '^WEBHOOK_SECRET=' .env; then
+  export WEBHOOK_SECRET=dev-secret
+  echo "WEBHOOK_SECRET not set: using 'dev-secret' for development" >&2
+fi
+if [ -z "${ADMIN_TOKEN:-}" ] && ! grep -qs '^ADMIN_TOKEN=' .env; then
+  export ADMIN_TOKEN=dev-admin
+  echo "ADMIN_TOKEN not set: using 'dev-admin' for development" >&2
+fi
+export SIMULATOR_ENABLED=${SIMULATOR_ENABLED:-true}
+echo "dashboard: http://127.0.0.1:${PORT:-8080}/" >&2
+exec "$bin" serve

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# make test: every test against a real PostgreSQL started in a temporary
+# directory and torn down afterwards, whatever happens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cxsms-test.XXXXXX")
+cleanup() { scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+CXSMS_TEST_DATABASE_URL=$(scripts/pg.sh start "$tmp/pg")
+export CXSMS_TEST_DATABASE_URL
+echo "test PostgreSQL: $CXSMS_TEST_DATABASE_URL" >&2
+
+scripts/layers.sh
+$GO vet ./...
+$GO test -race -count=1 -timeout 15m ./...
+# Short fuzz runs: the seed corpus runs in every `go test`; this explores a
+# little further each time.
+$GO test -run=NONE -fuzz=FuzzParse -fuzztime=${FUZZTIME:-15s} ./domain/
+if [ -f tests/browser/package.json ] && [ "${SKIP_BROWSER:-}" != 1 ]; then
+  scripts/test-browser.sh
+fi
