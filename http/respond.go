@@ -9,6 +9,7 @@ import (
 
 	"github.com/cxsms/cxsms/domain"
 	"github.com/cxsms/cxsms/eventstore"
+	"github.com/cxsms/cxsms/projections"
 )
 
 // Error is an error with the HTTP status it should be answered with. Handlers
@@ -43,6 +44,10 @@ func statusOf(err error) (code int, msg, retryAfter string, unexpected bool) {
 		return http.StatusBadRequest, err.Error(), "", false
 	case errors.Is(err, eventstore.ErrNotFound):
 		return http.StatusNotFound, "not found", "", false
+	case errors.Is(err, projections.ErrUnknownProjection):
+		return http.StatusNotFound, err.Error(), "", false
+	case errors.Is(err, projections.ErrRebuildRunning):
+		return http.StatusConflict, err.Error(), "", false
 	case errors.Is(err, eventstore.ErrOverloaded):
 		return http.StatusServiceUnavailable, "too many reports waiting to be stored; retry shortly", "1", false
 	case errors.Is(err, eventstore.ErrUnavailable):

@@ -13,7 +13,21 @@ func (s *Server) routes() http.Handler {
 
 	r.Handle("/webhooks/cxone/sms", handlerFunc(s.handleWebhook)).Methods(http.MethodPost)
 
+	r.Handle("/messages/{id}", handlerFunc(s.handleMessage)).Methods(http.MethodGet)
 	r.Handle("/messages/{id}/history", handlerFunc(s.handleHistory)).Methods(http.MethodGet)
+
+	r.Handle("/analytics/carriers", handlerFunc(s.handleCarriers)).Methods(http.MethodGet)
+	r.Handle("/analytics/sla", handlerFunc(s.handleSLA)).Methods(http.MethodGet)
+	r.Handle("/analytics/delivery", handlerFunc(s.handleDelivery)).Methods(http.MethodGet)
+	r.Handle("/compliance/violations", handlerFunc(s.handleViolations)).Methods(http.MethodGet)
+	r.Handle("/compliance/check", handlerFunc(s.handleCheck)).Methods(http.MethodGet)
+
+	admin := r.PathPrefix("/admin").Subrouter()
+	admin.Use(s.requireAdmin)
+	admin.Handle("/projections", handlerFunc(s.handleProjections)).Methods(http.MethodGet)
+	admin.Handle("/projections/{name}/rebuild", handlerFunc(s.handleRebuild)).Methods(http.MethodPost)
+	admin.Handle("/dead-letters", handlerFunc(s.handleDeadLetters)).Methods(http.MethodGet)
+	admin.Handle("/dead-letters/{id}/replay", handlerFunc(s.handleReplay)).Methods(http.MethodPost)
 
 	r.Handle("/healthz", handlerFunc(s.handleHealthz)).Methods(http.MethodGet)
 	r.Handle("/readyz", handlerFunc(s.handleReadyz)).Methods(http.MethodGet)

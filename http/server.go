@@ -44,6 +44,8 @@ type Deps struct {
 		historian
 		readiness
 	}
+	Reads   readModels
+	Admin   projectionAdmin
 	Metrics *Metrics
 	// MetricsHandler serves /metrics.
 	MetricsHandler http.Handler
@@ -59,6 +61,8 @@ type Server struct {
 		historian
 		readiness
 	}
+	reads          readModels
+	admin          projectionAdmin
 	metrics        *Metrics
 	metricsHandler http.Handler
 }
@@ -72,6 +76,6 @@ func NewServer(cfg Config, deps Deps) (http.Handler, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{cfg: cfg, keys: keys, log: deps.Log, store: deps.Store, metrics: deps.Metrics, metricsHandler: deps.MetricsHandler}
+	s := &Server{cfg: cfg, keys: keys, log: deps.Log, store: deps.Store, reads: deps.Reads, admin: deps.Admin, metrics: deps.Metrics, metricsHandler: deps.MetricsHandler}
 	return s.routes(), nil
 }

@@ -55,6 +55,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		return serve(ctx, cfg, rest, stdout, stderr)
+	case "project":
+		return project(ctx, cfg, stderr)
+	case "rebuild":
+		return rebuild(ctx, cfg, rest, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, cfg, stdout)
 	case "history":

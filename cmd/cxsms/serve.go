@@ -17,6 +17,7 @@ import (
 
 	"github.com/cxsms/cxsms/eventstore"
 	"github.com/cxsms/cxsms/http"
+	"github.com/cxsms/cxsms/projections"
 )
 
 // serve runs the API. A webhook's path: http.handleWebhook authenticates and
@@ -25,6 +26,10 @@ import (
 func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
 	if cfg.WebhookSecret == "" {
 		return errors.New("WEBHOOK_SECRET is not set: serve refuses to accept webhooks anyone could forge; set it to the secret CXone sends in X-Webhook-Secret")
+	}
+	ruleset, err := loadRules(cfg)
+	if err != nil {
+		return err
 	}
 	log := newLogger(cfg, stderr)
 
@@ -45,6 +50,19 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	store := eventstore.New(pool, eventstore.Options{Observer: metrics})
 	defer store.Close()
 
+	// The projectors read the log into the read models, once the schema is
+	// there; reads are served from whatever they have projected so far.
+	projector := projections.NewProjector(pool, ruleset, log, projections.Options{})
+	projectorDone := make(chan error, 1)
+	go func() {
+		select {
+		case <-migrated:
+			projectorDone <- projector.Run(ctx)
+		case <-ctx.Done():
+			projectorDone <- nil
+		}
+	}()
+
 	handler, err := http.NewServer(http.Config{
 		WebhookSecret:    cfg.WebhookSecret,
 		SigningSecret:    cfg.SigningSecret,
@@ -54,6 +72,8 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	}, http.Deps{
 		Log:            log,
 		Store:          store,
+		Reads:          projections.NewReader(pool, ruleset),
+		Admin:          projector,
 		Metrics:        metrics,
 		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 	})
@@ -82,6 +102,12 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-projectorDone:
+		if err != nil {
+			return fmt.Errorf("projector: %w", err)
+		}
+		projectorDone = nil
+		<-ctx.Done()
 	case <-ctx.Done():
 	}
 	// Finish the requests in flight (their batches commit and they get their
@@ -91,6 +117,10 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	store.Close()
+	if projectorDone != nil {
+		<-projectorDone
 	}
 	return nil
 }

@@ -1,0 +1,95 @@
+package domain
+
+import (
+	"math"
+	"time"
+)
+
+// LatencyBuckets are the upper bounds of the fixed latency histogram buckets
+// the SLA read model stores: 1 ms growing by 25 % to about two days, then one
+// overflow bucket. Fixed buckets let any set of minutes be added together
+// into one histogram, so percentiles over any window are true to a bucket
+// (within 25 %), which averages of per-minute percentiles never are.
+var LatencyBuckets = func() []time.Duration {
+	var b []time.Duration
+	for v := float64(time.Millisecond); v < float64(48*time.Hour); v *= 1.25 {
+		b = append(b, time.Duration(math.Round(v)))
+	}
+	return b
+}()
+
+// LatencyBucket returns the index of the bucket d falls in; the index after
+// the last bound holds everything longer.
+func LatencyBucket(d time.Duration) int {
+	lo, hi := 0, len(LatencyBuckets)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if d <= LatencyBuckets[mid] {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// BucketBound is the upper bound of bucket i (the overflow bucket reports the
+// last bound).
+func BucketBound(i int) time.Duration {
+	if i >= len(LatencyBuckets) {
+		return LatencyBuckets[len(LatencyBuckets)-1]
+	}
+	if i < 0 {
+		return 0
+	}
+	return LatencyBuckets[i]
+}
+
+// Histogram counts latencies per bucket.
+type Histogram map[int]int64
+
+// Total is the number of observations.
+func (h Histogram) Total() int64 {
+	var n int64
+	for _, c := range h {
+		n += c
+	}
+	return n
+}
+
+// Quantile returns the upper bound of the bucket holding the q-th quantile
+// (0 < q <= 1), or 0 for an empty histogram.
+func (h Histogram) Quantile(q float64) time.Duration {
+	total := h.Total()
+	if total == 0 {
+		return 0
+	}
+	rank := int64(math.Ceil(q * float64(total)))
+	if rank < 1 {
+		rank = 1
+	}
+	var seen int64
+	for i := 0; i <= len(LatencyBuckets); i++ {
+		seen += h[i]
+		if seen >= rank {
+			return BucketBound(i)
+		}
+	}
+	return BucketBound(len(LatencyBuckets))
+}
+
+// Within returns the share (0..1) of observations at or under threshold,
+// counting a bucket in only when its whole range is; 1 for an empty histogram.
+func (h Histogram) Within(threshold time.Duration) float64 {
+	total := h.Total()
+	if total == 0 {
+		return 1
+	}
+	var ok int64
+	for i, c := range h {
+		if BucketBound(i) <= threshold && i < len(LatencyBuckets) {
+			ok += c
+		}
+	}
+	return float64(ok) / float64(total)
+}

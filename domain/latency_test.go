@@ -1,0 +1,43 @@
+package domain
+
+import (
+	"testing"
+	"time"
+)
+
+func TestLatencyBuckets(t *testing.T) {
+	tests := []time.Duration{0, time.Millisecond, 1500 * time.Microsecond, time.Second, 3 * time.Minute, 100 * time.Hour}
+	for _, d := range tests {
+		i := LatencyBucket(d)
+		if d <= LatencyBuckets[len(LatencyBuckets)-1] {
+			if BucketBound(i) < d || (i > 0 && BucketBound(i-1) >= d) {
+				t.Errorf("%v in bucket %d (%v..%v]", d, i, BucketBound(i-1), BucketBound(i))
+			}
+		} else if i != len(LatencyBuckets) {
+			t.Errorf("%v should overflow, got bucket %d", d, i)
+		}
+	}
+}
+
+func TestHistogramQuantiles(t *testing.T) {
+	h := Histogram{}
+	for i := 1; i <= 100; i++ {
+		h[LatencyBucket(time.Duration(i)*10*time.Millisecond)]++
+	}
+	within := func(got, want time.Duration) bool { return got >= want && float64(got) <= float64(want)*1.26 }
+	if p50 := h.Quantile(0.5); !within(p50, 500*time.Millisecond) {
+		t.Errorf("p50 = %v, want ~500ms", p50)
+	}
+	if p99 := h.Quantile(0.99); !within(p99, 990*time.Millisecond) {
+		t.Errorf("p99 = %v, want ~990ms", p99)
+	}
+	if w := h.Within(2 * time.Second); w != 1 {
+		t.Errorf("within 2s = %v, want 1", w)
+	}
+	if w := h.Within(100 * time.Millisecond); w < 0.05 || w > 0.10 {
+		t.Errorf("within 100ms = %v, want about 0.08-0.10", w)
+	}
+	if (Histogram{}).Quantile(0.5) != 0 {
+		t.Error("empty histogram has a p50")
+	}
+}

@@ -1,0 +1,122 @@
+package http
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/cxsms/cxsms/projections"
+)
+
+// projectionAdmin runs and reports on the projections.
+type projectionAdmin interface {
+	States(ctx context.Context) ([]projections.State, error)
+	Rebuild(ctx context.Context, name string, progress func(projections.Progress)) (projections.RebuildResult, error)
+	DeadLetters(ctx context.Context) ([]projections.DeadLetter, error)
+	ReplayDeadLetter(ctx context.Context, id int64) (projections.DeadLetter, error)
+}
+
+// requireAdmin guards operator routes with Authorization: Bearer $ADMIN_TOKEN.
+// Without a configured token the routes stay shut rather than open.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		if s.cfg.AdminToken == "" {
+			return errorf(http.StatusUnauthorized, "admin routes are disabled: set ADMIN_TOKEN")
+		}
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="cxsms admin"`)
+			return errorf(http.StatusUnauthorized, "missing or wrong bearer token")
+		}
+		next.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+type projectionsAnswer struct {
+	RulesVersion string              `json:"rulesVersion"`
+	Projections  []projections.State `json:"projections"`
+}
+
+func (s *Server) handleProjections(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.admin.States(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, projectionsAnswer{RulesVersion: s.reads.Rules().Version, Projections: st})
+	return nil
+}
+
+type rebuildAnswer struct {
+	Status      string   `json:"status"` // done, running
+	Projections []string `json:"projections,omitempty"`
+	Events      int64    `json:"events"`
+	Messages    int      `json:"messages"`
+	TookMs      int64    `json:"tookMs"`
+	Rate        float64  `json:"eventsPerSecond"`
+}
+
+// handleRebuild starts a rebuild and waits a while for it: a small log is
+// rebuilt within the request (200), a big one goes on in the background
+// (202; GET /admin/projections shows it), and reads go on throughout.
+func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request) error {
+	name := mux.Vars(r)["name"]
+	done := make(chan error, 1)
+	var res projections.RebuildResult
+	go func() {
+		var err error
+		// Not the request's context: closing the connection must not
+		// abandon a rebuild half way.
+		res, err = s.admin.Rebuild(context.WithoutCancel(r.Context()), name, nil)
+		if err != nil && !errors.Is(err, projections.ErrRebuildRunning) && !errors.Is(err, projections.ErrUnknownProjection) {
+			s.log.WithError(err).WithField("projection", name).Error("rebuild failed")
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, rebuildAnswer{Status: "done", Projections: res.Projections, Events: res.Events,
+			Messages: res.Messages, TookMs: res.Took.Milliseconds(), Rate: res.Rate})
+	case <-time.After(20 * time.Second):
+		writeJSON(w, http.StatusAccepted, rebuildAnswer{Status: "running"})
+	}
+	return nil
+}
+
+type deadLettersAnswer struct {
+	DeadLetters []projections.DeadLetter `json:"deadLetters"`
+}
+
+func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request) error {
+	ds, err := s.admin.DeadLetters(r.Context())
+	if err != nil {
+		return err
+	}
+	if ds == nil {
+		ds = []projections.DeadLetter{}
+	}
+	writeJSON(w, http.StatusOK, deadLettersAnswer{DeadLetters: ds})
+	return nil
+}
+
+func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "dead letter id must be a number")
+	}
+	d, err := s.admin.ReplayDeadLetter(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}

@@ -1,0 +1,219 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/cxsms/cxsms/domain/rules"
+	"github.com/cxsms/cxsms/projections"
+)
+
+// readModels answers from the projections.
+type readModels interface {
+	CurrentStatus(ctx context.Context, id string) (projections.MessageStatus, error)
+	Carriers(ctx context.Context, f projections.Filter) ([]projections.CarrierStats, error)
+	SLA(ctx context.Context, f projections.Filter) (projections.SLAReport, error)
+	Violations(ctx context.Context, region, sender string) ([]projections.Violation, error)
+	Rules() *rules.Rules
+}
+
+func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.reads.CurrentStatus(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// parseFilter reads ?from=&to=&region=&carrier=; times are RFC 3339 or a
+// date (YYYY-MM-DD, UTC). A bad value is a 400 that names the parameter.
+func parseFilter(r *http.Request) (projections.Filter, error) {
+	q := r.URL.Query()
+	var f projections.Filter
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		t, err := parseTime(v)
+		if err != nil {
+			return f, errorf(http.StatusBadRequest, p.name+": want an RFC 3339 time or YYYY-MM-DD date, got "+quote(v))
+		}
+		*p.dst = t
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return f, errorf(http.StatusBadRequest, "from must be before to")
+	}
+	f.Region = strings.ToUpper(strings.TrimSpace(q.Get("region")))
+	f.Carrier = strings.TrimSpace(q.Get("carrier"))
+	return f, nil
+}
+
+func parseTime(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02", v)
+}
+
+func quote(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return `"` + s + `"`
+}
+
+type carriersAnswer struct {
+	RulesVersion string                     `json:"rulesVersion"`
+	Carriers     []projections.CarrierStats `json:"carriers"`
+}
+
+func (s *Server) handleCarriers(w http.ResponseWriter, r *http.Request) error {
+	f, err := parseFilter(r)
+	if err != nil {
+		return err
+	}
+	cs, err := s.reads.Carriers(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []projections.CarrierStats{}
+	}
+	writeJSON(w, http.StatusOK, carriersAnswer{RulesVersion: s.reads.Rules().Version, Carriers: cs})
+	return nil
+}
+
+type slaAnswer struct {
+	RulesVersion string    `json:"rulesVersion"`
+	From         time.Time `json:"from"`
+	To           time.Time `json:"to"`
+	projections.SLAReport
+}
+
+func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
+	f, err := parseFilter(r)
+	if err != nil {
+		return err
+	}
+	if f.To.IsZero() {
+		f.To = time.Now().UTC().Add(time.Minute).Truncate(time.Minute)
+	}
+	if f.From.IsZero() {
+		f.From = f.To.Add(-time.Hour)
+	}
+	rep, err := s.reads.SLA(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, slaAnswer{RulesVersion: s.reads.Rules().Version, From: f.From, To: f.To, SLAReport: rep})
+	return nil
+}
+
+// deliveryAnswer is the tutorial's /analytics/delivery shape, computed from
+// the read models instead of one process's memory, so it survives restarts
+// and agrees across processes.
+type deliveryAnswer struct {
+	Throughput       int64             `json:"throughput"` // reports accepted in the last minute
+	AvgLatencyMs     float64           `json:"avgLatencyMs"`
+	SLACompliance    float64           `json:"slaCompliance"` // percent of reports projected within the SLA threshold
+	RulesVersion     string            `json:"rulesVersion"`
+	CarrierAnalytics []deliveryCarrier `json:"carrierAnalytics"`
+}
+
+type deliveryCarrier struct {
+	Carrier           string  `json:"carrier"`
+	TotalMessages     int64   `json:"totalMessages"`
+	DeliveryRate      float64 `json:"deliveryRate"`
+	FailureRate       float64 `json:"failureRate"`
+	RecommendedAction string  `json:"recommendedAction"`
+	Reason            string  `json:"reason"`
+}
+
+func (s *Server) handleDelivery(w http.ResponseWriter, r *http.Request) error {
+	now := time.Now().UTC()
+	rep, err := s.reads.SLA(r.Context(), projections.Filter{From: now.Add(-time.Minute).Truncate(time.Minute), To: now.Add(time.Minute)})
+	if err != nil {
+		return err
+	}
+	cs, err := s.reads.Carriers(r.Context(), projections.Filter{})
+	if err != nil {
+		return err
+	}
+	out := deliveryAnswer{
+		Throughput:       rep.Throughput,
+		AvgLatencyMs:     rep.Ingest.P50,
+		SLACompliance:    rep.Ingest.Compliance,
+		RulesVersion:     s.reads.Rules().Version,
+		CarrierAnalytics: []deliveryCarrier{},
+	}
+	for _, c := range cs {
+		out.CarrierAnalytics = append(out.CarrierAnalytics, deliveryCarrier{
+			Carrier: c.Carrier, TotalMessages: c.Total, DeliveryRate: c.DeliveryRate, FailureRate: c.FailureRate,
+			RecommendedAction: c.Recommendation, Reason: c.Reason,
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type violationsAnswer struct {
+	RulesVersion string                  `json:"rulesVersion"`
+	Violations   []projections.Violation `json:"violations"`
+}
+
+func (s *Server) handleViolations(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	vs, err := s.reads.Violations(r.Context(), strings.ToUpper(strings.TrimSpace(q.Get("region"))), strings.TrimSpace(q.Get("senderId")))
+	if err != nil {
+		return err
+	}
+	if vs == nil {
+		vs = []projections.Violation{}
+	}
+	writeJSON(w, http.StatusOK, violationsAnswer{RulesVersion: s.reads.Rules().Version, Violations: vs})
+	return nil
+}
+
+type checkAnswer struct {
+	SenderID     string `json:"senderId"`
+	Recipient    string `json:"recipient,omitempty"`
+	Region       string `json:"region"`
+	Valid        bool   `json:"valid"`
+	SenderType   string `json:"senderType"`
+	Rule         string `json:"rule,omitempty"`
+	Reason       string `json:"reason"`
+	Source       string `json:"source,omitempty"`
+	RulesVersion string `json:"rulesVersion"`
+}
+
+// handleCheck is the tutorial's validateSenderId done right: the region comes
+// from the recipient (or is given), never a US default.
+func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	sender, recipient, region := q.Get("senderId"), q.Get("recipient"), q.Get("region")
+	if sender == "" {
+		return errorf(http.StatusBadRequest, "senderId is required")
+	}
+	if recipient == "" && region == "" {
+		return errorf(http.StatusBadRequest, "give recipient (E.164) or region (ISO country code)")
+	}
+	if region == "" {
+		region = rules.RegionOf(recipient)
+	}
+	rs := s.reads.Rules()
+	v := rs.CheckSender(sender, region)
+	writeJSON(w, http.StatusOK, checkAnswer{
+		SenderID: sender, Recipient: recipient, Region: v.Region, Valid: v.Valid, SenderType: v.SenderType,
+		Rule: v.Rule, Reason: v.Reason, Source: v.Source, RulesVersion: rs.Version,
+	})
+	return nil
+}

@@ -1,0 +1,135 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cxsms/cxsms/eventstore"
+)
+
+// State is what an operator sees of one projection.
+type State struct {
+	Name         string     `json:"name"`
+	State        string     `json:"state"` // live, lagging, rebuilding, failing
+	Position     string     `json:"position"`
+	LagEvents    int64      `json:"lagEvents"`
+	LagSeconds   float64    `json:"lagSeconds"`
+	RulesVersion string     `json:"rulesVersion"` // the rules the last rebuild judged with
+	RebuiltAt    *time.Time `json:"rebuiltAt,omitempty"`
+	RebuildRate  *float64   `json:"rebuildEventsPerSecond,omitempty"`
+	LastError    string     `json:"lastError,omitempty"`
+	LastErrorAt  *time.Time `json:"lastErrorAt,omitempty"`
+	DeadLetters  int64      `json:"deadLetters"`
+}
+
+// States reports every projection's position and lag behind the log.
+func (p *Projector) States(ctx context.Context) ([]State, error) {
+	out := make([]State, 0, len(p.projections))
+	for _, proj := range p.projections {
+		s := State{Name: proj.Name(), State: "live"}
+		var txid string
+		var off int64
+		err := p.pool.QueryRow(ctx, `SELECT last_processed_transaction_id::text, coalesce(offset_acked, 0)
+			FROM projection_offsets WHERE consumer_group = $1`, proj.Name()).Scan(&txid, &off)
+		if errors.Is(err, pgx.ErrNoRows) {
+			txid, off = "0", 0
+		} else if err != nil {
+			return nil, fmt.Errorf("projection %s: %w", proj.Name(), err)
+		}
+		s.Position = txid + "/" + strconv.FormatInt(off, 10)
+		var oldest *time.Time
+		err = p.pool.QueryRow(ctx, `SELECT count(*), min(received_at) FROM events
+			WHERE (transaction_id, "offset") > ($1::text::xid8, $2)`, txid, off).Scan(&s.LagEvents, &oldest)
+		if err != nil {
+			return nil, fmt.Errorf("projection %s lag: %w", proj.Name(), err)
+		}
+		if oldest != nil {
+			s.LagSeconds = time.Since(*oldest).Seconds()
+		}
+		err = p.pool.QueryRow(ctx, `SELECT rules_version, rebuilt_at, rebuild_rate, last_error, last_error_at,
+				(SELECT count(*) FROM dead_letters WHERE projection = $1 AND replayed_at IS NULL)
+			FROM projection_status WHERE name = $1`, proj.Name()).
+			Scan(&s.RulesVersion, &s.RebuiltAt, &s.RebuildRate, &s.LastError, &s.LastErrorAt, &s.DeadLetters)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return nil, fmt.Errorf("projection %s status: %w", proj.Name(), err)
+		}
+		var rebuilding bool
+		if err := p.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+				AND ((classid::bigint << 32) | objid::bigint) = $1)`, lockKey(proj.Name())).Scan(&rebuilding); err == nil && rebuilding {
+			s.State = "rebuilding"
+		} else if s.LagSeconds > 5 {
+			s.State = "lagging"
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// DeadLetter is an event a projection could not apply.
+type DeadLetter struct {
+	ID         int64      `json:"id"`
+	Projection string     `json:"projection"`
+	MessageID  string     `json:"messageId"`
+	EventID    string     `json:"eventId"`
+	Position   string     `json:"position"`
+	Error      string     `json:"error"`
+	FailedAt   time.Time  `json:"failedAt"`
+	ReplayedAt *time.Time `json:"replayedAt,omitempty"`
+}
+
+// DeadLetters lists the newest dead letters.
+func (p *Projector) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
+	rows, err := p.pool.Query(ctx, `SELECT id, projection, message_id, event_id,
+			transaction_id::text || '/' || "offset", error, failed_at, replayed_at
+		FROM dead_letters ORDER BY id DESC LIMIT 500`)
+	if err != nil {
+		return nil, fmt.Errorf("dead letters: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (DeadLetter, error) {
+		var d DeadLetter
+		return d, row.Scan(&d.ID, &d.Projection, &d.MessageID, &d.EventID, &d.Position, &d.Error, &d.FailedAt, &d.ReplayedAt)
+	})
+}
+
+// ReplayDeadLetter applies a dead-lettered event again. It holds the
+// projection's position row while it does, so it never races the live
+// handler over the same message. It returns eventstore.ErrNotFound for an
+// unknown id and the apply error when the event still fails.
+func (p *Projector) ReplayDeadLetter(ctx context.Context, id int64) (DeadLetter, error) {
+	var d DeadLetter
+	err := eventstore.InTx(ctx, p.pool, func(tx pgx.Tx) error {
+		var txid string
+		var off int64
+		err := tx.QueryRow(ctx, `SELECT projection, transaction_id::text, "offset" FROM dead_letters WHERE id = $1 FOR UPDATE`, id).
+			Scan(&d.Projection, &txid, &off)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("dead letter %d: %w", id, eventstore.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		projs, err := p.find(d.Projection)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM projection_offsets WHERE consumer_group = $1 FOR UPDATE`, d.Projection); err != nil {
+			return err
+		}
+		e, err := scanEvent(tx.QueryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE transaction_id = $1::text::xid8 AND "offset" = $2`, txid, off))
+		if err != nil {
+			return fmt.Errorf("dead letter %d: read event: %w", id, err)
+		}
+		if err := projs[0].Apply(ctx, tx, e); err != nil {
+			return fmt.Errorf("dead letter %d still fails: %w", id, err)
+		}
+		return tx.QueryRow(ctx, `UPDATE dead_letters SET replayed_at = now() WHERE id = $1
+			RETURNING id, projection, message_id, event_id, transaction_id::text || '/' || "offset", error, failed_at, replayed_at`, id).
+			Scan(&d.ID, &d.Projection, &d.MessageID, &d.EventID, &d.Position, &d.Error, &d.FailedAt, &d.ReplayedAt)
+	})
+	return d, err
+}

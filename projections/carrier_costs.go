@@ -1,0 +1,149 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cxsms/cxsms/domain"
+	"github.com/cxsms/cxsms/domain/rules"
+)
+
+// carrierCosts counts each message once, under its current status, per
+// carrier, region, day and currency, with what it cost: the report's own
+// price when it has one, else the rate card's. When a report moves a message
+// (SENT to DELIVERED, say) the message's old contribution is taken away and
+// its new one added, so the totals always equal a fresh count.
+type carrierCosts struct{ rules *rules.Rules }
+
+func (carrierCosts) Name() string { return "carrier_costs.v1" }
+func (carrierCosts) Tables() []string {
+	return []string{"carrier_cost_messages", "carrier_costs"}
+}
+
+type costKey struct {
+	carrier, region string
+	day             time.Time
+	currency        string
+}
+
+type costRow struct {
+	total, delivered, failed, pending, estimated int64
+	cost, wasted                                 domain.Micros
+}
+
+func (r *costRow) add(o costRow, sign int64) {
+	r.total += sign * o.total
+	r.delivered += sign * o.delivered
+	r.failed += sign * o.failed
+	r.pending += sign * o.pending
+	r.estimated += sign * o.estimated
+	r.cost += domain.Micros(sign) * o.cost
+	r.wasted += domain.Micros(sign) * o.wasted
+}
+
+// contribution is what one message adds to the carrier costs.
+func (p carrierCosts) contribution(m domain.Message) (costKey, costRow) {
+	carrier := m.CarrierCode
+	if carrier == "" {
+		carrier = "UNKNOWN"
+	}
+	region := rules.RegionOf(m.Recipient)
+	k := costKey{carrier: carrier, region: region, day: m.FirstAt.UTC().Truncate(24 * time.Hour)}
+	v := costRow{total: 1}
+	switch {
+	case m.Status == domain.StatusDelivered:
+		v.delivered = 1
+	case m.Status.IsFailure():
+		v.failed = 1
+	default:
+		v.pending = 1
+	}
+	if m.Price != nil {
+		v.cost, k.currency = *m.Price, m.Currency
+	} else if price, currency, ok := p.rules.PricePerSegment(carrier, region); ok {
+		v.cost, k.currency, v.estimated = price, currency, 1
+	}
+	if v.failed == 1 {
+		v.wasted = v.cost
+	}
+	return k, v
+}
+
+func (p carrierCosts) Apply(ctx context.Context, tx pgx.Tx, e Event) error {
+	var b pgx.Batch
+	before, existed, after, err := foldState(ctx, tx, &b, "carrier_cost_messages", e)
+	if err != nil {
+		return err
+	}
+	deltas := map[costKey]*costRow{}
+	if existed {
+		k, v := p.contribution(before)
+		deltas[k] = &costRow{}
+		deltas[k].add(v, -1)
+	}
+	k, v := p.contribution(after)
+	if deltas[k] == nil {
+		deltas[k] = &costRow{}
+	}
+	deltas[k].add(v, 1)
+	for k, d := range deltas {
+		if *d == (costRow{}) {
+			continue
+		}
+		queueCostDelta(&b, "carrier_costs", k, *d)
+	}
+	return sendBatch(ctx, tx, &b)
+}
+
+func queueCostDelta(b *pgx.Batch, table string, k costKey, d costRow) {
+	b.Queue(`INSERT INTO `+table+` AS c (carrier, region, day, currency, total, delivered, failed, pending, cost, wasted, estimated)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (carrier, region, day, currency) DO UPDATE SET
+			total = c.total + EXCLUDED.total, delivered = c.delivered + EXCLUDED.delivered,
+			failed = c.failed + EXCLUDED.failed, pending = c.pending + EXCLUDED.pending,
+			cost = c.cost + EXCLUDED.cost, wasted = c.wasted + EXCLUDED.wasted,
+			estimated = c.estimated + EXCLUDED.estimated`,
+		k.carrier, k.region, k.day, k.currency, d.total, d.delivered, d.failed, d.pending,
+		microsNumeric(d.cost), microsNumeric(d.wasted), d.estimated)
+	// A group a message left may now be empty; a rebuild would have no row
+	// for it, so neither do we.
+	if d.total < 0 {
+		b.Queue(`DELETE FROM `+table+` WHERE carrier = $1 AND region = $2 AND day = $3 AND currency = $4 AND total = 0`,
+			k.carrier, k.region, k.day, k.currency)
+	}
+}
+
+func (p carrierCosts) NewRebuild() rebuild { return carrierCostsRebuild{p} }
+
+type carrierCostsRebuild struct{ p carrierCosts }
+
+func (carrierCostsRebuild) Add(Event, *domain.Message) {}
+
+func (r carrierCostsRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, shadow func(string) string) error {
+	if err := fold.copyStates(ctx, tx, shadow("carrier_cost_messages")); err != nil {
+		return err
+	}
+	sums := map[costKey]*costRow{}
+	for _, id := range fold.order {
+		k, v := r.p.contribution(*fold.byID[id])
+		if sums[k] == nil {
+			sums[k] = &costRow{}
+		}
+		sums[k].add(v, 1)
+	}
+	rows := make([][]any, 0, len(sums))
+	for k, v := range sums {
+		rows = append(rows, []any{k.carrier, k.region, k.day, k.currency, v.total, v.delivered, v.failed,
+			v.pending, microsNumeric(v.cost), microsNumeric(v.wasted), v.estimated})
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{shadow("carrier_costs")},
+		[]string{"carrier", "region", "day", "currency", "total", "delivered", "failed", "pending", "cost", "wasted", "estimated"},
+		pgx.CopyFromRows(rows))
+	if err != nil {
+		return fmt.Errorf("copy carrier costs: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cxsms/cxsms/domain"
+	"github.com/cxsms/cxsms/domain/rules"
+)
+
+// senderCompliance judges each message's sender ID against the rules for its
+// recipient's region, at projection time: the report itself is stored and
+// counted everywhere else whatever the verdict, and a rules change plus a
+// rebuild re-judges all history.
+type senderCompliance struct{ rules *rules.Rules }
+
+func (senderCompliance) Name() string { return "sender_compliance.v1" }
+func (senderCompliance) Tables() []string {
+	return []string{"compliance_messages", "sender_violations"}
+}
+
+type violationKey struct{ sender, region, rule string }
+
+type violation struct {
+	reason      string
+	count       int64
+	first, last time.Time
+}
+
+// verdict is the violation a message counts as, if any.
+func (p senderCompliance) verdict(m domain.Message) (violationKey, violation, bool) {
+	if m.SenderID == "" || m.Recipient == "" {
+		return violationKey{}, violation{}, false // nothing to judge yet
+	}
+	v := p.rules.CheckSenderAt(m.SenderID, rules.RegionOf(m.Recipient), m.FirstAt)
+	if v.Valid {
+		return violationKey{}, violation{}, false
+	}
+	return violationKey{m.SenderID, v.Region, v.Rule}, violation{reason: v.Reason, count: 1, first: m.FirstAt, last: m.FirstAt}, true
+}
+
+func (p senderCompliance) Apply(ctx context.Context, tx pgx.Tx, e Event) error {
+	var b pgx.Batch
+	before, existed, after, err := foldState(ctx, tx, &b, "compliance_messages", e)
+	if err != nil {
+		return err
+	}
+	oldK, _, hadOld := p.verdict(before)
+	newK, newV, hasNew := p.verdict(after)
+	if !existed {
+		hadOld = false
+	}
+	if hadOld && (!hasNew || oldK != newK) {
+		b.Queue(`UPDATE sender_violations SET count = count - 1 WHERE sender_id = $1 AND region = $2 AND rule = $3`, oldK.sender, oldK.region, oldK.rule)
+		b.Queue(`DELETE FROM sender_violations WHERE sender_id = $1 AND region = $2 AND rule = $3 AND count <= 0`, oldK.sender, oldK.region, oldK.rule)
+	}
+	if hasNew && (!hadOld || oldK != newK) {
+		b.Queue(`INSERT INTO sender_violations AS v (sender_id, region, rule, reason, count, first_seen, last_seen)
+			VALUES ($1, $2, $3, $4, 1, $5, $5)
+			ON CONFLICT (sender_id, region, rule) DO UPDATE SET count = v.count + 1,
+				first_seen = least(v.first_seen, EXCLUDED.first_seen), last_seen = greatest(v.last_seen, EXCLUDED.last_seen)`,
+			newK.sender, newK.region, newK.rule, newV.reason, newV.first)
+	}
+	return sendBatch(ctx, tx, &b)
+}
+
+func (p senderCompliance) NewRebuild() rebuild { return complianceRebuild{p} }
+
+type complianceRebuild struct{ p senderCompliance }
+
+func (complianceRebuild) Add(Event, *domain.Message) {}
+
+func (r complianceRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, shadow func(string) string) error {
+	if err := fold.copyStates(ctx, tx, shadow("compliance_messages")); err != nil {
+		return err
+	}
+	sums := map[violationKey]*violation{}
+	for _, id := range fold.order {
+		k, v, ok := r.p.verdict(*fold.byID[id])
+		if !ok {
+			continue
+		}
+		s := sums[k]
+		if s == nil {
+			sums[k] = &v
+			continue
+		}
+		s.count++
+		if v.first.Before(s.first) {
+			s.first = v.first
+		}
+		if v.last.After(s.last) {
+			s.last = v.last
+		}
+	}
+	rows := make([][]any, 0, len(sums))
+	for k, v := range sums {
+		rows = append(rows, []any{k.sender, k.region, k.rule, v.reason, v.count, v.first, v.last})
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{shadow("sender_violations")},
+		[]string{"sender_id", "region", "rule", "reason", "count", "first_seen", "last_seen"}, pgx.CopyFromRows(rows))
+	if err != nil {
+		return fmt.Errorf("copy sender violations: %w", err)
+	}
+	return nil
+}

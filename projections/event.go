@@ -1,0 +1,75 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cxsms/cxsms/domain"
+	"github.com/cxsms/cxsms/eventstore"
+)
+
+// Event is a logged report as projections see it: its place in the log and
+// its normalized fields (the raw payload is not needed to project).
+type Event struct {
+	Pos eventstore.Position
+	domain.StatusReceived
+}
+
+// eventColumns are the columns scanEvent reads, in order.
+const eventColumns = `transaction_id::text AS txid, "offset", message_id, event_id, status, raw_status,
+	carrier_code, error_code, sender_id, recipient, price, currency, format, occurred_at, received_at`
+
+func scanEvent(row pgx.Row) (Event, error) {
+	var e Event
+	var txid string
+	var price numeric
+	err := row.Scan(&txid, &e.Pos.Offset, &e.MessageID, &e.EventID, (*string)(&e.Status), &e.RawStatus,
+		&e.CarrierCode, &e.ErrorCode, &e.SenderID, &e.Recipient, &price, &e.Currency, (*string)(&e.Format),
+		&e.OccurredAt, &e.ReceivedAt)
+	if err != nil {
+		return e, err
+	}
+	e.Price = price.micros()
+	e.Pos.TransactionID, err = strconv.ParseUint(txid, 10, 64)
+	return e, err
+}
+
+// readBatch returns up to limit events after pos in log order, only from
+// transactions older than every transaction still open (watermill-sql's
+// guard), so an event that commits out of sequence order is never skipped.
+// Each call is its own short statement: a rebuild reads the log in many of
+// them and never holds back other consumers with one long transaction.
+func readBatch(ctx context.Context, q querier, after eventstore.Position, limit int) ([]Event, error) {
+	rows, err := q.Query(ctx, `
+		SELECT `+eventColumns+` FROM events
+		WHERE (transaction_id, "offset") > ($1::text::xid8, $2)
+		  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY transaction_id, "offset"
+		LIMIT $3`, strconv.FormatUint(after.TransactionID, 10), after.Offset, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read log after %v: %w", after, err)
+	}
+	defer rows.Close()
+	out := make([]Event, 0, limit)
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read log: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// querier is what reads need: a pool, a connection or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconnCommandTag, error)
+}
+
+func minute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }

@@ -1,0 +1,326 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cxsms/cxsms/domain"
+	"github.com/cxsms/cxsms/domain/rules"
+	"github.com/cxsms/cxsms/eventstore"
+)
+
+// Reader answers queries from the read models.
+type Reader struct {
+	pool  *pgxpool.Pool
+	rules *rules.Rules
+}
+
+// NewReader returns a Reader; r supplies thresholds and the rules version.
+func NewReader(pool *pgxpool.Pool, r *rules.Rules) *Reader { return &Reader{pool: pool, rules: r} }
+
+// Rules returns the active rules.
+func (r *Reader) Rules() *rules.Rules { return r.rules }
+
+// MessageStatus is a message's current status.
+type MessageStatus struct {
+	MessageID   string    `json:"messageId"`
+	Status      string    `json:"status"`
+	RawStatus   string    `json:"rawStatus"`
+	CarrierCode string    `json:"carrierCode"`
+	ErrorCode   string    `json:"errorCode"`
+	SenderID    string    `json:"senderId"`
+	Recipient   string    `json:"recipient"`
+	Region      string    `json:"region"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+	EventCount  int       `json:"eventCount"`
+	Price       *float64  `json:"price,omitempty"`
+	Currency    string    `json:"currency,omitempty"`
+}
+
+// CurrentStatus returns one message's status, or eventstore.ErrNotFound.
+func (r *Reader) CurrentStatus(ctx context.Context, id string) (MessageStatus, error) {
+	row := r.pool.QueryRow(ctx, `SELECT `+stateColumns+` FROM current_status WHERE message_id = $1`, id)
+	m, err := scanState(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return MessageStatus{}, fmt.Errorf("message %s: %w", id, eventstore.ErrNotFound)
+	}
+	if err != nil {
+		return MessageStatus{}, fmt.Errorf("current status %s: %w", id, err)
+	}
+	out := MessageStatus{
+		MessageID: m.MessageID, Status: string(m.Status), RawStatus: m.RawStatus, CarrierCode: m.CarrierCode,
+		ErrorCode: m.ErrorCode, SenderID: m.SenderID, Recipient: m.Recipient, Region: rules.RegionOf(m.Recipient),
+		UpdatedAt: m.UpdatedAt, EventCount: m.EventCount, Currency: m.Currency,
+	}
+	if m.Price != nil {
+		f := m.Price.Float()
+		out.Price = &f
+	}
+	return out, nil
+}
+
+// Filter narrows analytics to a time range (From inclusive, To exclusive;
+// zero means open), a region and a carrier.
+type Filter struct {
+	From, To time.Time
+	Region   string
+	Carrier  string
+}
+
+// CarrierStats is one carrier's delivery and cost picture.
+type CarrierStats struct {
+	Carrier          string  `json:"carrier"`
+	Currency         string  `json:"currency"`
+	Total            int64   `json:"total"`
+	Delivered        int64   `json:"delivered"`
+	Failed           int64   `json:"failed"`
+	Pending          int64   `json:"pending"`
+	DeliveryRate     float64 `json:"deliveryRate"` // percent of terminal messages
+	FailureRate      float64 `json:"failureRate"`  // percent of terminal messages
+	TotalCost        float64 `json:"totalCost"`
+	WastedCost       float64 `json:"wastedCost"`
+	CostPerDelivered float64 `json:"costPerDelivered"`
+	EstimatedCosts   int64   `json:"estimatedCosts"` // messages priced from the rate card
+	Recommendation   string  `json:"recommendation"`
+	Reason           string  `json:"reason"`
+}
+
+// Carriers sums carrier_costs over the filter, one entry per carrier and
+// currency, worst failure rate first.
+func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, error) {
+	q := `SELECT carrier, currency, sum(total), sum(delivered), sum(failed), sum(pending),
+			sum(cost)::text, sum(wasted)::text, sum(estimated)
+		FROM carrier_costs WHERE true`
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if !f.From.IsZero() {
+		q += ` AND day >= ` + arg(f.From.UTC().Truncate(24*time.Hour))
+	}
+	if !f.To.IsZero() {
+		q += ` AND day < ` + arg(f.To.UTC())
+	}
+	if f.Region != "" {
+		q += ` AND region = ` + arg(f.Region)
+	}
+	if f.Carrier != "" {
+		q += ` AND carrier = ` + arg(f.Carrier)
+	}
+	q += ` GROUP BY carrier, currency`
+	rows, err := r.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("carriers: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CarrierStats, error) {
+		var c CarrierStats
+		var cost, wasted string
+		err := row.Scan(&c.Carrier, &c.Currency, &c.Total, &c.Delivered, &c.Failed, &c.Pending, &cost, &wasted, &c.EstimatedCosts)
+		if err != nil {
+			return c, err
+		}
+		cm, _ := domain.ParseMicros(cost)
+		wm, _ := domain.ParseMicros(wasted)
+		c.TotalCost, c.WastedCost = cm.Float(), wm.Float()
+		if terminal := c.Delivered + c.Failed; terminal > 0 {
+			c.DeliveryRate = round2(100 * float64(c.Delivered) / float64(terminal))
+			c.FailureRate = round2(100 * float64(c.Failed) / float64(terminal))
+		}
+		if c.Delivered > 0 {
+			c.CostPerDelivered = float64(cm) / float64(c.Delivered) / 1e6
+		}
+		c.Recommendation, c.Reason = r.rules.Thresholds.Recommend(int(c.Delivered+c.Failed), int(c.Failed))
+		return c, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("carriers: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].FailureRate != out[j].FailureRate {
+			return out[i].FailureRate > out[j].FailureRate
+		}
+		return out[i].Carrier < out[j].Carrier
+	})
+	return out, nil
+}
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// Percentiles summarizes a latency histogram.
+type Percentiles struct {
+	Count       int64   `json:"count"`
+	P50         float64 `json:"p50"` // milliseconds
+	P90         float64 `json:"p90"`
+	P99         float64 `json:"p99"`
+	ThresholdMs int     `json:"thresholdMs"`
+	Compliance  float64 `json:"compliance"` // percent within the threshold
+}
+
+func percentiles(h domain.Histogram, thresholdMs int) Percentiles {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return Percentiles{
+		Count: h.Total(), P50: ms(h.Quantile(0.5)), P90: ms(h.Quantile(0.9)), P99: ms(h.Quantile(0.99)),
+		ThresholdMs: thresholdMs, Compliance: round2(100 * h.Within(time.Duration(thresholdMs)*time.Millisecond)),
+	}
+}
+
+// SLACarrier is one carrier's latency.
+type SLACarrier struct {
+	Carrier  string      `json:"carrier"`
+	Ingest   Percentiles `json:"ingest"`
+	Delivery Percentiles `json:"delivery"`
+	Reports  int64       `json:"reports"`
+}
+
+// SLAWindow is one minute.
+type SLAWindow struct {
+	Minute     time.Time   `json:"minute"`
+	Throughput int64       `json:"throughput"` // reports accepted in the minute
+	Ingest     Percentiles `json:"ingest"`
+	Delivery   Percentiles `json:"delivery"`
+}
+
+// SLAReport is the answer of GET /analytics/sla.
+type SLAReport struct {
+	Ingest     Percentiles  `json:"ingest"`
+	Delivery   Percentiles  `json:"delivery"`
+	Throughput int64        `json:"throughput"` // reports in the range
+	Carriers   []SLACarrier `json:"carriers"`
+	Windows    []SLAWindow  `json:"windows"`
+}
+
+// SLA combines the per-minute histograms in the filter's range (default: the
+// last hour) into true percentiles, overall, per carrier and per minute.
+func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
+	if f.To.IsZero() {
+		f.To = time.Now().Add(time.Minute)
+	}
+	if f.From.IsZero() {
+		f.From = f.To.Add(-time.Hour)
+	}
+	ingestMs, deliveryMs := r.rules.SLA.ThresholdMs, r.rules.SLA.DeliveryThresholdMs
+	type cell struct {
+		carrier string
+		minute  time.Time
+		bucket  int
+		count   int64
+	}
+	load := func(table string) ([]cell, error) {
+		rows, err := r.pool.Query(ctx, `SELECT carrier, minute, bucket, count FROM `+table+`
+			WHERE minute >= $1 AND minute < $2 AND ($3 = '' OR carrier = $3)`, f.From, f.To, f.Carrier)
+		if err != nil {
+			return nil, fmt.Errorf("sla %s: %w", table, err)
+		}
+		return pgx.CollectRows(rows, func(row pgx.CollectableRow) (cell, error) {
+			var c cell
+			return c, row.Scan(&c.carrier, &c.minute, &c.bucket, &c.count)
+		})
+	}
+	ingest, err := load("sla_ingest")
+	if err != nil {
+		return SLAReport{}, err
+	}
+	delivery, err := load("sla_delivery")
+	if err != nil {
+		return SLAReport{}, err
+	}
+	rows, err := r.pool.Query(ctx, `SELECT carrier, minute, events FROM sla_throughput
+		WHERE minute >= $1 AND minute < $2 AND ($3 = '' OR carrier = $3)`, f.From, f.To, f.Carrier)
+	if err != nil {
+		return SLAReport{}, fmt.Errorf("sla throughput: %w", err)
+	}
+	through, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (cell, error) {
+		var c cell
+		return c, row.Scan(&c.carrier, &c.minute, &c.count)
+	})
+	if err != nil {
+		return SLAReport{}, fmt.Errorf("sla throughput: %w", err)
+	}
+
+	type hists struct{ ingest, delivery domain.Histogram }
+	newHists := func() *hists { return &hists{domain.Histogram{}, domain.Histogram{}} }
+	all := newHists()
+	byCarrier := map[string]*hists{}
+	byMinute := map[time.Time]*hists{}
+	reports := map[string]int64{}
+	perMinute := map[time.Time]int64{}
+	get := func(m map[string]*hists, k string) *hists {
+		if m[k] == nil {
+			m[k] = newHists()
+		}
+		return m[k]
+	}
+	getM := func(k time.Time) *hists {
+		if byMinute[k] == nil {
+			byMinute[k] = newHists()
+		}
+		return byMinute[k]
+	}
+	for _, c := range ingest {
+		all.ingest[c.bucket] += c.count
+		get(byCarrier, c.carrier).ingest[c.bucket] += c.count
+		getM(c.minute.UTC()).ingest[c.bucket] += c.count
+	}
+	for _, c := range delivery {
+		all.delivery[c.bucket] += c.count
+		get(byCarrier, c.carrier).delivery[c.bucket] += c.count
+		getM(c.minute.UTC()).delivery[c.bucket] += c.count
+	}
+	var out SLAReport
+	for _, c := range through {
+		out.Throughput += c.count
+		reports[c.carrier] += c.count
+		perMinute[c.minute.UTC()] += c.count
+		get(byCarrier, c.carrier)
+		getM(c.minute.UTC())
+	}
+	out.Ingest = percentiles(all.ingest, ingestMs)
+	out.Delivery = percentiles(all.delivery, deliveryMs)
+	out.Carriers = []SLACarrier{}
+	for carrier, h := range byCarrier {
+		out.Carriers = append(out.Carriers, SLACarrier{Carrier: carrier, Ingest: percentiles(h.ingest, ingestMs),
+			Delivery: percentiles(h.delivery, deliveryMs), Reports: reports[carrier]})
+	}
+	sort.Slice(out.Carriers, func(i, j int) bool { return out.Carriers[i].Carrier < out.Carriers[j].Carrier })
+	out.Windows = []SLAWindow{}
+	for m, h := range byMinute {
+		out.Windows = append(out.Windows, SLAWindow{Minute: m, Throughput: perMinute[m],
+			Ingest: percentiles(h.ingest, ingestMs), Delivery: percentiles(h.delivery, deliveryMs)})
+	}
+	sort.Slice(out.Windows, func(i, j int) bool { return out.Windows[i].Minute.Before(out.Windows[j].Minute) })
+	return out, nil
+}
+
+// Violation is one sender ID breaking one rule in one region.
+type Violation struct {
+	SenderID  string    `json:"senderId"`
+	Region    string    `json:"region"`
+	Rule      string    `json:"rule"`
+	Reason    string    `json:"reason"`
+	Count     int64     `json:"count"`
+	FirstSeen time.Time `json:"firstSeen"`
+	LastSeen  time.Time `json:"lastSeen"`
+}
+
+// Violations lists sender-ID violations, most frequent first.
+func (r *Reader) Violations(ctx context.Context, region, sender string) ([]Violation, error) {
+	rows, err := r.pool.Query(ctx, `SELECT sender_id, region, rule, reason, count, first_seen, last_seen
+		FROM sender_violations WHERE ($1 = '' OR region = $1) AND ($2 = '' OR sender_id = $2)
+		ORDER BY count DESC, last_seen DESC LIMIT 1000`, region, sender)
+	if err != nil {
+		return nil, fmt.Errorf("violations: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Violation, error) {
+		var v Violation
+		return v, row.Scan(&v.SenderID, &v.Region, &v.Rule, &v.Reason, &v.Count, &v.FirstSeen, &v.LastSeen)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("violations: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,209 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cxsms/cxsms/eventstore"
+)
+
+var (
+	// ErrUnknownProjection means a rebuild named no projection we have.
+	ErrUnknownProjection = errors.New("unknown projection")
+	// ErrRebuildRunning means another rebuild of that projection is under way.
+	ErrRebuildRunning = errors.New("a rebuild of this projection is already running")
+)
+
+// rebuildBatch is how many events one read of the log takes: large enough
+// that a million events is fifty short statements, small enough that none
+// holds back other consumers (see design.md on the xmin guard).
+const rebuildBatch = 20000
+
+// Progress is reported while a rebuild reads the log.
+type Progress struct {
+	Read  int64 // events read so far
+	Total int64 // events in the log when the rebuild began (an estimate)
+}
+
+// RebuildResult says what a rebuild did.
+type RebuildResult struct {
+	Projections []string
+	Events      int64
+	Messages    int
+	Took        time.Duration
+	// Rate is events per second, reading through swapping.
+	Rate float64
+}
+
+// Names lists the projections, for `cxsms rebuild` and the admin API.
+func (p *Projector) Names() []string {
+	out := make([]string, len(p.projections))
+	for i, proj := range p.projections {
+		out[i] = proj.Name()
+	}
+	return out
+}
+
+// find resolves "all", a versioned name or a bare name (current_status).
+func (p *Projector) find(name string) ([]projection, error) {
+	if name == "all" {
+		return p.projections, nil
+	}
+	for _, proj := range p.projections {
+		if proj.Name() == name || strings.SplitN(proj.Name(), ".", 2)[0] == name {
+			return []projection{proj}, nil
+		}
+	}
+	return nil, fmt.Errorf("%w %q (have: all, %s)", ErrUnknownProjection, name, strings.Join(p.Names(), ", "))
+}
+
+// Rebuild throws a projection's read model away and builds it again from the
+// log, while the live projector and the reads go on:
+//
+//  1. the log is read in many short keyset batches and folded in memory;
+//  2. in one transaction, the consumer group's position row is locked (the
+//     live handler waits), the tail written since is folded in, shadow
+//     tables are filled with COPY and renamed over the live ones, and the
+//     consumer group is moved to where the rebuild stopped.
+//
+// Readers see the old tables until that commit and the new ones after it;
+// never an error or an empty answer. name is a projection or "all".
+func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Progress)) (RebuildResult, error) {
+	projs, err := p.find(name)
+	if err != nil {
+		return RebuildResult{}, err
+	}
+	start := time.Now()
+	conn, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild %s: %w", name, err)
+	}
+	defer conn.Release()
+	// Session advisory locks, one per projection, so two rebuilds (two
+	// operators, two processes) never race on the same shadow tables.
+	for _, proj := range projs {
+		var ok bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, lockKey(proj.Name())).Scan(&ok); err != nil {
+			return RebuildResult{}, fmt.Errorf("rebuild %s: lock: %w", proj.Name(), err)
+		}
+		if !ok {
+			return RebuildResult{}, fmt.Errorf("rebuild %s: %w", proj.Name(), ErrRebuildRunning)
+		}
+		defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey(proj.Name()))
+	}
+
+	var total int64
+	if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&total); err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild: count events: %w", err)
+	}
+	fold := newMessageFold()
+	rebuilds := make([]rebuild, len(projs))
+	for i, proj := range projs {
+		rebuilds[i] = proj.NewRebuild()
+	}
+	var pos eventstore.Position
+	var read int64
+	feed := func(q querier) (int, error) {
+		batch, err := readBatch(ctx, q, pos, rebuildBatch)
+		if err != nil {
+			return 0, err
+		}
+		for _, e := range batch {
+			m := fold.add(e)
+			for _, r := range rebuilds {
+				r.Add(e, m)
+			}
+		}
+		if len(batch) > 0 {
+			pos = batch[len(batch)-1].Pos
+		}
+		read += int64(len(batch))
+		if progress != nil {
+			progress(Progress{Read: read, Total: max(total, read)})
+		}
+		return len(batch), nil
+	}
+	for {
+		n, err := feed(p.pool)
+		if err != nil {
+			return RebuildResult{}, fmt.Errorf("rebuild: %w", err)
+		}
+		if n < rebuildBatch {
+			break
+		}
+	}
+
+	err = eventstore.InTx(ctx, p.pool, func(tx pgx.Tx) error {
+		for _, proj := range projs {
+			if _, err := tx.Exec(ctx, `INSERT INTO projection_offsets (consumer_group, offset_acked, last_processed_transaction_id)
+				VALUES ($1, 0, '0') ON CONFLICT DO NOTHING`, proj.Name()); err != nil {
+				return err
+			}
+			// Holding this row stops the live handler between batches.
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM projection_offsets WHERE consumer_group = $1 FOR UPDATE`, proj.Name()); err != nil {
+				return err
+			}
+		}
+		for {
+			n, err := feed(tx)
+			if err != nil {
+				return err
+			}
+			if n < rebuildBatch {
+				break
+			}
+		}
+		for i, proj := range projs {
+			for _, t := range proj.Tables() {
+				if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+shadow(t)+`; CREATE TABLE `+shadow(t)+` (LIKE `+t+` INCLUDING ALL)`); err != nil {
+					return fmt.Errorf("shadow of %s: %w", t, err)
+				}
+			}
+			if err := rebuilds[i].Write(ctx, tx, fold, shadow); err != nil {
+				return fmt.Errorf("%s: %w", proj.Name(), err)
+			}
+			for _, t := range proj.Tables() {
+				if _, err := tx.Exec(ctx, `ALTER TABLE `+t+` RENAME TO `+t+`_old; ALTER TABLE `+shadow(t)+` RENAME TO `+t+`; DROP TABLE `+t+`_old`); err != nil {
+					return fmt.Errorf("swap %s: %w", t, err)
+				}
+			}
+			if _, err := tx.Exec(ctx, `UPDATE projection_offsets SET offset_acked = $2, last_processed_transaction_id = $3::text::xid8
+				WHERE consumer_group = $1`, proj.Name(), pos.Offset, strconv.FormatUint(pos.TransactionID, 10)); err != nil {
+				return fmt.Errorf("move %s: %w", proj.Name(), err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild %s: %w", name, err)
+	}
+	took := time.Since(start)
+	res := RebuildResult{Events: read, Messages: len(fold.order), Took: took, Rate: float64(read) / took.Seconds()}
+	for _, proj := range projs {
+		res.Projections = append(res.Projections, proj.Name())
+		_, err := p.pool.Exec(ctx, `INSERT INTO projection_status (name, rules_version, rebuilt_at, rebuild_rate, rebuild_events, last_error)
+			VALUES ($1, $2, now(), $3, $4, '')
+			ON CONFLICT (name) DO UPDATE SET rules_version = EXCLUDED.rules_version, rebuilt_at = now(),
+				rebuild_rate = EXCLUDED.rebuild_rate, rebuild_events = EXCLUDED.rebuild_events, last_error = ''`,
+			proj.Name(), p.rules.Version, res.Rate, read)
+		if err != nil {
+			return res, fmt.Errorf("rebuild %s: record status: %w", proj.Name(), err)
+		}
+	}
+	return res, nil
+}
+
+func shadow(table string) string { return table + "_rebuild" }
+
+func lockKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("rebuild:" + name))
+	return int64(h.Sum64() >> 1)
+}

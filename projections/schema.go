@@ -1,0 +1,90 @@
+package projections
+
+import (
+	stdsql "database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+// topic is the name watermill knows the log by.
+const topic = "events"
+
+// eventsSchema lets watermill-sql read our events table as a topic. It keeps
+// watermill's ordering and guard: rows in (transaction_id, offset) order,
+// only from transactions older than every open one
+// (pg_snapshot_xmin(pg_current_snapshot())), so a row that commits out of
+// sequence order is read later instead of skipped.
+//
+// Nothing is ever published through watermill: the event store writes the
+// log (with its idempotency key and group commit), so InsertQuery refuses.
+type eventsSchema struct {
+	batchSize int
+}
+
+func (s eventsSchema) SchemaInitializingQueries(wsql.SchemaInitializingQueriesParams) ([]wsql.Query, error) {
+	return nil, nil // migrations own the schema
+}
+
+func (s eventsSchema) InsertQuery(wsql.InsertQueryParams) (wsql.Query, error) {
+	return wsql.Query{}, errors.New("projections: the event log is written by eventstore, not watermill")
+}
+
+func (s eventsSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
+	next, err := params.OffsetsAdapter.NextOffsetQuery(wsql.NextOffsetQueryParams{
+		Topic: params.Topic, ConsumerGroup: params.ConsumerGroup,
+	})
+	if err != nil {
+		return wsql.Query{}, err
+	}
+	// A row comparison on the primary key lets PostgreSQL walk the index from
+	// the last position and stop after batchSize rows, however long the
+	// backlog (watermill's default OR form must sort the whole backlog).
+	q := `
+	WITH last_processed AS (` + next.Query + `)
+	SELECT ` + eventColumns + ` FROM events
+	WHERE (transaction_id, "offset") > (
+			(SELECT last_processed_transaction_id FROM last_processed),
+			(SELECT offset_acked FROM last_processed))
+	  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+	ORDER BY transaction_id, "offset"
+	LIMIT ` + fmt.Sprint(s.batchSize)
+	return wsql.Query{Query: q, Args: next.Args}, nil
+}
+
+func (s eventsSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {
+	e, err := scanEvent(params.Row)
+	if err != nil {
+		return wsql.Row{}, fmt.Errorf("scan event: %w", err)
+	}
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return wsql.Row{}, err
+	}
+	msg := message.NewMessage(e.EventID, payload)
+	return wsql.Row{
+		Offset:    e.Pos.Offset,
+		Payload:   payload,
+		Msg:       msg,
+		ExtraData: map[string]any{"transaction_id": wsql.XID8(e.Pos.TransactionID)},
+	}, nil
+}
+
+func (s eventsSchema) SubscribeIsolationLevel() stdsql.IsolationLevel {
+	return stdsql.LevelRepeatableRead
+}
+
+// pgxRowScanner is the Scan method both pgx rows and watermill's row share.
+type pgxRowScanner interface {
+	Scan(dest ...any) error
+}
+
+// offsetsAdapter keeps consumer-group positions in projection_offsets.
+func offsetsAdapter() wsql.DefaultPostgreSQLOffsetsAdapter {
+	return wsql.DefaultPostgreSQLOffsetsAdapter{
+		GenerateMessagesOffsetsTableName: func(string) string { return "projection_offsets" },
+	}
+}

@@ -1,0 +1,119 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cxsms/cxsms/domain"
+)
+
+// slaLatency keeps latency histograms and throughput per carrier and minute:
+//   - delivery latency, per message (first QUEUED/SENT report to the terminal
+//     one, carrier time), moved like carrier costs when a late report changes it;
+//   - throughput, reports accepted per minute;
+//   - ingest latency, from accepting a report to projecting it, measured live
+//     only (a rebuild cannot measure it, so it keeps what was measured).
+type slaLatency struct{}
+
+func (slaLatency) Name() string { return "sla_latency.v1" }
+func (slaLatency) Tables() []string {
+	return []string{"sla_messages", "sla_delivery", "sla_throughput"}
+}
+
+type histKey struct {
+	carrier string
+	minute  time.Time
+	bucket  int
+}
+
+func carrierOf(m domain.Message) string {
+	if m.CarrierCode == "" {
+		return "UNKNOWN"
+	}
+	return m.CarrierCode
+}
+
+// deliveryContribution is the histogram cell a message counts in, if any.
+func deliveryContribution(m domain.Message) (histKey, bool) {
+	d, ok := m.DeliveryLatency()
+	if !ok {
+		return histKey{}, false
+	}
+	return histKey{carrierOf(m), minute(m.TerminalAt), domain.LatencyBucket(d)}, true
+}
+
+func (slaLatency) Apply(ctx context.Context, tx pgx.Tx, e Event) error {
+	var b pgx.Batch
+	before, existed, after, err := foldState(ctx, tx, &b, "sla_messages", e)
+	if err != nil {
+		return err
+	}
+	oldK, hadOld := deliveryContribution(before)
+	newK, hasNew := deliveryContribution(after)
+	if !existed {
+		hadOld = false
+	}
+	if hadOld != hasNew || oldK != newK {
+		if hadOld {
+			queueHistDelta(&b, "sla_delivery", oldK, -1)
+		}
+		if hasNew {
+			queueHistDelta(&b, "sla_delivery", newK, 1)
+		}
+	}
+	b.Queue(`INSERT INTO sla_throughput AS t (carrier, minute, events) VALUES ($1, $2, 1)
+		ON CONFLICT (carrier, minute) DO UPDATE SET events = t.events + 1`, carrierOf(after), minute(e.ReceivedAt))
+	now := time.Now()
+	queueHistDelta(&b, "sla_ingest", histKey{carrierOf(after), minute(now), domain.LatencyBucket(now.Sub(e.ReceivedAt))}, 1)
+	return sendBatch(ctx, tx, &b)
+}
+
+func queueHistDelta(b *pgx.Batch, table string, k histKey, delta int64) {
+	b.Queue(`INSERT INTO `+table+` AS h (carrier, minute, bucket, count) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (carrier, minute, bucket) DO UPDATE SET count = h.count + EXCLUDED.count`,
+		k.carrier, k.minute, k.bucket, delta)
+	if delta < 0 {
+		b.Queue(`DELETE FROM `+table+` WHERE carrier = $1 AND minute = $2 AND bucket = $3 AND count = 0`,
+			k.carrier, k.minute, k.bucket)
+	}
+}
+
+func (slaLatency) NewRebuild() rebuild { return &slaRebuild{throughput: map[histKey]int64{}} }
+
+type slaRebuild struct {
+	throughput map[histKey]int64 // bucket unused
+}
+
+func (r *slaRebuild) Add(e Event, m *domain.Message) {
+	r.throughput[histKey{carrier: carrierOf(*m), minute: minute(e.ReceivedAt)}]++
+}
+
+func (r *slaRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, shadow func(string) string) error {
+	if err := fold.copyStates(ctx, tx, shadow("sla_messages")); err != nil {
+		return err
+	}
+	hist := map[histKey]int64{}
+	for _, id := range fold.order {
+		if k, ok := deliveryContribution(*fold.byID[id]); ok {
+			hist[k]++
+		}
+	}
+	rows := make([][]any, 0, len(hist))
+	for k, n := range hist {
+		rows = append(rows, []any{k.carrier, k.minute, k.bucket, n})
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{shadow("sla_delivery")}, []string{"carrier", "minute", "bucket", "count"}, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("copy delivery histograms: %w", err)
+	}
+	rows = rows[:0]
+	for k, n := range r.throughput {
+		rows = append(rows, []any{k.carrier, k.minute, n})
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{shadow("sla_throughput")}, []string{"carrier", "minute", "events"}, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("copy throughput: %w", err)
+	}
+	return nil
+}

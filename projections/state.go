@@ -1,0 +1,139 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/cxsms/cxsms/domain"
+	"github.com/cxsms/cxsms/domain/rules"
+)
+
+// The per-message state tables (current_status, carrier_cost_messages,
+// sla_messages) share one shape: a domain.Message and its region.
+var stateColumnNames = []string{"message_id", "status", "raw_status", "carrier_code", "error_code",
+	"sender_id", "recipient", "region", "price", "currency", "updated_at", "first_at", "sent_at",
+	"terminal_at", "last_received_at", "event_count"}
+
+const stateColumns = `message_id, status, raw_status, carrier_code, error_code, sender_id, recipient,
+	region, price, currency, updated_at, first_at, sent_at, terminal_at, last_received_at, event_count`
+
+// loadState reads one message's state from table; ok is false for a message
+// not seen before.
+func loadState(ctx context.Context, tx pgx.Tx, table, id string) (m domain.Message, ok bool, err error) {
+	row := tx.QueryRow(ctx, `SELECT `+stateColumns+` FROM `+table+` WHERE message_id = $1`, id)
+	m, err = scanState(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.Message{}, false, nil
+	}
+	if err != nil {
+		return m, false, fmt.Errorf("load %s %s: %w", table, id, err)
+	}
+	return m, true, nil
+}
+
+func scanState(row pgx.Row) (domain.Message, error) {
+	var m domain.Message
+	var region string
+	var price numeric
+	var sentAt, terminalAt pgtype.Timestamptz
+	err := row.Scan(&m.MessageID, (*string)(&m.Status), &m.RawStatus, &m.CarrierCode, &m.ErrorCode,
+		&m.SenderID, &m.Recipient, &region, &price, &m.Currency, &m.UpdatedAt, &m.FirstAt, &sentAt,
+		&terminalAt, &m.LastReceivedAt, &m.EventCount)
+	if err != nil {
+		return m, err
+	}
+	m.Price = price.micros()
+	if sentAt.Valid {
+		m.SentAt = sentAt.Time
+	}
+	if terminalAt.Valid {
+		m.TerminalAt = terminalAt.Time
+	}
+	return m, nil
+}
+
+// stateValues are m's column values in stateColumnNames order, for an upsert
+// or a COPY.
+func stateValues(m domain.Message) []any {
+	return []any{m.MessageID, string(m.Status), m.RawStatus, m.CarrierCode, m.ErrorCode, m.SenderID,
+		m.Recipient, rules.RegionOf(m.Recipient), toNumeric(m.Price), m.Currency, m.UpdatedAt, m.FirstAt,
+		nullTime(m.SentAt), nullTime(m.TerminalAt), m.LastReceivedAt, m.EventCount}
+}
+
+func nullTime(t time.Time) pgtype.Timestamptz {
+	return pgtype.Timestamptz{Time: t, Valid: !t.IsZero()}
+}
+
+// queueSaveState adds the upsert of m to b.
+func queueSaveState(b *pgx.Batch, table string, m domain.Message) {
+	b.Queue(`INSERT INTO `+table+` (`+stateColumns+`)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+		ON CONFLICT (message_id) DO UPDATE SET
+			status = EXCLUDED.status, raw_status = EXCLUDED.raw_status, carrier_code = EXCLUDED.carrier_code,
+			error_code = EXCLUDED.error_code, sender_id = EXCLUDED.sender_id, recipient = EXCLUDED.recipient,
+			region = EXCLUDED.region, price = EXCLUDED.price, currency = EXCLUDED.currency,
+			updated_at = EXCLUDED.updated_at, first_at = EXCLUDED.first_at, sent_at = EXCLUDED.sent_at,
+			terminal_at = EXCLUDED.terminal_at, last_received_at = EXCLUDED.last_received_at,
+			event_count = EXCLUDED.event_count`, stateValues(m)...)
+}
+
+// foldState applies e to its message's state in table and queues the save;
+// it returns the state before (ok false if new) and after.
+func foldState(ctx context.Context, tx pgx.Tx, b *pgx.Batch, table string, e Event) (before domain.Message, existed bool, after domain.Message, err error) {
+	before, existed, err = loadState(ctx, tx, table, e.MessageID)
+	if err != nil {
+		return
+	}
+	after = before.Apply(e.StatusReceived)
+	queueSaveState(b, table, after)
+	return
+}
+
+// messageFold is the in-memory state of a rebuild of a per-message projection.
+type messageFold struct {
+	byID  map[string]*domain.Message
+	order []string // first-seen order, for deterministic output
+}
+
+func newMessageFold() *messageFold { return &messageFold{byID: make(map[string]*domain.Message)} }
+
+// add folds e and returns its message's new state.
+func (f *messageFold) add(e Event) *domain.Message {
+	m, ok := f.byID[e.MessageID]
+	if !ok {
+		m = &domain.Message{}
+		f.byID[e.MessageID] = m
+		f.order = append(f.order, e.MessageID)
+	}
+	*m = m.Apply(e.StatusReceived)
+	return m
+}
+
+// copyStates writes every folded message into table with COPY.
+func (f *messageFold) copyStates(ctx context.Context, tx pgx.Tx, table string) error {
+	i := 0
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, stateColumnNames, pgx.CopyFromFunc(func() ([]any, error) {
+		if i >= len(f.order) {
+			return nil, nil
+		}
+		m := f.byID[f.order[i]]
+		i++
+		return stateValues(*m), nil
+	}))
+	if err != nil {
+		return fmt.Errorf("copy %d messages into %s: %w", len(f.order), table, err)
+	}
+	return nil
+}
+
+func sendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
