@@ -39,7 +39,10 @@ func (p senderCompliance) verdict(m domain.Message) (violationKey, violation, bo
 	if v.Valid {
 		return violationKey{}, violation{}, false
 	}
-	return violationKey{m.SenderID, v.Region, v.Rule}, violation{reason: v.Reason, count: 1, first: m.FirstAt, last: m.FirstAt}, true
+	// first is the carrier time of the message's first report, last when we
+	// last received one: both only ever move outwards as reports arrive, so
+	// least()/greatest() live give what a rebuild gives.
+	return violationKey{m.SenderID, v.Region, v.Rule}, violation{reason: v.Reason, count: 1, first: m.FirstAt, last: m.LastReceivedAt}, true
 }
 
 func (p senderCompliance) Apply(ctx context.Context, tx pgx.Tx, e Event) error {
@@ -57,12 +60,16 @@ func (p senderCompliance) Apply(ctx context.Context, tx pgx.Tx, e Event) error {
 		b.Queue(`UPDATE sender_violations SET count = count - 1 WHERE sender_id = $1 AND region = $2 AND rule = $3`, oldK.sender, oldK.region, oldK.rule)
 		b.Queue(`DELETE FROM sender_violations WHERE sender_id = $1 AND region = $2 AND rule = $3 AND count <= 0`, oldK.sender, oldK.region, oldK.rule)
 	}
-	if hasNew && (!hadOld || oldK != newK) {
+	if hasNew {
+		added := int64(0)
+		if !hadOld || oldK != newK {
+			added = 1
+		}
 		b.Queue(`INSERT INTO sender_violations AS v (sender_id, region, rule, reason, count, first_seen, last_seen)
-			VALUES ($1, $2, $3, $4, 1, $5, $5)
-			ON CONFLICT (sender_id, region, rule) DO UPDATE SET count = v.count + 1,
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (sender_id, region, rule) DO UPDATE SET count = v.count + EXCLUDED.count,
 				first_seen = least(v.first_seen, EXCLUDED.first_seen), last_seen = greatest(v.last_seen, EXCLUDED.last_seen)`,
-			newK.sender, newK.region, newK.rule, newV.reason, newV.first)
+			newK.sender, newK.region, newK.rule, newV.reason, added, newV.first, newV.last)
 	}
 	return sendBatch(ctx, tx, &b)
 }
