@@ -36,4 +36,3 @@ func InTx(ctx context.Context, db beginner, fn func(tx pgx.Tx) error) (err error
 	}()
 	return fn(tx)
 }
-
