@@ -63,7 +63,6 @@ CREATE TABLE current_status (
     last_received_at timestamptz NOT NULL,
     event_count      integer NOT NULL
 );
-CREATE INDEX current_status_carrier ON current_status (carrier_code, status);
 
 -- carrier_costs keeps its own per-message state, because a message counts
 -- once, under its current status, and moves between delivered/failed/pending

@@ -200,6 +200,16 @@ func TestLiveProjectionEqualsRebuild(t *testing.T) {
 			t.Errorf("%s: live has %d rows, rebuild %d; first difference:\n%s", table, len(a), len(b), firstDiff(a, b))
 		}
 	}
+	// The swapped-in tables keep their index names, so the next rebuild
+	// (and anyone reading the schema) finds what the migrations made.
+	var idx string
+	if err := pool.QueryRow(ctx, `SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes
+		WHERE tablename IN ('current_status', 'carrier_costs')`).Scan(&idx); err != nil {
+		t.Fatal(err)
+	}
+	if idx != "carrier_costs_pkey,current_status_pkey" {
+		t.Errorf("indexes after rebuild: %s", idx)
+	}
 	// A message counts once under its current status, however many reports.
 	var messages, counted int64
 	pool.QueryRow(ctx, `SELECT count(*) FROM current_status`).Scan(&messages)
