@@ -1,0 +1,362 @@
+package cxone
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Client talks to one CXone tenant. It is safe for concurrent use, and meant
+// to be shared: the token cache and the webhook lock are per Client.
+type Client struct {
+	cfg            Config
+	cfgErr         error
+	http           *http.Client
+	log            logrus.FieldLogger
+	retry          RetryPolicy
+	requestTimeout time.Duration
+	allowLocalhost bool
+	webhookName    string
+	hooks          Hooks
+	now            func() time.Time
+
+	tokens *tokenCache
+
+	discoverMu sync.Mutex
+	discovered string // token endpoint found through the issuer, once found
+
+	ensureMu sync.Mutex // one EnsureWebhook at a time, or two could both create
+}
+
+// Hooks lets the caller count what the client does (Prometheus counters,
+// say) without this package importing a metrics library. Nil funcs are
+// skipped; they are called synchronously, so they must be quick.
+type Hooks struct {
+	// TokenRefresh is called after every token fetch, err nil on success.
+	TokenRefresh func(err error)
+	// Retry is called before every retry wait; status is 0 for a network
+	// error.
+	Retry func(op string, status int)
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client (for its transport, proxy or TLS
+// settings). Its Timeout, if any, applies per attempt on top of
+// WithRequestTimeout.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.http = hc
+		}
+	}
+}
+
+// WithLogger sets where the client logs; by default it does not log.
+func WithLogger(l logrus.FieldLogger) Option {
+	return func(c *Client) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
+
+// WithRetryPolicy replaces DefaultRetryPolicy; zero fields keep the default.
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *Client) { c.retry = p.withDefaults() }
+}
+
+// WithRequestTimeout bounds one HTTP attempt (default 10 s), so that one
+// hung request leaves room in the budget for a retry.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(c *Client) {
+		if d > 0 {
+			c.requestTimeout = d
+		}
+	}
+}
+
+// AllowLocalhost lets EnsureWebhook register a callback on this machine,
+// which only makes sense when "CXone" is the local fake.
+func AllowLocalhost() Option {
+	return func(c *Client) { c.allowLocalhost = true }
+}
+
+// WithWebhookName overrides the subscription name (default
+// "sms-status-webhook"). EnsureWebhook matches existing subscriptions by
+// name, so two environments sharing a tenant need different names, or each
+// would keep pointing the other's subscription at itself.
+func WithWebhookName(name string) Option {
+	return func(c *Client) {
+		if name != "" {
+			c.webhookName = name
+		}
+	}
+}
+
+// WithHooks installs counters; see Hooks.
+func WithHooks(h Hooks) Option {
+	return func(c *Client) { c.hooks = h }
+}
+
+// New builds a Client. It does no I/O: a bad configuration is reported by
+// the first call (ConfigFromEnv reports it earlier).
+func New(cfg Config, opts ...Option) *Client {
+	quiet := logrus.New()
+	quiet.SetOutput(io.Discard)
+	c := &Client{
+		cfg:            cfg,
+		cfgErr:         cfg.Validate(),
+		http:           &http.Client{},
+		log:            quiet,
+		retry:          DefaultRetryPolicy,
+		requestTimeout: 10 * time.Second,
+		webhookName:    DefaultWebhookName,
+		now:            time.Now,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	c.tokens = &tokenCache{fetch: c.fetchToken, now: func() time.Time { return c.now() }}
+	return c
+}
+
+// request is one HTTP exchange, described so that it can be sent again.
+type request struct {
+	op          string // names the operation in errors and logs
+	method      string
+	url         string
+	body        []byte
+	contentType string
+	basicAuth   bool   // authenticate as the OAuth client (token endpoint)
+	bearer      string // access token, for API calls
+	// idempotent says a 5xx or a lost answer may be retried blindly. Only
+	// creating a subscription is not: a retry could create a second one.
+	idempotent bool
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// maxBody bounds what we read of an answer; CXone's are a few KiB.
+const maxBody = 1 << 20
+
+// send performs r, retrying 429s, 5xx answers and network errors within the
+// retry policy. It returns every other answer, 401 and 403 included, for the
+// caller to interpret.
+func (c *Client) send(ctx context.Context, r request) (*response, error) {
+	ctx, cancel := c.ensureBudget(ctx)
+	defer cancel()
+	b := c.newBackoff(r.op)
+	for {
+		b.attempt++
+		resp, err := c.attempt(ctx, r)
+		var last error
+		status, retryAfter := 0, time.Duration(-1)
+		switch {
+		case err != nil:
+			last = fmt.Errorf("%s %s: %w", r.method, stripQuery(r.url), err)
+			if serr := b.stopped(ctx, last); serr != nil {
+				return nil, serr
+			}
+			if !retryableNetError(err) {
+				return nil, fmt.Errorf("cxone: %s: %w", r.op, last)
+			}
+			if !r.idempotent {
+				return nil, &uncertainError{fmt.Errorf("cxone: %s: outcome unknown: %w", r.op, last)}
+			}
+		case retryableStatus(resp.status):
+			last = c.apiError(r, resp)
+			status, retryAfter = resp.status, parseRetryAfter(resp.header, time.Now())
+			if !r.idempotent && resp.status != http.StatusTooManyRequests {
+				return nil, &uncertainError{last}
+			}
+		default:
+			return resp, nil
+		}
+		if err := b.wait(ctx, last, status, retryAfter); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// attempt is one HTTP exchange under the per-attempt timeout.
+func (c *Client) attempt(ctx context.Context, r request) (*response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.requestTimeout)
+	defer cancel()
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "cxsms-cxone/1")
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
+	}
+	switch {
+	case r.basicAuth:
+		// RFC 6749 2.3.1: id and secret are form-encoded before Basic
+		// encoding, so a secret containing ':' or '%' survives.
+		req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(c.cfg.ClientSecret.Reveal()))
+	case r.bearer != "":
+		req.Header.Set("Authorization", "Bearer "+r.bearer)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, netError(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	if len(data) > maxBody {
+		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
+}
+
+// api sends an authenticated API request. A 401 may only mean CXone revoked
+// or expired the token early, so the token is dropped and the request tried
+// once more with a fresh one; a second 401, a 403 or any other non-2xx
+// answer becomes a typed error.
+func (c *Client) api(ctx context.Context, r request) (*response, error) {
+	ctx, cancel := c.ensureBudget(ctx)
+	defer cancel()
+	for retried := false; ; retried = true {
+		tok, err := c.tokens.get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.bearer = tok
+		resp, err := c.send(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case resp.status == http.StatusUnauthorized && !retried:
+			c.tokens.invalidate(tok)
+			c.log.WithField("op", r.op).Info("cxone: token refused (401), fetching a new one and trying once more")
+			continue
+		case resp.status == http.StatusUnauthorized:
+			return nil, &AuthError{Op: r.op, StatusCode: resp.status, Code: oauthCode(resp.body), Fix: "CXone refused a freshly issued token: " +
+				"the token endpoint and the API are probably different tenants or regions " +
+				"(compare CXONE_TOKEN_URL/CXONE_ISSUER with CXONE_API_URL/CXONE_DOMAIN), or the OAuth client was disabled"}
+		case resp.status == http.StatusForbidden:
+			return nil, &AuthError{Op: r.op, StatusCode: resp.status, Code: oauthCode(resp.body), forbidden: true, Fix: "the OAuth client may not do this: " +
+				"give it the scope webhooks:manage (and webhooks:read), assign the Webhook Admin and Messaging Admin roles " +
+				"in the CXone admin console, and check that CXONE_API_URL/CXONE_DOMAIN is the tenant the client belongs to"}
+		case resp.status < 200 || resp.status > 299:
+			return nil, c.apiError(r, resp)
+		}
+		return resp, nil
+	}
+}
+
+// apiError describes an answer we cannot use, with CXone's text shortened
+// and scrubbed of our secrets and of the token the request carried.
+func (c *Client) apiError(r request, resp *response) *APIError {
+	e := &APIError{Op: r.op, Method: r.method, URL: stripQuery(r.url), StatusCode: resp.status}
+	var body struct {
+		Error            json.RawMessage `json:"error"`
+		ErrorDescription string          `json:"error_description"`
+		Message          string          `json:"message"`
+	}
+	if json.Unmarshal(resp.body, &body) == nil {
+		var code string
+		if json.Unmarshal(body.Error, &code) == nil {
+			e.Code = c.scrub(code, r.bearer)
+		}
+		e.Message = c.scrub(firstNonEmpty(body.ErrorDescription, body.Message), r.bearer)
+	}
+	if e.Code == "" && e.Message == "" {
+		e.Message = c.scrub(string(resp.body), r.bearer)
+	}
+	return e
+}
+
+// scrub shortens server text for an error message and removes any secret
+// of ours from it: a validation error that echoes the request body would
+// otherwise carry the webhook secret into a log line.
+func (c *Client) scrub(s string, extra ...string) string {
+	secrets := append([]string{c.cfg.ClientSecret.Reveal(), c.cfg.AccessKeySecret.Reveal(), c.cfg.WebhookSecret.Reveal()}, extra...)
+	for _, v := range secrets {
+		if v != "" {
+			s = strings.ReplaceAll(s, v, redacted)
+		}
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+func oauthCode(body []byte) string {
+	var v struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	if len(v.Error) > 64 {
+		return ""
+	}
+	return v.Error
+}
+
+// retryableNetError: a refused connection, a reset or a timeout may well
+// work next time; a certificate that does not verify will not.
+func retryableNetError(err error) bool {
+	var certErr *tls.CertificateVerificationError
+	return !errors.As(err, &certErr)
+}
+
+// netError unwraps the *url.Error around a transport failure: its URL may
+// carry a query into a log line, and callers name the request themselves.
+func netError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// stripQuery returns u without userinfo, query or fragment: the parts that
+// may carry credentials.
+func stripQuery(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	p.User, p.RawQuery, p.ForceQuery, p.Fragment, p.RawFragment = nil, "", false, "", ""
+	return p.String()
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
