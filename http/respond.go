@@ -46,7 +46,7 @@ func statusOf(err error) (code int, msg, retryAfter string, unexpected bool) {
 		return http.StatusNotFound, "not found", "", false
 	case errors.Is(err, projections.ErrUnknownProjection):
 		return http.StatusNotFound, err.Error(), "", false
-	case errors.Is(err, projections.ErrRebuildRunning):
+	case errors.Is(err, projections.ErrRebuildRunning), errors.Is(err, projections.ErrAlreadyReplayed):
 		return http.StatusConflict, err.Error(), "", false
 	case errors.Is(err, eventstore.ErrOverloaded):
 		return http.StatusServiceUnavailable, "too many reports waiting to be stored; retry shortly", "1", false

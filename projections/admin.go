@@ -105,13 +105,18 @@ func (p *Projector) ReplayDeadLetter(ctx context.Context, id int64) (DeadLetter,
 	err := eventstore.InTx(ctx, p.pool, func(tx pgx.Tx) error {
 		var txid string
 		var off int64
-		err := tx.QueryRow(ctx, `SELECT projection, transaction_id::text, "offset" FROM dead_letters WHERE id = $1 FOR UPDATE`, id).
-			Scan(&d.Projection, &txid, &off)
+		var replayed *time.Time
+		err := tx.QueryRow(ctx, `SELECT projection, transaction_id::text, "offset", replayed_at FROM dead_letters WHERE id = $1 FOR UPDATE`, id).
+			Scan(&d.Projection, &txid, &off, &replayed)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("dead letter %d: %w", id, eventstore.ErrNotFound)
 		}
 		if err != nil {
 			return err
+		}
+		if replayed != nil {
+			// Applying it twice would count it twice.
+			return fmt.Errorf("dead letter %d: %w at %s", id, ErrAlreadyReplayed, replayed.Format(time.RFC3339))
 		}
 		projs, err := p.find(d.Projection)
 		if err != nil {
@@ -124,7 +129,7 @@ func (p *Projector) ReplayDeadLetter(ctx context.Context, id int64) (DeadLetter,
 		if err != nil {
 			return fmt.Errorf("dead letter %d: read event: %w", id, err)
 		}
-		if err := projs[0].Apply(ctx, tx, e); err != nil {
+		if err := apply(ctx, tx, projs[0], e); err != nil {
 			return fmt.Errorf("dead letter %d still fails: %w", id, err)
 		}
 		return tx.QueryRow(ctx, `UPDATE dead_letters SET replayed_at = now() WHERE id = $1

@@ -72,12 +72,9 @@ func (p carrierCosts) contribution(m domain.Message) (costKey, costRow) {
 	return k, v
 }
 
-func (p carrierCosts) Apply(ctx context.Context, tx pgx.Tx, e Event) error {
-	var b pgx.Batch
-	before, existed, after, err := foldState(ctx, tx, &b, "carrier_cost_messages", e)
-	if err != nil {
-		return err
-	}
+func (carrierCosts) StateTable() string { return "carrier_cost_messages" }
+
+func (p carrierCosts) Queue(b *pgx.Batch, e Event, before domain.Message, existed bool, after domain.Message) {
 	deltas := map[costKey]*costRow{}
 	if existed {
 		k, v := p.contribution(before)
@@ -93,9 +90,8 @@ func (p carrierCosts) Apply(ctx context.Context, tx pgx.Tx, e Event) error {
 		if *d == (costRow{}) {
 			continue
 		}
-		queueCostDelta(&b, "carrier_costs", k, *d)
+		queueCostDelta(b, "carrier_costs", k, *d)
 	}
-	return sendBatch(ctx, tx, &b)
 }
 
 func queueCostDelta(b *pgx.Batch, table string, k costKey, d costRow) {

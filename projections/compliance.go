@@ -45,12 +45,9 @@ func (p senderCompliance) verdict(m domain.Message) (violationKey, violation, bo
 	return violationKey{m.SenderID, v.Region, v.Rule}, violation{reason: v.Reason, count: 1, first: m.FirstAt, last: m.LastReceivedAt}, true
 }
 
-func (p senderCompliance) Apply(ctx context.Context, tx pgx.Tx, e Event) error {
-	var b pgx.Batch
-	before, existed, after, err := foldState(ctx, tx, &b, "compliance_messages", e)
-	if err != nil {
-		return err
-	}
+func (senderCompliance) StateTable() string { return "compliance_messages" }
+
+func (p senderCompliance) Queue(b *pgx.Batch, e Event, before domain.Message, existed bool, after domain.Message) {
 	oldK, _, hadOld := p.verdict(before)
 	newK, newV, hasNew := p.verdict(after)
 	if !existed {
@@ -71,7 +68,6 @@ func (p senderCompliance) Apply(ctx context.Context, tx pgx.Tx, e Event) error {
 				first_seen = least(v.first_seen, EXCLUDED.first_seen), last_seen = greatest(v.last_seen, EXCLUDED.last_seen)`,
 			newK.sender, newK.region, newK.rule, newV.reason, added, newV.first, newV.last)
 	}
-	return sendBatch(ctx, tx, &b)
 }
 
 func (p senderCompliance) NewRebuild() rebuild { return complianceRebuild{p} }

@@ -15,13 +15,10 @@ type currentStatus struct{}
 func (currentStatus) Name() string     { return "current_status.v1" }
 func (currentStatus) Tables() []string { return []string{"current_status"} }
 
-func (currentStatus) Apply(ctx context.Context, tx pgx.Tx, e Event) error {
-	var b pgx.Batch
-	if _, _, _, err := foldState(ctx, tx, &b, "current_status", e); err != nil {
-		return err
-	}
-	return sendBatch(ctx, tx, &b)
-}
+func (currentStatus) StateTable() string { return "current_status" }
+
+// Queue has nothing to add: the state row is the read model.
+func (currentStatus) Queue(*pgx.Batch, Event, domain.Message, bool, domain.Message) {}
 
 func (currentStatus) NewRebuild() rebuild { return currentStatusRebuild{} }
 

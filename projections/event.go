@@ -17,23 +17,42 @@ import (
 type Event struct {
 	Pos eventstore.Position
 	domain.StatusReceived
+	// Prior is the message's state in the projection's own state table when
+	// the event was read, fetched with the event so the live handler need
+	// not ask for it; nil when the message is new. PriorKnown is false when
+	// nobody looked (a rebuild, a replay).
+	Prior      *domain.Message `json:",omitempty"`
+	PriorKnown bool            `json:",omitempty"`
 }
 
 // eventColumns are the columns scanEvent reads, in order.
 const eventColumns = `transaction_id::text AS txid, "offset", message_id, event_id, status, raw_status,
 	carrier_code, error_code, sender_id, recipient, price, currency, format, occurred_at, received_at`
 
+// eventColumnsOf is eventColumns qualified by a table alias, for joins.
+func eventColumnsOf(alias string) string {
+	return alias + `.transaction_id::text AS txid, ` + alias + `."offset", ` + alias + `.message_id, ` + alias + `.event_id, ` +
+		alias + `.status, ` + alias + `.raw_status, ` + alias + `.carrier_code, ` + alias + `.error_code, ` + alias + `.sender_id, ` +
+		alias + `.recipient, ` + alias + `.price, ` + alias + `.currency, ` + alias + `.format, ` + alias + `.occurred_at, ` + alias + `.received_at`
+}
+
 func scanEvent(row pgx.Row) (Event, error) {
+	return scanEventAnd(row)
+}
+
+// scanEventAnd scans eventColumns followed by more columns into more.
+func scanEventAnd(row pgx.Row, more ...any) (Event, error) {
 	var e Event
 	var txid string
 	var price numeric
-	err := row.Scan(&txid, &e.Pos.Offset, &e.MessageID, &e.EventID, (*string)(&e.Status), &e.RawStatus,
+	dest := []any{&txid, &e.Pos.Offset, &e.MessageID, &e.EventID, (*string)(&e.Status), &e.RawStatus,
 		&e.CarrierCode, &e.ErrorCode, &e.SenderID, &e.Recipient, &price, &e.Currency, (*string)(&e.Format),
-		&e.OccurredAt, &e.ReceivedAt)
-	if err != nil {
+		&e.OccurredAt, &e.ReceivedAt}
+	if err := row.Scan(append(dest, more...)...); err != nil {
 		return e, err
 	}
 	e.Price = price.micros()
+	var err error
 	e.Pos.TransactionID, err = strconv.ParseUint(txid, 10, 64)
 	return e, err
 }

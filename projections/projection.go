@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -16,8 +17,12 @@ type projection interface {
 	Name() string
 	// Tables are the read-model tables a rebuild replaces.
 	Tables() []string
-	// Apply folds one event into the read model, inside tx.
-	Apply(ctx context.Context, tx pgx.Tx, e Event) error
+	// StateTable holds the projection's own per-message state.
+	StateTable() string
+	// Queue adds to b the writes that move the read model from a message's
+	// state before e to its state after (the state row itself is saved by
+	// the caller). It does no I/O, so one round trip carries an event.
+	Queue(b *pgx.Batch, e Event, before domain.Message, existed bool, after domain.Message)
 	// NewRebuild starts an in-memory rebuild.
 	NewRebuild() rebuild
 }
@@ -41,4 +46,29 @@ func All(r *rules.Rules) []projection {
 		slaLatency{},
 		senderCompliance{rules: r},
 	}
+}
+
+// apply folds e into proj's read model inside tx, loading the message's
+// state. The live handler avoids the load (see Projector.handler); replays
+// of dead letters use this.
+func apply(ctx context.Context, tx pgx.Tx, proj projection, e Event) error {
+	before, existed, err := loadState(ctx, tx, proj.StateTable(), e.MessageID)
+	if err != nil {
+		return err
+	}
+	var b pgx.Batch
+	queueApply(&b, proj, e, before, existed)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("%s: apply %s/%s: %w", proj.Name(), e.MessageID, e.EventID, err)
+	}
+	return nil
+}
+
+// queueApply queues the state save and the read-model writes for e, and
+// returns the message's new state.
+func queueApply(b *pgx.Batch, proj projection, e Event, before domain.Message, existed bool) domain.Message {
+	after := before.Apply(e.StatusReceived)
+	queueSaveState(b, proj.StateTable(), after)
+	proj.Queue(b, e, before, existed, after)
+	return after
 }

@@ -3,10 +3,12 @@ package projections_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -235,4 +237,154 @@ func firstDiff(a, b []string) string {
 		}
 	}
 	return ""
+}
+
+func sr(msg, event string, st domain.Status, carrier string, at time.Time) domain.StatusReceived {
+	return domain.StatusReceived{MessageID: msg, EventID: event, Status: st, RawStatus: string(st), CarrierCode: carrier,
+		Recipient: "+14155550123", SenderID: "12025550100", Format: domain.FormatJSON, OccurredAt: at, ReceivedAt: at, Raw: json.RawMessage(`{}`)}
+}
+
+func startProjector(t *testing.T, pool *pgxpool.Pool) (*projections.Projector, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{Retries: 2})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := p.Run(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	return p, func() { cancel(); <-done }
+}
+
+// An event a projection cannot apply is retried, then dead-lettered, and the
+// projection moves on; the other projections are not held up. Once the cause
+// is fixed, a replay applies it exactly once.
+func TestDeadLetterAndReplay(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `
+		CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.message_id = 'poison' THEN RAISE EXCEPTION 'carrier costs cannot take this'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER poison BEFORE INSERT OR UPDATE ON carrier_cost_messages FOR EACH ROW EXECUTE FUNCTION poison();`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	for _, r := range []domain.StatusReceived{
+		sr("m1", "e1", domain.StatusDelivered, "ATT", at),
+		sr("poison", "e1", domain.StatusDelivered, "ATT", at),
+		sr("m2", "e1", domain.StatusFailed, "ATT", at),
+	} {
+		if _, err := store.Append(ctx, []domain.StatusReceived{r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, stop := startProjector(t, pool)
+	defer stop()
+	waitCaughtUp(t, p)
+
+	var costed int64
+	pool.QueryRow(ctx, `SELECT sum(total) FROM carrier_costs`).Scan(&costed)
+	if costed != 2 {
+		t.Fatalf("carrier_costs counts %d messages, want 2 (m1, m2; poison dead-lettered)", costed)
+	}
+	var statuses int64
+	pool.QueryRow(ctx, `SELECT count(*) FROM current_status`).Scan(&statuses)
+	if statuses != 3 {
+		t.Fatalf("current_status has %d messages, want 3: one projection's failure must not stop the others", statuses)
+	}
+	dls, err := p.DeadLetters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 || dls[0].MessageID != "poison" || dls[0].Projection != "carrier_costs.v1" || !strings.Contains(dls[0].Error, "cannot take this") {
+		t.Fatalf("dead letters = %+v", dls)
+	}
+	states, _ := p.States(ctx)
+	for _, s := range states {
+		if s.Name == "carrier_costs.v1" && (s.DeadLetters != 1 || s.LastError == "") {
+			t.Errorf("carrier_costs state = %+v, want one dead letter and its error", s)
+		}
+	}
+	if _, err := p.ReplayDeadLetter(ctx, dls[0].ID); err == nil {
+		t.Fatal("replay succeeded while the cause is still there")
+	}
+	if _, err := pool.Exec(ctx, `DROP TRIGGER poison ON carrier_cost_messages`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.ReplayDeadLetter(ctx, dls[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.ReplayDeadLetter(ctx, dls[0].ID); !errors.Is(err, projections.ErrAlreadyReplayed) {
+		t.Fatalf("second replay: err = %v, want ErrAlreadyReplayed", err)
+	}
+	pool.QueryRow(ctx, `SELECT sum(total) FROM carrier_costs`).Scan(&costed)
+	if costed != 3 {
+		t.Fatalf("after replay carrier_costs counts %d, want 3", costed)
+	}
+}
+
+// Reads go on during a rebuild and never see an error or an empty answer.
+func TestReadsDuringRebuild(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	stream := randomStream(rand.New(rand.NewPCG(1, 2)), 3000)
+	for i := 0; i < len(stream); i += 500 {
+		if _, err := store.Append(ctx, stream[i:min(i+500, len(stream))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, stop := startProjector(t, pool)
+	defer stop()
+	waitCaughtUp(t, p)
+	reader := projections.NewReader(pool, rules.Default())
+
+	done := make(chan struct{})
+	var rebuilt atomic.Bool
+	var reads, failures int
+	var firstErr error
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			default:
+			}
+			st, err1 := reader.CurrentStatus(ctx, "m-0")
+			cs, err2 := reader.Carriers(ctx, projections.Filter{})
+			reads++
+			if err := errors.Join(err1, err2); err != nil || st.MessageID != "m-0" || len(cs) == 0 {
+				failures++
+				if firstErr == nil {
+					firstErr = fmt.Errorf("status %+v carriers %d: %v", st, len(cs), err)
+				}
+			}
+			if reads > 10 && rebuilt.Load() {
+				return
+			}
+		}
+	}()
+	for range 3 {
+		if _, err := p.Rebuild(ctx, "all", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rebuilt.Store(true)
+	<-done
+	if failures > 0 {
+		t.Fatalf("%d of %d reads during rebuilds failed; first: %v", failures, reads, firstErr)
+	}
+	t.Logf("%d reads during 3 rebuilds, none failed", reads)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -15,8 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
 
+	"github.com/cxsms/cxsms/domain"
 	"github.com/cxsms/cxsms/domain/rules"
-	"github.com/cxsms/cxsms/eventstore"
 )
 
 // Options tune the projector; zero values take the defaults.
@@ -85,7 +86,7 @@ func (p *Projector) Run(ctx context.Context) error {
 			PollInterval:   p.opts.PollInterval,
 			ResendInterval: 200 * time.Millisecond,
 			RetryInterval:  time.Second,
-			SchemaAdapter:  eventsSchema{batchSize: p.opts.BatchSize},
+			SchemaAdapter:  eventsSchema{batchSize: p.opts.BatchSize, stateTable: proj.StateTable()},
 			OffsetsAdapter: offsetsAdapter(),
 		}, wlog)
 		if err != nil {
@@ -133,7 +134,18 @@ func txOf(msg *message.Message) (pgx.Tx, error) {
 // handler applies one event inside a savepoint of the subscriber's
 // transaction: if it fails, only its own writes are undone and the
 // transaction stays usable for the retry or the dead letter.
+//
+// One round trip per event: the message's prior state came with the event
+// (eventsSchema joins it), and the savepoint, the state save, the read-model
+// writes and the release go out as one pipelined batch. States written
+// earlier in the same subscriber transaction are remembered, because the
+// joined state of a message's second event in a batch predates its first.
 func (p *Projector) handler(proj projection) message.NoPublishHandlerFunc {
+	var (
+		mu      sync.Mutex
+		batchTx pgx.Tx
+		written map[string]domain.Message
+	)
 	return func(msg *message.Message) error {
 		start := time.Now()
 		var e Event
@@ -145,13 +157,36 @@ func (p *Projector) handler(proj projection) message.NoPublishHandlerFunc {
 			return err
 		}
 		ctx := msg.Context()
-		err = eventstore.InTx(ctx, tx, func(sp pgx.Tx) error { return proj.Apply(ctx, sp, e) })
-		if err != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		if tx != batchTx {
+			batchTx, written = tx, map[string]domain.Message{}
+		}
+		var before domain.Message
+		existed := false
+		if m, ok := written[e.MessageID]; ok {
+			before, existed = m, true
+		} else if e.PriorKnown {
+			if e.Prior != nil {
+				before, existed = *e.Prior, true
+			}
+		} else if before, existed, err = loadState(ctx, tx, proj.StateTable(), e.MessageID); err != nil {
+			return err
+		}
+		var b pgx.Batch
+		b.Queue(`SAVEPOINT apply`)
+		after := queueApply(&b, proj, e, before, existed)
+		b.Queue(`RELEASE SAVEPOINT apply`)
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+			if _, rbErr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT apply`); rbErr != nil {
+				err = errors.Join(err, rbErr)
+			}
 			if p.opts.Observer != nil {
 				p.opts.Observer.Failed(proj.Name())
 			}
 			return fmt.Errorf("%s: apply %s/%s: %w", proj.Name(), e.MessageID, e.EventID, err)
 		}
+		written[e.MessageID] = after
 		if p.opts.Observer != nil {
 			p.opts.Observer.Applied(proj.Name(), time.Since(start))
 		}

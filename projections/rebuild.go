@@ -22,6 +22,8 @@ var (
 	ErrUnknownProjection = errors.New("unknown projection")
 	// ErrRebuildRunning means another rebuild of that projection is under way.
 	ErrRebuildRunning = errors.New("a rebuild of this projection is already running")
+	// ErrAlreadyReplayed means a dead letter was applied already.
+	ErrAlreadyReplayed = errors.New("already replayed")
 )
 
 // rebuildBatch is how many events one read of the log takes: large enough

@@ -23,6 +23,9 @@ const topic = "events"
 // log (with its idempotency key and group commit), so InsertQuery refuses.
 type eventsSchema struct {
 	batchSize int
+	// stateTable is the projection's per-message state, joined in so the
+	// handler gets each event's prior state without a query of its own.
+	stateTable string
 }
 
 func (s eventsSchema) SchemaInitializingQueries(wsql.SchemaInitializingQueriesParams) ([]wsql.Query, error) {
@@ -45,21 +48,24 @@ func (s eventsSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, er
 	// backlog (watermill's default OR form must sort the whole backlog).
 	q := `
 	WITH last_processed AS (` + next.Query + `)
-	SELECT ` + eventColumns + ` FROM events
-	WHERE (transaction_id, "offset") > (
+	SELECT ` + eventColumnsOf("e") + `, ` + nullableStateColumns("s") + `
+	FROM events e LEFT JOIN ` + s.stateTable + ` s ON s.message_id = e.message_id
+	WHERE (e.transaction_id, e."offset") > (
 			(SELECT last_processed_transaction_id FROM last_processed),
 			(SELECT offset_acked FROM last_processed))
-	  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-	ORDER BY transaction_id, "offset"
+	  AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+	ORDER BY e.transaction_id, e."offset"
 	LIMIT ` + fmt.Sprint(s.batchSize)
 	return wsql.Query{Query: q, Args: next.Args}, nil
 }
 
 func (s eventsSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {
-	e, err := scanEvent(params.Row)
+	var prior nullableState
+	e, err := scanEventAnd(params.Row, prior.dest()...)
 	if err != nil {
 		return wsql.Row{}, fmt.Errorf("scan event: %w", err)
 	}
+	e.Prior, e.PriorKnown = prior.message(), true
 	payload, err := json.Marshal(e)
 	if err != nil {
 		return wsql.Row{}, err

@@ -45,12 +45,9 @@ func deliveryContribution(m domain.Message) (histKey, bool) {
 	return histKey{carrierOf(m), minute(m.TerminalAt), domain.LatencyBucket(d)}, true
 }
 
-func (slaLatency) Apply(ctx context.Context, tx pgx.Tx, e Event) error {
-	var b pgx.Batch
-	before, existed, after, err := foldState(ctx, tx, &b, "sla_messages", e)
-	if err != nil {
-		return err
-	}
+func (slaLatency) StateTable() string { return "sla_messages" }
+
+func (slaLatency) Queue(b *pgx.Batch, e Event, before domain.Message, existed bool, after domain.Message) {
 	oldK, hadOld := deliveryContribution(before)
 	newK, hasNew := deliveryContribution(after)
 	if !existed {
@@ -58,17 +55,16 @@ func (slaLatency) Apply(ctx context.Context, tx pgx.Tx, e Event) error {
 	}
 	if hadOld != hasNew || oldK != newK {
 		if hadOld {
-			queueHistDelta(&b, "sla_delivery", oldK, -1)
+			queueHistDelta(b, "sla_delivery", oldK, -1)
 		}
 		if hasNew {
-			queueHistDelta(&b, "sla_delivery", newK, 1)
+			queueHistDelta(b, "sla_delivery", newK, 1)
 		}
 	}
 	b.Queue(`INSERT INTO sla_throughput AS t (carrier, minute, events) VALUES ($1, $2, 1)
 		ON CONFLICT (carrier, minute) DO UPDATE SET events = t.events + 1`, carrierOf(after), minute(e.ReceivedAt))
 	now := time.Now()
-	queueHistDelta(&b, "sla_ingest", histKey{carrierOf(after), minute(now), domain.LatencyBucket(now.Sub(e.ReceivedAt))}, 1)
-	return sendBatch(ctx, tx, &b)
+	queueHistDelta(b, "sla_ingest", histKey{carrierOf(after), minute(now), domain.LatencyBucket(now.Sub(e.ReceivedAt))}, 1)
 }
 
 func queueHistDelta(b *pgx.Batch, table string, k histKey, delta int64) {

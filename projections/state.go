@@ -82,18 +82,6 @@ func queueSaveState(b *pgx.Batch, table string, m domain.Message) {
 			event_count = EXCLUDED.event_count`, stateValues(m)...)
 }
 
-// foldState applies e to its message's state in table and queues the save;
-// it returns the state before (ok false if new) and after.
-func foldState(ctx context.Context, tx pgx.Tx, b *pgx.Batch, table string, e Event) (before domain.Message, existed bool, after domain.Message, err error) {
-	before, existed, err = loadState(ctx, tx, table, e.MessageID)
-	if err != nil {
-		return
-	}
-	after = before.Apply(e.StatusReceived)
-	queueSaveState(b, table, after)
-	return
-}
-
 // messageFold is the in-memory state of a rebuild of a per-message projection.
 type messageFold struct {
 	byID  map[string]*domain.Message
@@ -131,9 +119,41 @@ func (f *messageFold) copyStates(ctx context.Context, tx pgx.Tx, table string) e
 	return nil
 }
 
-func sendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
-	if b.Len() == 0 {
+// nullableStateColumns are stateColumns of a LEFT JOINed alias.
+func nullableStateColumns(alias string) string {
+	out := ""
+	for i, c := range stateColumnNames {
+		if i > 0 {
+			out += ", "
+		}
+		out += alias + "." + c
+	}
+	return out
+}
+
+// nullableState scans a LEFT JOINed state row, which is all NULL for a
+// message the projection has not seen.
+type nullableState struct {
+	id, status, rawStatus, carrier, errorCode, sender, recipient, region, currency pgtype.Text
+	price                                                                          numeric
+	updatedAt, firstAt, sentAt, terminalAt, lastReceivedAt                         pgtype.Timestamptz
+	eventCount                                                                     pgtype.Int4
+}
+
+func (n *nullableState) dest() []any {
+	return []any{&n.id, &n.status, &n.rawStatus, &n.carrier, &n.errorCode, &n.sender, &n.recipient, &n.region,
+		&n.price, &n.currency, &n.updatedAt, &n.firstAt, &n.sentAt, &n.terminalAt, &n.lastReceivedAt, &n.eventCount}
+}
+
+func (n *nullableState) message() *domain.Message {
+	if !n.id.Valid {
 		return nil
 	}
-	return tx.SendBatch(ctx, b).Close()
+	return &domain.Message{
+		MessageID: n.id.String, Status: domain.Status(n.status.String), RawStatus: n.rawStatus.String,
+		CarrierCode: n.carrier.String, ErrorCode: n.errorCode.String, SenderID: n.sender.String,
+		Recipient: n.recipient.String, Price: n.price.micros(), Currency: n.currency.String,
+		UpdatedAt: n.updatedAt.Time, FirstAt: n.firstAt.Time, SentAt: n.sentAt.Time, TerminalAt: n.terminalAt.Time,
+		LastReceivedAt: n.lastReceivedAt.Time, EventCount: int(n.eventCount.Int32),
+	}
 }
