@@ -24,9 +24,17 @@ run: build ## run the service (starts a private PostgreSQL under .data/ unless D
 test: ## run every test (race detector, real PostgreSQL in a temporary cluster, short fuzz runs)
 	@scripts/test.sh
 
+.PHONY: test-browser
+test-browser: ## drive the dashboard in headless Chromium against a real service; prints where the screenshots are
+	@scripts/test-browser.sh
+
 .PHONY: bench
 bench: build ## benchmark ingest, projections and rebuild against PostgreSQL's own ceiling
 	@scripts/bench.sh $(BIN)
+
+.PHONY: demo
+demo: build ## fake CXone + the service + a burst of reports, end to end
+	@scripts/demo.sh $(BIN)
 
 .PHONY: lint
 lint: ## gofmt, go vet, and the layering rule (domain imports only the standard library)

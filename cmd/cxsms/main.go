@@ -59,10 +59,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return project(ctx, cfg, stderr)
 	case "rebuild":
 		return rebuild(ctx, cfg, rest, stdout, stderr)
+	case "register-webhook":
+		return registerWebhook(ctx, cfg, rest, stdout, stderr)
+	case "fake-cxone":
+		return fakeCXone(ctx, cfg, rest, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, cfg, stdout)
 	case "history":
 		return history(ctx, cfg, rest, stdout)
+	case "simulate":
+		return simulateCmd(ctx, cfg, rest, stdout, stderr)
+	case "bench-wait", "bench-lag", "bench-load": // for scripts/bench.sh; not in the usage
+		return map[string]func(context.Context, config, []string, io.Writer, io.Writer) error{
+			"bench-wait": benchWait, "bench-lag": benchLag, "bench-load": benchLoad,
+		}[cmd](ctx, cfg, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

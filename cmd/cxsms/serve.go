@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	stdhttp "net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -99,6 +100,19 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// With PUBLIC_URL set, keep CXone's subscription pointing here. A failure
+	// is logged, not fatal: reports keep arriving on an existing subscription.
+	if cfg.PublicURL != "" {
+		go func() {
+			url := strings.TrimRight(cfg.PublicURL, "/") + webhookPath
+			res, err := ensureWebhook(ctx, cfg, log, url, cfg.getenv("CXONE_ALLOW_LOCALHOST") == "true")
+			if err != nil {
+				log.WithError(err).Error("CXone webhook subscription not ensured; run `cxsms register-webhook` once fixed")
+				return
+			}
+			log.WithFields(logrus.Fields{"id": res.ID, "action": res.Action, "callback": url}).Info("CXone webhook subscription")
+		}()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cxsms/cxsms/http/cxone"
+	"github.com/cxsms/cxsms/http/cxone/fakecxone"
+)
+
+// webhookPath is where CXone posts status reports.
+const webhookPath = "/webhooks/cxone/sms"
+
+// registerWebhook creates or updates the CXone subscription; running it
+// twice changes nothing.
+func registerWebhook(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("register-webhook", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	callback := fs.String("callback", "", "callback URL (default: $PUBLIC_URL"+webhookPath+")")
+	allowLocal := fs.Bool("allow-localhost", false, "allow a localhost callback (only for a fake CXone)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	url := *callback
+	if url == "" {
+		if cfg.PublicURL == "" {
+			return fmt.Errorf("give --callback URL or set PUBLIC_URL to this service's public address")
+		}
+		url = strings.TrimRight(cfg.PublicURL, "/") + webhookPath
+	}
+	res, err := ensureWebhook(ctx, cfg, newLogger(cfg, stderr), url, *allowLocal)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "webhook %s: %s", res.ID, res.Action)
+	if len(res.Changed) > 0 {
+		fmt.Fprintf(stdout, " (%s)", strings.Join(res.Changed, ", "))
+	}
+	fmt.Fprintf(stdout, " -> %s\n", url)
+	return nil
+}
+
+func ensureWebhook(ctx context.Context, cfg config, log logrus.FieldLogger, url string, allowLocal bool) (cxone.WebhookResult, error) {
+	ccfg, err := cxone.ConfigFromEnv(cfg.getenv)
+	if err != nil {
+		return cxone.WebhookResult{}, err
+	}
+	opts := []cxone.Option{cxone.WithLogger(log)}
+	if allowLocal {
+		opts = append(opts, cxone.AllowLocalhost())
+	}
+	return cxone.New(ccfg, opts...).EnsureWebhook(ctx, url)
+}
+
+// fakeCXone serves a fake CXone for demos and tests; with --burst it waits
+// for a subscription and then delivers a burst of reports to it.
+func fakeCXone(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("fake-cxone", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
+	burst := fs.Int("burst", 0, "after a subscription appears, report on this many messages")
+	lifecycle := fs.Bool("lifecycle", true, "send QUEUED, SENT and a terminal report per message")
+	failEvery := fs.Int("fail-every", 7, "every n-th message ends in a failure")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	srv, err := fakecxone.Listen(*addr, fakecxone.Options{
+		ClientID:     cfg.getenv("CXONE_CLIENT_ID"),
+		ClientSecret: cfg.getenv("CXONE_CLIENT_SECRET"),
+		Logger:       log,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Fprintf(stdout, "fake CXone on %s (issuer %s)\n", srv.URL(), srv.URL())
+	if *burst > 0 {
+		for len(srv.Subscriptions()) == 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		start := time.Now()
+		res, err := srv.SendBurst(ctx, fakecxone.BurstConfig{Messages: *burst, Lifecycle: *lifecycle, FailEvery: *failEvery})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "burst: %d reports on %d messages, %d acknowledged, %d redelivered, in %v\n",
+			len(res.Reports), *burst, res.Acknowledged(), res.Redelivered(), time.Since(start).Round(time.Millisecond))
+	}
+	<-ctx.Done()
+	return nil
+}
