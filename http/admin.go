@@ -73,7 +73,9 @@ func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request) error {
 		var err error
 		// Not the request's context: closing the connection must not
 		// abandon a rebuild half way.
-		res, err = s.admin.Rebuild(context.WithoutCancel(r.Context()), name, nil)
+		res, err = s.admin.Rebuild(context.WithoutCancel(r.Context()), name, func(p projections.Progress) {
+			s.metrics.RebuildProgress(name, p.Read, p.Total)
+		})
 		if err != nil && !errors.Is(err, projections.ErrRebuildRunning) && !errors.Is(err, projections.ErrUnknownProjection) {
 			s.log.WithError(err).WithField("projection", name).Error("rebuild failed")
 		}

@@ -1,9 +1,13 @@
 package http
 
 import (
+	"context"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cxsms/cxsms/projections"
 )
 
 // Metrics are the ingest and HTTP series. They persist nothing: Prometheus
@@ -17,6 +21,7 @@ type Metrics struct {
 	batchRequests  prometheus.Histogram
 	batchReports   prometheus.Histogram
 	batchFailures  prometheus.Counter
+	proj           projMetrics
 }
 
 // NewMetrics registers the HTTP and ingest metrics on reg.
@@ -61,6 +66,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.requestSeconds, m.ingestRequests, m.ingestReports, m.panics,
 		m.commitSeconds, m.batchRequests, m.batchReports, m.batchFailures)
+	m.proj = newProjMetrics(reg)
 	return m
 }
 
@@ -73,4 +79,130 @@ func (m *Metrics) BatchCommitted(requests, reports int, took time.Duration, err 
 	m.commitSeconds.Observe(took.Seconds())
 	m.batchRequests.Observe(float64(requests))
 	m.batchReports.Observe(float64(reports))
+}
+
+// ProjectionMetrics are the projector's series; Metrics implements
+// projections.Observer with them.
+type projMetrics struct {
+	applied      *prometheus.CounterVec
+	applySeconds *prometheus.HistogramVec
+	errors       *prometheus.CounterVec
+	deadLetters  *prometheus.CounterVec
+	rebuildRead  *prometheus.GaugeVec
+	rebuildTotal *prometheus.GaugeVec
+	cxoneTokens  *prometheus.CounterVec
+	cxoneRetries *prometheus.CounterVec
+}
+
+func newProjMetrics(reg prometheus.Registerer) projMetrics {
+	m := projMetrics{
+		applied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cxsms_projection_applied_total",
+			Help: "Events applied to a read model by the live projector.",
+		}, []string{"projection"}),
+		applySeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cxsms_projection_apply_duration_seconds",
+			Help:    "Time to apply one event to a read model.",
+			Buckets: []float64{.0001, .0002, .0005, .001, .002, .005, .01, .05, .25, 1},
+		}, []string{"projection"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cxsms_projection_errors_total",
+			Help: "Handler failures (each retry counts); dead letters are counted apart.",
+		}, []string{"projection"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cxsms_projection_dead_letters_total",
+			Help: "Events a projection gave up on and recorded in dead_letters.",
+		}, []string{"projection"}),
+		rebuildRead: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cxsms_rebuild_events_read",
+			Help: "Events read by the running (or last) rebuild.",
+		}, []string{"projection"}),
+		rebuildTotal: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cxsms_rebuild_events_total",
+			Help: "Events in the log when the running (or last) rebuild began.",
+		}, []string{"projection"}),
+		cxoneTokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cxsms_cxone_token_refreshes_total",
+			Help: "CXone OAuth token fetches, by outcome.",
+		}, []string{"outcome"}),
+		cxoneRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cxsms_cxone_retries_total",
+			Help: "CXone API calls retried, by operation and the status that caused it.",
+		}, []string{"op", "status"}),
+	}
+	reg.MustRegister(m.applied, m.applySeconds, m.errors, m.deadLetters, m.rebuildRead, m.rebuildTotal, m.cxoneTokens, m.cxoneRetries)
+	return m
+}
+
+// Applied implements projections.Observer.
+func (m *Metrics) Applied(projection string, took time.Duration) {
+	m.proj.applied.WithLabelValues(projection).Inc()
+	m.proj.applySeconds.WithLabelValues(projection).Observe(took.Seconds())
+}
+
+// Failed implements projections.Observer.
+func (m *Metrics) Failed(projection string) { m.proj.errors.WithLabelValues(projection).Inc() }
+
+// DeadLettered implements projections.Observer.
+func (m *Metrics) DeadLettered(projection string) {
+	m.proj.deadLetters.WithLabelValues(projection).Inc()
+}
+
+// RebuildProgress records a rebuild's progress.
+func (m *Metrics) RebuildProgress(projection string, read, total int64) {
+	m.proj.rebuildRead.WithLabelValues(projection).Set(float64(read))
+	m.proj.rebuildTotal.WithLabelValues(projection).Set(float64(total))
+}
+
+// TokenRefresh counts a CXone token fetch (cxone.Hooks.TokenRefresh).
+func (m *Metrics) TokenRefresh(err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.proj.cxoneTokens.WithLabelValues(outcome).Inc()
+}
+
+// CXoneRetry counts a retried CXone call (cxone.Hooks.Retry).
+func (m *Metrics) CXoneRetry(op string, status int) {
+	m.proj.cxoneRetries.WithLabelValues(op, strconv.Itoa(status)).Inc()
+}
+
+// lagCollector asks the projector for each projection's lag at scrape time,
+// so the numbers are as fresh as the scrape and cost nothing in between.
+type lagCollector struct {
+	states      func(ctx context.Context) ([]projections.State, error)
+	lagEvents   *prometheus.Desc
+	lagSeconds  *prometheus.Desc
+	pendingDead *prometheus.Desc
+}
+
+// RegisterProjectionLag adds per-projection lag gauges, read at scrape time.
+func RegisterProjectionLag(reg prometheus.Registerer, states func(ctx context.Context) ([]projections.State, error)) {
+	reg.MustRegister(&lagCollector{
+		states:      states,
+		lagEvents:   prometheus.NewDesc("cxsms_projection_lag_events", "Events in the log the projection has not applied yet.", []string{"projection"}, nil),
+		lagSeconds:  prometheus.NewDesc("cxsms_projection_lag_seconds", "Age of the oldest event the projection has not applied yet.", []string{"projection"}, nil),
+		pendingDead: prometheus.NewDesc("cxsms_projection_dead_letters_pending", "Dead letters not replayed yet.", []string{"projection"}, nil),
+	})
+}
+
+func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.lagEvents
+	ch <- c.lagSeconds
+	ch <- c.pendingDead
+}
+
+func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	states, err := c.states(ctx)
+	if err != nil {
+		return // the database is away; /readyz says so
+	}
+	for _, s := range states {
+		ch <- prometheus.MustNewConstMetric(c.lagEvents, prometheus.GaugeValue, float64(s.LagEvents), s.Name)
+		ch <- prometheus.MustNewConstMetric(c.lagSeconds, prometheus.GaugeValue, s.LagSeconds, s.Name)
+		ch <- prometheus.MustNewConstMetric(c.pendingDead, prometheus.GaugeValue, float64(s.DeadLetters), s.Name)
+	}
 }

@@ -46,12 +46,12 @@ func registerWebhook(ctx context.Context, cfg config, args []string, stdout, std
 	return nil
 }
 
-func ensureWebhook(ctx context.Context, cfg config, log logrus.FieldLogger, url string, allowLocal bool) (cxone.WebhookResult, error) {
+func ensureWebhook(ctx context.Context, cfg config, log logrus.FieldLogger, url string, allowLocal bool, opts ...cxone.Option) (cxone.WebhookResult, error) {
 	ccfg, err := cxone.ConfigFromEnv(cfg.getenv)
 	if err != nil {
 		return cxone.WebhookResult{}, err
 	}
-	opts := []cxone.Option{cxone.WithLogger(log)}
+	opts = append(opts, cxone.WithLogger(log))
 	if allowLocal {
 		opts = append(opts, cxone.AllowLocalhost())
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cxsms/cxsms/eventstore"
 	"github.com/cxsms/cxsms/http"
+	"github.com/cxsms/cxsms/http/cxone"
 	"github.com/cxsms/cxsms/projections"
 )
 
@@ -53,7 +54,8 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 
 	// The projectors read the log into the read models, once the schema is
 	// there; reads are served from whatever they have projected so far.
-	projector := projections.NewProjector(pool, ruleset, log, projections.Options{})
+	projector := projections.NewProjector(pool, ruleset, log, projections.Options{Observer: metrics})
+	http.RegisterProjectionLag(reg, projector.States)
 	projectorDone := make(chan error, 1)
 	go func() {
 		select {
@@ -105,7 +107,8 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	if cfg.PublicURL != "" {
 		go func() {
 			url := strings.TrimRight(cfg.PublicURL, "/") + webhookPath
-			res, err := ensureWebhook(ctx, cfg, log, url, cfg.getenv("CXONE_ALLOW_LOCALHOST") == "true")
+			res, err := ensureWebhook(ctx, cfg, log, url, cfg.getenv("CXONE_ALLOW_LOCALHOST") == "true",
+				cxone.WithHooks(cxone.Hooks{TokenRefresh: metrics.TokenRefresh, Retry: metrics.CXoneRetry}))
 			if err != nil {
 				log.WithError(err).Error("CXone webhook subscription not ensured; run `cxsms register-webhook` once fixed")
 				return
