@@ -81,7 +81,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		if err := p.recordRules(ctx, proj); err != nil {
 			return err
 		}
-		sub, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(p.pool), wsql.SubscriberConfig{
+		sub, err := wsql.NewSubscriber(lockingBeginner{wsql.BeginnerFromPgx(p.pool)}, wsql.SubscriberConfig{
 			ConsumerGroup:  proj.Name(),
 			PollInterval:   p.opts.PollInterval,
 			ResendInterval: 200 * time.Millisecond,
@@ -94,6 +94,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		h := router.AddConsumerHandler(proj.Name(), topic, sub, p.handler(proj))
 		h.AddMiddleware(
+			lockTx,
 			p.deadLetter(proj),
 			middleware.Retry{
 				MaxRetries:      p.opts.Retries,
@@ -115,20 +116,6 @@ func (p *Projector) recordRules(ctx context.Context, proj projection) error {
 		return fmt.Errorf("projector: register %s: %w", proj.Name(), err)
 	}
 	return nil
-}
-
-// txOf returns the subscriber's transaction for msg: the one that will also
-// move the consumer group past it.
-func txOf(msg *message.Message) (pgx.Tx, error) {
-	wtx, ok := wsql.TxFromContext(msg.Context())
-	if !ok {
-		return nil, errors.New("no subscriber transaction in the message context")
-	}
-	tx, ok := wtx.(*wsql.PgxTx)
-	if !ok {
-		return nil, fmt.Errorf("subscriber transaction is %T, not pgx", wtx)
-	}
-	return tx.Tx, nil
 }
 
 // handler applies one event inside a savepoint of the subscriber's
@@ -176,6 +163,7 @@ func (p *Projector) handler(proj projection) message.NoPublishHandlerFunc {
 		var b pgx.Batch
 		b.Queue(`SAVEPOINT apply`)
 		after := queueApply(&b, proj, e, before, existed)
+		queuePosition(&b, proj.Name(), e)
 		b.Queue(`RELEASE SAVEPOINT apply`)
 		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 			if _, rbErr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT apply`); rbErr != nil {
@@ -222,6 +210,11 @@ func (p *Projector) deadLetter(proj projection) message.HandlerMiddleware {
 				proj.Name(), fmt.Sprint(e.Pos.TransactionID), e.Pos.Offset, e.MessageID, e.EventID, err.Error())
 			if dlErr == nil {
 				_, dlErr = tx.Exec(ctx, `UPDATE projection_status SET last_error = $2, last_error_at = now() WHERE name = $1`, proj.Name(), err.Error())
+			}
+			if dlErr == nil {
+				var b pgx.Batch
+				queuePosition(&b, proj.Name(), e)
+				dlErr = tx.SendBatch(ctx, &b).Close()
 			}
 			if dlErr != nil {
 				return nil, errors.Join(err, dlErr)

@@ -87,10 +87,3 @@ func (s eventsSchema) SubscribeIsolationLevel() stdsql.IsolationLevel {
 type pgxRowScanner interface {
 	Scan(dest ...any) error
 }
-
-// offsetsAdapter keeps consumer-group positions in projection_offsets.
-func offsetsAdapter() wsql.DefaultPostgreSQLOffsetsAdapter {
-	return wsql.DefaultPostgreSQLOffsetsAdapter{
-		GenerateMessagesOffsetsTableName: func(string) string { return "projection_offsets" },
-	}
-}
