@@ -1,0 +1,881 @@
+// cxsms dashboard: plain JavaScript, no build step, no third-party code.
+// It reads the service's own JSON routes every few seconds and draws the
+// charts as SVG by hand. Only the projections panel needs the admin token,
+// which it asks for once and keeps in this tab's sessionStorage.
+(function () {
+  'use strict';
+
+  var REFRESH_MS = 5000;
+  var TIMEOUT_MS = 8000;
+  var TOKEN_KEY = 'cxsms.adminToken';
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+
+  var state = {
+    paused: false,
+    timer: 0,
+    inflight: false,
+    again: false, // a refresh was asked for while one was in flight
+    kind: 'delivery', // which latency the SLA chart shows
+    rangeMin: 60,
+    sla: null, // the last /analytics/sla answer, for redraws on resize
+    slaRange: null,
+    messageId: '',
+    showAllCarriers: false,
+    showAllSLACarriers: false,
+    lastCarriers: null
+  };
+
+  var CARRIER_ROWS = 10; // carriers shown before "Show all"
+  var SLA_CARRIER_ROWS = 8;
+
+  // ------------------------------------------------------------ helpers
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+
+  // h builds an element: h('td', {class: 'num', text: '12'}, child...).
+  function h(tag, attrs) {
+    var el = document.createElement(tag);
+    var a = attrs || {};
+    Object.keys(a).forEach(function (k) {
+      var v = a[k];
+      if (v === undefined || v === null || v === false) return;
+      if (k === 'text') el.textContent = v;
+      else if (k === 'class') el.className = v;
+      else el.setAttribute(k, v === true ? '' : v);
+    });
+    for (var i = 2; i < arguments.length; i++) append(el, arguments[i]);
+    return el;
+  }
+
+  function append(el, child) {
+    if (child === undefined || child === null || child === false) return;
+    if (Array.isArray(child)) { child.forEach(function (c) { append(el, c); }); return; }
+    el.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+  }
+
+  function svg(tag, attrs) {
+    var el = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === 'text') el.textContent = attrs[k];
+      else el.setAttribute(k, attrs[k]);
+    });
+    return el;
+  }
+
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
+
+  // api GETs a route and never throws: {ok, status, data} or {ok: false, status, error}.
+  function api(path, token) {
+    var ctrl = new AbortController();
+    var timer = setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS);
+    var headers = { Accept: 'application/json' };
+    if (token) headers.Authorization = 'Bearer ' + token;
+    return fetch(path, { headers: headers, signal: ctrl.signal, cache: 'no-store' })
+      .then(function (res) {
+        return res.text().then(function (text) {
+          var body = null;
+          try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
+          if (!res.ok) {
+            return { ok: false, status: res.status, error: (body && body.error) || ('HTTP ' + res.status) };
+          }
+          return { ok: true, status: res.status, data: body };
+        });
+      })
+      .catch(function (e) {
+        return { ok: false, status: 0, error: e && e.name === 'AbortError' ? 'the service did not answer in time' : 'cannot reach the service' };
+      })
+      .finally(function () { clearTimeout(timer); });
+  }
+
+  var intFmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+  function fmtInt(n) { return n === undefined || n === null ? '–' : intFmt.format(n); }
+
+  function fmtPct(p) {
+    if (p === undefined || p === null || isNaN(p)) return '–';
+    return (Math.round(p * 10) / 10).toFixed(p >= 99.95 || p === 0 ? 0 : 1) + '%';
+  }
+
+  function fmtMs(ms) {
+    if (ms === undefined || ms === null || isNaN(ms)) return '–';
+    if (ms < 1) return ms.toFixed(2) + ' ms';
+    if (ms < 10) return ms.toFixed(1) + ' ms';
+    if (ms < 1000) return Math.round(ms) + ' ms';
+    if (ms < 60000) return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s';
+    if (ms < 3600000) return (ms / 60000).toFixed(1) + ' min';
+    return (ms / 3600000).toFixed(1) + ' h';
+  }
+
+  // fmtMsAxis is fmtMs with fewer digits, for axis labels.
+  function fmtMsAxis(ms) {
+    if (ms === 0) return '0';
+    if (ms < 1000) return trimZero(ms.toFixed(ms < 10 ? 1 : 0)) + ' ms';
+    if (ms < 60000) return trimZero((ms / 1000).toFixed(1)) + ' s';
+    return trimZero((ms / 60000).toFixed(1)) + ' min';
+  }
+
+  function trimZero(s) { return s.replace(/\.0$/, ''); }
+
+  function fmtSeconds(s) {
+    if (s === undefined || s === null) return '–';
+    if (s < 1) return s < 0.01 ? '0 s' : s.toFixed(2) + ' s';
+    return fmtMs(s * 1000);
+  }
+
+  // fmtMoney shows sub-unit amounts (SMS prices) to 4 decimals; compact
+  // keeps totals to cents.
+  function fmtMoney(v, currency, compact) {
+    if (v === undefined || v === null || isNaN(v)) return '–';
+    var digits = !compact && Math.abs(v) > 0 && Math.abs(v) < 1 ? 4 : 2;
+    if (currency) {
+      try {
+        return new Intl.NumberFormat(undefined, {
+          style: 'currency', currency: currency, minimumFractionDigits: digits, maximumFractionDigits: digits
+        }).format(v);
+      } catch (e) { /* not an ISO currency: plain number below */ }
+    }
+    return v.toFixed(digits) + (currency ? ' ' + currency : '');
+  }
+
+  function fmtClock(d) {
+    return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  }
+
+  function fmtHM(d) { return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }); }
+
+  // fmtDateTime shows a time to the millisecond, with the date (and the
+  // year only when it is not this year).
+  function fmtDateTime(iso) {
+    if (!iso) return '–';
+    var d = new Date(iso);
+    if (isNaN(d)) return iso;
+    var date = d.toLocaleDateString([], d.getFullYear() === new Date().getFullYear()
+      ? { month: 'short', day: 'numeric' } : { year: 'numeric', month: 'short', day: 'numeric' });
+    var time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+    return date + ', ' + time + '.' + String(d.getMilliseconds()).padStart(3, '0');
+  }
+
+  function fmtAgo(iso) {
+    var d = new Date(iso);
+    if (isNaN(d)) return '–';
+    var s = (Date.now() - d.getTime()) / 1000;
+    if (s < 45) return 'just now';
+    if (s < 3600) return Math.round(s / 60) + ' min ago';
+    if (s < 86400) return Math.round(s / 3600) + ' h ago';
+    return Math.round(s / 86400) + ' d ago';
+  }
+
+  function setPanelError(panel, msg) {
+    var box = $('.panel-error', panel);
+    if (!box) return;
+    box.hidden = !msg;
+    box.textContent = msg || '';
+  }
+
+  function emptyRow(tbody, cols, text) {
+    clear(tbody).appendChild(h('tr', null, h('td', { class: 'empty', colspan: String(cols), text: text })));
+  }
+
+  var FAILED = { UNDELIVERED: 1, FAILED: 1, REJECTED: 1, EXPIRED: 1, DELETED: 1 };
+
+  function statusClass(status) {
+    if (status === 'DELIVERED') return 'ok';
+    if (FAILED[status]) return 'bad';
+    return 'wait';
+  }
+
+  // ------------------------------------------------------------ refresh loop
+
+  function schedule() {
+    clearTimeout(state.timer);
+    if (!state.paused && !document.hidden) state.timer = setTimeout(refresh, REFRESH_MS);
+  }
+
+  function slaRange() {
+    var to = Math.ceil((Date.now() + 1) / 60000) * 60000;
+    return { from: new Date(to - state.rangeMin * 60000), to: new Date(to) };
+  }
+
+  function refresh() {
+    if (state.inflight) { state.again = true; return; } // once this one is done
+    state.inflight = true;
+    state.again = false;
+    var range = slaRange();
+    var token = sessionStorage.getItem(TOKEN_KEY) || '';
+    var slaPath = '/analytics/sla?from=' + encodeURIComponent(range.from.toISOString()) +
+      '&to=' + encodeURIComponent(range.to.toISOString());
+    Promise.all([
+      api('/readyz'),
+      api('/analytics/carriers'),
+      api(slaPath),
+      api('/analytics/delivery'),
+      api('/compliance/violations'),
+      token ? api('/admin/projections', token) : Promise.resolve(null)
+    ]).then(function (r) {
+      renderReady(r[0]);
+      renderCarriers(r[1]);
+      state.sla = r[2].ok ? r[2].data : null;
+      state.slaRange = range;
+      renderSLA(r[2]);
+      renderKPIs(r[1], r[2], r[3]);
+      renderViolations(r[4]);
+      renderProjections(r[5], token);
+      var version = (r[1].ok && r[1].data.rulesVersion) || (r[2].ok && r[2].data.rulesVersion);
+      if (version) $('#rules-version').textContent = 'Rules version ' + version;
+      $('#updated').textContent = 'Updated ' + fmtClock(new Date());
+    }).catch(function (e) {
+      // A rendering bug must not stop the refresh loop.
+      if (window.console) console.error('cxsms dashboard:', e);
+    }).finally(function () {
+      state.inflight = false;
+      if (state.again) refreshNow();
+      else schedule();
+    });
+  }
+
+  // ------------------------------------------------------------ ready pill
+
+  function renderReady(r) {
+    var pill = $('#ready');
+    if (state.paused) {
+      pill.className = 'pill pill-paused';
+      pill.textContent = 'Paused';
+      pill.title = 'Not refreshing; press Resume';
+      return;
+    }
+    if (r.ok) {
+      pill.className = 'pill pill-ok';
+      pill.textContent = 'Live';
+      pill.title = 'Ready; refreshing every ' + REFRESH_MS / 1000 + ' s';
+    } else if (r.status === 0) {
+      pill.className = 'pill pill-bad';
+      pill.textContent = 'Offline';
+      pill.title = r.error;
+    } else {
+      pill.className = 'pill pill-bad';
+      pill.textContent = 'Not ready';
+      pill.title = r.error;
+    }
+  }
+
+  // ------------------------------------------------------------ KPIs
+
+  function setKPI(id, value, note, level, unit) {
+    var el = document.getElementById(id);
+    var v = $('.kpi-value', el);
+    clear(v);
+    append(v, value);
+    if (unit) append(v, h('small', { text: ' ' + unit }));
+    $('.kpi-note', el).textContent = note || '\u00a0';
+    el.classList.remove('good', 'warn', 'bad');
+    if (level) el.classList.add(level);
+  }
+
+  function levelOf(p, good, warn) {
+    if (p === undefined || p === null) return '';
+    return p >= good ? 'good' : p >= warn ? 'warn' : 'bad';
+  }
+
+  function renderKPIs(carriers, sla, delivery) {
+    if (delivery.ok) {
+      setKPI('kpi-throughput', fmtInt(delivery.data.throughput), 'reports in the last minute', '', '/min');
+    } else {
+      setKPI('kpi-throughput', '–', delivery.error);
+    }
+    if (carriers.ok) {
+      var t = { total: 0, delivered: 0, failed: 0, pending: 0 };
+      var spend = {};
+      carriers.data.carriers.forEach(function (c) {
+        t.total += c.total; t.delivered += c.delivered; t.failed += c.failed; t.pending += c.pending;
+        var s = spend[c.currency] || (spend[c.currency] = { cost: 0, wasted: 0 });
+        s.cost += c.totalCost; s.wasted += c.wastedCost;
+      });
+      setKPI('kpi-messages', fmtInt(t.total), fmtInt(t.pending) + ' pending · ' + fmtInt(t.failed) + ' failed');
+      var terminal = t.delivered + t.failed;
+      if (terminal > 0) {
+        var rate = 100 * t.delivered / terminal;
+        setKPI('kpi-delivery', fmtPct(rate), fmtInt(t.delivered) + ' delivered of ' + fmtInt(terminal) + ' terminal', levelOf(rate, 95, 85));
+      } else {
+        setKPI('kpi-delivery', '–', 'no terminal reports yet');
+      }
+      var currencies = Object.keys(spend).sort(function (a, b) { return spend[b].cost - spend[a].cost; });
+      if (currencies.length) {
+        var main = spend[currencies[0]];
+        var note = fmtMoney(main.wasted, currencies[0], true) + ' wasted on failures';
+        if (currencies.length > 1) note = fmtMoney(main.wasted, currencies[0], true) + ' wasted';
+        if (currencies.length > 1) note += ' · +' + (currencies.length - 1) + ' currenc' + (currencies.length > 2 ? 'ies' : 'y');
+        setKPI('kpi-cost', fmtMoney(main.cost, currencies[0], true), note, main.cost > 0 && main.wasted / main.cost > 0.15 ? 'bad' : '');
+      } else {
+        setKPI('kpi-cost', '–', 'no priced messages yet');
+      }
+    }
+    if (sla.ok) {
+      var d = sla.data.delivery, i = sla.data.ingest;
+      if (d.count > 0) {
+        setKPI('kpi-delivery-sla', fmtMs(d.p90), fmtPct(d.compliance) + ' within ' + fmtMsAxis(d.thresholdMs) + ', last ' + rangeLabel(), levelOf(d.compliance, 99, 95));
+      } else {
+        setKPI('kpi-delivery-sla', '–', 'no deliveries in the last ' + rangeLabel());
+      }
+      if (i.count > 0) {
+        setKPI('kpi-ingest-sla', fmtMs(i.p99), fmtPct(i.compliance) + ' within ' + fmtMsAxis(i.thresholdMs) + ', last ' + rangeLabel(), levelOf(i.compliance, 99, 95));
+      } else {
+        setKPI('kpi-ingest-sla', '–', 'no reports in the last ' + rangeLabel());
+      }
+    }
+  }
+
+  function rangeLabel() {
+    var m = state.rangeMin;
+    return m < 60 ? m + ' min' : m === 60 ? 'hour' : (m / 60) + ' h';
+  }
+
+  // ------------------------------------------------------------ carriers
+
+  var SEVERITY = { REROUTE: 0, WATCH: 1, KEEP: 2 };
+
+  // renderCarriers lists the carriers to act on first, then by volume, and
+  // the first CARRIER_ROWS of them unless asked for all.
+  function renderCarriers(r) {
+    var panel = $('#carriers-panel');
+    var tbody = $('#carriers tbody');
+    var more = $('#carriers-more');
+    if (r) state.lastCarriers = r;
+    r = state.lastCarriers;
+    if (!r) return;
+    if (!r.ok) { setPanelError(panel, 'Carriers: ' + r.error); return; }
+    setPanelError(panel, '');
+    var list = r.data.carriers.slice().sort(function (a, b) {
+      var sa = SEVERITY[a.recommendation], sb = SEVERITY[b.recommendation];
+      if (sa !== sb) return (sa === undefined ? 3 : sa) - (sb === undefined ? 3 : sb);
+      return b.total - a.total || b.failureRate - a.failureRate || (a.carrier < b.carrier ? -1 : 1);
+    });
+    more.hidden = list.length <= CARRIER_ROWS;
+    more.textContent = state.showAllCarriers ? 'Show the first ' + CARRIER_ROWS : 'Show all ' + list.length + ' carriers';
+    if (!list.length) {
+      emptyRow(tbody, 11, 'No delivery reports yet. They appear here as CXone posts them to /webhooks/cxone/sms.');
+      return;
+    }
+    clear(tbody);
+    (state.showAllCarriers ? list : list.slice(0, CARRIER_ROWS)).forEach(function (c) {
+      var rec = (c.recommendation || 'KEEP').toLowerCase();
+      var terminal = c.delivered + c.failed;
+      var bar = h('div', { class: 'ratebar' },
+        h('div', { class: 'track' }, h('div', { class: 'fill' })),
+        h('span', { class: 'value', text: terminal ? fmtPct(c.deliveryRate) : '–' }));
+      $('.fill', bar).style.width = (terminal ? c.deliveryRate : 0) + '%';
+      var failClass = rec === 'reroute' ? 'num fail-high' : rec === 'watch' ? 'num fail-mid' : 'num';
+      var sub = c.currency || '';
+      if (c.estimatedCosts) sub += ' · ' + fmtInt(c.estimatedCosts) + ' estimated';
+      tbody.appendChild(h('tr', { class: 'rec-' + rec, 'data-carrier': c.carrier, 'data-currency': c.currency },
+        h('td', null, h('span', { class: 'cell-main', text: c.carrier }),
+          sub ? h('span', { class: 'cell-sub', text: sub,
+            title: c.estimatedCosts ? fmtInt(c.estimatedCosts) + ' messages priced from the rate card: their reports carried no price' : null }) : null),
+        h('td', { class: 'num', 'data-label': 'Messages', text: fmtInt(c.total) }),
+        h('td', { class: 'num opt', text: fmtInt(c.delivered) }),
+        h('td', { class: 'num', text: fmtInt(c.failed) }),
+        h('td', { class: 'num opt', text: fmtInt(c.pending) }),
+        h('td', { class: 'rate', 'data-label': 'Delivered' }, bar),
+        h('td', { class: failClass, 'data-label': 'Failed', text: terminal ? fmtPct(c.failureRate) : '–' }),
+        h('td', { class: 'num opt', text: fmtMoney(c.totalCost, c.currency) }),
+        h('td', { class: 'num opt', text: fmtMoney(c.wastedCost, c.currency) }),
+        h('td', { class: 'num opt', text: c.delivered ? fmtMoney(c.costPerDelivered, c.currency) : '–' }),
+        h('td', { class: 'rec' },
+          h('span', { class: 'badge badge-' + rec, text: c.recommendation }),
+          h('span', { class: 'cell-sub', text: c.reason }))
+      ));
+    });
+  }
+
+  // ------------------------------------------------------------ charts
+
+  // niceTicks returns about n round tick values from 0 to at least max.
+  function niceTicks(max, n, integer) {
+    if (!(max > 0)) max = 1;
+    var raw = max / n;
+    var mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    var step = [1, 2, 2.5, 5, 10].map(function (m) { return m * mag; }).find(function (s) { return s >= raw; }) || 10 * mag;
+    if (integer) step = Math.max(1, Math.ceil(step));
+    var ticks = [];
+    for (var v = 0; v < max + step * 0.999; v += step) ticks.push(Math.round(v * 1e6) / 1e6);
+    return ticks;
+  }
+
+  // msTicks returns round durations (1-2-5 ms, then seconds and minutes
+  // people read easily) from 0 to at least max.
+  var MS_STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 15000, 20000, 30000,
+    60000, 120000, 300000, 600000, 900000, 1800000, 3600000];
+  function msTicks(max, n) {
+    if (!(max > 0)) max = 1;
+    var step = MS_STEPS.find(function (s) { return max / s <= n; }) || 3600000 * Math.ceil(max / n / 3600000);
+    var ticks = [];
+    for (var v = 0; v < max + step * 0.999; v += step) ticks.push(Math.round(v * 1e3) / 1e3);
+    return ticks;
+  }
+
+  // timeTicks picks minute-aligned x ticks that fit the width.
+  function timeTicks(from, to, width) {
+    var spanMin = (to - from) / 60000;
+    var fit = Math.max(2, Math.floor(width / 72));
+    var steps = [1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 720];
+    var step = steps.find(function (s) { return spanMin / s <= fit; }) || 1440;
+    var ms = step * 60000;
+    var offset = new Date(from).getTimezoneOffset() * 60000;
+    var first = Math.ceil((from.getTime() - offset) / ms) * ms + offset;
+    var out = [];
+    for (var t = first; t <= to.getTime(); t += ms) out.push(new Date(t));
+    return out;
+  }
+
+  function frame(el) {
+    var w = Math.max(260, Math.round(el.clientWidth || 600));
+    var hgt = Math.max(160, Math.round(el.clientHeight || 240));
+    var m = { l: 56, r: 14, t: 14, b: 26 };
+    return { w: w, h: hgt, m: m, pw: w - m.l - m.r, ph: hgt - m.t - m.b };
+  }
+
+  function emptyChart(el, text) {
+    clear(el).appendChild(h('div', { class: 'empty-chart', text: text }));
+  }
+
+  function axes(root, f, yTicks, yScale, yFmt, xTicks, xScale) {
+    var g = svg('g', { class: 'axis' });
+    yTicks.forEach(function (v) {
+      var y = yScale(v);
+      g.appendChild(svg('line', { class: 'gridline', x1: f.m.l, x2: f.w - f.m.r, y1: y, y2: y }));
+      g.appendChild(svg('text', { x: f.m.l - 8, y: y + 4, 'text-anchor': 'end', text: yFmt(v) }));
+    });
+    xTicks.forEach(function (t) {
+      var x = xScale(t.getTime());
+      g.appendChild(svg('text', { x: x, y: f.h - 6, 'text-anchor': 'middle', text: fmtHM(t) }));
+    });
+    root.appendChild(g);
+  }
+
+  var tooltip = null;
+  function showTooltip(evt, rows, title) {
+    tooltip = tooltip || $('#tooltip');
+    clear(tooltip);
+    tooltip.appendChild(h('b', { text: title }));
+    rows.forEach(function (r) {
+      tooltip.appendChild(h('div', { class: 't-row' }, h('span', { text: r[0] }), h('span', { text: r[1] })));
+    });
+    tooltip.hidden = false;
+    var x = evt.clientX + 14, y = evt.clientY + 14;
+    var bw = tooltip.offsetWidth, bh = tooltip.offsetHeight;
+    if (x + bw > window.innerWidth - 8) x = evt.clientX - bw - 14;
+    if (y + bh > window.innerHeight - 8) y = evt.clientY - bh - 14;
+    tooltip.style.left = Math.max(4, x) + 'px';
+    tooltip.style.top = Math.max(4, y) + 'px';
+  }
+  function hideTooltip() { if (tooltip) tooltip.hidden = true; }
+
+  function renderSLA(r) {
+    var panel = $('#sla-panel');
+    if (!r.ok) { setPanelError(panel, 'SLA: ' + r.error); }
+    else setPanelError(panel, '');
+    setPanelError($('#throughput-panel'), r.ok ? '' : 'Throughput: ' + r.error);
+    drawSLAChart();
+    drawThroughput();
+    renderSLACarriers();
+  }
+
+  function drawSLAChart() {
+    var el = $('#sla-chart');
+    var data = state.sla, range = state.slaRange;
+    var kind = state.kind;
+    var threshold = data ? data[kind].thresholdMs : 0;
+    $('#sla-sub').textContent = (kind === 'delivery'
+      ? 'Delivery latency (first SENT to terminal report, carrier time)'
+      : 'Ingest latency (accepted to projected)') + ', per minute, last ' + rangeLabel() + '.';
+    if (!data) { emptyChart(el, 'No SLA data.'); return; }
+    var overall = data[kind];
+    $('#sla-threshold-label').textContent = 'SLA ' + fmtMsAxis(threshold) + ' · ' +
+      (overall.count ? fmtPct(overall.compliance) + ' within' : 'no data');
+    var pts = data.windows
+      .filter(function (w) { return w[kind].count > 0; })
+      .map(function (w) { return { t: new Date(w.minute).getTime(), p: w[kind], n: w.throughput }; });
+    if (!pts.length) {
+      emptyChart(el, kind === 'delivery'
+        ? 'No message reached a terminal status in the last ' + rangeLabel() + '.'
+        : 'No reports projected in the last ' + rangeLabel() + '.');
+      return;
+    }
+    var f = frame(el);
+    var dataMax = 0;
+    pts.forEach(function (p) { dataMax = Math.max(dataMax, p.p.p99, p.p.p90, p.p.p50); });
+    var showThreshold = threshold > 0 && threshold <= Math.max(dataMax, 1) * 3;
+    var yTop = Math.max(dataMax * 1.12, showThreshold ? threshold * 1.08 : 0, 1);
+    var yTicks = msTicks(yTop, 4);
+    var yMax = yTicks[yTicks.length - 1];
+    var x0 = range.from.getTime(), x1 = range.to.getTime();
+    var xScale = function (t) { return f.m.l + (t + 30000 - x0) / (x1 - x0) * f.pw; };
+    var yScale = function (v) { return f.m.t + f.ph - v / yMax * f.ph; };
+
+    var root = svg('svg', { viewBox: '0 0 ' + f.w + ' ' + f.h, role: 'img', preserveAspectRatio: 'none',
+      'aria-label': (kind === 'delivery' ? 'Delivery' : 'Ingest') + ' latency p50, p90 and p99 per minute; overall p90 ' + fmtMs(overall.p90) });
+    axes(root, f, yTicks, yScale, fmtMsAxis, timeTicks(range.from, range.to, f.pw), xScale);
+    if (showThreshold) {
+      var ty = yScale(threshold);
+      root.appendChild(svg('line', { class: 'threshold', x1: f.m.l, x2: f.w - f.m.r, y1: ty, y2: ty }));
+      root.appendChild(svg('text', { class: 'threshold-label', x: f.w - f.m.r - 4, y: ty - 5, 'text-anchor': 'end', text: 'SLA ' + fmtMsAxis(threshold) }));
+    } else if (threshold > 0) {
+      root.appendChild(svg('text', { class: 'threshold-label', x: f.w - f.m.r - 4, y: f.m.t + 2, 'text-anchor': 'end', text: 'SLA ' + fmtMsAxis(threshold) + ' ↑ (off scale)' }));
+    }
+    ['p50', 'p90', 'p99'].forEach(function (q) {
+      var d = '', prev = null;
+      pts.forEach(function (p) {
+        var x = xScale(p.t).toFixed(1), y = yScale(p.p[q]).toFixed(1);
+        d += (prev !== null && p.t - prev <= 60000 ? 'L' : 'M') + x + ' ' + y;
+        prev = p.t;
+      });
+      root.appendChild(svg('path', { class: 'line ' + q, d: d }));
+      if (pts.length <= 90) {
+        pts.forEach(function (p) {
+          root.appendChild(svg('circle', { class: 'dot ' + q, cx: xScale(p.t), cy: yScale(p.p[q]), r: pts.length > 40 ? 2 : 3 }));
+        });
+      }
+    });
+    var cursor = svg('line', { class: 'cursor', y1: f.m.t, y2: f.m.t + f.ph, x1: 0, x2: 0, visibility: 'hidden' });
+    root.appendChild(cursor);
+    var hit = svg('rect', { class: 'hit', x: f.m.l, y: f.m.t, width: f.pw, height: f.ph });
+    hit.addEventListener('pointermove', function (evt) {
+      var box = root.getBoundingClientRect();
+      var x = (evt.clientX - box.left) * f.w / box.width;
+      var best = null, bestD = Infinity;
+      pts.forEach(function (p) { var dd = Math.abs(xScale(p.t) - x); if (dd < bestD) { bestD = dd; best = p; } });
+      if (!best) return;
+      var cx = xScale(best.t);
+      cursor.setAttribute('x1', cx); cursor.setAttribute('x2', cx); cursor.setAttribute('visibility', 'visible');
+      showTooltip(evt, [
+        ['p50', fmtMs(best.p.p50)], ['p90', fmtMs(best.p.p90)], ['p99', fmtMs(best.p.p99)],
+        ['within SLA', fmtPct(best.p.compliance)], [kind === 'delivery' ? 'messages' : 'reports', fmtInt(best.p.count)]
+      ], fmtHM(new Date(best.t)));
+    });
+    hit.addEventListener('pointerleave', function () {
+      cursor.setAttribute('visibility', 'hidden'); hideTooltip();
+    });
+    root.appendChild(hit);
+    clear(el).appendChild(root);
+  }
+
+  function drawThroughput() {
+    var el = $('#throughput-chart');
+    var data = state.sla, range = state.slaRange;
+    if (!data) { emptyChart(el, 'No throughput data.'); return; }
+    var binMin = Math.max(1, Math.ceil(state.rangeMin / 90));
+    var binMs = binMin * 60000;
+    var x0 = range.from.getTime(), x1 = range.to.getTime();
+    var n = Math.ceil((x1 - x0) / binMs);
+    var bins = new Array(n).fill(0);
+    data.windows.forEach(function (w) {
+      var i = Math.floor((new Date(w.minute).getTime() - x0) / binMs);
+      if (i >= 0 && i < n) bins[i] += w.throughput;
+    });
+    $('#throughput-sub').textContent = fmtInt(data.throughput) + ' reports accepted in the last ' + rangeLabel() +
+      ', per ' + (binMin === 1 ? 'minute' : binMin + ' minutes') + '.';
+    var max = Math.max.apply(null, bins);
+    var peakAt = bins.indexOf(max);
+    var perBin = binMin === 1 ? '/min' : '/' + binMin + ' min';
+    setStat('#tp-now', fmtInt(bins[n - 1] || 0), perBin);
+    setStat('#tp-peak', max ? fmtInt(max) : '–', max ? perBin + ' at ' + fmtHM(new Date(x0 + peakAt * binMs)) : '');
+    setStat('#tp-total', fmtInt(data.throughput), 'reports');
+    if (max === 0) { emptyChart(el, 'No reports accepted in the last ' + rangeLabel() + '.'); return; }
+    var f = frame(el);
+    var yTicks = niceTicks(max * 1.1, 4, true);
+    var yMax = yTicks[yTicks.length - 1];
+    var xScale = function (t) { return f.m.l + (t - x0) / (x1 - x0) * f.pw; };
+    var yScale = function (v) { return f.m.t + f.ph - v / yMax * f.ph; };
+    var root = svg('svg', { viewBox: '0 0 ' + f.w + ' ' + f.h, role: 'img', preserveAspectRatio: 'none',
+      'aria-label': 'Reports accepted per ' + (binMin === 1 ? 'minute' : binMin + ' minutes') + '; peak ' + max });
+    axes(root, f, yTicks, yScale, function (v) { return fmtInt(v); }, timeTicks(range.from, range.to, f.pw), xScale);
+    var bw = f.pw / n;
+    var gap = bw > 6 ? Math.min(4, bw * 0.2) : 0.5;
+    bins.forEach(function (v, i) {
+      if (!v) return;
+      var t = x0 + i * binMs;
+      var bar = svg('rect', { class: 'bar', x: xScale(t) + gap / 2, y: yScale(v), width: Math.max(1, bw - gap), height: f.m.t + f.ph - yScale(v), rx: bw > 6 ? 2 : 0 });
+      bar.addEventListener('pointermove', function (evt) {
+        showTooltip(evt, [['reports', fmtInt(v)]], fmtHM(new Date(t)) + (binMin > 1 ? '–' + fmtHM(new Date(t + binMs)) : ''));
+      });
+      bar.addEventListener('pointerleave', hideTooltip);
+      root.appendChild(bar);
+    });
+    clear(el).appendChild(root);
+  }
+
+  function setStat(sel, value, unit) {
+    var dd = clear($(sel));
+    append(dd, value);
+    if (unit) append(dd, h('small', { text: ' ' + unit }));
+  }
+
+  function renderSLACarriers() {
+    var tbody = $('#sla-carriers tbody');
+    var more = $('#sla-carriers-more');
+    var data = state.sla;
+    $('#sla-carriers-sub').textContent = 'Busiest first, last ' + rangeLabel() + '.';
+    if (!data) { emptyRow(tbody, 6, 'No data.'); more.hidden = true; return; }
+    var list = data.carriers.slice().sort(function (a, b) { return b.reports - a.reports || (a.carrier < b.carrier ? -1 : 1); });
+    more.hidden = list.length <= SLA_CARRIER_ROWS;
+    more.textContent = state.showAllSLACarriers ? 'Show the first ' + SLA_CARRIER_ROWS : 'Show all ' + list.length + ' carriers';
+    if (!list.length) { emptyRow(tbody, 6, 'No reports in the last ' + rangeLabel() + '.'); return; }
+    clear(tbody);
+    (state.showAllSLACarriers ? list : list.slice(0, SLA_CARRIER_ROWS)).forEach(function (c) {
+      var d = c.delivery;
+      var compClass = d.count ? (d.compliance >= 99 ? 'num' : d.compliance >= 95 ? 'num fail-mid' : 'num fail-high') : 'num';
+      tbody.appendChild(h('tr', { 'data-carrier': c.carrier },
+        h('td', { class: 'cell-main', text: c.carrier }),
+        h('td', { class: 'num', text: fmtInt(c.reports) }),
+        h('td', { class: 'num opt', text: d.count ? fmtMs(d.p50) : '–' }),
+        h('td', { class: 'num', text: d.count ? fmtMs(d.p90) : '–' }),
+        h('td', { class: compClass, text: d.count ? fmtPct(d.compliance) : '–' }),
+        h('td', { class: 'num opt', text: c.ingest.count ? fmtMs(c.ingest.p99) : '–' })));
+    });
+  }
+
+  // ------------------------------------------------------------ projections
+
+  function renderProjections(r, token) {
+    var panel = $('#projections-panel');
+    var form = $('#token-form');
+    var msg = $('#token-message');
+    var wrap = $('#projections-wrap');
+    var forget = $('#forget-token');
+    setPanelError(panel, '');
+    if (!token) {
+      form.hidden = false; wrap.hidden = true; forget.hidden = true;
+      if (!msg.classList.contains('error')) {
+        msg.textContent = 'This panel needs the admin token (ADMIN_TOKEN). It is kept in this browser tab only.';
+      }
+      return;
+    }
+    if (!r.ok && r.status === 401) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      form.hidden = false; wrap.hidden = true; forget.hidden = true;
+      msg.classList.add('error');
+      msg.textContent = 'The admin token was refused (' + r.error + '). Enter the ADMIN_TOKEN the service runs with.';
+      $('#token-input').value = '';
+      return;
+    }
+    form.hidden = true; forget.hidden = false;
+    msg.classList.remove('error');
+    if (!r.ok) { setPanelError(panel, 'Projections: ' + r.error); return; }
+    wrap.hidden = false;
+    var tbody = $('#projections tbody');
+    var list = r.data.projections;
+    if (!list.length) { emptyRow(tbody, 6, 'No projections.'); return; }
+    clear(tbody);
+    list.forEach(function (p) {
+      var sub = p.lastError ? h('span', { class: 'cell-sub fail-high', text: p.lastError }) :
+        p.rebuiltAt ? h('span', { class: 'cell-sub', text: 'rebuilt ' + fmtAgo(p.rebuiltAt) + (p.rulesVersion ? ' · rules ' + p.rulesVersion : '') }) : null;
+      tbody.appendChild(h('tr', { 'data-projection': p.name },
+        h('td', null, h('span', { class: 'cell-main mono', text: p.name }), sub),
+        h('td', null, h('span', { class: 'badge badge-' + p.state, text: p.state })),
+        h('td', { class: 'num' + (p.lagEvents > 0 ? ' fail-mid' : ''), text: fmtInt(p.lagEvents) }),
+        h('td', { class: 'num', text: fmtSeconds(p.lagSeconds) }),
+        h('td', { class: 'num' + (p.deadLetters > 0 ? ' fail-high' : ''), text: fmtInt(p.deadLetters) }),
+        h('td', { class: 'num mono muted opt', text: p.position })));
+    });
+  }
+
+  // ------------------------------------------------------------ violations
+
+  function renderViolations(r) {
+    var panel = $('#violations-panel');
+    var tbody = $('#violations tbody');
+    if (!r.ok) { setPanelError(panel, 'Violations: ' + r.error); return; }
+    setPanelError(panel, '');
+    var list = r.data.violations.slice().sort(function (a, b) { return new Date(b.lastSeen) - new Date(a.lastSeen); });
+    var total = list.reduce(function (n, v) { return n + v.count; }, 0);
+    $('#violations-sub').textContent = list.length
+      ? fmtInt(list.length) + ' sender ID' + (list.length === 1 ? '' : 's') + ' breaking rules in ' + fmtInt(total) +
+        ' report' + (total === 1 ? '' : 's') + ', most recent first.'
+      : 'Sender IDs breaking the destination country\u2019s rules, most recent first.';
+    if (!list.length) { emptyRow(tbody, 6, 'No violations under rules ' + r.data.rulesVersion + '.'); return; }
+    clear(tbody);
+    list.slice(0, 12).forEach(function (v) {
+      tbody.appendChild(h('tr', { 'data-sender': v.senderId },
+        h('td', null, h('span', { class: 'cell-main mono', text: v.senderId }),
+          h('span', { class: 'cell-sub phone-only', text: 'to ' + v.region, title: v.rule })),
+        h('td', { class: 'opt', text: v.region }),
+        h('td', { class: 'opt' }, h('code', { class: 'rule', text: v.rule })),
+        h('td', { class: 'reason', text: v.reason }),
+        h('td', { class: 'num', text: fmtInt(v.count) }),
+        h('td', { class: 'num muted opt', title: fmtDateTime(v.lastSeen), text: fmtAgo(v.lastSeen) })));
+    });
+    if (list.length > 12) {
+      tbody.appendChild(h('tr', null, h('td', { class: 'empty', colspan: '6', text: (list.length - 12) + ' more in /compliance/violations' })));
+    }
+  }
+
+  // ------------------------------------------------------------ message history
+
+  function openMessage(id) {
+    id = (id || '').trim();
+    if (!id) return;
+    state.messageId = id;
+    var dlg = $('#message');
+    $('#message-title').textContent = id;
+    clear($('#message-body')).appendChild(h('p', { class: 'muted', text: 'Loading…' }));
+    if (!dlg.open) dlg.showModal();
+    if (location.hash !== '#message=' + encodeURIComponent(id)) {
+      history.replaceState(null, '', '#message=' + encodeURIComponent(id));
+    }
+    loadMessage(id);
+  }
+
+  function loadMessage(id) {
+    var enc = encodeURIComponent(id);
+    Promise.all([api('/messages/' + enc), api('/messages/' + enc + '/history')]).then(function (r) {
+      if (state.messageId !== id) return;
+      renderMessage(id, r[0], r[1]);
+    });
+  }
+
+  function fact(label, value) {
+    return h('div', null, h('dt', { text: label }), h('dd', null, value === '' || value === undefined || value === null ? '–' : value));
+  }
+
+  function renderMessage(id, st, hist) {
+    var body = clear($('#message-body'));
+    if (!st.ok && st.status === 404 && !hist.ok && hist.status === 404) {
+      body.appendChild(h('div', { class: 'notice error', text: 'No message with ID \u201c' + id + '\u201d in the log.' }));
+      return;
+    }
+    if (st.ok) {
+      var m = st.data;
+      body.appendChild(h('dl', { class: 'facts' },
+        fact('Status', h('span', { class: 'badge badge-status ' + statusClass(m.status), text: m.status })),
+        fact('Carrier', m.carrierCode),
+        fact('Sender ID', m.senderId),
+        fact('Recipient', m.recipient),
+        fact('Region', m.region),
+        fact('Error code', m.errorCode),
+        fact('Reports', fmtInt(m.eventCount)),
+        fact('Price', m.price !== undefined ? fmtMoney(m.price, m.currency) : ''),
+        fact('Updated', fmtDateTime(m.updatedAt))));
+    } else if (st.status === 404) {
+      body.appendChild(h('div', { class: 'notice', text: 'Not in the current-status read model yet: the projection may still be catching up with the log.' }));
+    } else {
+      body.appendChild(h('div', { class: 'notice error', text: 'Current status: ' + st.error }));
+    }
+    if (!hist.ok) {
+      body.appendChild(h('div', { class: 'notice error', text: 'History: ' + hist.error }));
+      return;
+    }
+    var events = hist.data.events;
+    body.appendChild(h('h3', { class: 'history-title', text: 'History · ' + events.length + ' report' + (events.length === 1 ? '' : 's') + ' in log order' }));
+    var list = h('ol', { class: 'timeline' });
+    events.forEach(function (e, i) {
+      var payload = typeof e.payload === 'string' ? e.payload : JSON.stringify(e.payload, null, 2);
+      var details = h('details', { class: 'payload', open: events.length <= 4 || i === events.length - 1 },
+        h('summary', { text: 'Raw payload' + (e.format === 'smpp_receipt' ? ' (receipt text)' : '') }),
+        h('pre', { class: 'raw', text: payload }));
+      list.appendChild(h('li', { class: statusClass(e.status), 'data-event': e.eventId },
+        h('div', { class: 'event-head' },
+          h('span', { class: 'badge badge-status ' + statusClass(e.status), text: e.status }),
+          e.rawStatus && e.rawStatus !== e.status ? h('code', { class: 'muted', text: e.rawStatus }) : null,
+          h('span', { class: 'muted small', text: e.format })),
+        h('div', { class: 'event-meta' },
+          h('span', null, 'Occurred ', h('b', { text: fmtDateTime(e.occurredAt) })),
+          h('span', null, 'Received ', h('b', { text: fmtDateTime(e.receivedAt) })),
+          e.carrierCode ? h('span', null, 'Carrier ', h('b', { text: e.carrierCode })) : null,
+          e.errorCode ? h('span', null, 'Error ', h('b', { text: e.errorCode })) : null,
+          h('span', null, 'Event ', h('b', { class: 'mono', text: e.eventId }))),
+        details));
+    });
+    body.appendChild(list);
+  }
+
+  // ------------------------------------------------------------ wiring
+
+  function init() {
+    $('#search').addEventListener('submit', function (evt) {
+      evt.preventDefault();
+      openMessage($('#search-input').value);
+    });
+    $('#message-close').addEventListener('click', function () { $('#message').close(); });
+    $('#message-reload').addEventListener('click', function () { if (state.messageId) openMessage(state.messageId); });
+    $('#message').addEventListener('close', function () {
+      state.messageId = '';
+      if (location.hash.indexOf('#message=') === 0) history.replaceState(null, '', location.pathname + location.search);
+    });
+    $('#message').addEventListener('click', function (evt) {
+      if (evt.target === evt.currentTarget) evt.currentTarget.close(); // a click on the backdrop
+    });
+
+    $('#token-form').addEventListener('submit', function (evt) {
+      evt.preventDefault();
+      var v = $('#token-input').value.trim();
+      if (!v) return;
+      sessionStorage.setItem(TOKEN_KEY, v);
+      $('#token-input').value = '';
+      $('#token-message').classList.remove('error');
+      $('#token-message').textContent = 'Checking the token…';
+      refreshNow();
+    });
+    $('#forget-token').addEventListener('click', function () {
+      sessionStorage.removeItem(TOKEN_KEY);
+      $('#token-message').classList.remove('error');
+      renderProjections(null, '');
+    });
+
+    $('#carriers-more').addEventListener('click', function () {
+      state.showAllCarriers = !state.showAllCarriers;
+      renderCarriers();
+    });
+    $('#sla-carriers-more').addEventListener('click', function () {
+      state.showAllSLACarriers = !state.showAllSLACarriers;
+      renderSLACarriers();
+    });
+
+    $('#pause').addEventListener('click', function () {
+      state.paused = !state.paused;
+      var b = $('#pause');
+      b.textContent = state.paused ? 'Resume' : 'Pause';
+      b.setAttribute('aria-pressed', String(state.paused));
+      if (state.paused) {
+        clearTimeout(state.timer);
+        renderReady({ ok: true });
+      } else {
+        refreshNow();
+      }
+    });
+
+    Array.prototype.forEach.call(document.querySelectorAll('.segmented button'), function (b) {
+      b.addEventListener('click', function () {
+        state.kind = b.getAttribute('data-kind');
+        Array.prototype.forEach.call(document.querySelectorAll('.segmented button'), function (o) {
+          o.setAttribute('aria-pressed', String(o === b));
+        });
+        drawSLAChart();
+      });
+    });
+    $('#range').addEventListener('change', function (evt) {
+      state.rangeMin = parseInt(evt.target.value, 10) || 60;
+      refreshNow();
+    });
+
+    document.addEventListener('visibilitychange', function () {
+      if (!document.hidden && !state.paused) refreshNow();
+    });
+
+    var redraw = 0;
+    window.addEventListener('resize', function () {
+      clearTimeout(redraw);
+      redraw = setTimeout(function () { drawSLAChart(); drawThroughput(); }, 120);
+    });
+
+    if (location.hash.indexOf('#message=') === 0) {
+      try { openMessage(decodeURIComponent(location.hash.slice(9))); } catch (e) { /* a malformed hash: ignore */ }
+    }
+    refreshNow();
+  }
+
+  function refreshNow() {
+    clearTimeout(state.timer);
+    refresh();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();

@@ -1,0 +1,226 @@
+// The dashboard in headless Chromium against a running cxsms: carriers with
+// their recommendations, drawn charts, the admin token flow, the message
+// search, and screenshots at laptop and phone widths.
+//
+// scripts/test-browser.sh starts PostgreSQL and the service and runs this
+// with CXSMS_URL, WEBHOOK_SECRET, ADMIN_TOKEN and ARTIFACTS_DIR set.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { feed, simulate, carriers, expected, demoMessage, demoEvents, receiptMessage } from './feed.mjs';
+
+const currencyOf = (code) => carriers.find((c) => c.code === code).currency;
+
+const base = process.env.CXSMS_URL;
+const secret = process.env.WEBHOOK_SECRET;
+const adminToken = process.env.ADMIN_TOKEN;
+const artifacts = process.env.ARTIFACTS_DIR || mkdtempSync(join(tmpdir(), 'cxsms-browser-artifacts-'));
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!base || !secret || !adminToken) {
+  throw new Error('set CXSMS_URL, WEBHOOK_SECRET and ADMIN_TOKEN (scripts/test-browser.sh does)');
+}
+mkdirSync(artifacts, { recursive: true });
+
+let context;
+let page;
+let userDataDir;
+let simulated = { used: false };
+const problems = []; // console errors, page errors, failed requests
+
+// expectedRefusal says which error answers the test itself provokes: a
+// wrong admin token and a message that does not exist.
+function expectedRefusal(url, status) {
+  const path = new URL(url).pathname;
+  return (status === 401 && path === '/admin/projections') ||
+    (status === 404 && path.startsWith('/messages/no-such-message'));
+}
+
+function watch(p) {
+  p.on('console', (msg) => {
+    // Chromium logs every non-2xx fetch as "Failed to load resource"; the
+    // response handler below judges those.
+    if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) problems.push('console: ' + msg.text());
+  });
+  p.on('response', (res) => {
+    if (res.status() >= 400 && !expectedRefusal(res.url(), res.status())) problems.push(`answer ${res.status()}: ${res.url()}`);
+  });
+  p.on('pageerror', (err) => problems.push('page error: ' + err.message));
+  p.on('requestfailed', (req) => {
+    // a refresh cut short by navigation or by closing the page is not a fault
+    if (!/ERR_ABORTED/.test(req.failure()?.errorText || '')) problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`);
+  });
+}
+
+async function waitProjected() {
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const res = await fetch(base + '/admin/projections', { headers: { Authorization: 'Bearer ' + adminToken } });
+    const body = await res.json();
+    if (res.ok && body.projections.length > 0 && body.projections.every((p) => p.lagEvents === 0)) return;
+    if (Date.now() > deadline) throw new Error('projections did not catch up: ' + JSON.stringify(body));
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+before(async () => {
+  const acked = await feed(base, secret);
+  simulated = await simulate(base, 60, 'CA');
+  console.log(`# fed ${acked} reports; simulator: ${simulated.used ? simulated.ids.length + ' messages' : 'not used (' + (simulated.status || simulated.error) + ')'}`);
+  await waitProjected();
+
+  // A fresh profile each run: nothing cached, nothing remembered.
+  userDataDir = mkdtempSync(join(tmpdir(), 'cxsms-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+    viewport: { width: 1440, height: 1000 },
+    deviceScaleFactor: 1,
+    colorScheme: 'light',
+  });
+  page = context.pages()[0] || (await context.newPage());
+  watch(page);
+});
+
+after(async () => {
+  await context?.close();
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  console.log(`# screenshots in ${artifacts}`);
+});
+
+test('the dashboard shows carriers with their recommendations', async () => {
+  const res = await page.goto(base + '/', { waitUntil: 'load' });
+  assert.equal(res.status(), 200);
+  assert.match(res.headers()['content-security-policy'] || '', /default-src 'self'/);
+  await page.waitForSelector('#carriers tbody tr[data-carrier]');
+  for (const [carrier, rec] of Object.entries(expected)) {
+    const row = page.locator(`#carriers tbody tr[data-carrier="${carrier}"][data-currency="${currencyOf(carrier)}"]`);
+    await row.waitFor();
+    assert.equal(await row.locator('.badge').textContent(), rec, `${carrier}'s recommendation`);
+    assert.match(await row.getAttribute('class'), new RegExp('rec-' + rec.toLowerCase()));
+  }
+  // REROUTE is red and WATCH amber, not just labelled so.
+  const color = (carrier) => page.locator(`#carriers tr[data-carrier="${carrier}"][data-currency="USD"] .badge`).evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.equal(await color('VERIZON'), 'rgb(220, 38, 38)');
+  assert.equal(await color('TMOBILE'), 'rgb(217, 119, 6)');
+  if (simulated.used) {
+    assert.ok(await page.locator('#carriers tbody tr[data-carrier]').count() > Object.keys(expected).length, 'simulated carriers appear too');
+  }
+  const kpi = await page.locator('#kpi-messages .kpi-value').textContent();
+  assert.ok(Number(kpi.replace(/\D/g, '')) >= 160, `messages KPI ${kpi}`);
+});
+
+test('the SLA and throughput charts are drawn', async () => {
+  await page.waitForSelector('#sla-chart svg path.line.p99');
+  const lines = await page.locator('#sla-chart svg path.line').evaluateAll((ps) => ps.map((p) => p.getAttribute('d')));
+  assert.equal(lines.length, 3, 'p50, p90 and p99');
+  for (const d of lines) assert.match(d, /^M[\d.]+ [\d.]+.*L[\d.]+ [\d.]+/, 'a line with several points');
+  const box = await page.locator('#sla-chart svg path.line.p90').boundingBox();
+  assert.ok(box.width > 200 && box.height > 10, `p90 line spans ${box.width}x${box.height}`);
+  assert.ok(await page.locator('#sla-chart svg circle.dot').count() >= 30, 'points per minute');
+  assert.ok(await page.locator('#throughput-chart svg rect.bar').count() >= 1, 'throughput bars');
+  // Hovering shows the minute's numbers.
+  await page.locator('#sla-chart rect.hit').hover({ position: { x: 300, y: 60 } });
+  assert.match(await page.locator('#tooltip').textContent(), /p90/);
+  await page.mouse.move(0, 0);
+  // Ingest latency is one click away.
+  await page.click('.segmented button[data-kind="ingest"]');
+  await page.waitForSelector('#sla-chart svg circle.dot.p50');
+  assert.match(await page.locator('#sla-sub').textContent(), /Ingest latency/);
+  await page.click('.segmented button[data-kind="delivery"]');
+});
+
+test('compliance violations are listed', async () => {
+  await page.waitForSelector('#violations tbody tr[data-sender]');
+  const senders = await page.locator('#violations tbody .cell-main').allTextContents();
+  assert.ok(senders.includes('PROMO'), `violations: ${senders}`);
+});
+
+test('the projections panel asks for the admin token once', async () => {
+  const form = page.locator('#token-form');
+  await form.waitFor({ state: 'visible' });
+  assert.match(await page.locator('#token-message').textContent(), /admin token/i);
+
+  await page.fill('#token-input', 'not-the-token');
+  await page.click('#token-form button[type="submit"]');
+  await page.waitForSelector('#token-message.error');
+  assert.match(await page.locator('#token-message').textContent(), /refused/);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('cxsms.adminToken')), null, 'a refused token is not kept');
+
+  await page.fill('#token-input', adminToken);
+  await page.click('#token-form button[type="submit"]');
+  await page.waitForSelector('#projections tbody tr[data-projection]');
+  const names = await page.locator('#projections tbody tr[data-projection]').evaluateAll((rs) => rs.map((r) => r.dataset.projection));
+  assert.ok(names.length >= 4, `projections: ${names}`);
+  assert.ok(names.some((n) => n.startsWith('current_status')), `projections: ${names}`);
+  assert.equal(await page.locator('#projections .badge-live').count(), names.length, 'every projection live');
+  assert.ok(await form.isHidden());
+
+  // Kept for the tab: a reload does not ask again.
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForSelector('#projections tbody tr[data-projection]');
+  assert.ok(await page.locator('#token-form').isHidden());
+  await page.waitForSelector('#sla-chart svg path.line.p99');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(artifacts, 'dashboard-laptop.png'), fullPage: true });
+});
+
+test('the search box opens a message and its history with raw payloads', async () => {
+  await page.fill('#search-input', demoMessage);
+  await page.press('#search-input', 'Enter');
+  const dialog = page.locator('dialog#message');
+  await dialog.waitFor({ state: 'visible' });
+  await page.waitForSelector('#message-body .timeline li');
+  assert.equal(await page.locator('#message-title').textContent(), demoMessage);
+  const statuses = await page.locator('#message-body .timeline li .event-head .badge').allTextContents();
+  assert.deepEqual(statuses, ['QUEUED', 'SENT', 'DELIVERED'], 'events in log order');
+  assert.equal(statuses.length, demoEvents);
+  assert.equal(await page.locator('#message-body .facts .badge').textContent(), 'DELIVERED');
+  const raw = await page.locator('#message-body pre.raw').first().textContent();
+  const payload = JSON.parse(raw);
+  assert.equal(payload.payload.messageId, demoMessage, 'the payload as received, envelope and all');
+  assert.ok(page.url().endsWith('#message=' + demoMessage), 'the URL names the message');
+  await page.screenshot({ path: join(artifacts, 'message-history.png') });
+
+  // A receipt's payload is its text; an unknown ID says so.
+  await page.click('#message-close');
+  await page.fill('#search-input', receiptMessage);
+  await page.press('#search-input', 'Enter');
+  await page.waitForSelector('#message-body .timeline li');
+  assert.match(await page.locator('#message-body pre.raw').first().textContent(), /stat:DELIVRD/);
+  await page.click('#message-close');
+  await page.fill('#search-input', 'no-such-message');
+  await page.press('#search-input', 'Enter');
+  await page.waitForSelector('#message-body .notice.error');
+  assert.match(await page.locator('#message-body .notice.error').textContent(), /No message/);
+  await page.click('#message-close');
+  await dialog.waitFor({ state: 'hidden' });
+});
+
+test('the page fits a phone', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(400); // the charts redraw for the new width
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+  await page.waitForSelector('#sla-chart svg path.line');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(artifacts, 'dashboard-phone.png'), fullPage: true });
+  await page.setViewportSize({ width: 1440, height: 1000 });
+});
+
+test('the page refreshes itself', async () => {
+  const first = await page.locator('#updated').textContent();
+  await page.waitForFunction((prev) => document.querySelector('#updated').textContent !== prev, first, { timeout: 15000 });
+  assert.equal(await page.locator('#ready').textContent(), 'Live');
+});
+
+test('no errors in the console or the network', () => {
+  assert.deepEqual(problems, []);
+});

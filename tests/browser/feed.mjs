@@ -1,0 +1,135 @@
+// feed.mjs posts a known set of delivery reports through the real webhook,
+// so the dashboard has something to show and the test knows what: four
+// carriers (one to REROUTE, one to WATCH), latencies spread over the last
+// 50 minutes, every payload format, sender-ID violations, and two messages
+// with a known history.
+
+// A small deterministic generator, so every run posts the same reports.
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const carriers = [
+  // failure share decides the recommendation: REROUTE above 15 %, WATCH above 5 %.
+  { code: 'ATT', fail: 0.02, to: '+14155550100', price: '0.0085', currency: 'USD', sender: '12025550100', slow: 0.02 },
+  { code: 'TMOBILE', fail: 0.1, to: '+12125550100', price: '0.0086', currency: 'USD', sender: '12025550101', slow: 0.05 },
+  { code: 'VERIZON', fail: 0.28, to: '+13105550100', price: '0.0089', currency: 'USD', sender: '12025550102', slow: 0.12 },
+  { code: 'VODAFONE', fail: 0.025, to: '+447700900100', price: '0.0320', currency: 'GBP', sender: 'ACMEUK', slow: 0.03 },
+];
+
+export const expected = { ATT: 'KEEP', TMOBILE: 'WATCH', VERIZON: 'REROUTE', VODAFONE: 'KEEP' };
+
+// The message the test opens, and the events its history must show.
+export const demoMessage = 'DEMO-0001';
+export const demoEvents = 3;
+export const receiptMessage = 'DEMO-RCPT-7F';
+
+const failures = ['UNDELIVERED', 'FAILED', 'REJECTED', 'EXPIRED'];
+
+function iso(ms) { return new Date(ms).toISOString(); }
+
+// reports builds the JSON reports to post, in batches.
+export function reports(now = Date.now()) {
+  const rand = rng(20240506);
+  const out = [];
+  const perCarrier = 40;
+  for (const c of carriers) {
+    // exactly round(fail * n) failures per carrier, at drawn positions
+    const nFail = Math.round(c.fail * perCarrier);
+    const failAt = new Set();
+    while (failAt.size < nFail) failAt.add(Math.floor(rand() * perCarrier));
+    for (let i = 0; i < perCarrier; i++) {
+      const id = `${c.code.slice(0, 3)}-${String(i).padStart(4, '0')}`;
+      const sentAt = now - 50 * 60000 + Math.floor(rand() * 48 * 60000);
+      let latency = 1500 + rand() * 12000;
+      if (rand() < c.slow) latency = 45000 + rand() * 60000;
+      const failed = failAt.has(i);
+      // a few alphanumeric senders to US numbers: not allowed there
+      const sender = c.currency === 'USD' && i % 13 === 5 ? 'PROMO' : c.sender;
+      out.push({ messageId: id, eventId: id + '-sent', status: 'SENT', carrier: c.code, from: sender, to: c.to, timestamp: iso(sentAt) });
+      if (i % 17 === 16) continue; // still in flight: pending
+      const status = failed ? failures[i % failures.length] : 'DELIVERED';
+      if (i % 9 === 4) {
+        // the same report as a carrier gateway passes SMPP fields through
+        out.push({
+          receipted_message_id: id, id: id + '-final', message_state: failed ? 5 : 2, carrier: c.code,
+          source_addr: sender, destination_addr: c.to.replace('+', ''), network_error_code: failed ? '030001' : '000',
+          price: c.price, currency: c.currency, timestamp: iso(sentAt + latency),
+        });
+        continue;
+      }
+      out.push({
+        messageId: id, eventId: id + '-final', status, errorCode: failed ? '30003' : null, carrier: c.code,
+        from: sender, to: c.to, price: c.price, currency: c.currency, timestamp: iso(sentAt + latency),
+      });
+    }
+  }
+  // The demo message: queued, sent, delivered, each in the CXone envelope.
+  const t0 = now - 6 * 60000;
+  for (const [i, st] of ['QUEUED', 'SENT', 'DELIVERED'].entries()) {
+    out.push({
+      eventType: 'messaging.status.update', eventId: `demo-evt-${i + 1}`,
+      payload: {
+        messageId: demoMessage, status: st, carrier: 'ATT', from: '12025550100', to: '+14155550123',
+        timestamp: iso(t0 + i * 2100), ...(st === 'DELIVERED' ? { price: '0.0085', currency: 'USD' } : {}),
+      },
+    });
+  }
+  return out;
+}
+
+async function post(base, secret, body, contentType = 'application/json', extra = {}) {
+  const res = await fetch(base + '/webhooks/cxone/sms', {
+    method: 'POST',
+    headers: { 'Content-Type': contentType, 'X-Webhook-Secret': secret, ...extra },
+    body,
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`webhook answered ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+// feed posts everything and returns how many reports were acknowledged.
+export async function feed(base, secret) {
+  const all = reports();
+  let acked = 0;
+  for (let i = 0; i < all.length; i += 40) {
+    const ans = await post(base, secret, JSON.stringify({ events: all.slice(i, i + 40) }));
+    acked += ans.results.length;
+  }
+  // A redelivery of the demo message's last report: a duplicate, no new event.
+  const dup = await post(base, secret, JSON.stringify(all[all.length - 1]));
+  if (!dup.results[0].duplicate) throw new Error('the redelivered report was not a duplicate');
+  // An SMPP delivery receipt as text.
+  const d = new Date(Date.now() - 3 * 60000);
+  const p = (n) => String(n).padStart(2, '0');
+  const stamp = `${String(d.getUTCFullYear()).slice(2)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}`;
+  await post(base, secret, `id:${receiptMessage} sub:001 dlvrd:001 submit date:${stamp} done date:${stamp} stat:DELIVRD err:000 text:Your code is 4821`,
+    'text/plain', { 'X-CXone-Event-Id': 'rcpt-evt-1' });
+  acked += 1;
+  return acked;
+}
+
+// simulate asks POST /simulator/sms for extra traffic when the service has
+// it, in a region whose carriers are not the ones above, so the expected
+// recommendations hold; it is optional, so a 404 (or the simulator being
+// off) is fine.
+export async function simulate(base, count, region) {
+  try {
+    const res = await fetch(base + '/simulator/sms', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ count, region }),
+    });
+    if (res.status !== 200) return { used: false, status: res.status };
+    const ans = await res.json();
+    return { used: true, ids: ans.simulatedMessageIds || [] };
+  } catch (e) {
+    return { used: false, error: String(e) };
+  }
+}
