@@ -76,7 +76,19 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // "AT&T" stays AT&T: these are API answers, not HTML
+	if err := enc.Encode(v); err != nil {
+		logrus.WithError(err).Debug("write response")
+	}
+}
+
+// writeJSONBytes answers with body, already encoded.
+func writeJSONBytes(w http.ResponseWriter, code int, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if _, err := w.Write(body); err != nil {
 		logrus.WithError(err).Debug("write response")
 	}
 }

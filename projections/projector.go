@@ -79,10 +79,17 @@ func (p *Projector) Run(ctx context.Context) error {
 	}
 	for _, proj := range p.projections {
 		if err := p.recordRules(ctx, proj); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return err
 		}
-		sub, err := wsql.NewSubscriber(lockingBeginner{wsql.BeginnerFromPgx(p.pool)}, wsql.SubscriberConfig{
-			ConsumerGroup:  proj.Name(),
+		ackDeadline := 5 * time.Second
+		sub, err := wsql.NewSubscriber(lockingBeginner{wsql.BeginnerFromPgx(p.pool), proj.Name()}, wsql.SubscriberConfig{
+			ConsumerGroup: proj.Name(),
+			// A batch whose connection died is abandoned after this and read
+			// again, instead of retrying on a dead transaction for 30 s.
+			AckDeadline:    &ackDeadline,
 			PollInterval:   p.opts.PollInterval,
 			ResendInterval: 200 * time.Millisecond,
 			RetryInterval:  time.Second,
@@ -105,7 +112,10 @@ func (p *Projector) Run(ctx context.Context) error {
 			}.Middleware,
 		)
 	}
-	return router.Run(ctx)
+	if err := router.Run(ctx); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil // stopped, perhaps while still subscribing: not an error
 }
 
 // recordRules notes which rules version a projection judges with, so the

@@ -25,13 +25,26 @@ import (
 // the subscriber's own ack never moves a position backwards (offsets).
 
 // lockingBeginner wraps watermill's beginner so every transaction it hands
-// out is a *lockedTx.
-type lockingBeginner struct{ wsql.Beginner }
+// out is a *lockedTx that holds its consumer group's position row before it
+// does anything else.
+//
+// Taking the row first keeps lock order the same as a rebuild's swap (row,
+// then tables): the poll joins the projection's state table, and a poll
+// that held that table while waiting for the row would deadlock with a swap
+// holding the row while waiting to rename the table.
+type lockingBeginner struct {
+	wsql.Beginner
+	group string
+}
 
 func (b lockingBeginner) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (wsql.Tx, error) {
 	tx, err := b.Beginner.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM projection_offsets WHERE consumer_group = $1 FOR UPDATE`, b.group); err != nil {
+		_ = tx.Rollback()
+		return nil, fmt.Errorf("lock position of %s: %w", b.group, err)
 	}
 	return &lockedTx{Tx: tx}, nil
 }

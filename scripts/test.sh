@@ -6,7 +6,14 @@ cd "$(dirname "$0")/.."
 GO=${GO:-go}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cxsms-test.XXXXXX")
-cleanup() { scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+cleanup() {
+  scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1 || true
+  # As root the cluster may live outside $tmp (see pg.sh); remove it too.
+  for f in basedir sockdir; do
+    [ -f "$tmp/pg/$f" ] && rm -rf "$(cat "$tmp/pg/$f")"
+  done
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
 
 CXSMS_TEST_DATABASE_URL=$(scripts/pg.sh start "$tmp/pg")
