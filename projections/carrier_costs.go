@@ -74,23 +74,36 @@ func (p carrierCosts) contribution(m domain.Message) (costKey, costRow) {
 
 func (carrierCosts) StateTable() string { return "carrier_cost_messages" }
 
-func (p carrierCosts) Queue(b *pgx.Batch, e Event, before domain.Message, existed bool, after domain.Message) {
-	deltas := map[costKey]*costRow{}
+func (p carrierCosts) NewDelta() delta { return &costDelta{p: p, rows: map[costKey]*costRow{}} }
+
+// costDelta sums contribution changes per carrier-costs row.
+type costDelta struct {
+	p    carrierCosts
+	rows map[costKey]*costRow
+}
+
+func (d *costDelta) row(k costKey) *costRow {
+	if d.rows[k] == nil {
+		d.rows[k] = &costRow{}
+	}
+	return d.rows[k]
+}
+
+func (d *costDelta) Add(e Event, before domain.Message, existed bool, after domain.Message) {
 	if existed {
-		k, v := p.contribution(before)
-		deltas[k] = &costRow{}
-		deltas[k].add(v, -1)
+		k, v := d.p.contribution(before)
+		d.row(k).add(v, -1)
 	}
-	k, v := p.contribution(after)
-	if deltas[k] == nil {
-		deltas[k] = &costRow{}
-	}
-	deltas[k].add(v, 1)
-	for k, d := range deltas {
-		if *d == (costRow{}) {
+	k, v := d.p.contribution(after)
+	d.row(k).add(v, 1)
+}
+
+func (d *costDelta) Queue(b *pgx.Batch) {
+	for k, r := range d.rows {
+		if *r == (costRow{}) {
 			continue
 		}
-		queueCostDelta(b, "carrier_costs", k, *d)
+		queueCostDelta(b, "carrier_costs", k, *r)
 	}
 }
 

@@ -47,26 +47,71 @@ func (p senderCompliance) verdict(m domain.Message) (violationKey, violation, bo
 
 func (senderCompliance) StateTable() string { return "compliance_messages" }
 
-func (p senderCompliance) Queue(b *pgx.Batch, e Event, before domain.Message, existed bool, after domain.Message) {
-	oldK, _, hadOld := p.verdict(before)
-	newK, newV, hasNew := p.verdict(after)
+func (p senderCompliance) NewDelta() delta {
+	return &complianceDelta{p: p, rows: map[violationKey]*violationChange{}}
+}
+
+// violationChange sums what a run of events does to one violation row:
+// messages added or removed, and the outermost first/last seen of the
+// messages that count in it.
+type violationChange struct {
+	count       int64
+	seen        bool // some message counts in it after the run: upsert
+	reason      string
+	first, last time.Time
+}
+
+type complianceDelta struct {
+	p    senderCompliance
+	rows map[violationKey]*violationChange
+}
+
+func (d *complianceDelta) row(k violationKey) *violationChange {
+	if d.rows[k] == nil {
+		d.rows[k] = &violationChange{}
+	}
+	return d.rows[k]
+}
+
+func (d *complianceDelta) Add(e Event, before domain.Message, existed bool, after domain.Message) {
+	oldK, _, hadOld := d.p.verdict(before)
+	newK, newV, hasNew := d.p.verdict(after)
 	if !existed {
 		hadOld = false
 	}
 	if hadOld && (!hasNew || oldK != newK) {
-		b.Queue(`UPDATE sender_violations SET count = count - 1 WHERE sender_id = $1 AND region = $2 AND rule = $3`, oldK.sender, oldK.region, oldK.rule)
-		b.Queue(`DELETE FROM sender_violations WHERE sender_id = $1 AND region = $2 AND rule = $3 AND count <= 0`, oldK.sender, oldK.region, oldK.rule)
+		d.row(oldK).count--
 	}
 	if hasNew {
-		added := int64(0)
+		c := d.row(newK)
 		if !hadOld || oldK != newK {
-			added = 1
+			c.count++
 		}
-		b.Queue(`INSERT INTO sender_violations AS v (sender_id, region, rule, reason, count, first_seen, last_seen)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (sender_id, region, rule) DO UPDATE SET count = v.count + EXCLUDED.count,
-				first_seen = least(v.first_seen, EXCLUDED.first_seen), last_seen = greatest(v.last_seen, EXCLUDED.last_seen)`,
-			newK.sender, newK.region, newK.rule, newV.reason, added, newV.first, newV.last)
+		if !c.seen || newV.first.Before(c.first) {
+			c.first = newV.first
+		}
+		if !c.seen || newV.last.After(c.last) {
+			c.last = newV.last
+		}
+		c.seen, c.reason = true, newV.reason
+	}
+}
+
+func (d *complianceDelta) Queue(b *pgx.Batch) {
+	for k, c := range d.rows {
+		if c.seen {
+			b.Queue(`INSERT INTO sender_violations AS v (sender_id, region, rule, reason, count, first_seen, last_seen)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)
+				ON CONFLICT (sender_id, region, rule) DO UPDATE SET count = v.count + EXCLUDED.count,
+					first_seen = least(v.first_seen, EXCLUDED.first_seen), last_seen = greatest(v.last_seen, EXCLUDED.last_seen)`,
+				k.sender, k.region, k.rule, c.reason, c.count, c.first, c.last)
+		} else if c.count != 0 {
+			b.Queue(`UPDATE sender_violations SET count = count + $4 WHERE sender_id = $1 AND region = $2 AND rule = $3`,
+				k.sender, k.region, k.rule, c.count)
+		}
+		if c.count < 0 || (c.seen && c.count == 0) {
+			b.Queue(`DELETE FROM sender_violations WHERE sender_id = $1 AND region = $2 AND rule = $3 AND count <= 0`, k.sender, k.region, k.rule)
+		}
 	}
 }
 

@@ -17,8 +17,13 @@ func (currentStatus) Tables() []string { return []string{"current_status"} }
 
 func (currentStatus) StateTable() string { return "current_status" }
 
-// Queue has nothing to add: the state row is the read model.
-func (currentStatus) Queue(*pgx.Batch, Event, domain.Message, bool, domain.Message) {}
+// NewDelta has nothing to add: the state row is the read model.
+func (currentStatus) NewDelta() delta { return noDelta{} }
+
+type noDelta struct{}
+
+func (noDelta) Add(Event, domain.Message, bool, domain.Message) {}
+func (noDelta) Queue(*pgx.Batch)                                {}
 
 func (currentStatus) NewRebuild() rebuild { return currentStatusRebuild{} }
 

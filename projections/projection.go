@@ -19,12 +19,21 @@ type projection interface {
 	Tables() []string
 	// StateTable holds the projection's own per-message state.
 	StateTable() string
-	// Queue adds to b the writes that move the read model from a message's
-	// state before e to its state after (the state row itself is saved by
-	// the caller). It does no I/O, so one round trip carries an event.
-	Queue(b *pgx.Batch, e Event, before domain.Message, existed bool, after domain.Message)
+	// NewDelta starts collecting the read-model changes of a run of events
+	// (the state rows themselves are saved by the caller).
+	NewDelta() delta
 	// NewRebuild starts an in-memory rebuild.
 	NewRebuild() rebuild
+}
+
+// delta sums the changes a run of events makes to a read model, so a batch of
+// events costs one write per touched row instead of one per event. It does
+// no I/O.
+type delta interface {
+	// Add records the move of one message from before to after because of e.
+	Add(e Event, before domain.Message, existed bool, after domain.Message)
+	// Queue adds the summed writes to b.
+	Queue(b *pgx.Batch)
 }
 
 // rebuild folds the log in memory and writes the result into shadow tables.
@@ -69,6 +78,8 @@ func apply(ctx context.Context, tx pgx.Tx, proj projection, e Event) error {
 func queueApply(b *pgx.Batch, proj projection, e Event, before domain.Message, existed bool) domain.Message {
 	after := before.Apply(e.StatusReceived)
 	queueSaveState(b, proj.StateTable(), after)
-	proj.Queue(b, e, before, existed, after)
+	d := proj.NewDelta()
+	d.Add(e, before, existed, after)
+	d.Queue(b)
 	return after
 }

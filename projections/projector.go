@@ -18,6 +18,7 @@ import (
 
 	"github.com/cxsms/cxsms/domain"
 	"github.com/cxsms/cxsms/domain/rules"
+	"github.com/cxsms/cxsms/eventstore"
 )
 
 // Options tune the projector; zero values take the defaults.
@@ -85,6 +86,7 @@ func (p *Projector) Run(ctx context.Context) error {
 			return err
 		}
 		ackDeadline := 5 * time.Second
+		st := &stage{}
 		sub, err := wsql.NewSubscriber(lockingBeginner{wsql.BeginnerFromPgx(p.pool), proj.Name()}, wsql.SubscriberConfig{
 			ConsumerGroup: proj.Name(),
 			// A batch whose connection died is abandoned after this and read
@@ -94,12 +96,12 @@ func (p *Projector) Run(ctx context.Context) error {
 			ResendInterval: 200 * time.Millisecond,
 			RetryInterval:  time.Second,
 			SchemaAdapter:  eventsSchema{batchSize: p.opts.BatchSize, stateTable: proj.StateTable()},
-			OffsetsAdapter: offsetsAdapter(),
+			OffsetsAdapter: offsetsAdapter(st.unflushed),
 		}, wlog)
 		if err != nil {
 			return fmt.Errorf("projector: subscriber %s: %w", proj.Name(), err)
 		}
-		h := router.AddConsumerHandler(proj.Name(), topic, sub, p.handler(proj))
+		h := router.AddConsumerHandler(proj.Name(), topic, sub, p.handler(proj, st))
 		h.AddMiddleware(
 			lockTx,
 			p.deadLetter(proj),
@@ -128,23 +130,46 @@ func (p *Projector) recordRules(ctx context.Context, proj projection) error {
 	return nil
 }
 
-// handler applies one event inside a savepoint of the subscriber's
-// transaction: if it fails, only its own writes are undone and the
-// transaction stays usable for the retry or the dead letter.
+// stage holds what a projection's handler has folded in the current
+// subscriber batch but not written yet.
+type stage struct {
+	mu      sync.Mutex
+	tx      pgx.Tx
+	states  map[string]stagedState // newest state per message in this batch
+	pending []staged
+}
+
+type stagedState struct {
+	m       domain.Message
+	existed bool
+}
+
+type staged struct {
+	e       Event
+	before  domain.Message
+	existed bool
+	after   domain.Message
+}
+
+// unflushed reports whether folded events wait to be written; the
+// subscriber must not move the position past them (see offsets).
+func (st *stage) unflushed() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.pending) > 0
+}
+
+// handler folds each event in memory and writes a whole subscriber batch at
+// its last event, in the subscriber's transaction: one upsert for every
+// message state the batch touched and one write per read-model row it moved,
+// instead of several statements per event. The message's prior state came
+// with the event (eventsSchema joins it); states folded earlier in the batch
+// are newer and win.
 //
-// One round trip per event: the message's prior state came with the event
-// (eventsSchema joins it), and the savepoint, the state save, the read-model
-// writes and the release go out as one pipelined batch. States written
-// earlier in the same subscriber transaction are remembered, because the
-// joined state of a message's second event in a batch predates its first.
-func (p *Projector) handler(proj projection) message.NoPublishHandlerFunc {
-	var (
-		mu      sync.Mutex
-		batchTx pgx.Tx
-		written map[string]domain.Message
-	)
+// If the batch's writes fail, it falls back to one event at a time, each in
+// a savepoint, so one bad event is dead-lettered and the rest still count.
+func (p *Projector) handler(proj projection, st *stage) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
-		start := time.Now()
 		var e Event
 		if err := json.Unmarshal(msg.Payload, &e); err != nil {
 			return fmt.Errorf("decode event %s: %w", msg.UUID, err)
@@ -154,49 +179,122 @@ func (p *Projector) handler(proj projection) message.NoPublishHandlerFunc {
 			return err
 		}
 		ctx := msg.Context()
-		mu.Lock()
-		defer mu.Unlock()
-		if tx != batchTx {
-			batchTx, written = tx, map[string]domain.Message{}
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if tx != st.tx {
+			st.tx, st.states, st.pending = tx, map[string]stagedState{}, nil
 		}
-		var before domain.Message
-		existed := false
-		if m, ok := written[e.MessageID]; ok {
-			before, existed = m, true
-		} else if e.PriorKnown {
-			if e.Prior != nil {
-				before, existed = *e.Prior, true
+		// A retry of the batch's last event must not fold it twice.
+		if n := len(st.pending); n == 0 || st.pending[n-1].e.Pos != e.Pos {
+			prior, ok := st.states[e.MessageID]
+			switch {
+			case ok:
+			case e.PriorKnown:
+				if e.Prior != nil {
+					prior = stagedState{*e.Prior, true}
+				}
+			default:
+				m, existed, err := loadState(ctx, tx, proj.StateTable(), e.MessageID)
+				if err != nil {
+					return err
+				}
+				prior = stagedState{m, existed}
 			}
-		} else if before, existed, err = loadState(ctx, tx, proj.StateTable(), e.MessageID); err != nil {
-			return err
+			after := prior.m.Apply(e.StatusReceived)
+			st.states[e.MessageID] = stagedState{after, true}
+			st.pending = append(st.pending, staged{e, prior.m, prior.existed, after})
 		}
-		var b pgx.Batch
-		b.Queue(`SAVEPOINT apply`)
-		after := queueApply(&b, proj, e, before, existed)
-		queuePosition(&b, proj.Name(), e)
-		b.Queue(`RELEASE SAVEPOINT apply`)
-		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-			if _, rbErr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT apply`); rbErr != nil {
-				err = errors.Join(err, rbErr)
-			}
-			if p.opts.Observer != nil {
-				p.opts.Observer.Failed(proj.Name())
-			}
-			return fmt.Errorf("%s: apply %s/%s: %w", proj.Name(), e.MessageID, e.EventID, err)
+		if msg.Metadata.Get(lastInBatch) != "1" {
+			return nil
 		}
-		written[e.MessageID] = after
-		if p.opts.Observer != nil {
-			p.opts.Observer.Applied(proj.Name(), time.Since(start))
-		}
-		return nil
+		return p.flush(ctx, tx, proj, st)
 	}
 }
 
-// deadLetter sits outside the retries: an event that still fails is recorded
-// in dead_letters, in the same transaction that moves the consumer group past
-// it, and the projection goes on. If even that write fails (the database is
-// gone), the error goes back to watermill, which rolls back and retries the
-// whole batch later: nothing is skipped silently.
+// flush writes the staged events of st. The caller holds st.mu.
+func (p *Projector) flush(ctx context.Context, tx pgx.Tx, proj projection, st *stage) error {
+	start := time.Now()
+	var b pgx.Batch
+	b.Queue(`SAVEPOINT flush`)
+	seen := map[string]int{}
+	var finals []domain.Message
+	d := proj.NewDelta()
+	for _, s := range st.pending {
+		if i, ok := seen[s.e.MessageID]; ok {
+			finals[i] = s.after
+		} else {
+			seen[s.e.MessageID] = len(finals)
+			finals = append(finals, s.after)
+		}
+		d.Add(s.e, s.before, s.existed, s.after)
+	}
+	queueSaveStates(&b, proj.StateTable(), finals)
+	d.Queue(&b)
+	queuePosition(&b, proj.Name(), st.pending[len(st.pending)-1].e)
+	b.Queue(`RELEASE SAVEPOINT flush`)
+	err := tx.SendBatch(ctx, &b).Close()
+	if err == nil {
+		if p.opts.Observer != nil {
+			per := time.Since(start) / time.Duration(len(st.pending))
+			for range st.pending {
+				p.opts.Observer.Applied(proj.Name(), per)
+			}
+		}
+		st.pending = st.pending[:0]
+		return nil
+	}
+	if _, rbErr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT flush`); rbErr != nil {
+		return fmt.Errorf("%s: write batch: %w", proj.Name(), errors.Join(err, rbErr))
+	}
+	p.log.WithError(err).WithField("projection", proj.Name()).Warn("batch write failed; applying its events one by one")
+	for _, s := range st.pending {
+		if err := p.applyOne(ctx, tx, proj, s.e); err != nil {
+			if err := p.recordDeadLetter(ctx, tx, proj, s.e, err); err != nil {
+				return err
+			}
+		}
+	}
+	st.pending = st.pending[:0]
+	// The states in st.states assumed every event applied; forget them.
+	st.states = map[string]stagedState{}
+	return nil
+}
+
+// applyOne applies one event in its own savepoint, retrying a few times.
+func (p *Projector) applyOne(ctx context.Context, tx pgx.Tx, proj projection, e Event) error {
+	var err error
+	backoff := 20 * time.Millisecond
+	for attempt := 0; attempt <= p.opts.Retries; attempt++ {
+		if attempt > 0 {
+			time.Sleep(backoff)
+			backoff *= 3
+		}
+		err = eventstore.InTx(ctx, tx, func(sp pgx.Tx) error {
+			if err := apply(ctx, sp, proj, e); err != nil {
+				return err
+			}
+			var b pgx.Batch
+			queuePosition(&b, proj.Name(), e)
+			return sp.SendBatch(ctx, &b).Close()
+		})
+		if err == nil {
+			if p.opts.Observer != nil {
+				p.opts.Observer.Applied(proj.Name(), 0)
+			}
+			return nil
+		}
+		if p.opts.Observer != nil {
+			p.opts.Observer.Failed(proj.Name())
+		}
+	}
+	return err
+}
+
+// deadLetter sits outside the retries: if handling still fails (the batch
+// could not be written even event by event, typically because the database
+// went away), it tries to record the event in dead_letters in the same
+// transaction; if even that fails, the error goes back to watermill, which
+// rolls back and reads the batch again later: nothing is skipped silently.
 func (p *Projector) deadLetter(proj projection) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
@@ -212,30 +310,32 @@ func (p *Projector) deadLetter(proj projection) message.HandlerMiddleware {
 			if txErr != nil {
 				return nil, errors.Join(err, txErr)
 			}
-			ctx := msg.Context()
-			_, dlErr := tx.Exec(ctx, `
-				INSERT INTO dead_letters (projection, transaction_id, "offset", message_id, event_id, error)
-				VALUES ($1, $2::text::xid8, $3, $4, $5, $6)
-				ON CONFLICT (projection, transaction_id, "offset") DO UPDATE SET error = EXCLUDED.error, failed_at = now(), replayed_at = NULL`,
-				proj.Name(), fmt.Sprint(e.Pos.TransactionID), e.Pos.Offset, e.MessageID, e.EventID, err.Error())
-			if dlErr == nil {
-				_, dlErr = tx.Exec(ctx, `UPDATE projection_status SET last_error = $2, last_error_at = now() WHERE name = $1`, proj.Name(), err.Error())
-			}
-			if dlErr == nil {
-				var b pgx.Batch
-				queuePosition(&b, proj.Name(), e)
-				dlErr = tx.SendBatch(ctx, &b).Close()
-			}
-			if dlErr != nil {
+			if dlErr := p.recordDeadLetter(msg.Context(), tx, proj, e, err); dlErr != nil {
 				return nil, errors.Join(err, dlErr)
-			}
-			p.log.WithError(err).WithField("projection", proj.Name()).Error("event dead-lettered")
-			if p.opts.Observer != nil {
-				p.opts.Observer.DeadLettered(proj.Name())
 			}
 			return nil, nil
 		}
 	}
+}
+
+// recordDeadLetter records e as failed in proj, moves the projection past
+// it, and notes the error for the admin view, all in tx.
+func (p *Projector) recordDeadLetter(ctx context.Context, tx pgx.Tx, proj projection, e Event, cause error) error {
+	var b pgx.Batch
+	b.Queue(`INSERT INTO dead_letters (projection, transaction_id, "offset", message_id, event_id, error)
+		VALUES ($1, $2::text::xid8, $3, $4, $5, $6)
+		ON CONFLICT (projection, transaction_id, "offset") DO UPDATE SET error = EXCLUDED.error, failed_at = now(), replayed_at = NULL`,
+		proj.Name(), fmt.Sprint(e.Pos.TransactionID), e.Pos.Offset, e.MessageID, e.EventID, cause.Error())
+	b.Queue(`UPDATE projection_status SET last_error = $2, last_error_at = now() WHERE name = $1`, proj.Name(), cause.Error())
+	queuePosition(&b, proj.Name(), e)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return err
+	}
+	p.log.WithError(cause).WithFields(logrus.Fields{"projection": proj.Name(), "message_id": e.MessageID}).Error("event dead-lettered")
+	if p.opts.Observer != nil {
+		p.opts.Observer.DeadLettered(proj.Name())
+	}
+	return nil
 }
 
 // logrusAdapter lets watermill log through logrus.

@@ -13,6 +13,9 @@ import (
 // topic is the name watermill knows the log by.
 const topic = "events"
 
+// lastInBatch marks the last event of a subscriber batch.
+const lastInBatch = "cxsms_last_in_batch"
+
 // eventsSchema lets watermill-sql read our events table as a topic. It keeps
 // watermill's ordering and guard: rows in (transaction_id, offset) order,
 // only from transactions older than every open one
@@ -46,22 +49,29 @@ func (s eventsSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, er
 	// A row comparison on the primary key lets PostgreSQL walk the index from
 	// the last position and stop after batchSize rows, however long the
 	// backlog (watermill's default OR form must sort the whole backlog).
+	// The outer query numbers the batch's rows, so the handler knows which
+	// event ends the batch and flushes there (see Projector.handler).
 	q := `
 	WITH last_processed AS (` + next.Query + `)
-	SELECT ` + eventColumnsOf("e") + `, ` + nullableStateColumns("s") + `
-	FROM events e LEFT JOIN ` + s.stateTable + ` s ON s.message_id = e.message_id
-	WHERE (e.transaction_id, e."offset") > (
-			(SELECT last_processed_transaction_id FROM last_processed),
-			(SELECT offset_acked FROM last_processed))
-	  AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-	ORDER BY e.transaction_id, e."offset"
-	LIMIT ` + fmt.Sprint(s.batchSize)
+	SELECT b.*, count(*) OVER () AS batch_size, row_number() OVER (ORDER BY b.txid::xid8, b."offset") AS batch_index
+	FROM (
+		SELECT ` + eventColumnsOf("e") + `, ` + nullableStateColumns("s") + `
+		FROM events e LEFT JOIN ` + s.stateTable + ` s ON s.message_id = e.message_id
+		WHERE (e.transaction_id, e."offset") > (
+				(SELECT last_processed_transaction_id FROM last_processed),
+				(SELECT offset_acked FROM last_processed))
+		  AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY e.transaction_id, e."offset"
+		LIMIT ` + fmt.Sprint(s.batchSize) + `
+	) b
+	ORDER BY b.txid::xid8, b."offset"`
 	return wsql.Query{Query: q, Args: next.Args}, nil
 }
 
 func (s eventsSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {
 	var prior nullableState
-	e, err := scanEventAnd(params.Row, prior.dest()...)
+	var size, index int64
+	e, err := scanEventAnd(params.Row, append(prior.dest(), &size, &index)...)
 	if err != nil {
 		return wsql.Row{}, fmt.Errorf("scan event: %w", err)
 	}
@@ -71,6 +81,9 @@ func (s eventsSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql
 		return wsql.Row{}, err
 	}
 	msg := message.NewMessage(e.EventID, payload)
+	if index == size {
+		msg.Metadata.Set(lastInBatch, "1")
+	}
 	return wsql.Row{
 		Offset:    e.Pos.Offset,
 		Payload:   payload,

@@ -47,7 +47,16 @@ func deliveryContribution(m domain.Message) (histKey, bool) {
 
 func (slaLatency) StateTable() string { return "sla_messages" }
 
-func (slaLatency) Queue(b *pgx.Batch, e Event, before domain.Message, existed bool, after domain.Message) {
+func (slaLatency) NewDelta() delta {
+	return &slaDelta{delivery: map[histKey]int64{}, throughput: map[histKey]int64{}, ingest: map[histKey]int64{}}
+}
+
+// slaDelta sums histogram and throughput changes per cell.
+type slaDelta struct {
+	delivery, throughput, ingest map[histKey]int64
+}
+
+func (d *slaDelta) Add(e Event, before domain.Message, existed bool, after domain.Message) {
 	oldK, hadOld := deliveryContribution(before)
 	newK, hasNew := deliveryContribution(after)
 	if !existed {
@@ -55,16 +64,30 @@ func (slaLatency) Queue(b *pgx.Batch, e Event, before domain.Message, existed bo
 	}
 	if hadOld != hasNew || oldK != newK {
 		if hadOld {
-			queueHistDelta(b, "sla_delivery", oldK, -1)
+			d.delivery[oldK]--
 		}
 		if hasNew {
-			queueHistDelta(b, "sla_delivery", newK, 1)
+			d.delivery[newK]++
 		}
 	}
-	b.Queue(`INSERT INTO sla_throughput AS t (carrier, minute, events) VALUES ($1, $2, 1)
-		ON CONFLICT (carrier, minute) DO UPDATE SET events = t.events + 1`, carrierOf(after), minute(e.ReceivedAt))
+	d.throughput[histKey{carrier: carrierOf(after), minute: minute(e.ReceivedAt)}]++
 	now := time.Now()
-	queueHistDelta(b, "sla_ingest", histKey{carrierOf(after), minute(now), domain.LatencyBucket(now.Sub(e.ReceivedAt))}, 1)
+	d.ingest[histKey{carrierOf(after), minute(now), domain.LatencyBucket(now.Sub(e.ReceivedAt))}]++
+}
+
+func (d *slaDelta) Queue(b *pgx.Batch) {
+	for k, n := range d.delivery {
+		if n != 0 {
+			queueHistDelta(b, "sla_delivery", k, n)
+		}
+	}
+	for k, n := range d.throughput {
+		b.Queue(`INSERT INTO sla_throughput AS t (carrier, minute, events) VALUES ($1, $2, $3)
+			ON CONFLICT (carrier, minute) DO UPDATE SET events = t.events + EXCLUDED.events`, k.carrier, k.minute, n)
+	}
+	for k, n := range d.ingest {
+		queueHistDelta(b, "sla_ingest", k, n)
+	}
 }
 
 func queueHistDelta(b *pgx.Batch, table string, k histKey, delta int64) {

@@ -126,7 +126,7 @@ func nullableStateColumns(alias string) string {
 		if i > 0 {
 			out += ", "
 		}
-		out += alias + "." + c
+		out += alias + "." + c + " AS " + alias + "_" + c
 	}
 	return out
 }
@@ -156,4 +156,34 @@ func (n *nullableState) message() *domain.Message {
 		UpdatedAt: n.updatedAt.Time, FirstAt: n.firstAt.Time, SentAt: n.sentAt.Time, TerminalAt: n.terminalAt.Time,
 		LastReceivedAt: n.lastReceivedAt.Time, EventCount: int(n.eventCount.Int32),
 	}
+}
+
+// queueSaveStates upserts many messages' states in one statement.
+func queueSaveStates(b *pgx.Batch, table string, ms []domain.Message) {
+	n := len(ms)
+	ids, statuses, raws, carriers, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	senders, recipients, regions, currencies := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	prices := make([]pgtype.Numeric, n)
+	updated, first, sent, terminal, last := make([]time.Time, n), make([]time.Time, n), make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n), make([]time.Time, n)
+	counts := make([]int32, n)
+	for i, m := range ms {
+		ids[i], statuses[i], raws[i], carriers[i], errs[i] = m.MessageID, string(m.Status), m.RawStatus, m.CarrierCode, m.ErrorCode
+		senders[i], recipients[i], regions[i], currencies[i] = m.SenderID, m.Recipient, rules.RegionOf(m.Recipient), m.Currency
+		prices[i] = toNumeric(m.Price)
+		updated[i], first[i], sent[i], terminal[i], last[i] = m.UpdatedAt, m.FirstAt, nullTime(m.SentAt), nullTime(m.TerminalAt), m.LastReceivedAt
+		counts[i] = int32(m.EventCount)
+	}
+	b.Queue(`INSERT INTO `+table+` (`+stateColumns+`)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::text[], $9::numeric[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
+			$14::timestamptz[], $15::timestamptz[], $16::int[])
+		ON CONFLICT (message_id) DO UPDATE SET
+			status = EXCLUDED.status, raw_status = EXCLUDED.raw_status, carrier_code = EXCLUDED.carrier_code,
+			error_code = EXCLUDED.error_code, sender_id = EXCLUDED.sender_id, recipient = EXCLUDED.recipient,
+			region = EXCLUDED.region, price = EXCLUDED.price, currency = EXCLUDED.currency,
+			updated_at = EXCLUDED.updated_at, first_at = EXCLUDED.first_at, sent_at = EXCLUDED.sent_at,
+			terminal_at = EXCLUDED.terminal_at, last_received_at = EXCLUDED.last_received_at,
+			event_count = EXCLUDED.event_count`,
+		ids, statuses, raws, carriers, errs, senders, recipients, regions, prices, currencies,
+		updated, first, sent, terminal, last, counts)
 }

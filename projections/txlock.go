@@ -126,17 +126,25 @@ func queuePosition(b *pgx.Batch, group string, e Event) {
 // offsets stores positions in projection_offsets like watermill's
 // PostgreSQL adapter, except that an ack never moves a position backwards:
 // a handler may already have moved it further (see above).
+//
+// It also refuses to ack while the handler holds folded events it has not
+// written (the subscriber gave up on the batch before its last event): the
+// subscriber then rolls back and reads the batch again.
 type offsets struct {
 	wsql.DefaultPostgreSQLOffsetsAdapter
+	unflushed func() bool
 }
 
-func offsetsAdapter() offsets {
+func offsetsAdapter(unflushed func() bool) offsets {
 	return offsets{wsql.DefaultPostgreSQLOffsetsAdapter{
 		GenerateMessagesOffsetsTableName: func(string) string { return "projection_offsets" },
-	}}
+	}, unflushed}
 }
 
 func (o offsets) AckMessageQuery(params wsql.AckMessageQueryParams) (wsql.Query, error) {
+	if o.unflushed() {
+		return wsql.Query{}, errors.New("batch ended before its last event; reading it again")
+	}
 	return wsql.Query{
 		Query: `INSERT INTO projection_offsets AS o (offset_acked, last_processed_transaction_id, consumer_group)
 			VALUES ($1, $2, $3)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	stdhttp "net/http"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -34,6 +36,19 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	// CXSMS_CPUPROFILE=path profiles the whole run, for `make bench` and
+	// anyone asking where the CPU goes.
+	if path := cfg.getenv("CXSMS_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("CXSMS_CPUPROFILE: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("CXSMS_CPUPROFILE: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	pool, err := openPool(ctx, cfg)
 	if err != nil {
