@@ -21,8 +21,8 @@ type Event struct {
 	// the event was read, fetched with the event so the live handler need
 	// not ask for it; nil when the message is new. PriorKnown is false when
 	// nobody looked (a rebuild, a replay).
-	Prior      *domain.Message `json:",omitempty"`
-	PriorKnown bool            `json:",omitempty"`
+	Prior      *domain.Message
+	PriorKnown bool
 }
 
 // eventColumns are the columns scanEvent reads, in order.

@@ -2,7 +2,6 @@ package projections
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -87,6 +86,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		ackDeadline := 5 * time.Second
 		st := &stage{}
+		events := &inflight{}
 		sub, err := wsql.NewSubscriber(lockingBeginner{wsql.BeginnerFromPgx(p.pool), proj.Name()}, wsql.SubscriberConfig{
 			ConsumerGroup: proj.Name(),
 			// A batch whose connection died is abandoned after this and read
@@ -95,16 +95,16 @@ func (p *Projector) Run(ctx context.Context) error {
 			PollInterval:   p.opts.PollInterval,
 			ResendInterval: 200 * time.Millisecond,
 			RetryInterval:  time.Second,
-			SchemaAdapter:  eventsSchema{batchSize: p.opts.BatchSize, stateTable: proj.StateTable()},
+			SchemaAdapter:  eventsSchema{batchSize: p.opts.BatchSize, stateTable: proj.StateTable(), inflight: events},
 			OffsetsAdapter: offsetsAdapter(st.unflushed),
 		}, wlog)
 		if err != nil {
 			return fmt.Errorf("projector: subscriber %s: %w", proj.Name(), err)
 		}
-		h := router.AddConsumerHandler(proj.Name(), topic, sub, p.handler(proj, st))
+		h := router.AddConsumerHandler(proj.Name(), topic, sub, p.handler(proj, st, events))
 		h.AddMiddleware(
 			lockTx,
-			p.deadLetter(proj),
+			p.deadLetter(proj, events),
 			middleware.Retry{
 				MaxRetries:      p.opts.Retries,
 				InitialInterval: 20 * time.Millisecond,
@@ -168,12 +168,13 @@ func (st *stage) unflushed() bool {
 //
 // If the batch's writes fail, it falls back to one event at a time, each in
 // a savepoint, so one bad event is dead-lettered and the rest still count.
-func (p *Projector) handler(proj projection, st *stage) message.NoPublishHandlerFunc {
+func (p *Projector) handler(proj projection, st *stage, events *inflight) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
-		var e Event
-		if err := json.Unmarshal(msg.Payload, &e); err != nil {
-			return fmt.Errorf("decode event %s: %w", msg.UUID, err)
+		ev, err := events.get(msg)
+		if err != nil {
+			return err
 		}
+		e := *ev
 		tx, err := txOf(msg)
 		if err != nil {
 			return err
@@ -295,17 +296,19 @@ func (p *Projector) applyOne(ctx context.Context, tx pgx.Tx, proj projection, e 
 // went away), it tries to record the event in dead_letters in the same
 // transaction; if even that fails, the error goes back to watermill, which
 // rolls back and reads the batch again later: nothing is skipped silently.
-func (p *Projector) deadLetter(proj projection) message.HandlerMiddleware {
+func (p *Projector) deadLetter(proj projection, events *inflight) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			out, err := h(msg)
 			if err == nil {
+				events.done(msg)
 				return out, nil
 			}
-			var e Event
-			if jerr := json.Unmarshal(msg.Payload, &e); jerr != nil {
-				return nil, errors.Join(err, jerr)
+			ev, gerr := events.get(msg)
+			if gerr != nil {
+				return nil, errors.Join(err, gerr)
 			}
+			e := *ev
 			tx, txErr := txOf(msg)
 			if txErr != nil {
 				return nil, errors.Join(err, txErr)
@@ -313,6 +316,7 @@ func (p *Projector) deadLetter(proj projection) message.HandlerMiddleware {
 			if dlErr := p.recordDeadLetter(msg.Context(), tx, proj, e, err); dlErr != nil {
 				return nil, errors.Join(err, dlErr)
 			}
+			events.done(msg)
 			return nil, nil
 		}
 	}

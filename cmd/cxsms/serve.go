@@ -73,6 +73,12 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	http.RegisterProjectionLag(reg, projector.States)
 	projectorDone := make(chan error, 1)
 	go func() {
+		// PROJECTORS=off makes an ingest-only node; run `cxsms project`
+		// elsewhere (reads and the admin API still work here).
+		if cfg.getenv("PROJECTORS") == "off" {
+			projectorDone <- nil
+			return
+		}
 		select {
 		case <-migrated:
 			projectorDone <- projector.Run(ctx)
