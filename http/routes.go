@@ -22,6 +22,8 @@ func (s *Server) routes() http.Handler {
 	r.Handle("/compliance/violations", handlerFunc(s.handleViolations)).Methods(http.MethodGet)
 	r.Handle("/compliance/check", handlerFunc(s.handleCheck)).Methods(http.MethodGet)
 
+	r.Handle("/simulator/sms", handlerFunc(s.handleSimulator)).Methods(http.MethodPost)
+
 	admin := r.PathPrefix("/admin").Subrouter()
 	admin.Use(s.requireAdmin)
 	admin.Handle("/projections", handlerFunc(s.handleProjections)).Methods(http.MethodGet)
@@ -32,6 +34,10 @@ func (s *Server) routes() http.Handler {
 	r.Handle("/healthz", handlerFunc(s.handleHealthz)).Methods(http.MethodGet)
 	r.Handle("/readyz", handlerFunc(s.handleReadyz)).Methods(http.MethodGet)
 	r.Handle("/metrics", s.metricsHandler).Methods(http.MethodGet)
+
+	r.Handle("/", handlerFunc(s.handleDashboard)).Methods(http.MethodGet)
+	r.Handle("/assets/{file}", handlerFunc(s.handleAsset)).Methods(http.MethodGet)
+	r.Handle("/openapi.json", handlerFunc(s.handleOpenAPI)).Methods(http.MethodGet)
 
 	r.NotFoundHandler = s.requestID(handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)

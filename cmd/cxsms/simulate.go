@@ -1,0 +1,719 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	stdhttp "net/http"
+	"net/url"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cxsms/cxsms/domain/simulate"
+	"github.com/cxsms/cxsms/http"
+)
+
+const simulateUsage = `usage: cxsms simulate [flags]
+
+Sends synthetic CXone delivery reports to a running service's webhook, as
+CXone would, from the generator behind POST /simulator/sms: one worker per
+keep-alive connection, each on its own seeded stream, so the same --seed sends
+the same reports in the same order per worker (and --start pins their
+timestamps too). Prints a progress line on stderr and a summary with latency
+percentiles on stdout; exits non-zero if any request failed for good. A 503
+is retried after its Retry-After, and counted.
+
+scenarios:
+  single     one CXone JSON report per message, as the tutorial's simulator
+  lifecycle  QUEUED, SENT, then the outcome, with carrier delays; a little
+             of everything below (the default)
+  chaos      20 % redeliveries, 25 % out of order, SMPP JSON and receipts,
+             20 % non-compliant senders
+
+flags:
+`
+
+// simulateOptions are the flags of cxsms simulate.
+type simulateOptions struct {
+	target        string
+	rate          float64 // reports per second, all workers together; 0 = as fast as the target answers
+	duration      time.Duration
+	warmup        time.Duration
+	count         int // messages; 0 = until duration
+	concurrency   int
+	batch         int
+	scenario      simulate.Scenario
+	gen           simulate.Options // Status, Carrier, Region
+	seed          uint64
+	start         time.Time // pinned clock; zero = wall clock
+	secret        string
+	signingKey    []byte
+	timeout       time.Duration
+	quiet, asJSON bool
+	cpuprofile    string
+}
+
+func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOptions, error) {
+	o := simulateOptions{}
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, simulateUsage)
+		fs.PrintDefaults()
+	}
+	port := cfg.Port
+	fs.StringVar(&o.target, "target", "http://127.0.0.1:"+port, "service base URL, or the full webhook URL")
+	rate := fs.String("rate", "100/s", "reports per second across all workers (N or N/s); 0 for as fast as the target answers")
+	fs.DurationVar(&o.duration, "duration", 0, "how long to send (default 10s, or until --count messages are sent)")
+	fs.DurationVar(&o.warmup, "warmup", 0, "send for this long before measuring rates and latencies")
+	fs.IntVar(&o.count, "count", 0, "stop after this many messages (0: run for --duration)")
+	fs.IntVar(&o.concurrency, "concurrency", 8, "concurrent workers, one keep-alive connection each")
+	fs.IntVar(&o.batch, "batch", 1, "reports per request (a JSON array when more than 1)")
+	scenario := fs.String("scenario", simulate.DefaultScenario, "traffic: "+strings.Join(simulate.ScenarioNames(), ", "))
+	seed := fs.String("seed", "", "seed of the generator (default: random, printed in the summary)")
+	start := fs.String("start", "", "pin the reports' clock to this RFC 3339 time, so a repeat sends identical bytes")
+	// Secrets default to the environment after parsing, so -help never prints them.
+	fs.StringVar(&o.secret, "secret", "", "X-Webhook-Secret (default $WEBHOOK_SECRET)")
+	signing := fs.String("signing-secret", "", "sign requests as Standard Webhooks with this key (default $WEBHOOK_SIGNING_SECRET)")
+	status := fs.String("status", "", "pin every message's outcome (DELIVERED, FAILED, ...)")
+	fs.StringVar(&o.gen.Carrier, "carrier", "", "pin the carrier (TMOBILE, VODAFONE, AIRTEL, ...)")
+	fs.StringVar(&o.gen.Region, "region", "", "pin the destination ("+strings.Join(simulate.RegionCodes(), ", ")+")")
+	shares := map[string]*float64{}
+	for _, f := range []struct{ name, what string }{
+		{"duplicates", "reports sent that are redeliveries (at most 0.5)"},
+		{"out-of-order", "messages whose reports are sent out of order"},
+		{"smpp-json", "messages whose carrier reports are SMPP fields in JSON"},
+		{"smpp-receipt", "messages whose carrier reports are bare SMPP receipts"},
+		{"bad-senders", "messages from a sender ID the destination refuses"},
+		{"in-flight", "messages with no outcome yet"},
+	} {
+		name := f.name
+		fs.Func(name, "override the scenario's share of "+f.what, func(s string) error {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return fmt.Errorf("not a number")
+			}
+			shares[name] = &v
+			return nil
+		})
+	}
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up on a request whose answer has not begun after this long")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
+	fs.BoolVar(&o.asJSON, "json", false, "print the summary as JSON")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the load generator to this file")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("simulate: unexpected argument %q", fs.Arg(0))
+	}
+
+	var err error
+	if o.rate, err = parseRate(*rate); err != nil {
+		return o, err
+	}
+	if o.concurrency < 1 || o.concurrency > 10000 {
+		return o, fmt.Errorf("--concurrency must be between 1 and 10000, got %d", o.concurrency)
+	}
+	if o.batch < 1 || o.batch > 10000 {
+		return o, fmt.Errorf("--batch must be between 1 and 10000, got %d", o.batch)
+	}
+	if o.count < 0 || o.duration < 0 || o.warmup < 0 {
+		return o, fmt.Errorf("--count, --duration and --warmup cannot be negative")
+	}
+	if o.count == 0 && o.duration == 0 {
+		o.duration = 10 * time.Second
+	}
+	if o.duration > 0 && o.warmup >= o.duration {
+		return o, fmt.Errorf("--warmup %v leaves nothing of --duration %v to measure", o.warmup, o.duration)
+	}
+	if o.secret == "" {
+		o.secret = cfg.WebhookSecret
+	}
+	if *signing == "" {
+		*signing = cfg.SigningSecret
+	}
+	if o.secret == "" {
+		return o, fmt.Errorf("no webhook secret: pass --secret or set WEBHOOK_SECRET")
+	}
+	if o.target, err = webhookURL(o.target); err != nil {
+		return o, err
+	}
+	if o.scenario, err = simulate.LookupScenario(*scenario); err != nil {
+		return o, err
+	}
+	for name, dst := range map[string]*float64{
+		"duplicates": &o.scenario.Duplicates, "out-of-order": &o.scenario.OutOfOrder, "smpp-json": &o.scenario.SMPPJSON,
+		"smpp-receipt": &o.scenario.SMPPReceipt, "bad-senders": &o.scenario.BadSenders, "in-flight": &o.scenario.InFlight,
+	} {
+		if v := shares[name]; v != nil {
+			*dst = *v
+		}
+	}
+	if *status != "" {
+		if o.gen.Status, err = simulate.ParseStatus(*status); err != nil {
+			return o, err
+		}
+	}
+	if *seed == "" {
+		o.seed = rand.Uint64() >> 11 // short enough to retype
+	} else if o.seed, err = strconv.ParseUint(*seed, 10, 64); err != nil {
+		return o, fmt.Errorf("--seed must be a non-negative integer, got %q", *seed)
+	}
+	if *start != "" {
+		if o.start, err = time.Parse(time.RFC3339Nano, *start); err != nil {
+			return o, fmt.Errorf("--start must be an RFC 3339 time: %v", err)
+		}
+	}
+	if *signing != "" {
+		key, ok := strings.CutPrefix(strings.Fields(strings.ReplaceAll(*signing, ",", " "))[0], "whsec_")
+		if ok {
+			if o.signingKey, err = base64.StdEncoding.DecodeString(key); err != nil {
+				return o, fmt.Errorf("--signing-secret: a whsec_ key is not valid base64")
+			}
+		} else {
+			o.signingKey = []byte(key)
+		}
+	}
+	// Check the generator options once, for an error before any traffic.
+	o.gen.Scenario, o.gen.Seed = o.scenario, o.seed
+	if _, err := simulate.New(o.gen); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// parseRate reads "500", "500/s" or "0".
+func parseRate(s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "/s"), 64)
+	if err != nil || v < 0 || v != v {
+		return 0, fmt.Errorf("--rate must be reports per second, such as 200 or 200/s, got %q", s)
+	}
+	return v, nil
+}
+
+// webhookURL accepts the service's base URL or the webhook's own.
+func webhookURL(target string) (string, error) {
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("--target must be an http(s) URL, got %q", target)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/webhooks/cxone/sms"
+	}
+	return u.String(), nil
+}
+
+// simulateCmd is `cxsms simulate`.
+func simulateCmd(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
+	o, err := parseSimulateFlags(cfg, args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	sum := runSimulation(ctx, o, stderr)
+	if o.asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			return err
+		}
+	} else {
+		sum.print(stdout)
+	}
+	if n := sum.Totals.Failed; n > 0 {
+		return fmt.Errorf("simulate: %d of %d requests failed (%s)", n, sum.Totals.Requests, formatErrors(sum.Totals.Errors))
+	}
+	return nil
+}
+
+// counters are what the workers count as they go; atomics, so the progress
+// line can read them.
+type counters struct {
+	requests, reports, acked, duplicates, failed, retries atomic.Int64
+}
+
+// simulation is one run's shared state.
+type simulation struct {
+	o         simulateOptions
+	client    *stdhttp.Client
+	all       counters // since the start
+	measured  counters // since the warm-up ended
+	measuring atomic.Bool
+
+	mu     sync.Mutex
+	errors map[string]int64 // by status code, or "transport"
+}
+
+// worker is one connection's sender. It reuses its buffers: the load
+// generator shares the machine with the service it measures.
+type worker struct {
+	s       *simulation
+	id      int
+	gen     *simulate.Generator
+	quota   int // messages left; -1 = no limit
+	nth     int // messages generated
+	pending []*simulate.Report
+	batch   []*simulate.Report
+	body    []byte
+	reader  bytes.Reader
+	// rc is reader as a request body. It must stay a NopCloser around a
+	// bytes.Reader: net/http then knows the body is in memory and sends it
+	// with the headers in one write, where any other type costs a second
+	// write syscall per request.
+	rc    io.ReadCloser
+	resp  bytes.Buffer
+	tmpl  *stdhttp.Request
+	tally *simulate.Tally
+	lat   []time.Duration
+	cbuf  [2]*counters
+}
+
+// counters returns the counters a request counts in: all of them, and the
+// measured ones once the warm-up is over.
+func (w *worker) counters(measuring bool) []*counters {
+	w.cbuf[0] = &w.s.all
+	if measuring {
+		w.cbuf[1] = &w.s.measured
+		return w.cbuf[:2]
+	}
+	return w.cbuf[:1]
+}
+
+// Header values, allocated once.
+var (
+	contentTypeJSON    = []string{simulate.ContentTypeJSON}
+	contentTypeReceipt = []string{simulate.ContentTypeReceipt}
+)
+
+func runSimulation(ctx context.Context, o simulateOptions, stderr io.Writer) *simulateSummary {
+	s := &simulation{o: o, errors: map[string]int64{}}
+	// The timeout is the transport's, not the client's: a client timeout
+	// costs a context and a timer per request.
+	s.client = &stdhttp.Client{
+		Transport: &stdhttp.Transport{
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:          o.concurrency,
+			MaxIdleConnsPerHost:   o.concurrency,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: o.timeout,
+			DisableCompression:    true,
+			WriteBufferSize:       64 << 10,
+		},
+	}
+	defer s.client.CloseIdleConnections()
+
+	stop, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if o.duration > 0 {
+		stop, cancel = context.WithTimeout(stop, o.duration)
+		defer cancel()
+	}
+	began := time.Now()
+	measureFrom := began
+	if o.warmup > 0 {
+		measureFrom = began.Add(o.warmup)
+		time.AfterFunc(o.warmup, func() { s.measuring.Store(true) })
+	} else {
+		s.measuring.Store(true)
+	}
+
+	workers := make([]*worker, o.concurrency)
+	for i := range workers {
+		gopts := o.gen
+		gopts.Stream = uint64(i)
+		gen, _ := simulate.New(gopts) // validated by parseSimulateFlags
+		quota := -1
+		if o.count > 0 {
+			quota = o.count / o.concurrency
+			if i < o.count%o.concurrency {
+				quota++
+			}
+		}
+		tmpl, _ := stdhttp.NewRequest(stdhttp.MethodPost, o.target, nil)
+		tmpl.Header.Set("X-Webhook-Secret", o.secret)
+		tmpl.Header.Set("User-Agent", "cxsms-simulate")
+		w := &worker{s: s, id: i, gen: gen, quota: quota, tmpl: tmpl, tally: simulate.NewTally()}
+		w.rc = io.NopCloser(&w.reader)
+		workers[i] = w
+	}
+
+	progressDone := make(chan struct{})
+	if !o.quiet {
+		go s.progress(stop, began, stderr, progressDone)
+	} else {
+		close(progressDone)
+	}
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.run(ctx, stop)
+		}()
+	}
+	wg.Wait()
+	ended := time.Now()
+	cancel()
+	<-progressDone
+	if !s.measuring.Load() { // the run ended during the warm-up
+		measureFrom = began
+		s.measured = counters{}
+	}
+	return s.summarize(workers, measureFrom, ended)
+}
+
+// run sends until the quota is met or stop ends.
+func (w *worker) run(ctx, stop context.Context) {
+	o := w.s.o
+	var interval time.Duration
+	if o.rate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(o.batch*o.concurrency) / o.rate)
+	}
+	// Workers start spread over one interval, not all at once.
+	next := time.Now().Add(interval * time.Duration(w.id) / time.Duration(o.concurrency))
+	for stop.Err() == nil {
+		w.batch = w.batch[:0]
+		for len(w.batch) < o.batch {
+			r := w.nextReport()
+			if r == nil {
+				break
+			}
+			w.batch = append(w.batch, r)
+		}
+		if len(w.batch) == 0 {
+			return
+		}
+		if interval > 0 {
+			now := time.Now()
+			if d := next.Sub(now); d > 0 {
+				select {
+				case <-stop.Done():
+					return
+				case <-time.After(d):
+				}
+			} else if d < -time.Second {
+				next = now // far behind: do not burst to catch up
+			}
+			next = next.Add(interval)
+		}
+		w.send(ctx, stop)
+	}
+}
+
+// nextReport returns the next report of the current message, starting a
+// new message when it is done; nil once the quota is met.
+func (w *worker) nextReport() *simulate.Report {
+	if len(w.pending) == 0 {
+		if w.quota == 0 {
+			return nil
+		}
+		if w.quota > 0 {
+			w.quota--
+		}
+		anchor := time.Now()
+		if o := w.s.o; !o.start.IsZero() {
+			spacing := time.Millisecond
+			if o.rate > 0 {
+				spacing = time.Duration(float64(time.Second) / o.rate)
+			}
+			anchor = o.start.Add(time.Duration(w.nth*o.concurrency+w.id) * spacing)
+		}
+		w.nth++
+		m := w.gen.Next(anchor)
+		w.tally.AddMessage(m)
+		w.pending = append(w.pending[:0], m.Reports...)
+	}
+	r := w.pending[0]
+	w.pending = w.pending[1:]
+	return r
+}
+
+// send posts the current batch, retrying 503s after their Retry-After.
+// Requests run under ctx (an interrupt); stop ends only the waits, so a
+// request under way when the run's time is up still gets its answer.
+func (w *worker) send(ctx, stop context.Context) {
+	s, o := w.s, w.s.o
+	batched := o.batch > 1
+	h := w.tmpl.Header
+	delete(h, "X-Cxone-Event-Id")
+	if batched {
+		w.body = simulate.AppendBatch(w.body[:0], w.batch)
+		h["Content-Type"] = contentTypeJSON
+	} else {
+		r := w.batch[0]
+		w.body = r.AppendBody(w.body[:0])
+		if r.ContentType() == simulate.ContentTypeReceipt {
+			h["Content-Type"] = contentTypeReceipt
+		} else {
+			h["Content-Type"] = contentTypeJSON
+		}
+		if id := r.EventIDHeader(); id != "" {
+			h["X-Cxone-Event-Id"] = []string{id}
+		}
+	}
+	for _, r := range w.batch {
+		w.tally.AddReport(r, batched)
+	}
+	if o.signingKey != nil {
+		id := w.batch[0].EventID
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		h.Set("webhook-id", id)
+		h.Set("webhook-timestamp", ts)
+		h.Set("webhook-signature", http.Sign(o.signingKey, id, ts, w.body))
+	}
+
+	n := int64(len(w.batch))
+	cs := w.counters(s.measuring.Load())
+	for _, c := range cs {
+		c.requests.Add(1)
+		c.reports.Add(n)
+	}
+	fail := func(kind string) {
+		s.fail(kind)
+		for _, c := range cs {
+			c.failed.Add(1)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		w.reader.Reset(w.body)
+		req := w.tmpl.WithContext(ctx)
+		req.Body = w.rc
+		req.ContentLength = int64(len(w.body))
+		began := time.Now()
+		res, err := s.client.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				// Interrupted: neither sent nor failed.
+				for _, c := range cs {
+					c.requests.Add(-1)
+					c.reports.Add(-n)
+				}
+				return
+			}
+			fail("transport")
+			return
+		}
+		w.resp.Reset()
+		_, err = w.resp.ReadFrom(res.Body)
+		res.Body.Close()
+		took := time.Since(began)
+		if len(cs) == 2 {
+			w.lat = append(w.lat, took)
+		}
+		switch {
+		case err != nil:
+			fail("transport")
+			return
+		case res.StatusCode == stdhttp.StatusOK:
+			dups := int64(bytes.Count(w.resp.Bytes(), []byte(`"duplicate":true`)))
+			for _, c := range cs {
+				c.acked.Add(n)
+				c.duplicates.Add(dups)
+			}
+			return
+		case res.StatusCode == stdhttp.StatusServiceUnavailable && attempt < 10:
+			for _, c := range cs {
+				c.retries.Add(1)
+			}
+			wait, _ := strconv.Atoi(res.Header.Get("Retry-After"))
+			select {
+			case <-stop.Done():
+				fail("503")
+				return
+			case <-time.After(time.Duration(min(max(wait, 0), 60)) * time.Second):
+			}
+			continue
+		}
+		fail(strconv.Itoa(res.StatusCode))
+		return
+	}
+}
+
+func (s *simulation) fail(kind string) {
+	s.mu.Lock()
+	s.errors[kind]++
+	s.mu.Unlock()
+}
+
+// progress rewrites one line on stderr every second; when stderr is not a
+// terminal (a log file), it writes a line every ten seconds instead.
+func (s *simulation) progress(ctx context.Context, began time.Time, stderr io.Writer, done chan<- struct{}) {
+	defer close(done)
+	every, start, end := time.Second, "\r", "\x1b[K"
+	if f, ok := stderr.(*os.File); !ok || !isTerminal(f) {
+		every, start, end = 10*time.Second, "", "\n"
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last, lastAt := int64(0), began
+	line := func() {
+		now := time.Now()
+		reqs := s.all.requests.Load()
+		rate := float64(reqs-last) / now.Sub(lastAt).Seconds()
+		last, lastAt = reqs, now
+		s.mu.Lock()
+		errs := formatErrors(s.errors)
+		s.mu.Unlock()
+		warm := ""
+		if !s.measuring.Load() {
+			warm = " (warming up)"
+		}
+		fmt.Fprintf(stderr, "%s%6.1fs  sent %d req, %d reports  acked %d  dup %d  retried %d  errors %s  %.0f req/s%s%s",
+			start, now.Sub(began).Seconds(), reqs, s.all.reports.Load(), s.all.acked.Load(), s.all.duplicates.Load(),
+			s.all.retries.Load(), errs, rate, warm, end)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			line()
+			if start != "" {
+				fmt.Fprintln(stderr)
+			}
+			return
+		case <-t.C:
+			line()
+		}
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func formatErrors(m map[string]int64) string {
+	if len(m) == 0 {
+		return "0"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s:%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+// simulateSummary is what a run did. Rates and latencies cover the measured
+// window (after the warm-up); totals cover the whole run.
+type simulateSummary struct {
+	Target      string  `json:"target"`
+	Scenario    string  `json:"scenario"`
+	Seed        uint64  `json:"seed"`
+	Concurrency int     `json:"concurrency"`
+	Batch       int     `json:"batch"`
+	WarmupSec   float64 `json:"warmupSeconds"`
+	MeasuredSec float64 `json:"measuredSeconds"`
+
+	RequestsPerSec float64 `json:"requestsPerSecond"`
+	ReportsPerSec  float64 `json:"reportsPerSecond"`
+	Latency        struct {
+		P50 float64 `json:"p50"`
+		P90 float64 `json:"p90"`
+		P99 float64 `json:"p99"`
+		Max float64 `json:"max"`
+	} `json:"latencyMs"`
+
+	Totals struct {
+		Requests     int64            `json:"requests"`
+		Reports      int64            `json:"reports"`
+		Acknowledged int64            `json:"acknowledged"`
+		Duplicates   int64            `json:"duplicates"`
+		Failed       int64            `json:"failed"`
+		Retries      int64            `json:"retries503"`
+		Errors       map[string]int64 `json:"errors"`
+	} `json:"totals"`
+	Sent *simulate.Tally `json:"sent"`
+}
+
+func (s *simulation) summarize(workers []*worker, from, to time.Time) *simulateSummary {
+	o := s.o
+	sum := &simulateSummary{Target: o.target, Scenario: o.scenario.Name, Seed: o.seed, Concurrency: o.concurrency, Batch: o.batch,
+		Sent: simulate.NewTally()}
+	window := to.Sub(from).Seconds()
+	sum.WarmupSec = o.warmup.Seconds()
+	sum.MeasuredSec = window
+	okReqs := s.measured.requests.Load() - s.measured.failed.Load()
+	sum.RequestsPerSec = float64(okReqs) / window
+	sum.ReportsPerSec = float64(s.measured.acked.Load()) / window
+	var lat []time.Duration
+	for _, w := range workers {
+		lat = append(lat, w.lat...)
+		sum.Sent.Merge(w.tally)
+	}
+	slices.Sort(lat)
+	ms := func(q float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		i := min(int(q*float64(len(lat))), len(lat)-1)
+		return float64(lat[i].Microseconds()) / 1000
+	}
+	sum.Latency.P50, sum.Latency.P90, sum.Latency.P99, sum.Latency.Max = ms(0.50), ms(0.90), ms(0.99), ms(1)
+	t := &sum.Totals
+	t.Requests, t.Reports, t.Acknowledged = s.all.requests.Load(), s.all.reports.Load(), s.all.acked.Load()
+	t.Duplicates, t.Failed, t.Retries = s.all.duplicates.Load(), s.all.failed.Load(), s.all.retries.Load()
+	t.Errors = s.errors
+	return sum
+}
+
+func (sum *simulateSummary) print(w io.Writer) {
+	t := sum.Totals
+	fmt.Fprintf(w, "scenario %s, seed %d (repeat with --seed %d), %d workers, %d report(s) per request, target %s\n",
+		sum.Scenario, sum.Seed, sum.Seed, sum.Concurrency, sum.Batch, sum.Target)
+	fmt.Fprintf(w, "measured   %.1fs", sum.MeasuredSec)
+	if sum.WarmupSec > 0 {
+		fmt.Fprintf(w, " after a %.1fs warm-up", sum.WarmupSec)
+	}
+	fmt.Fprintf(w, ": %.0f req/s, %.0f reports/s\n", sum.RequestsPerSec, sum.ReportsPerSec)
+	fmt.Fprintf(w, "latency    p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n", sum.Latency.P50, sum.Latency.P90, sum.Latency.P99, sum.Latency.Max)
+	fmt.Fprintf(w, "requests   %d sent, %d failed (%s), %d retried after 503\n", t.Requests, t.Failed, formatErrors(t.Errors), t.Retries)
+	fmt.Fprintf(w, "reports    %d sent, %d acknowledged, %d duplicates (%d sent as such)\n", t.Reports, t.Acknowledged, t.Duplicates, sum.Sent.Duplicates)
+	fmt.Fprintf(w, "messages   %d, %d out of order, %d from non-compliant senders\n", sum.Sent.Messages, sum.Sent.OutOfOrder, sum.Sent.NonCompliant)
+	fmt.Fprintf(w, "forms      %s\n", formatCounts(sum.Sent.ByForm))
+	fmt.Fprintf(w, "statuses   %s\n", formatCounts(sum.Sent.ByStatus))
+}
+
+func formatCounts[K ~string](m map[K]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, string(k))
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[K(k)])
+	}
+	return strings.Join(parts, ", ")
+}

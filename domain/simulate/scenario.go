@@ -1,0 +1,99 @@
+package simulate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Scenario is the kind of traffic to simulate. Shares are between 0 and 1;
+// see the package comment for what each one counts.
+type Scenario struct {
+	Name string
+	// Lifecycle sends each message's whole life (QUEUED, SENT, then the
+	// outcome); without it a message gets one report, as in the tutorial.
+	Lifecycle bool
+	// Duplicates is the share of reports sent that redeliver an earlier one
+	// byte for byte (at most 0.5).
+	Duplicates float64
+	// OutOfOrder is the share of messages with two or more reports whose
+	// reports are sent in an order other than the one they happened in.
+	OutOfOrder float64
+	// SMPPJSON and SMPPReceipt are the shares of messages whose carrier
+	// reports come as SMPP fields in JSON, or as bare SMPP receipt text.
+	SMPPJSON    float64
+	SMPPReceipt float64
+	// BadSenders is the share of messages sent from a sender ID that the
+	// destination's rules refuse; carriers filter half of those.
+	BadSenders float64
+	// InFlight is the share of messages that have no outcome yet: a
+	// lifecycle stops at SENT, a single report says PENDING.
+	InFlight float64
+}
+
+// scenarios are the named scenarios.
+var scenarios = map[string]Scenario{
+	// single is the tutorial's simulator: one CXone JSON report per
+	// message, nothing out of the ordinary.
+	"single": {Name: "single", InFlight: 0.05},
+	// lifecycle is everyday traffic: whole lifecycles, mostly CXone JSON,
+	// and a little of what real gateways do.
+	"lifecycle": {Name: "lifecycle", Lifecycle: true, Duplicates: 0.02, OutOfOrder: 0.05,
+		SMPPJSON: 0.15, SMPPReceipt: 0.10, BadSenders: 0.02, InFlight: 0.03},
+	// chaos is a bad day: many redeliveries, reports out of order, every
+	// SMPP form and senders the carriers refuse.
+	"chaos": {Name: "chaos", Lifecycle: true, Duplicates: 0.20, OutOfOrder: 0.25,
+		SMPPJSON: 0.30, SMPPReceipt: 0.30, BadSenders: 0.20, InFlight: 0.05},
+}
+
+// DefaultScenario is the scenario callers get when they name none.
+const DefaultScenario = "lifecycle"
+
+// ScenarioNames lists the named scenarios, sorted.
+func ScenarioNames() []string {
+	out := make([]string, 0, len(scenarios))
+	for n := range scenarios {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LookupScenario returns a named scenario; "" names DefaultScenario.
+func LookupScenario(name string) (Scenario, error) {
+	if name == "" {
+		name = DefaultScenario
+	}
+	sc, ok := scenarios[strings.ToLower(strings.TrimSpace(name))]
+	if !ok {
+		return Scenario{}, fmt.Errorf("unknown scenario %q (have: %s)", name, strings.Join(ScenarioNames(), ", "))
+	}
+	return sc, nil
+}
+
+// Validate says what is wrong with a scenario's shares, naming the field.
+func (s Scenario) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    float64
+		max  float64
+	}{
+		{"duplicates", s.Duplicates, 0.5},
+		{"outOfOrder", s.OutOfOrder, 1},
+		{"smppJson", s.SMPPJSON, 1},
+		{"smppReceipt", s.SMPPReceipt, 1},
+		{"badSenders", s.BadSenders, 1},
+		{"inFlight", s.InFlight, 1},
+	} {
+		if !(f.v >= 0 && f.v <= f.max) { // also catches NaN
+			return fmt.Errorf("%s must be a share between 0 and %g, got %g", f.name, f.max, f.v)
+		}
+	}
+	if s.SMPPJSON+s.SMPPReceipt > 1 {
+		return fmt.Errorf("smppJson + smppReceipt must be at most 1, got %g", s.SMPPJSON+s.SMPPReceipt)
+	}
+	if !s.Lifecycle && s.OutOfOrder > 0 {
+		return fmt.Errorf("outOfOrder needs several reports per message, and scenario %q sends one", s.Name)
+	}
+	return nil
+}

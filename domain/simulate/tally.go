@@ -1,0 +1,79 @@
+package simulate
+
+import "github.com/cxsms/cxsms/domain"
+
+// Tally counts what a simulation sent, as a caller reports it.
+type Tally struct {
+	Messages int `json:"messages"`
+	// Reports counts reports sent, redeliveries included.
+	Reports int `json:"reportsSent"`
+	// Duplicates counts the redeliveries among Reports.
+	Duplicates int `json:"duplicatesSent"`
+	// OutOfOrder counts messages whose reports were sent out of order.
+	OutOfOrder int `json:"outOfOrder"`
+	// NonCompliant counts messages sent from a sender ID their
+	// destination's rules refuse.
+	NonCompliant int                   `json:"nonCompliantSenders"`
+	ByForm       map[domain.Format]int `json:"byForm"`
+	ByStatus     map[domain.Status]int `json:"byStatus"`
+	ByCarrier    map[string]int        `json:"byCarrier"`
+}
+
+// NewTally returns an empty tally.
+func NewTally() *Tally {
+	return &Tally{ByForm: map[domain.Format]int{}, ByStatus: map[domain.Status]int{}, ByCarrier: map[string]int{}}
+}
+
+// Add counts a message and all its reports as sent: one per request when
+// batched is false, inside JSON batches when it is true (see BatchForm).
+func (t *Tally) Add(m *Message, batched bool) {
+	t.AddMessage(m)
+	for _, r := range m.Reports {
+		t.AddReport(r, batched)
+	}
+}
+
+// AddMessage counts a message, not its reports; a caller that sends reports
+// one by one counts the message with its first report.
+func (t *Tally) AddMessage(m *Message) {
+	t.Messages++
+	t.ByCarrier[m.Carrier]++
+	if m.OutOfOrder {
+		t.OutOfOrder++
+	}
+	if !m.Compliant {
+		t.NonCompliant++
+	}
+}
+
+// AddReport counts one report as sent.
+func (t *Tally) AddReport(r *Report, batched bool) {
+	t.Reports++
+	if r.Duplicate {
+		t.Duplicates++
+	}
+	f := r.Form
+	if batched {
+		f = r.BatchForm()
+	}
+	t.ByForm[f]++
+	t.ByStatus[r.Status]++
+}
+
+// Merge adds o's counts to t.
+func (t *Tally) Merge(o *Tally) {
+	t.Messages += o.Messages
+	t.Reports += o.Reports
+	t.Duplicates += o.Duplicates
+	t.OutOfOrder += o.OutOfOrder
+	t.NonCompliant += o.NonCompliant
+	for k, v := range o.ByForm {
+		t.ByForm[k] += v
+	}
+	for k, v := range o.ByStatus {
+		t.ByStatus[k] += v
+	}
+	for k, v := range o.ByCarrier {
+		t.ByCarrier[k] += v
+	}
+}

@@ -1,0 +1,295 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cxsms/cxsms/domain/simulate"
+)
+
+const (
+	// simulatorMaxCount caps the messages of one POST /simulator/sms: the
+	// answer waits for all of them, and `cxsms simulate` is there for more.
+	simulatorMaxCount = 10000
+	// simulatorSenders is how many reports are in flight at once, as if
+	// from that many CXone delivery workers; the group commit shares one
+	// commit between them.
+	simulatorSenders = 32
+	// simulatorRetries bounds the retries of a report the store turned
+	// away with 503.
+	simulatorRetries = 5
+)
+
+// simulatorRequest is the tutorial's request (status, carrier, region; each
+// drawn when absent) plus the scenario and its shares.
+type simulatorRequest struct {
+	Status   string  `json:"status"`
+	Carrier  string  `json:"carrier"`
+	Region   string  `json:"region"`
+	Count    *int    `json:"count"`
+	Scenario string  `json:"scenario"`
+	Seed     *uint64 `json:"seed"`
+	// Overrides of the scenario's shares.
+	Duplicates  *float64 `json:"duplicates"`
+	OutOfOrder  *float64 `json:"outOfOrder"`
+	SMPPJSON    *float64 `json:"smppJson"`
+	SMPPReceipt *float64 `json:"smppReceipt"`
+	BadSenders  *float64 `json:"badSenders"`
+	InFlight    *float64 `json:"inFlight"`
+}
+
+type simulatorSummary struct {
+	*simulate.Tally
+	// Acknowledged counts reports the webhook answered 200 for.
+	Acknowledged int `json:"acknowledged"`
+	// Duplicates counts reports the webhook called duplicates: it should
+	// equal duplicatesSent.
+	Duplicates int   `json:"duplicates"`
+	Retries    int   `json:"retries"`
+	TookMs     int64 `json:"tookMs"`
+}
+
+type simulatorAnswer struct {
+	Success             bool             `json:"success"`
+	SimulatedMessageID  string           `json:"simulatedMessageId"`
+	SimulatedMessageIDs []string         `json:"simulatedMessageIds"`
+	Scenario            string           `json:"scenario"`
+	Seed                uint64           `json:"seed"`
+	Summary             simulatorSummary `json:"summary"`
+}
+
+// handleSimulator makes synthetic reports and puts each through the webhook
+// handler itself, in process, with the webhook secret (and a signature when
+// signing is on): authentication, the size limit, parsing and the append to
+// the log all run as for CXone's own requests. It answers once every report
+// is committed, with the message IDs and what was sent.
+func (s *Server) handleSimulator(w http.ResponseWriter, r *http.Request) error {
+	if !s.cfg.SimulatorEnabled {
+		return errorf(http.StatusForbidden, "the simulator is disabled: set SIMULATOR_ENABLED=true to enable POST /simulator/sms")
+	}
+	var req simulatorRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return errorf(http.StatusBadRequest, "simulator request: "+err.Error())
+	}
+	opts, count, err := req.options()
+	if err != nil {
+		return errorf(http.StatusBadRequest, err.Error())
+	}
+	gen, err := simulate.New(opts)
+	if err != nil {
+		return errorf(http.StatusBadRequest, err.Error())
+	}
+
+	start := time.Now()
+	msgs := make([]*simulate.Message, count)
+	for i := range msgs {
+		msgs[i] = gen.Next(start)
+	}
+	sum, err := s.inject(r.Context(), msgs)
+	if err != nil {
+		return err
+	}
+	sum.TookMs = time.Since(start).Milliseconds()
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	writeJSON(w, http.StatusOK, simulatorAnswer{
+		Success: true, SimulatedMessageID: ids[0], SimulatedMessageIDs: ids,
+		Scenario: opts.Scenario.Name, Seed: opts.Seed, Summary: sum,
+	})
+	return nil
+}
+
+// options turns the request into generator options, naming what is wrong.
+func (q simulatorRequest) options() (simulate.Options, int, error) {
+	count := 1
+	if q.Count != nil {
+		count = *q.Count
+	}
+	if count < 1 {
+		return simulate.Options{}, 0, fmt.Errorf("count must be at least 1, got %d", count)
+	}
+	if count > simulatorMaxCount {
+		return simulate.Options{}, 0, fmt.Errorf("count %d is more than the limit of %d messages per request; use `cxsms simulate` for more", count, simulatorMaxCount)
+	}
+	sc, err := simulate.LookupScenario(q.Scenario)
+	if err != nil {
+		return simulate.Options{}, 0, err
+	}
+	for _, o := range []struct {
+		v   *float64
+		dst *float64
+	}{
+		{q.Duplicates, &sc.Duplicates}, {q.OutOfOrder, &sc.OutOfOrder}, {q.SMPPJSON, &sc.SMPPJSON},
+		{q.SMPPReceipt, &sc.SMPPReceipt}, {q.BadSenders, &sc.BadSenders}, {q.InFlight, &sc.InFlight},
+	} {
+		if o.v != nil {
+			*o.dst = *o.v
+		}
+	}
+	// A seed under 2^53, so that JavaScript reads the answer's seed exactly.
+	o := simulate.Options{Scenario: sc, Carrier: q.Carrier, Region: q.Region, Seed: rand.Uint64() >> 11}
+	if q.Status != "" {
+		st, err := simulate.ParseStatus(q.Status)
+		if err != nil {
+			return simulate.Options{}, 0, err
+		}
+		o.Status = st
+	}
+	if q.Seed != nil {
+		o.Seed = *q.Seed
+	}
+	return o, count, nil
+}
+
+// inject sends every message's reports, in their order, through the webhook
+// handler. Messages are spread over simulatorSenders senders; the first
+// failure stops them all (what was acknowledged before stays in the log).
+func (s *Server) inject(ctx context.Context, msgs []*simulate.Message) (simulatorSummary, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		mu  sync.Mutex
+		sum = simulatorSummary{Tally: simulate.NewTally()}
+		wg  sync.WaitGroup
+	)
+	for w := range min(simulatorSenders, len(msgs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tally := simulate.NewTally()
+			var acked, dups, retries int
+			defer func() {
+				mu.Lock()
+				sum.Tally.Merge(tally)
+				sum.Acknowledged += acked
+				sum.Duplicates += dups
+				sum.Retries += retries
+				mu.Unlock()
+			}()
+			var body []byte
+			for i := w; i < len(msgs); i += simulatorSenders {
+				m := msgs[i]
+				tally.AddMessage(m)
+				for _, rep := range m.Reports {
+					if ctx.Err() != nil {
+						return
+					}
+					body = rep.AppendBody(body[:0])
+					tally.AddReport(rep, false)
+					dup, tries, err := s.injectReport(ctx, rep, body)
+					retries += tries
+					if err != nil {
+						cancel(err)
+						return
+					}
+					acked++
+					if dup {
+						dups++
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return sum, err
+	}
+	return sum, nil
+}
+
+// injectReport runs the webhook handler on one report, retrying as a sender
+// should when the store answers 503.
+func (s *Server) injectReport(ctx context.Context, rep *simulate.Report, body []byte) (duplicate bool, retries int, err error) {
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/webhooks/cxone/sms", bytes.NewReader(body))
+		if err != nil {
+			return false, attempt, err
+		}
+		req.Header.Set("Content-Type", rep.ContentType())
+		req.Header.Set("X-Webhook-Secret", s.cfg.WebhookSecret)
+		req.Header.Set("User-Agent", "cxsms-simulator")
+		if id := rep.EventIDHeader(); id != "" {
+			req.Header.Set("X-CXone-Event-Id", id)
+		}
+		if len(s.keys) > 0 {
+			ts := strconv.FormatInt(time.Now().Unix(), 10)
+			req.Header.Set("webhook-id", rep.EventID)
+			req.Header.Set("webhook-timestamp", ts)
+			req.Header.Set("webhook-signature", Sign(s.keys[0], rep.EventID, ts, body))
+		}
+		rec := &answerRecorder{header: http.Header{}}
+		handlerFunc(s.handleWebhook).ServeHTTP(rec, req)
+		switch rec.status {
+		case http.StatusOK:
+			var ans ingestAnswer
+			if err := json.Unmarshal(rec.body.Bytes(), &ans); err != nil || !ans.Acknowledged || len(ans.Results) != 1 {
+				return false, attempt, fmt.Errorf("simulator: the webhook's answer is not an acknowledgement of one report: %s", rec.body.Bytes())
+			}
+			return ans.Results[0].Duplicate, attempt, nil
+		case http.StatusServiceUnavailable:
+			wait, _ := strconv.Atoi(rec.header.Get("Retry-After"))
+			if attempt < simulatorRetries {
+				select {
+				case <-ctx.Done():
+					return false, attempt, context.Cause(ctx)
+				case <-time.After(time.Duration(min(max(wait, 0), 5)) * time.Second):
+				}
+				continue
+			}
+			return false, attempt, &Error{Status: http.StatusServiceUnavailable, RetryAfter: rec.header.Get("Retry-After"),
+				Message: "simulator: the store cannot take reports right now (" + webhookError(rec) + "); reports acknowledged before stay stored"}
+		}
+		// Anything else means the simulator made a report the webhook
+		// refuses, or the secret does not match: a bug, answered 500.
+		return false, attempt, fmt.Errorf("simulator: the webhook answered %d to a %s report: %s", rec.status, rep.Form, webhookError(rec))
+	}
+}
+
+func webhookError(rec *answerRecorder) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(rec.body.Bytes(), &e) == nil && e.Error != "" {
+		return e.Error
+	}
+	return rec.body.String()
+}
+
+// answerRecorder keeps the webhook handler's answer to an in-process call.
+type answerRecorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (a *answerRecorder) Header() http.Header { return a.header }
+
+func (a *answerRecorder) WriteHeader(code int) {
+	if a.status == 0 {
+		a.status = code
+	}
+}
+
+func (a *answerRecorder) Write(b []byte) (int, error) {
+	if a.status == 0 {
+		a.status = http.StatusOK
+	}
+	return a.body.Write(b)
+}

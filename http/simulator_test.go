@@ -1,0 +1,229 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/sirupsen/logrus"
+
+	"github.com/cxsms/cxsms/domain"
+	"github.com/cxsms/cxsms/domain/rules"
+	"github.com/cxsms/cxsms/eventstore"
+	"github.com/cxsms/cxsms/eventstore/pgtest"
+	"github.com/cxsms/cxsms/projections"
+)
+
+const simSecret = "sim-test-secret"
+
+// simEnv is the API as serve wires it (a real store on a fresh database),
+// without the projectors, which these tests do not need.
+type simEnv struct {
+	url     string
+	pool    *pgxpool.Pool
+	metrics *Metrics
+}
+
+func newSimEnv(t *testing.T, cfg Config) *simEnv {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	metrics := NewMetrics(prometheus.NewRegistry())
+	store := eventstore.New(pool, eventstore.Options{Observer: metrics})
+	t.Cleanup(store.Close)
+	cfg.WebhookSecret = simSecret
+	h, err := NewServer(cfg, Deps{Log: log, Store: store, Reads: projections.NewReader(pool, rules.Default()),
+		Metrics: metrics, MetricsHandler: http.NotFoundHandler()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &simEnv{url: srv.URL, pool: pool, metrics: metrics}
+}
+
+func (e *simEnv) post(t *testing.T, body string) (int, []byte) {
+	t.Helper()
+	res, err := http.Post(e.url+"/simulator/sms", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+func (e *simEnv) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := e.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+type simAnswer struct {
+	Success             bool     `json:"success"`
+	SimulatedMessageID  string   `json:"simulatedMessageId"`
+	SimulatedMessageIDs []string `json:"simulatedMessageIds"`
+	Scenario            string   `json:"scenario"`
+	Seed                uint64   `json:"seed"`
+	Summary             struct {
+		Messages       int                   `json:"messages"`
+		ReportsSent    int                   `json:"reportsSent"`
+		DuplicatesSent int                   `json:"duplicatesSent"`
+		Acknowledged   int                   `json:"acknowledged"`
+		Duplicates     int                   `json:"duplicates"`
+		OutOfOrder     int                   `json:"outOfOrder"`
+		NonCompliant   int                   `json:"nonCompliantSenders"`
+		ByForm         map[domain.Format]int `json:"byForm"`
+		ByStatus       map[domain.Status]int `json:"byStatus"`
+	} `json:"summary"`
+}
+
+// TestSimulatorStoresReportsThroughTheWebhook: fifty chaotic messages end up
+// in the log, each report through the webhook handler (its metrics count
+// them), duplicates recognised as such by the log.
+func TestSimulatorStoresReportsThroughTheWebhook(t *testing.T) {
+	env := newSimEnv(t, Config{SimulatorEnabled: true})
+	code, body := env.post(t, `{"count":50,"scenario":"chaos","seed":7}`)
+	if code != http.StatusOK {
+		t.Fatalf("POST /simulator/sms = %d %s", code, body)
+	}
+	var ans simAnswer
+	if err := json.Unmarshal(body, &ans); err != nil {
+		t.Fatal(err)
+	}
+	s := ans.Summary
+	t.Logf("summary: %+v", s)
+	if !ans.Success || ans.Scenario != "chaos" || ans.Seed != 7 || len(ans.SimulatedMessageIDs) != 50 || ans.SimulatedMessageID != ans.SimulatedMessageIDs[0] {
+		t.Fatalf("answer: %s", body)
+	}
+	if s.Messages != 50 || s.Acknowledged != s.ReportsSent || s.ReportsSent < 100 {
+		t.Fatalf("summary: %+v", s)
+	}
+	if s.DuplicatesSent == 0 || s.Duplicates != s.DuplicatesSent {
+		t.Fatalf("the log called %d reports duplicates, the simulator sent %d", s.Duplicates, s.DuplicatesSent)
+	}
+	for _, f := range []domain.Format{domain.FormatJSON, domain.FormatSMPPJSON, domain.FormatSMPPReceipt} {
+		if s.ByForm[f] == 0 {
+			t.Errorf("no %s reports in %v", f, s.ByForm)
+		}
+	}
+	if got, want := env.count(t, `SELECT count(*) FROM events`), s.ReportsSent-s.DuplicatesSent; got != want {
+		t.Fatalf("the log holds %d events, want %d", got, want)
+	}
+	if got := env.count(t, `SELECT count(DISTINCT message_id) FROM events WHERE message_id = ANY($1)`, ans.SimulatedMessageIDs); got != 50 {
+		t.Fatalf("the log holds %d of the 50 messages", got)
+	}
+	for f, n := range map[string]int{"smpp_receipt": s.ByForm[domain.FormatSMPPReceipt], "json": s.ByForm[domain.FormatJSON]} {
+		if got := env.count(t, `SELECT count(*) FROM events WHERE format = $1`, f); got == 0 || got > n {
+			t.Errorf("%d %s events stored, %d sent", got, f, n)
+		}
+	}
+	// The webhook handler itself ran for every report.
+	if got := counterValue(t, env.metrics.ingestRequests.WithLabelValues("accepted")); int(got) != s.ReportsSent {
+		t.Fatalf("webhook accepted %v requests, simulator sent %d reports", got, s.ReportsSent)
+	}
+	if got := counterValue(t, env.metrics.ingestReports.WithLabelValues("duplicate", "smpp_receipt")) +
+		counterValue(t, env.metrics.ingestReports.WithLabelValues("duplicate", "json")) +
+		counterValue(t, env.metrics.ingestReports.WithLabelValues("duplicate", "smpp_json")); int(got) != s.Duplicates {
+		t.Fatalf("webhook counted %v duplicates, answer %d", got, s.Duplicates)
+	}
+
+	// The same seed again: the same reports, all of them duplicates now.
+	code, body = env.post(t, `{"count":50,"scenario":"chaos","seed":7}`)
+	var again simAnswer
+	if err := json.Unmarshal(body, &again); err != nil || code != http.StatusOK {
+		t.Fatalf("again: %d %s", code, body)
+	}
+	if again.Summary.Duplicates != again.Summary.ReportsSent || again.SimulatedMessageID != ans.SimulatedMessageID {
+		t.Fatalf("repeating seed 7 should resend the same reports: %+v", again.Summary)
+	}
+}
+
+// TestSimulatorTutorialRequest: the tutorial's body pins status, carrier and
+// region; with signatures on, the simulator signs what it injects.
+func TestSimulatorTutorialRequest(t *testing.T) {
+	env := newSimEnv(t, Config{SimulatorEnabled: true, SigningSecret: "whsec_c2ltdWxhdG9yLXNpZ25pbmcta2V5"})
+	code, body := env.post(t, `{"status":"DELIVERED","carrier":"TMOBILE","region":"US"}`)
+	if code != http.StatusOK {
+		t.Fatalf("POST /simulator/sms = %d %s", code, body)
+	}
+	var ans simAnswer
+	if err := json.Unmarshal(body, &ans); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(ans.SimulatedMessageID, "SIM-") || ans.Summary.Messages != 1 {
+		t.Fatalf("answer: %s", body)
+	}
+	// The outcome is the latest report; carrier and recipient are on every
+	// report but bare SMPP receipts, and CXone's own QUEUED is always JSON.
+	var status, carrier, recipient string
+	err := env.pool.QueryRow(context.Background(), `SELECT
+			(SELECT status FROM events WHERE message_id = $1 ORDER BY occurred_at DESC LIMIT 1),
+			carrier_code, recipient FROM events WHERE message_id = $1 AND status = 'QUEUED'`,
+		ans.SimulatedMessageID).Scan(&status, &carrier, &recipient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != "DELIVERED" || carrier != "TMOBILE" || rules.RegionOf(recipient) != "US" {
+		t.Fatalf("stored %s %s %s", status, carrier, recipient)
+	}
+	// An empty body is the tutorial's "everything random".
+	if code, body := env.post(t, ``); code != http.StatusOK {
+		t.Fatalf("empty body: %d %s", code, body)
+	}
+}
+
+func TestSimulatorRefusedWhenDisabled(t *testing.T) {
+	env := newSimEnv(t, Config{})
+	code, body := env.post(t, `{"count":5}`)
+	if code != http.StatusForbidden || !strings.Contains(string(body), "SIMULATOR_ENABLED") {
+		t.Fatalf("disabled simulator answered %d %s", code, body)
+	}
+	if n := env.count(t, `SELECT count(*) FROM events`); n != 0 {
+		t.Fatalf("a disabled simulator stored %d events", n)
+	}
+}
+
+func TestSimulatorValidatesItsRequest(t *testing.T) {
+	env := newSimEnv(t, Config{SimulatorEnabled: true})
+	for _, tc := range []struct{ body, want string }{
+		{`{"count":10001}`, "limit of 10000"},
+		{`{"count":0}`, "count must be at least 1"},
+		{`{"status":"DELIVERD"}`, `unknown status \"DELIVERD\"`},
+		{`{"scenario":"storm"}`, `unknown scenario \"storm\"`},
+		{`{"region":"XX"}`, `unknown region \"XX\"`},
+		{`{"carrier":"T MOBILE"}`, `carrier \"T MOBILE\"`},
+		{`{"duplicates":0.9}`, "duplicates must be"},
+		{`{"scenario":"single","outOfOrder":0.2}`, "outOfOrder needs"},
+		{`{"cuont":5}`, `unknown field \"cuont\"`},
+		{`{"count":"5"}`, "simulator request"},
+	} {
+		code, body := env.post(t, tc.body)
+		if code != http.StatusBadRequest || !strings.Contains(string(body), tc.want) {
+			t.Errorf("%s: %d %s, want 400 naming %s", tc.body, code, body, tc.want)
+		}
+	}
+	if n := env.count(t, `SELECT count(*) FROM events`); n != 0 {
+		t.Fatalf("refused requests stored %d events", n)
+	}
+}
