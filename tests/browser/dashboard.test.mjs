@@ -122,7 +122,9 @@ test('the SLA and throughput charts are drawn', async () => {
   assert.equal(lines.length, 3, 'p50, p90 and p99');
   for (const d of lines) assert.match(d, /^M[\d.]+ [\d.]+.*L[\d.]+ [\d.]+/, 'a line with several points');
   const box = await page.locator('#sla-chart svg path.line.p90').boundingBox();
-  assert.ok(box.width > 200 && box.height > 10, `p90 line spans ${box.width}x${box.height}`);
+  // The line spans the chart; it may be flat when every minute's p90 falls
+  // in the same latency bucket, so its height says nothing.
+  assert.ok(box.width > 200, `p90 line spans ${box.width}x${box.height}`);
   assert.ok(await page.locator('#sla-chart svg circle.dot').count() >= 30, 'points per minute');
   assert.ok(await page.locator('#throughput-chart svg rect.bar').count() >= 1, 'throughput bars');
   // Hovering shows the minute's numbers.
