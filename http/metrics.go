@@ -118,7 +118,7 @@ func newProjMetrics(reg prometheus.Registerer) projMetrics {
 			Help: "Events read by the running (or last) rebuild.",
 		}, []string{"projection"}),
 		rebuildTotal: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "cxsms_rebuild_events_total",
+			Name: "cxsms_rebuild_log_events",
 			Help: "Events in the log when the running (or last) rebuild began.",
 		}, []string{"projection"}),
 		cxoneTokens: prometheus.NewCounterVec(prometheus.CounterOpts{

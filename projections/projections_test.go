@@ -423,3 +423,80 @@ func TestStopMidBatchIsExactlyOnce(t *testing.T) {
 		}
 	}
 }
+
+// Rules are applied at projection time: reports judged under rules v1, the
+// rules changed to v2, a rebuild, and violations and costs follow v2, with
+// every report still counted once.
+func TestRulesChangeRejudgesHistory(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	v1 := rules.Default()
+	// v2: ATT's US price doubles, and the GB rule for generic senders is
+	// gone, so INFO to a UK number is no longer a violation.
+	var doc map[string]any
+	if err := json.Unmarshal(rules.DefaultJSON(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["version"] = "test-v2"
+	doc["rateCard"].(map[string]any)["countries"].(map[string]any)["US"].(map[string]any)["carriers"].(map[string]any)["ATT"] = "0.0170"
+	delete(doc["countries"].(map[string]any), "GB")
+	raw, _ := json.Marshal(doc)
+	v2, err := rules.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	var reports []domain.StatusReceived
+	for i := range 10 {
+		us := sr(fmt.Sprintf("us-%d", i), "e1", domain.StatusDelivered, "ATT", at) // priced from the card
+		uk := sr(fmt.Sprintf("uk-%d", i), "e1", domain.StatusDelivered, "VODAFONE", at)
+		uk.Recipient, uk.SenderID = "+447700900123", "INFO"
+		reports = append(reports, us, uk, us) // and a redelivery
+	}
+	if _, err := store.Append(ctx, reports); err != nil {
+		t.Fatal(err)
+	}
+	judge := func(r *rules.Rules) (attCost float64, ukViolations int64, messages int64) {
+		t.Helper()
+		p := projections.NewProjector(pool, r, quietLog(), projections.Options{})
+		if _, err := p.Rebuild(ctx, "all", nil); err != nil {
+			t.Fatal(err)
+		}
+		reader := projections.NewReader(pool, r)
+		cs, err := reader.Carriers(ctx, projections.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			messages += c.Total
+			if c.Carrier == "ATT" {
+				attCost = c.TotalCost
+			}
+		}
+		vs, err := reader.Violations(ctx, "GB", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			ukViolations += v.Count
+		}
+		return
+	}
+	cost, violations, messages := judge(v1)
+	if cost < 0.0849 || cost > 0.0851 || violations != 10 || messages != 20 {
+		t.Fatalf("under v1: ATT cost %v, GB violations %d, messages %d; want 0.085, 10, 20", cost, violations, messages)
+	}
+	cost, violations, messages = judge(v2)
+	if cost < 0.1699 || cost > 0.1701 || violations != 0 || messages != 20 {
+		t.Fatalf("under v2: ATT cost %v, GB violations %d, messages %d; want 0.17, 0, 20", cost, violations, messages)
+	}
+	var version string
+	pool.QueryRow(ctx, `SELECT rules_version FROM projection_status WHERE name = 'carrier_costs.v1'`).Scan(&version)
+	if version != "test-v2" {
+		t.Errorf("projection_status says rules %q, want test-v2", version)
+	}
+}
