@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -175,6 +176,7 @@ type lagCollector struct {
 	lagEvents   *prometheus.Desc
 	lagSeconds  *prometheus.Desc
 	pendingDead *prometheus.Desc
+	position    *prometheus.Desc
 }
 
 // RegisterProjectionLag adds per-projection lag gauges, read at scrape time.
@@ -184,6 +186,7 @@ func RegisterProjectionLag(reg prometheus.Registerer, states func(ctx context.Co
 		lagEvents:   prometheus.NewDesc("cxsms_projection_lag_events", "Events in the log the projection has not applied yet.", []string{"projection"}, nil),
 		lagSeconds:  prometheus.NewDesc("cxsms_projection_lag_seconds", "Age of the oldest event the projection has not applied yet.", []string{"projection"}, nil),
 		pendingDead: prometheus.NewDesc("cxsms_projection_dead_letters_pending", "Dead letters not replayed yet.", []string{"projection"}, nil),
+		position:    prometheus.NewDesc("cxsms_projection_position_offset", "Log offset (events.offset) of the last event the projection applied.", []string{"projection"}, nil),
 	})
 }
 
@@ -191,6 +194,7 @@ func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.lagEvents
 	ch <- c.lagSeconds
 	ch <- c.pendingDead
+	ch <- c.position
 }
 
 func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
@@ -204,5 +208,10 @@ func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.lagEvents, prometheus.GaugeValue, float64(s.LagEvents), s.Name)
 		ch <- prometheus.MustNewConstMetric(c.lagSeconds, prometheus.GaugeValue, s.LagSeconds, s.Name)
 		ch <- prometheus.MustNewConstMetric(c.pendingDead, prometheus.GaugeValue, float64(s.DeadLetters), s.Name)
+		if _, off, ok := strings.Cut(s.Position, "/"); ok {
+			if v, err := strconv.ParseFloat(off, 64); err == nil {
+				ch <- prometheus.MustNewConstMetric(c.position, prometheus.GaugeValue, v, s.Name)
+			}
+		}
 	}
 }
