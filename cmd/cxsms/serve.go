@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,7 +71,12 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := http.NewMetrics(reg)
 
-	store := eventstore.New(pool, eventstore.Options{Observer: metrics})
+	commit, err := commitOptions(cfg)
+	if err != nil {
+		return err
+	}
+	commit.Observer = metrics
+	store := eventstore.New(pool, commit)
 	defer store.Close()
 
 	// The projectors read the log into the read models, once the schema is
@@ -194,4 +200,26 @@ func newLogger(cfg config, out io.Writer) *logrus.Logger {
 	log.SetFormatter(&logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano})
 	log.SetLevel(cfg.LogLevel)
 	return log
+}
+
+// commitOptions reads the group-commit tuning knobs: COMMIT_WRITERS (batches
+// committing at once) and COMMIT_WINDOW (how long a batch waits for more
+// requests, e.g. 500us). The defaults suit a small machine.
+func commitOptions(cfg config) (eventstore.Options, error) {
+	var o eventstore.Options
+	if v := cfg.getenv("COMMIT_WRITERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("COMMIT_WRITERS must be a positive number, got %q", v)
+		}
+		o.Writers = n
+	}
+	if v := cfg.getenv("COMMIT_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return o, fmt.Errorf("COMMIT_WINDOW must be a duration such as 500us, got %q", v)
+		}
+		o.Window = d
+	}
+	return o, nil
 }
