@@ -239,14 +239,11 @@ func benchLoad(ctx context.Context, cfg config, args []string, stdout, stderr io
 	if *batch < 1 || *workers < 1 {
 		return fmt.Errorf("bench-load: --batch and --workers must be positive")
 	}
-	pool, err := openPool(ctx, cfg)
+	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if _, err := eventstore.Migrate(ctx, pool); err != nil {
-		return err
-	}
 	var have int64
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&have); err != nil {
 		return fmt.Errorf("bench-load: count events: %w", err)

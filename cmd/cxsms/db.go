@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cxsms/cxsms/eventstore"
 )
 
 // openPool connects lazily: the pool is made even while PostgreSQL is down,
@@ -31,4 +35,32 @@ func openPool(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	return pool, nil
+}
+
+// openMigrated opens the database and applies any missing migration, for
+// the commands that need the schema right away (serve waits and retries
+// instead).
+func openMigrated(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := eventstore.Migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

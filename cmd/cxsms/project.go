@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cxsms/cxsms/eventstore"
 	"github.com/cxsms/cxsms/projections"
 )
 
@@ -18,14 +17,11 @@ func project(ctx context.Context, cfg config, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	pool, err := openPool(ctx, cfg)
+	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if _, err := eventstore.Migrate(ctx, pool); err != nil {
-		return err
-	}
 	log.WithField("rules", r.Version).Info("projecting")
 	return projections.NewProjector(pool, r, log, projections.Options{}).Run(ctx)
 }
@@ -39,14 +35,11 @@ func rebuild(ctx context.Context, cfg config, args []string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	pool, err := openPool(ctx, cfg)
+	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if _, err := eventstore.Migrate(ctx, pool); err != nil {
-		return err
-	}
 	p := projections.NewProjector(pool, r, newLogger(cfg, stderr), projections.Options{})
 	start := time.Now()
 	last := time.Time{}

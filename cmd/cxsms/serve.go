@@ -9,7 +9,6 @@ import (
 	stdhttp "net/http"
 	"os"
 	"runtime/debug"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -46,15 +45,11 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	// CXSMS_CPUPROFILE=path profiles the whole run, for `make bench` and
 	// anyone asking where the CPU goes.
 	if path := cfg.getenv("CXSMS_CPUPROFILE"); path != "" {
-		f, err := os.Create(path)
+		stop, err := startCPUProfile(path)
 		if err != nil {
 			return fmt.Errorf("CXSMS_CPUPROFILE: %w", err)
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("CXSMS_CPUPROFILE: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 
 	pool, err := openPool(ctx, cfg)

@@ -14,7 +14,6 @@ import (
 	stdhttp "net/http"
 	"net/url"
 	"os"
-	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -228,15 +227,11 @@ func simulateCmd(ctx context.Context, cfg config, args []string, stdout, stderr 
 		return err
 	}
 	if o.cpuprofile != "" {
-		f, err := os.Create(o.cpuprofile)
+		stop, err := startCPUProfile(o.cpuprofile)
 		if err != nil {
 			return fmt.Errorf("--cpuprofile: %w", err)
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("--cpuprofile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	sum := runSimulation(ctx, o, stderr)
 	if o.asJSON {
