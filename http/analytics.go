@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/cxsms/cxsms/domain/rules"
+	"github.com/cxsms/cxsms/eventstore"
 	"github.com/cxsms/cxsms/projections"
 )
 
@@ -22,7 +24,11 @@ type readModels interface {
 }
 
 func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.reads.CurrentStatus(r.Context(), mux.Vars(r)["id"])
+	id := mux.Vars(r)["id"]
+	st, err := s.reads.CurrentStatus(r.Context(), id)
+	if errors.Is(err, eventstore.ErrNotFound) {
+		return errorf(http.StatusNotFound, "no message "+quote(id)+" (reports appear here once projected, usually within a second)")
+	}
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,13 @@ package http
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/cxsms/cxsms/eventstore"
 )
 
 // historyEvent is one event of the audit trail; its payload is written
@@ -28,6 +31,9 @@ type historyEvent struct {
 func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["id"]
 	recs, err := s.store.History(r.Context(), id)
+	if errors.Is(err, eventstore.ErrNotFound) {
+		return errorf(http.StatusNotFound, "no events for message "+quote(id))
+	}
 	if err != nil {
 		return err
 	}
