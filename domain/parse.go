@@ -96,17 +96,23 @@ func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
 	if jsonTooDeep(body) {
 		return nil, &ParseError{Reason: fmt.Sprintf("JSON nested deeper than %d levels", maxJSONDepth)}
 	}
+	// Validate once; from here the body is split by hand (jsonsplit.go).
+	if !json.Valid(body) {
+		var v any
+		return nil, jsonSyntaxError(json.Unmarshal(body, &v))
+	}
 	var reports []json.RawMessage
+	var err error
 	if body[0] == '[' {
-		if err := json.Unmarshal(body, &reports); err != nil {
+		if reports, err = splitArray(body); err != nil {
 			return nil, jsonSyntaxError(err)
 		}
 		if len(reports) == 0 {
 			return nil, &ParseError{Reason: "no reports: the array is empty"}
 		}
 	} else {
-		var top map[string]json.RawMessage
-		if err := json.Unmarshal(body, &top); err != nil {
+		top, err := splitObject(body)
+		if err != nil {
 			return nil, jsonSyntaxError(err)
 		}
 		events, ok := top["events"]
@@ -120,7 +126,7 @@ func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
 		if events[0] != '[' {
 			return nil, &ParseError{Field: "events", Reason: "must be an array of reports, not " + jsonKind(events[0])}
 		}
-		if err := json.Unmarshal(events, &reports); err != nil {
+		if reports, err = splitArray(events); err != nil {
 			return nil, jsonSyntaxError(err)
 		}
 		if len(reports) == 0 {
@@ -132,11 +138,11 @@ func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
 		if raw[0] != '{' {
 			return nil, &ParseError{Index: i, Reason: "report is " + jsonKind(raw[0]) + ", not an object"}
 		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &m); err != nil {
+		m, err := splitObject(raw)
+		if err != nil {
 			return nil, jsonSyntaxError(err)
 		}
-		e, err := parseJSONReport(req, raw, m, i, len(reports))
+		e, err := parseJSONReport(req, bytes.Clone(raw), m, i, len(reports))
 		if err != nil {
 			return nil, err
 		}
@@ -185,8 +191,8 @@ func parseJSONReport(req *Request, raw []byte, m map[string]json.RawMessage, ind
 		if p[0] != '{' {
 			return e, r.errorf("payload", nil, "must be an object, not %s", jsonKind(p[0]))
 		}
-		var pm map[string]json.RawMessage
-		if err := json.Unmarshal(p, &pm); err != nil {
+		pm, err := splitObject(p)
+		if err != nil {
 			return e, jsonSyntaxError(err)
 		}
 		envelope = &reportFields{m: m, index: index}
