@@ -26,6 +26,7 @@ $GO test -race -count=1 -timeout 15m ./...
 # Short fuzz runs: the seed corpus runs in every `go test`; this explores a
 # little further each time.
 $GO test -run=NONE -fuzz=FuzzParse -fuzztime=${FUZZTIME:-15s} ./domain/
+$GO test -run=NONE -fuzz=FuzzSplit -fuzztime=${FUZZTIME:-5s} ./domain/
 if [ -f tests/browser/package.json ] && [ "${SKIP_BROWSER:-}" != 1 ]; then
   scripts/test-browser.sh
 fi
