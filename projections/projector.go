@@ -97,6 +97,8 @@ func (p *Projector) Run(ctx context.Context) error {
 			RetryInterval:  time.Second,
 			SchemaAdapter:  eventsSchema{batchSize: p.opts.BatchSize, stateTable: proj.StateTable(), inflight: events},
 			OffsetsAdapter: offsetsAdapter(st.unflushed),
+			BackoffManager: pacing{st: st, full: p.opts.BatchSize, gather: p.opts.PollInterval,
+				fallback: wsql.NewDefaultBackoffManager(p.opts.PollInterval, time.Second)},
 		}, wlog)
 		if err != nil {
 			return fmt.Errorf("projector: subscriber %s: %w", proj.Name(), err)
@@ -137,6 +139,7 @@ type stage struct {
 	tx      pgx.Tx
 	states  map[string]stagedState // newest state per message in this batch
 	pending []staged
+	written int // events in the last batch written, for pacing
 }
 
 type stagedState struct {
@@ -149,6 +152,37 @@ type staged struct {
 	before  domain.Message
 	existed bool
 	after   domain.Message
+}
+
+// lastWritten is how many events the last batch wrote.
+func (st *stage) lastWritten() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.written
+}
+
+// pacing decides how long a subscriber waits before its next poll. A full
+// batch means a backlog: poll again at once. A partial one means the
+// projection is caught up with a steady stream: wait a little so the next
+// batch gathers more events, since each batch costs a poll, a transaction
+// and a write whatever its size (polling back to back under load gave
+// batches of a few events and most of the projectors' cost). Errors and
+// empty polls are left to watermill's default manager.
+type pacing struct {
+	st       *stage
+	full     int
+	gather   time.Duration
+	fallback wsql.BackoffManager
+}
+
+func (p pacing) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+	if err != nil || noMsg {
+		return p.fallback.HandleError(logger, noMsg, err)
+	}
+	if p.st.lastWritten() >= p.full {
+		return 0
+	}
+	return p.gather
 }
 
 // unflushed reports whether folded events wait to be written; the
@@ -241,6 +275,7 @@ func (p *Projector) flush(ctx context.Context, tx pgx.Tx, proj projection, st *s
 				p.opts.Observer.Applied(proj.Name(), per)
 			}
 		}
+		st.written = len(st.pending)
 		st.pending = st.pending[:0]
 		return nil
 	}
