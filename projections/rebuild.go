@@ -250,38 +250,48 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 // connection each at a time (PostgreSQL does the COPY and index work in its
 // own process for each connection, so two use both cores of a small machine).
 func writeShadows(ctx context.Context, conns []*pgxpool.Conn, projs []projection, rebuilds []rebuild, fold *messageFold) error {
-	jobs := make(chan int)
 	errs := make([]error, len(projs))
+	write := func(conn *pgxpool.Conn, i int) {
+		proj := projs[i]
+		errs[i] = eventstore.InTx(ctx, conn, func(tx pgx.Tx) error {
+			// Indexes are built after the COPY: one sort per index
+			// is about twice as fast as maintaining them row by row.
+			for _, t := range proj.Tables() {
+				if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+shadow(t)+`;
+							CREATE TABLE `+shadow(t)+` (LIKE `+t+` INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`); err != nil {
+					return fmt.Errorf("shadow of %s: %w", t, err)
+				}
+			}
+			if err := rebuilds[i].Write(ctx, tx, fold, shadow); err != nil {
+				return fmt.Errorf("%s: %w", proj.Name(), err)
+			}
+			for _, t := range proj.Tables() {
+				if err := copyIndexes(ctx, tx, t, shadow(t)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	// Every projection keeps the same per-message states: send them once,
+	// for the first, and let the others copy that table server-side.
+	write(conns[0], 0)
+	if errs[0] != nil || len(projs) == 1 {
+		return errs[0]
+	}
+	fold.copied = shadow(projs[0].StateTable())
+	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for _, conn := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				proj := projs[i]
-				errs[i] = eventstore.InTx(ctx, conn, func(tx pgx.Tx) error {
-					// Indexes are built after the COPY: one sort per index
-					// is about twice as fast as maintaining them row by row.
-					for _, t := range proj.Tables() {
-						if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+shadow(t)+`;
-							CREATE TABLE `+shadow(t)+` (LIKE `+t+` INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`); err != nil {
-							return fmt.Errorf("shadow of %s: %w", t, err)
-						}
-					}
-					if err := rebuilds[i].Write(ctx, tx, fold, shadow); err != nil {
-						return fmt.Errorf("%s: %w", proj.Name(), err)
-					}
-					for _, t := range proj.Tables() {
-						if err := copyIndexes(ctx, tx, t, shadow(t)); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
+				write(conn, i)
 			}
 		}()
 	}
-	for i := range projs {
+	for i := 1; i < len(projs); i++ {
 		jobs <- i
 	}
 	close(jobs)

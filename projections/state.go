@@ -86,6 +86,10 @@ func queueSaveState(b *pgx.Batch, table string, m domain.Message) {
 type messageFold struct {
 	byID  map[string]*domain.Message
 	order []string // first-seen order, for deterministic output
+	// copied names a committed table already holding every folded state;
+	// other state tables are then filled from it inside PostgreSQL instead
+	// of sending the same rows again (see writeShadows).
+	copied string
 }
 
 func newMessageFold() *messageFold { return &messageFold{byID: make(map[string]*domain.Message)} }
@@ -104,6 +108,12 @@ func (f *messageFold) add(e Event) *domain.Message {
 
 // copyStates writes every folded message into table with COPY.
 func (f *messageFold) copyStates(ctx context.Context, tx pgx.Tx, table string) error {
+	if f.copied != "" && f.copied != table {
+		if _, err := tx.Exec(ctx, `INSERT INTO `+table+` (`+stateColumns+`) SELECT `+stateColumns+` FROM `+f.copied); err != nil {
+			return fmt.Errorf("copy %d messages from %s into %s: %w", len(f.order), f.copied, table, err)
+		}
+		return nil
+	}
 	i := 0
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, stateColumnNames, pgx.CopyFromFunc(func() ([]any, error) {
 		if i >= len(f.order) {
