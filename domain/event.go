@@ -57,7 +57,8 @@ var (
 )
 
 // ParseError says which part of a body could not be parsed and why. Index is
-// the report's position in a batch (0 for a single report).
+// the report's position in a batch (0 for a single report), or bodyLevel when
+// the body as a whole is wrong (empty, not JSON, no reports...).
 type ParseError struct {
 	Index  int
 	Field  string
@@ -65,15 +66,20 @@ type ParseError struct {
 	Err    error // a sentinel such as ErrNoMessageID, when one applies
 }
 
+// bodyLevel is ParseError.Index for errors about the body as a whole.
+const bodyLevel = -1
+
 func (e *ParseError) Error() string {
 	var b strings.Builder
-	b.WriteString("report ")
-	b.WriteString(strconv.Itoa(e.Index))
-	if e.Field != "" {
+	if e.Index != bodyLevel {
+		b.WriteString("report ")
+		b.WriteString(strconv.Itoa(e.Index))
 		b.WriteString(": ")
-		b.WriteString(e.Field)
 	}
-	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
 	b.WriteString(e.Reason)
 	return b.String()
 }

@@ -43,7 +43,7 @@ const maxJSONDepth = 32
 func Parse(req Request) ([]StatusReceived, error) {
 	body := trimBody(req.Body)
 	if len(body) == 0 {
-		return nil, &ParseError{Reason: "body is empty", Err: ErrEmptyBody}
+		return nil, &ParseError{Index: bodyLevel, Reason: "body is empty", Err: ErrEmptyBody}
 	}
 	// Content decides before Content-Type: senders label JSON as text/plain
 	// often enough, and a JSON body can never be read as a receipt anyway.
@@ -52,13 +52,13 @@ func Parse(req Request) ([]StatusReceived, error) {
 	}
 	text := string(body)
 	if !isTextPlain(req.ContentType) && json.Valid(body) {
-		return nil, &ParseError{Reason: "body is " + jsonKind(body[0]) + ", not a report"}
+		return nil, &ParseError{Index: bodyLevel, Reason: "body is " + jsonKind(body[0]) + ", not a report"}
 	}
 	rc, keys, err := parseReceipt(text)
 	if keys < 2 && !isTextPlain(req.ContentType) {
 		// One key could be anything ("note: hi"); two receipt keys are a receipt,
 		// and from here a missing id: is reported as such.
-		return nil, &ParseError{Reason: "body is neither JSON nor an SMPP delivery receipt"}
+		return nil, &ParseError{Index: bodyLevel, Reason: "body is neither JSON nor an SMPP delivery receipt"}
 	}
 	if err != nil {
 		return nil, err
@@ -94,7 +94,7 @@ func receiptEvent(rc Receipt, receivedAt time.Time) StatusReceived {
 
 func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
 	if jsonTooDeep(body) {
-		return nil, &ParseError{Reason: fmt.Sprintf("JSON nested deeper than %d levels", maxJSONDepth)}
+		return nil, &ParseError{Index: bodyLevel, Reason: fmt.Sprintf("JSON nested deeper than %d levels", maxJSONDepth)}
 	}
 	// Validate once; from here the body is split by hand (jsonsplit.go).
 	if !json.Valid(body) {
@@ -108,7 +108,7 @@ func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
 			return nil, jsonSyntaxError(err)
 		}
 		if len(reports) == 0 {
-			return nil, &ParseError{Reason: "no reports: the array is empty"}
+			return nil, &ParseError{Index: bodyLevel, Reason: "no reports: the array is empty"}
 		}
 	} else {
 		top, err := splitObject(body)
@@ -124,13 +124,13 @@ func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
 			return []StatusReceived{e}, nil
 		}
 		if events[0] != '[' {
-			return nil, &ParseError{Field: "events", Reason: "must be an array of reports, not " + jsonKind(events[0])}
+			return nil, &ParseError{Index: bodyLevel, Field: "events", Reason: "must be an array of reports, not " + jsonKind(events[0])}
 		}
 		if reports, err = splitArray(events); err != nil {
 			return nil, jsonSyntaxError(err)
 		}
 		if len(reports) == 0 {
-			return nil, &ParseError{Field: "events", Reason: "no reports: the array is empty"}
+			return nil, &ParseError{Index: bodyLevel, Field: "events", Reason: "no reports: the array is empty"}
 		}
 	}
 	out := make([]StatusReceived, len(reports))
@@ -425,9 +425,9 @@ func jsonTooDeep(b []byte) bool {
 func jsonSyntaxError(err error) *ParseError {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return &ParseError{Reason: fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)}
+		return &ParseError{Index: bodyLevel, Reason: fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)}
 	}
-	return &ParseError{Reason: "invalid JSON: " + err.Error()}
+	return &ParseError{Index: bodyLevel, Reason: "invalid JSON: " + err.Error()}
 }
 
 // jsonKind names the JSON type that starts with c, for error messages.

@@ -84,11 +84,9 @@ func readBatch(ctx context.Context, q querier, after eventstore.Position, limit 
 	return out, rows.Err()
 }
 
-// querier is what reads need: a pool, a connection or a transaction.
+// querier is what reading the log needs: a pool or a transaction.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Exec(ctx context.Context, sql string, args ...any) (pgconnCommandTag, error)
 }
 
 func minute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }

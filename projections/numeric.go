@@ -3,13 +3,10 @@ package projections
 import (
 	"math/big"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cxsms/cxsms/domain"
 )
-
-type pgconnCommandTag = pgconn.CommandTag
 
 // numeric carries money between PostgreSQL's numeric and domain.Micros
 // without a float on the way.

@@ -115,8 +115,3 @@ func (s eventsSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql
 func (s eventsSchema) SubscribeIsolationLevel() stdsql.IsolationLevel {
 	return stdsql.LevelRepeatableRead
 }
-
-// pgxRowScanner is the Scan method both pgx rows and watermill's row share.
-type pgxRowScanner interface {
-	Scan(dest ...any) error
-}
