@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
@@ -46,7 +45,7 @@ func (o *Options) defaults() {
 		o.PollInterval = 50 * time.Millisecond
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 500
+		o.BatchSize = 2000
 	}
 	if o.Retries <= 0 {
 		o.Retries = 3
@@ -72,7 +71,7 @@ func NewProjector(pool *pgxpool.Pool, r *rules.Rules, log *logrus.Logger, opts O
 // a consumer group's position row is locked while a batch is applied, so
 // each event is applied once per projection.
 func (p *Projector) Run(ctx context.Context) error {
-	wlog := logrusAdapter{p.log.WithField("component", "projector")}
+	wlog := logrusAdapter{e: p.log.WithField("component", "projector")}
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wlog)
 	if err != nil {
 		return fmt.Errorf("projector: %w", err)
@@ -85,8 +84,7 @@ func (p *Projector) Run(ctx context.Context) error {
 			return err
 		}
 		ackDeadline := 5 * time.Second
-		st := &stage{}
-		events := &inflight{}
+		found := &atomic.Int64{}
 		sub, err := wsql.NewSubscriber(lockingBeginner{wsql.BeginnerFromPgx(p.pool), proj.Name()}, wsql.SubscriberConfig{
 			ConsumerGroup: proj.Name(),
 			// A batch whose connection died is abandoned after this and read
@@ -95,26 +93,18 @@ func (p *Projector) Run(ctx context.Context) error {
 			PollInterval:   p.opts.PollInterval,
 			ResendInterval: 200 * time.Millisecond,
 			RetryInterval:  time.Second,
-			SchemaAdapter:  eventsSchema{batchSize: p.opts.BatchSize, stateTable: proj.StateTable(), inflight: events},
-			OffsetsAdapter: offsetsAdapter(st.unflushed),
-			BackoffManager: pacing{st: st, full: p.opts.BatchSize, gather: p.opts.PollInterval,
+			SchemaAdapter:  eventsSchema{batchSize: p.opts.BatchSize, found: found},
+			OffsetsAdapter: offsetsAdapter(),
+			BackoffManager: pacing{found: found, full: int64(p.opts.BatchSize), gather: p.opts.PollInterval,
 				fallback: wsql.NewDefaultBackoffManager(p.opts.PollInterval, time.Second)},
 		}, wlog)
 		if err != nil {
 			return fmt.Errorf("projector: subscriber %s: %w", proj.Name(), err)
 		}
-		h := router.AddConsumerHandler(proj.Name(), topic, sub, p.handler(proj, st, events))
-		h.AddMiddleware(
-			lockTx,
-			p.deadLetter(proj, events),
-			middleware.Retry{
-				MaxRetries:      p.opts.Retries,
-				InitialInterval: 20 * time.Millisecond,
-				MaxInterval:     time.Second,
-				Multiplier:      3,
-				Logger:          wlog,
-			}.Middleware,
-		)
+		// The handler retries and dead-letters single events itself; an
+		// error it returns means the transaction is lost, and watermill rolls
+		// it back and reads the batch again.
+		router.AddConsumerHandler(proj.Name(), topic, sub, p.handler(proj)).AddMiddleware(lockTx)
 	}
 	if err := router.Run(ctx); err != nil && ctx.Err() == nil {
 		return err
@@ -132,45 +122,15 @@ func (p *Projector) recordRules(ctx context.Context, proj projection) error {
 	return nil
 }
 
-// stage holds what a projection's handler has folded in the current
-// subscriber batch but not written yet.
-type stage struct {
-	mu      sync.Mutex
-	tx      pgx.Tx
-	states  map[string]stagedState // newest state per message in this batch
-	pending []staged
-	written int // events in the last batch written, for pacing
-}
-
-type stagedState struct {
-	m       domain.Message
-	existed bool
-}
-
-type staged struct {
-	e       Event
-	before  domain.Message
-	existed bool
-	after   domain.Message
-}
-
-// lastWritten is how many events the last batch wrote.
-func (st *stage) lastWritten() int {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.written
-}
-
 // pacing decides how long a subscriber waits before its next poll. A full
 // batch means a backlog: poll again at once. A partial one means the
 // projection is caught up with a steady stream: wait a little so the next
 // batch gathers more events, since each batch costs a poll, a transaction
-// and a write whatever its size (polling back to back under load gave
-// batches of a few events and most of the projectors' cost). Errors and
-// empty polls are left to watermill's default manager.
+// and a write whatever its size. Errors and empty polls are left to
+// watermill's default manager.
 type pacing struct {
-	st       *stage
-	full     int
+	found    *atomic.Int64
+	full     int64
 	gather   time.Duration
 	fallback wsql.BackoffManager
 }
@@ -179,120 +139,94 @@ func (p pacing) HandleError(logger watermill.LoggerAdapter, noMsg bool, err erro
 	if err != nil || noMsg {
 		return p.fallback.HandleError(logger, noMsg, err)
 	}
-	if p.st.lastWritten() >= p.full {
+	if p.found.Load() >= p.full {
 		return 0
 	}
 	return p.gather
 }
 
-// unflushed reports whether folded events wait to be written; the
-// subscriber must not move the position past them (see offsets).
-func (st *stage) unflushed() bool {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return len(st.pending) > 0
-}
-
-// handler folds each event in memory and writes a whole subscriber batch at
-// its last event, in the subscriber's transaction: one upsert for every
-// message state the batch touched and one write per read-model row it moved,
-// instead of several statements per event. The message's prior state came
-// with the event (eventsSchema joins it); states folded earlier in the batch
-// are newer and win.
+// handler applies one batch message: it reads the batch's events with their
+// messages' prior states, folds them in memory and writes the result in the
+// subscriber's transaction: one upsert of every message state the batch
+// touched and one write per read-model row it moved, with the new position.
 //
-// If the batch's writes fail, it falls back to one event at a time, each in
-// a savepoint, so one bad event is dead-lettered and the rest still count.
-func (p *Projector) handler(proj projection, st *stage, events *inflight) message.NoPublishHandlerFunc {
+// If those writes fail, it applies the events one at a time, each in a
+// savepoint with retries, so one bad event is dead-lettered and the rest
+// still count.
+func (p *Projector) handler(proj projection) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
-		ev, err := events.get(msg)
+		r, err := rangeOf(msg)
 		if err != nil {
 			return err
 		}
-		e := *ev
 		tx, err := txOf(msg)
 		if err != nil {
 			return err
 		}
 		ctx := msg.Context()
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		if tx != st.tx {
-			st.tx, st.states, st.pending = tx, map[string]stagedState{}, nil
+		events, err := readRange(ctx, tx, proj.StateTable(), r)
+		if err != nil {
+			return fmt.Errorf("%s: %w", proj.Name(), err)
 		}
-		// A retry of the batch's last event must not fold it twice.
-		if n := len(st.pending); n == 0 || st.pending[n-1].e.Pos != e.Pos {
-			prior, ok := st.states[e.MessageID]
-			switch {
-			case ok:
-			case e.PriorKnown:
-				if e.Prior != nil {
-					prior = stagedState{*e.Prior, true}
-				}
-			default:
-				m, existed, err := loadState(ctx, tx, proj.StateTable(), e.MessageID)
-				if err != nil {
-					return err
-				}
-				prior = stagedState{m, existed}
-			}
-			after := prior.m.Apply(e.StatusReceived)
-			st.states[e.MessageID] = stagedState{after, true}
-			st.pending = append(st.pending, staged{e, prior.m, prior.existed, after})
-		}
-		if msg.Metadata.Get(lastInBatch) != "1" {
+		if len(events) == 0 {
 			return nil
 		}
-		return p.flush(ctx, tx, proj, st)
+		return p.applyBatch(ctx, tx, proj, events)
 	}
 }
 
-// flush writes the staged events of st. The caller holds st.mu.
-func (p *Projector) flush(ctx context.Context, tx pgx.Tx, proj projection, st *stage) error {
+// applyBatch folds events (in log order, each with its prior state) and
+// writes the batch in one round trip.
+func (p *Projector) applyBatch(ctx context.Context, tx pgx.Tx, proj projection, events []Event) error {
 	start := time.Now()
+	states := make(map[string]int, len(events)) // message ID -> index in finals
+	finals := make([]domain.Message, 0, len(events))
+	d := proj.NewDelta()
+	for i := range events {
+		e := &events[i]
+		var before domain.Message
+		existed := false
+		if j, ok := states[e.MessageID]; ok {
+			before, existed = finals[j], true // folded earlier in this batch: newer
+		} else if e.Prior != nil {
+			before, existed = *e.Prior, true
+		}
+		after := before.Apply(e.StatusReceived)
+		if j, ok := states[e.MessageID]; ok {
+			finals[j] = after
+		} else {
+			states[e.MessageID] = len(finals)
+			finals = append(finals, after)
+		}
+		d.Add(*e, before, existed, after)
+	}
 	var b pgx.Batch
 	b.Queue(`SAVEPOINT flush`)
-	seen := map[string]int{}
-	var finals []domain.Message
-	d := proj.NewDelta()
-	for _, s := range st.pending {
-		if i, ok := seen[s.e.MessageID]; ok {
-			finals[i] = s.after
-		} else {
-			seen[s.e.MessageID] = len(finals)
-			finals = append(finals, s.after)
-		}
-		d.Add(s.e, s.before, s.existed, s.after)
-	}
 	queueSaveStates(&b, proj.StateTable(), finals)
 	d.Queue(&b)
-	queuePosition(&b, proj.Name(), st.pending[len(st.pending)-1].e)
+	queuePosition(&b, proj.Name(), events[len(events)-1])
 	b.Queue(`RELEASE SAVEPOINT flush`)
 	err := tx.SendBatch(ctx, &b).Close()
 	if err == nil {
 		if p.opts.Observer != nil {
-			per := time.Since(start) / time.Duration(len(st.pending))
-			for range st.pending {
+			per := time.Since(start) / time.Duration(len(events))
+			for range events {
 				p.opts.Observer.Applied(proj.Name(), per)
 			}
 		}
-		st.written = len(st.pending)
-		st.pending = st.pending[:0]
 		return nil
 	}
 	if _, rbErr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT flush`); rbErr != nil {
 		return fmt.Errorf("%s: write batch: %w", proj.Name(), errors.Join(err, rbErr))
 	}
 	p.log.WithError(err).WithField("projection", proj.Name()).Warn("batch write failed; applying its events one by one")
-	for _, s := range st.pending {
-		if err := p.applyOne(ctx, tx, proj, s.e); err != nil {
-			if err := p.recordDeadLetter(ctx, tx, proj, s.e, err); err != nil {
+	for _, e := range events {
+		if err := p.applyOne(ctx, tx, proj, e); err != nil {
+			if err := p.recordDeadLetter(ctx, tx, proj, e, err); err != nil {
 				return err
 			}
 		}
 	}
-	st.pending = st.pending[:0]
-	// The states in st.states assumed every event applied; forget them.
-	st.states = map[string]stagedState{}
 	return nil
 }
 
@@ -326,37 +260,6 @@ func (p *Projector) applyOne(ctx context.Context, tx pgx.Tx, proj projection, e 
 	return err
 }
 
-// deadLetter sits outside the retries: if handling still fails (the batch
-// could not be written even event by event, typically because the database
-// went away), it tries to record the event in dead_letters in the same
-// transaction; if even that fails, the error goes back to watermill, which
-// rolls back and reads the batch again later: nothing is skipped silently.
-func (p *Projector) deadLetter(proj projection, events *inflight) message.HandlerMiddleware {
-	return func(h message.HandlerFunc) message.HandlerFunc {
-		return func(msg *message.Message) ([]*message.Message, error) {
-			out, err := h(msg)
-			if err == nil {
-				events.done(msg)
-				return out, nil
-			}
-			ev, gerr := events.get(msg)
-			if gerr != nil {
-				return nil, errors.Join(err, gerr)
-			}
-			e := *ev
-			tx, txErr := txOf(msg)
-			if txErr != nil {
-				return nil, errors.Join(err, txErr)
-			}
-			if dlErr := p.recordDeadLetter(msg.Context(), tx, proj, e, err); dlErr != nil {
-				return nil, errors.Join(err, dlErr)
-			}
-			events.done(msg)
-			return nil, nil
-		}
-	}
-}
-
 // recordDeadLetter records e as failed in proj, moves the projection past
 // it, and notes the error for the admin view, all in tx.
 func (p *Projector) recordDeadLetter(ctx context.Context, tx pgx.Tx, proj projection, e Event, cause error) error {
@@ -377,20 +280,33 @@ func (p *Projector) recordDeadLetter(ctx context.Context, tx pgx.Tx, proj projec
 	return nil
 }
 
-// logrusAdapter lets watermill log through logrus.
-type logrusAdapter struct{ e *logrus.Entry }
+// logrusAdapter lets watermill log through logrus. watermill asks for
+// loggers with fields (With) and logs at debug level on every poll, so the
+// fields are only merged into a logrus entry when a line is actually written.
+type logrusAdapter struct {
+	e      *logrus.Entry
+	fields watermill.LogFields
+}
+
+func (l logrusAdapter) entry(f watermill.LogFields) *logrus.Entry {
+	return l.e.WithFields(logrus.Fields(l.fields.Add(f)))
+}
 
 func (l logrusAdapter) Error(msg string, err error, f watermill.LogFields) {
-	l.e.WithFields(logrus.Fields(f)).WithError(err).Error(msg)
+	l.entry(f).WithError(err).Error(msg)
 }
 func (l logrusAdapter) Info(msg string, f watermill.LogFields) {
 	// watermill's info lines are about its own lifecycle; ours say enough.
-	l.e.WithFields(logrus.Fields(f)).Debug(msg)
+	if l.e.Logger.IsLevelEnabled(logrus.DebugLevel) {
+		l.entry(f).Debug(msg)
+	}
 }
 func (l logrusAdapter) Debug(msg string, f watermill.LogFields) {
-	l.e.WithFields(logrus.Fields(f)).Trace(msg)
+	if l.e.Logger.IsLevelEnabled(logrus.TraceLevel) {
+		l.entry(f).Trace(msg)
+	}
 }
 func (l logrusAdapter) Trace(msg string, f watermill.LogFields) {}
 func (l logrusAdapter) With(f watermill.LogFields) watermill.LoggerAdapter {
-	return logrusAdapter{l.e.WithFields(logrus.Fields(f))}
+	return logrusAdapter{l.e, l.fields.Add(f)}
 }

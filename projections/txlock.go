@@ -85,7 +85,7 @@ func (t *lockedTx) pgx() (pgx.Tx, error) {
 type heldTxKey struct{}
 
 // lockTx is the outermost handler middleware: it holds the message's
-// transaction for the whole handling (retries and dead-lettering included)
+// transaction for the whole handling (single-event retries included)
 // and hands the pgx transaction down in the context.
 func lockTx(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
@@ -126,25 +126,17 @@ func queuePosition(b *pgx.Batch, group string, e Event) {
 // offsets stores positions in projection_offsets like watermill's
 // PostgreSQL adapter, except that an ack never moves a position backwards:
 // a handler may already have moved it further (see above).
-//
-// It also refuses to ack while the handler holds folded events it has not
-// written (the subscriber gave up on the batch before its last event): the
-// subscriber then rolls back and reads the batch again.
 type offsets struct {
 	wsql.DefaultPostgreSQLOffsetsAdapter
-	unflushed func() bool
 }
 
-func offsetsAdapter(unflushed func() bool) offsets {
+func offsetsAdapter() offsets {
 	return offsets{wsql.DefaultPostgreSQLOffsetsAdapter{
 		GenerateMessagesOffsetsTableName: func(string) string { return "projection_offsets" },
-	}, unflushed}
+	}}
 }
 
 func (o offsets) AckMessageQuery(params wsql.AckMessageQueryParams) (wsql.Query, error) {
-	if o.unflushed() {
-		return wsql.Query{}, errors.New("batch ended before its last event; reading it again")
-	}
 	return wsql.Query{
 		Query: `INSERT INTO projection_offsets AS o (offset_acked, last_processed_transaction_id, consumer_group)
 			VALUES ($1, $2, $3)

@@ -29,6 +29,12 @@ func openPool(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
 		pc.MaxConns = 24
 	}
 	pc.ConnConfig.ConnectTimeout = 3 * time.Second
+	// Every statement here is short and indexed. PostgreSQL's JIT kicks in
+	// on estimated cost, and a projector batch's generic plan is estimated
+	// high: compiling it took longer than running it, on every batch.
+	if _, set := pc.ConnConfig.RuntimeParams["jit"]; !set {
+		pc.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	pc.HealthCheckPeriod = 5 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {

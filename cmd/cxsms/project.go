@@ -23,6 +23,14 @@ func project(ctx context.Context, cfg config, stderr io.Writer) error {
 	}
 	defer pool.Close()
 	log.WithField("rules", r.Version).Info("projecting")
+	// CXSMS_CPUPROFILE=path profiles the projectors alone, as on serve.
+	if path := cfg.getenv("CXSMS_CPUPROFILE"); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			return fmt.Errorf("CXSMS_CPUPROFILE: %w", err)
+		}
+		defer stop()
+	}
 	return projections.NewProjector(pool, r, log, projections.Options{}).Run(ctx)
 }
 
