@@ -42,7 +42,13 @@ func (b lockingBeginner) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (w
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM projection_offsets WHERE consumer_group = $1 FOR UPDATE`, b.group); err != nil {
+	// A projector's commit need not wait for its WAL to reach the disk: its
+	// read-model writes and its position commit together or not at all, so
+	// a crash can only lose the last few batches, which are then projected
+	// again from the (synchronously committed) log. Ingest keeps
+	// synchronous_commit on.
+	if _, err := tx.ExecContext(ctx, `SELECT set_config('synchronous_commit', 'off', true)
+		FROM projection_offsets WHERE consumer_group = $1 FOR UPDATE`, b.group); err != nil {
 		_ = tx.Rollback()
 		return nil, fmt.Errorf("lock position of %s: %w", b.group, err)
 	}
