@@ -115,7 +115,7 @@ func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
 		if err != nil {
 			return nil, jsonSyntaxError(err)
 		}
-		events, ok := top["events"]
+		events, ok := top.get("events")
 		if !ok {
 			e, err := parseJSONReport(req, bytes.Clone(body), top, 0, 1)
 			if err != nil {
@@ -183,11 +183,11 @@ var (
 // (shortMessage, short_message, receipt), the JSON fields win: the gateway
 // that wrote them parsed the receipt already, and may have corrected it.
 // The receipt fills only what the JSON leaves out.
-func parseJSONReport(req *Request, raw []byte, m map[string]json.RawMessage, index, n int) (StatusReceived, error) {
+func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusReceived, error) {
 	e := StatusReceived{ReceivedAt: req.ReceivedAt, Format: FormatJSON}
 	r := reportFields{m: m, index: index}
 	var envelope *reportFields
-	if p, ok := m["payload"]; ok {
+	if p, ok := m.get("payload"); ok {
 		if p[0] != '{' {
 			return e, r.errorf("payload", nil, "must be an object, not %s", jsonKind(p[0]))
 		}
@@ -315,7 +315,7 @@ func messageState(s string) Status {
 
 // reportFields reads one JSON object's scalar fields by name.
 type reportFields struct {
-	m      map[string]json.RawMessage
+	m      object
 	prefix string // "payload." inside an envelope, so errors name the right field
 	index  int
 }
@@ -326,7 +326,7 @@ func (r *reportFields) errorf(field string, sentinel error, format string, args 
 
 func (r *reportFields) hasAny(keys []string) bool {
 	for _, k := range keys {
-		if v, ok := r.m[k]; ok && v[0] != 'n' {
+		if v, ok := r.m.get(k); ok && v[0] != 'n' {
 			return true
 		}
 	}
@@ -340,7 +340,7 @@ func (r *reportFields) hasAny(keys []string) bool {
 // its meaning wrong too.
 func (r *reportFields) text(keys []string, clean func(string) string) (string, string, error) {
 	for _, k := range keys {
-		raw, ok := r.m[k]
+		raw, ok := r.m.get(k)
 		if !ok {
 			continue
 		}
