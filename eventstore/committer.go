@@ -17,11 +17,15 @@ import (
 // one prepared statement whatever the batch size, and a single statement
 // commits on its own: one round trip and one fsync per batch.
 // RETURNING names the rows actually inserted; the rest were duplicates.
+// Prices go as text, "" for none: pgx encodes a []string directly, where a
+// slice of pointers for a nullable numeric went through reflection.
 const insertSQL = `
 INSERT INTO events (message_id, event_id, status, raw_status, carrier_code, error_code,
 	sender_id, recipient, price, currency, format, occurred_at, received_at, raw)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-	$7::text[], $8::text[], $9::numeric[], $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[], $14::json[])
+SELECT m, e, s, rs, c, ec, snd, rcp, NULLIF(p, '')::numeric, cur, f, o, r, raw
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+	$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[], $14::json[])
+	AS u(m, e, s, rs, c, ec, snd, rcp, p, cur, f, o, r, raw)
 ON CONFLICT (message_id, event_id) DO NOTHING
 RETURNING message_id, event_id`
 
@@ -265,8 +269,7 @@ func (c *committer) insert(ctx context.Context, batch []*request) ([][]bool, err
 // columns holds a batch as one array per column, as insertSQL takes it.
 type columns struct {
 	messageID, eventID, status, rawStatus, carrier, errorCode, sender, recipient []string
-	price                                                                        []*string
-	currency, format                                                             []string
+	price, currency, format                                                      []string
 	occurredAt, receivedAt                                                       []time.Time
 	raw                                                                          []string
 }
@@ -275,7 +278,7 @@ func newColumns(n int) *columns {
 	return &columns{
 		messageID: make([]string, 0, n), eventID: make([]string, 0, n), status: make([]string, 0, n),
 		rawStatus: make([]string, 0, n), carrier: make([]string, 0, n), errorCode: make([]string, 0, n),
-		sender: make([]string, 0, n), recipient: make([]string, 0, n), price: make([]*string, 0, n),
+		sender: make([]string, 0, n), recipient: make([]string, 0, n), price: make([]string, 0, n),
 		currency: make([]string, 0, n), format: make([]string, 0, n), occurredAt: make([]time.Time, 0, n),
 		receivedAt: make([]time.Time, 0, n), raw: make([]string, 0, n),
 	}
@@ -290,10 +293,9 @@ func (c *columns) add(e domain.StatusReceived) {
 	c.errorCode = append(c.errorCode, e.ErrorCode)
 	c.sender = append(c.sender, e.SenderID)
 	c.recipient = append(c.recipient, e.Recipient)
-	var price *string
+	price := "" // NULL
 	if e.Price != nil {
-		p := e.Price.String()
-		price = &p
+		price = e.Price.String()
 	}
 	c.price = append(c.price, price)
 	c.currency = append(c.currency, e.Currency)
