@@ -247,7 +247,8 @@ func sr(msg, event string, st domain.Status, carrier string, at time.Time) domai
 func startProjector(t *testing.T, pool *pgxpool.Pool) (*projections.Projector, context.CancelFunc) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	p := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{Retries: 2})
+	// Small batches, so that a stop is likely to land inside one.
+	p := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{Retries: 2, BatchSize: 150})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
