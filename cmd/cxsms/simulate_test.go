@@ -175,6 +175,54 @@ func TestSimulateRetries503(t *testing.T) {
 	}
 }
 
+// TestSimulateRedialsIdleConnections: a connection the server closed while
+// the worker waited for its turn is replaced, and the request not failed.
+func TestSimulateRedialsIdleConnections(t *testing.T) {
+	f := &fakeWebhook{seen: map[domain.Key]bool{}, secret: "fake-secret"}
+	srv := httptest.NewUnstartedServer(f)
+	srv.Config.IdleTimeout = 100 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	sum, stderr, err := runSimulate(t, nil, "--target", srv.URL, "--secret", f.secret, "--count", "2", "--concurrency", "1",
+		"--rate", "0.5", "--scenario", "single", "--quiet")
+	if err != nil || sum.Totals.Acknowledged != 2 {
+		t.Fatalf("simulate: %v %+v\n%s", err, sum, stderr)
+	}
+}
+
+// TestSimulateInterrupt: an interrupt ends the requests waiting for their
+// answer at once, and counts them neither as sent nor as failed.
+func TestSimulateInterrupt(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		<-release
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // before srv.Close, which waits for handlers
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(300*time.Millisecond, cancel)
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	err := run(ctx, []string{"simulate", "--json", "--target", srv.URL, "--secret", "s", "--rate", "0", "--concurrency", "4",
+		"--duration", "10s", "--quiet"}, func(string) string { return "" }, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, stderr.String())
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("an interrupt after 300ms ended the run after %v", took)
+	}
+	var sum simulateSummary
+	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, stdout.Bytes())
+	}
+	if tot := sum.Totals; tot.Requests != 0 || tot.Failed != 0 {
+		t.Fatalf("interrupted requests counted: %+v", tot)
+	}
+}
+
 // TestSimulateBatches: --batch N sends JSON arrays of N reports; receipts
 // travel inside them as SMPP JSON.
 func TestSimulateBatches(t *testing.T) {
