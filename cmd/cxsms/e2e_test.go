@@ -993,6 +993,10 @@ func TestServeConfigErrors(t *testing.T) {
 			"RULES_FILE": filepath.Join(t.TempDir(), "absent.json")}, []string{"RULES_FILE"}},
 		{"bad signing secret", map[string]string{"PORT": "0", "DATABASE_URL": "postgres://127.0.0.1:1/none", "WEBHOOK_SECRET": "s",
 			"WEBHOOK_SIGNING_SECRET": "whsec_%%%"}, []string{"WEBHOOK_SIGNING_SECRET"}},
+		{"bad commit writers", map[string]string{"PORT": "0", "DATABASE_URL": "postgres://127.0.0.1:1/none", "WEBHOOK_SECRET": "s",
+			"COMMIT_WRITERS": "0"}, []string{"COMMIT_WRITERS"}},
+		{"bad projector concurrency", map[string]string{"PORT": "0", "DATABASE_URL": "postgres://127.0.0.1:1/none", "WEBHOOK_SECRET": "s",
+			"PROJECTOR_CONCURRENCY": "many"}, []string{"PROJECTOR_CONCURRENCY"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -31,7 +31,11 @@ func project(ctx context.Context, cfg config, stderr io.Writer) error {
 		}
 		defer stop()
 	}
-	return projections.NewProjector(pool, r, log, projections.Options{}).Run(ctx)
+	opts, err := projectorOptions(cfg)
+	if err != nil {
+		return err
+	}
+	return projections.NewProjector(pool, r, log, opts).Run(ctx)
 }
 
 // rebuild rebuilds read models from the log with a progress bar.

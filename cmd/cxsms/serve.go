@@ -76,7 +76,12 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 
 	// The projectors read the log into the read models, once the schema is
 	// there; reads are served from whatever they have projected so far.
-	projector := projections.NewProjector(pool, ruleset, log, projections.Options{Observer: metrics})
+	popts, err := projectorOptions(cfg)
+	if err != nil {
+		return err
+	}
+	popts.Observer = metrics
+	projector := projections.NewProjector(pool, ruleset, log, popts)
 	http.RegisterProjectionLag(reg, projector.States)
 	projectorDone := make(chan error, 1)
 	go func() {
@@ -215,6 +220,21 @@ func commitOptions(cfg config) (eventstore.Options, error) {
 			return o, fmt.Errorf("COMMIT_WINDOW must be a duration such as 500us, got %q", v)
 		}
 		o.Window = d
+	}
+	return o, nil
+}
+
+// projectorOptions reads PROJECTOR_CONCURRENCY: how many projections may
+// apply a batch at once (default half the CPUs). Fewer leave more CPU to
+// ingest during a burst, and the read models catch up after it.
+func projectorOptions(cfg config) (projections.Options, error) {
+	var o projections.Options
+	if v := cfg.getenv("PROJECTOR_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("PROJECTOR_CONCURRENCY must be a positive number, got %q", v)
+		}
+		o.Concurrency = n
 	}
 	return o, nil
 }
