@@ -22,15 +22,22 @@ func TestIngestAnswerMatchesEncodingJSON(t *testing.T) {
 		}})
 	}
 	for _, a := range answers {
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(a); err != nil {
-			t.Fatal(err)
-		}
-		if got := a.appendJSON(nil); !bytes.Equal(got, want.Bytes()) {
-			t.Errorf("appendJSON = %q\nencoding/json %q", got, want.Bytes())
-		}
+		checkAnswerBytes(t, a)
+	}
+}
+
+// checkAnswerBytes fails t unless appendJSON writes a as writeJSON's
+// encoder does.
+func checkAnswerBytes(t *testing.T, a ingestAnswer) {
+	t.Helper()
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(a); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.appendJSON(nil); !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("appendJSON = %q\nencoding/json %q", got, want.Bytes())
 	}
 }
 
@@ -38,15 +45,6 @@ func FuzzIngestAnswer(f *testing.F) {
 	f.Add("m-1", "e-1", true)
 	f.Add("a\u2028\x00\"\\<&>", "\xff", false)
 	f.Fuzz(func(t *testing.T, messageID, eventID string, dup bool) {
-		a := ingestAnswer{Acknowledged: true, Results: []ingestResult{{MessageID: messageID, EventID: eventID, Duplicate: dup}}}
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(a); err != nil {
-			t.Fatal(err)
-		}
-		if got := a.appendJSON(nil); !bytes.Equal(got, want.Bytes()) {
-			t.Fatalf("appendJSON = %q\nencoding/json %q", got, want.Bytes())
-		}
+		checkAnswerBytes(t, ingestAnswer{Acknowledged: true, Results: []ingestResult{{MessageID: messageID, EventID: eventID, Duplicate: dup}}})
 	})
 }

@@ -69,17 +69,20 @@ func nullTime(t time.Time) pgtype.Timestamptz {
 	return pgtype.Timestamptz{Time: t, Valid: !t.IsZero()}
 }
 
+// stateUpsert makes an INSERT of states overwrite the rows already there.
+const stateUpsert = `
+	ON CONFLICT (message_id) DO UPDATE SET
+		status = EXCLUDED.status, raw_status = EXCLUDED.raw_status, carrier_code = EXCLUDED.carrier_code,
+		error_code = EXCLUDED.error_code, sender_id = EXCLUDED.sender_id, recipient = EXCLUDED.recipient,
+		region = EXCLUDED.region, price = EXCLUDED.price, currency = EXCLUDED.currency,
+		updated_at = EXCLUDED.updated_at, first_at = EXCLUDED.first_at, sent_at = EXCLUDED.sent_at,
+		terminal_at = EXCLUDED.terminal_at, last_received_at = EXCLUDED.last_received_at,
+		event_count = EXCLUDED.event_count`
+
 // queueSaveState adds the upsert of m to b.
 func queueSaveState(b *pgx.Batch, table string, m domain.Message) {
 	b.Queue(`INSERT INTO `+table+` (`+stateColumns+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
-		ON CONFLICT (message_id) DO UPDATE SET
-			status = EXCLUDED.status, raw_status = EXCLUDED.raw_status, carrier_code = EXCLUDED.carrier_code,
-			error_code = EXCLUDED.error_code, sender_id = EXCLUDED.sender_id, recipient = EXCLUDED.recipient,
-			region = EXCLUDED.region, price = EXCLUDED.price, currency = EXCLUDED.currency,
-			updated_at = EXCLUDED.updated_at, first_at = EXCLUDED.first_at, sent_at = EXCLUDED.sent_at,
-			terminal_at = EXCLUDED.terminal_at, last_received_at = EXCLUDED.last_received_at,
-			event_count = EXCLUDED.event_count`, stateValues(m)...)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`+stateUpsert, stateValues(m)...)
 }
 
 // messageFold is the in-memory state of a rebuild of a per-message projection.
@@ -180,14 +183,7 @@ func queueSaveStates(b *pgx.Batch, table string, fresh, known []domain.Message) 
 		b.Queue(`INSERT INTO `+table+` (`+stateColumns+`) SELECT * FROM `+stateUnnest, stateArrays(fresh)...)
 	}
 	if len(known) > 0 {
-		b.Queue(`INSERT INTO `+table+` (`+stateColumns+`) SELECT * FROM `+stateUnnest+`
-		ON CONFLICT (message_id) DO UPDATE SET
-			status = EXCLUDED.status, raw_status = EXCLUDED.raw_status, carrier_code = EXCLUDED.carrier_code,
-			error_code = EXCLUDED.error_code, sender_id = EXCLUDED.sender_id, recipient = EXCLUDED.recipient,
-			region = EXCLUDED.region, price = EXCLUDED.price, currency = EXCLUDED.currency,
-			updated_at = EXCLUDED.updated_at, first_at = EXCLUDED.first_at, sent_at = EXCLUDED.sent_at,
-			terminal_at = EXCLUDED.terminal_at, last_received_at = EXCLUDED.last_received_at,
-			event_count = EXCLUDED.event_count`, stateArrays(known)...)
+		b.Queue(`INSERT INTO `+table+` (`+stateColumns+`) SELECT * FROM `+stateUnnest+stateUpsert, stateArrays(known)...)
 	}
 }
 
