@@ -19,7 +19,7 @@ type State struct {
 	Position     string     `json:"position"`
 	LagEvents    int64      `json:"lagEvents"`
 	LagSeconds   float64    `json:"lagSeconds"`
-	RulesVersion string     `json:"rulesVersion"` // the rules the last rebuild judged with
+	RulesVersion string     `json:"rulesVersion"` // the rules it judged the log with: its last rebuild's, or its first run's
 	RebuiltAt    *time.Time `json:"rebuiltAt,omitempty"`
 	RebuildRate  *float64   `json:"rebuildEventsPerSecond,omitempty"`
 	LastError    string     `json:"lastError,omitempty"`

@@ -413,6 +413,17 @@ func TestStopMidBatchIsExactlyOnce(t *testing.T) {
 	p, stop := startProjector(t, pool)
 	defer stop()
 	waitCaughtUp(t, p)
+	// Never rebuilt: each projection judged the whole log under the rules
+	// it first ran with, and says so.
+	states, err := p.States(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range states {
+		if s.RulesVersion != rules.Default().Version {
+			t.Errorf("%s judged under rules %q, want %q", s.Name, s.RulesVersion, rules.Default().Version)
+		}
+	}
 	live := snapshot(t, pool)
 	if _, err := p.Rebuild(ctx, "all", nil); err != nil {
 		t.Fatal(err)

@@ -125,10 +125,13 @@ func (p *Projector) Run(ctx context.Context) error {
 	return nil // stopped, perhaps while still subscribing: not an error
 }
 
-// recordRules notes which rules version a projection judges with, so the
-// admin view can say when a rebuild is due.
+// recordRules registers a projection the first time it runs. It has judged
+// nothing yet, so the whole log it will project is judged under these rules:
+// the admin view shows that version until a rebuild records another, and an
+// operator who changes the rules can see that a rebuild is due.
 func (p *Projector) recordRules(ctx context.Context, proj projection) error {
-	_, err := p.pool.Exec(ctx, `INSERT INTO projection_status (name) VALUES ($1) ON CONFLICT DO NOTHING`, proj.Name())
+	_, err := p.pool.Exec(ctx, `INSERT INTO projection_status (name, rules_version) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+		proj.Name(), p.rules.Version)
 	if err != nil {
 		return fmt.Errorf("projector: register %s: %w", proj.Name(), err)
 	}
