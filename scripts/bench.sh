@@ -18,7 +18,8 @@
 #      to show what the projectors in the same process cost;
 #   3. projection lag: marked reports posted while the load runs (BIN
 #      bench-lag), timed from their 200 to the first GET /messages/{id} that
-#      shows them, at light load and under the 64-client load;
+#      shows them, at light load and under the 64-client load; and how long
+#      the projectors take to catch up once the load ends;
 #   4. rebuild: the log filled to one million events (BIN bench-load, through
 #      the store's Append, no HTTP), then `BIN rebuild all` timed.
 #
@@ -222,7 +223,16 @@ PROJ_BEHIND=$("$BIN" bench-wait --target "$BASE" --admin-token "$TOKEN" --caught
 LOAD_E1=$(sql "SELECT count(*) FROM events")
 PROJ_RATE=$(awk -v e0="$LOAD_E0" -v e1="$LOAD_E1" -v b="${PROJ_BEHIND:-0}" -v t=$((SECONDS - LOAD_T0)) 'BEGIN { if (t > 0) print (e1 - b - e0) / t; else print 0 }')
 INGESTED=$((LOAD_E1 - LOAD_E0))
-log "stopping serve (projections $PROJ_BEHIND events behind the log)"
+# With the load over, the projectors have the machine: how long until the
+# read models hold every report.
+log "waiting for the projections to catch up ($PROJ_BEHIND events behind the log)"
+CATCHUP_T0=$SECONDS
+if "$BIN" bench-wait --target "$BASE" --admin-token "$TOKEN" --caught-up --timeout 300s >/dev/null; then
+	CATCHUP="caught up $((SECONDS - CATCHUP_T0)) s after the load ended"
+else
+	CATCHUP="had not caught up 300 s after the load ended"
+fi
+log "stopping serve"
 stop_serve
 
 # The same load on an ingest-only node: what the projectors cost ingest.
@@ -285,7 +295,7 @@ cat <<EOF
 | projection lag, under the 64-client load | p50 $(lagcell "$LG_P50") · p99 $(lagcell "$LG_P99") ($LG_N probes, $LG_MISS not seen within 30 s) | — | — | — |
 | rebuild all, $(num "$REB_EVENTS") events | $(num "$REB_RATE") events/s ($REB_TOOK) | — | — | — |
 
-- Load: \`cxsms simulate\` (scenario \`single\`: one CXone JSON report per message, every report new), keep-alive connections, ${WARM} s warm-up then ${SECS} s measured; latency is per request, client side. Errors: $FAILED failed requests, $RETRIED retried after 503. The projectors run inside \`serve\` throughout: from the 64-client phase to the end of the load they applied $(num "$PROJ_RATE") events/s (slowest projection) while $(num "$INGESTED") events arrived, and were $(num "${PROJ_BEHIND:-0}") events behind when it ended.
+- Load: \`cxsms simulate\` (scenario \`single\`: one CXone JSON report per message, every report new), keep-alive connections, ${WARM} s warm-up then ${SECS} s measured; latency is per request, client side. Errors: $FAILED failed requests, $RETRIED retried after 503. The projectors run inside \`serve\` throughout: from the 64-client phase to the end of the load they applied $(num "$PROJ_RATE") events/s (slowest projection) while $(num "$INGESTED") events arrived, and were $(num "${PROJ_BEHIND:-0}") events behind when it ended; they $CATCHUP.
 - Projection lag: a marked report every 500 ms (250 ms at light load), timed from its 200 to the first \`GET /messages/{id}\` that shows it (the current_status read model).
 - PostgreSQL ceiling: pgbench \`-M prepared -j 2 -T $SECS\`, random message ids, into \`bench_events (LIKE events INCLUDING ALL)\` (same columns, constraints and indexes, no triggers), with a ${#RAW}-byte report in \`raw\`. Ratios compare at equal client counts.
 - Rebuild: the log filled to $(num "$EVENTS") events through the store's \`Append\` ($(num "$(jnum "$tmp/load.json" eventsPerSecond)") events/s), then \`cxsms rebuild all\`.
