@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -49,6 +50,8 @@ type committer struct {
 	pool  *pgxpool.Pool
 	opts  Options
 	queue chan *request
+	// waiting counts the Append calls waiting for their batch to commit.
+	waiting atomic.Int64
 
 	mu     sync.RWMutex
 	closed bool
@@ -65,6 +68,8 @@ func newCommitter(pool *pgxpool.Pool, opts Options) *committer {
 }
 
 func (c *committer) append(ctx context.Context, events []domain.StatusReceived) ([]bool, error) {
+	c.waiting.Add(1)
+	defer c.waiting.Add(-1)
 	req := &request{ctx: ctx, events: events, done: make(chan result, 1)}
 	c.mu.RLock()
 	if c.closed {

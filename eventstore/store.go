@@ -73,6 +73,11 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 // after Close fail with ErrUnavailable.
 func (s *Store) Close() { s.c.close() }
 
+// Busy reports whether any Append is waiting for its batch to commit: ingest
+// is under way, and work that can wait (the projectors) should leave it the
+// CPU.
+func (s *Store) Busy() bool { return s.c.waiting.Load() > 0 }
+
 // Pool returns the store's connection pool, for the packages that read
 // read models in the same database.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -316,3 +316,43 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Busy says whether ingest is waiting on a commit: the projectors yield to
+// it while it is.
+func TestBusyWhileAnAppendWaits(t *testing.T) {
+	t.Parallel()
+	s, pool := newStore(t, eventstore.Options{})
+	ctx := context.Background()
+	if s.Busy() {
+		t.Fatal("Busy before any Append")
+	}
+	// Hold the table so the next insert waits.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE events IN EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Append(ctx, []domain.StatusReceived{report("m-busy", "e", domain.StatusSent)})
+		done <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !s.Busy() {
+		if time.Now().After(deadline) {
+			t.Fatal("not Busy while an Append waits for its commit")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s.Busy() {
+		t.Fatal("still Busy after the Append returned")
+	}
+}

@@ -30,12 +30,17 @@ type Options struct {
 	// Retries is how many times a failing event is retried (with
 	// exponential backoff) before it goes to dead_letters.
 	Retries int
-	// Concurrency is how many projections may apply a batch at once. The
-	// default, half the CPUs (at least one), leaves the rest to ingest: a
-	// projection's batch keeps a CPU busy between the handler and
-	// PostgreSQL, and four at once on two cores took CPU from the webhook
-	// while doing no more per second.
+	// Concurrency is how many projections may apply a batch at once while
+	// IngestBusy says ingest is under way. The default, half the CPUs (at
+	// least one), leaves the rest to ingest: a projection's batch keeps a
+	// CPU busy between the handler and PostgreSQL, and four at once on two
+	// cores took CPU from the webhook while doing no more per second.
 	Concurrency int
+	// IngestBusy reports whether this process is ingesting right now. While
+	// it is, Concurrency applies; when it is not, every projection applies
+	// its batches at once, to catch up after a burst sooner. Nil means
+	// always busy: Concurrency always applies.
+	IngestBusy func() bool
 	// Observer hears about applied events and failures (metrics); may be nil.
 	Observer Observer
 }
@@ -193,11 +198,13 @@ func (p *Projector) handler(proj projection) message.NoPublishHandlerFunc {
 			return err
 		}
 		ctx := msg.Context()
-		select {
-		case p.slots <- struct{}{}:
-			defer func() { <-p.slots }()
-		case <-ctx.Done():
-			return ctx.Err()
+		if p.opts.IngestBusy == nil || p.opts.IngestBusy() {
+			select {
+			case p.slots <- struct{}{}:
+				defer func() { <-p.slots }()
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		events, err := readRange(ctx, tx, proj.StateTable(), r)
 		if err != nil {

@@ -81,6 +81,7 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 		return err
 	}
 	popts.Observer = metrics
+	popts.IngestBusy = store.Busy
 	projector := projections.NewProjector(pool, ruleset, log, popts)
 	http.RegisterProjectionLag(reg, projector.States)
 	projectorDone := make(chan error, 1)
@@ -225,8 +226,9 @@ func commitOptions(cfg config) (eventstore.Options, error) {
 }
 
 // projectorOptions reads PROJECTOR_CONCURRENCY: how many projections may
-// apply a batch at once (default half the CPUs). Fewer leave more CPU to
-// ingest during a burst, and the read models catch up after it.
+// apply a batch at once while ingest is under way (default half the CPUs).
+// Fewer leave more CPU to ingest during a burst, and the read models catch
+// up after it, all projections at once.
 func projectorOptions(cfg config) (projections.Options, error) {
 	var o projections.Options
 	if v := cfg.getenv("PROJECTOR_CONCURRENCY"); v != "" {
