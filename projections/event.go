@@ -37,24 +37,39 @@ func eventColumnsOf(alias string) string {
 }
 
 func scanEvent(row pgx.Row) (Event, error) {
-	return scanEventAnd(row)
+	return newEventScanner().scan(row)
 }
 
-// scanEventAnd scans eventColumns followed by more columns into more.
-func scanEventAnd(row pgx.Row, more ...any) (Event, error) {
-	var e Event
-	var txid string
-	var price numeric
-	dest := []any{&txid, &e.Pos.Offset, &e.MessageID, &e.EventID, (*string)(&e.Status), &e.RawStatus,
-		&e.CarrierCode, &e.ErrorCode, &e.SenderID, &e.Recipient, &price, &e.Currency, (*string)(&e.Format),
-		&e.OccurredAt, &e.ReceivedAt}
-	if err := row.Scan(append(dest, more...)...); err != nil {
-		return e, err
+// eventScanner scans rows of eventColumns, followed by the columns of more,
+// into one set of destinations reused row after row: building them for each
+// row was most of the projectors' allocations when reading a batch.
+type eventScanner struct {
+	e     Event
+	txid  string
+	price numeric
+	dest  []any
+}
+
+func newEventScanner(more ...any) *eventScanner {
+	s := &eventScanner{}
+	e := &s.e
+	s.dest = append([]any{&s.txid, &e.Pos.Offset, &e.MessageID, &e.EventID, (*string)(&e.Status), &e.RawStatus,
+		&e.CarrierCode, &e.ErrorCode, &e.SenderID, &e.Recipient, &s.price, &e.Currency, (*string)(&e.Format),
+		&e.OccurredAt, &e.ReceivedAt}, more...)
+	return s
+}
+
+// scan reads one row; the more destinations hold that row's extra columns
+// until the next call.
+func (s *eventScanner) scan(row pgx.Row) (Event, error) {
+	s.e = Event{}
+	if err := row.Scan(s.dest...); err != nil {
+		return Event{}, err
 	}
-	e.Price = price.micros()
+	s.e.Price = s.price.micros()
 	var err error
-	e.Pos.TransactionID, err = strconv.ParseUint(txid, 10, 64)
-	return e, err
+	s.e.Pos.TransactionID, err = strconv.ParseUint(s.txid, 10, 64)
+	return s.e, err
 }
 
 // readBatch returns up to limit events after pos in log order, only from
@@ -74,8 +89,9 @@ func readBatch(ctx context.Context, q querier, after eventstore.Position, limit 
 	}
 	defer rows.Close()
 	out := make([]Event, 0, limit)
+	scanner := newEventScanner()
 	for rows.Next() {
-		e, err := scanEvent(rows)
+		e, err := scanner.scan(rows)
 		if err != nil {
 			return nil, fmt.Errorf("read log: %w", err)
 		}

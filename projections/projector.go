@@ -249,7 +249,8 @@ func (p *Projector) applyBatch(ctx context.Context, tx pgx.Tx, proj projection, 
 		}
 		d.Add(*e, before, existed, after)
 	}
-	var fresh, known []domain.Message
+	fresh := make([]domain.Message, 0, len(finals))
+	known := make([]domain.Message, 0, len(finals))
 	for _, t := range finals {
 		if t.known {
 			known = append(known, t.m)

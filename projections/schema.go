@@ -182,9 +182,9 @@ func readRange(ctx context.Context, tx pgx.Tx, table string, r batchRange) ([]Ev
 	defer rows.Close()
 	out := make([]Event, 0, r.Count)
 	var prior nullableState
-	dest := prior.dest()
+	scanner := newEventScanner(prior.dest()...)
 	for rows.Next() {
-		e, err := scanEventAnd(rows, dest...)
+		e, err := scanner.scan(rows)
 		if err != nil {
 			return nil, fmt.Errorf("read batch %v-%v: %w", r.From, r.To, err)
 		}
