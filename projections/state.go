@@ -208,6 +208,9 @@ func stateArrays(ms []domain.Message) []any {
 		updated[i], first[i], sent[i], terminal[i], last[i] = m.UpdatedAt, m.FirstAt, nullTime(m.SentAt), nullTime(m.TerminalAt), m.LastReceivedAt
 		counts[i] = int32(m.EventCount)
 	}
-	return []any{ids, statuses, raws, carriers, errs, senders, recipients, regions, prices, currencies,
-		updated, first, sent, terminal, last, counts}
+	// FlatArray lets pgx encode the slices of pgtype values directly; as
+	// plain slices they went through its reflection path on every batch.
+	return []any{ids, statuses, raws, carriers, errs, senders, recipients, regions, pgtype.FlatArray[pgtype.Numeric](prices),
+		currencies, updated, first, pgtype.FlatArray[pgtype.Timestamptz](sent), pgtype.FlatArray[pgtype.Timestamptz](terminal),
+		last, counts}
 }
