@@ -234,6 +234,11 @@ else
 fi
 log "stopping serve"
 stop_serve
+# Settle what the catch-up left to do in the background (autovacuum of the
+# state tables, dirty pages), so it does not run during the next phase.
+log "VACUUM (ANALYZE) and CHECKPOINT between phases"
+sql "VACUUM (ANALYZE)" >/dev/null
+sql "CHECKPOINT" >/dev/null
 
 # The same load on an ingest-only node: what the projectors cost ingest.
 start_serve PROJECTORS=off

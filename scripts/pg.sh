@@ -410,8 +410,8 @@ unix_socket_directories = '${SOCK//\'/\'\'}'
 unix_socket_permissions = 0700
 
 max_connections = 200
-shared_buffers = 256MB
-effective_cache_size = 1GB
+shared_buffers = 1GB
+effective_cache_size = 4GB
 work_mem = 8MB
 maintenance_work_mem = 128MB
 max_worker_processes = 4
