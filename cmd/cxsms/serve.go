@@ -215,12 +215,9 @@ func newLogger(cfg config, out io.Writer) *logrus.Logger {
 // requests, e.g. 500us). The defaults suit a small machine.
 func commitOptions(cfg config) (eventstore.Options, error) {
 	var o eventstore.Options
-	if v := cfg.getenv("COMMIT_WRITERS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return o, fmt.Errorf("COMMIT_WRITERS must be a positive number, got %q", v)
-		}
-		o.Writers = n
+	var err error
+	if o.Writers, err = positiveEnv(cfg, "COMMIT_WRITERS"); err != nil {
+		return o, err
 	}
 	if v := cfg.getenv("COMMIT_WINDOW"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -238,12 +235,21 @@ func commitOptions(cfg config) (eventstore.Options, error) {
 // up after it, all projections at once.
 func projectorOptions(cfg config) (projections.Options, error) {
 	var o projections.Options
-	if v := cfg.getenv("PROJECTOR_CONCURRENCY"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return o, fmt.Errorf("PROJECTOR_CONCURRENCY must be a positive number, got %q", v)
-		}
-		o.Concurrency = n
+	var err error
+	o.Concurrency, err = positiveEnv(cfg, "PROJECTOR_CONCURRENCY")
+	return o, err
+}
+
+// positiveEnv reads a positive whole number from the environment; 0 when
+// unset, for the default.
+func positiveEnv(cfg config, name string) (int, error) {
+	v := cfg.getenv(name)
+	if v == "" {
+		return 0, nil
 	}
-	return o, nil
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s must be a positive number, got %q", name, v)
+	}
+	return n, nil
 }
