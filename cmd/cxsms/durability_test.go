@@ -6,7 +6,6 @@ package main
 // happens after it; and the service rides out a database outage on its own.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -157,19 +156,7 @@ func startProcess(t *testing.T, bin, dbURL string) *process {
 		pw.Close()
 		close(p.exited)
 	}()
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := listeningLine.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
+	addr := listenAddress(pr)
 	t.Cleanup(func() {
 		if p.running() {
 			_ = cmd.Process.Signal(syscall.SIGTERM)

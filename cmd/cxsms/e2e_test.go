@@ -45,6 +45,25 @@ const (
 // listeningLine is what serve prints on stdout once it accepts connections.
 var listeningLine = regexp.MustCompile(`^cxsms listening on (http://127\.0\.0\.1:(\d+))$`)
 
+// listenAddress reads serve's stdout until it ends and hands over the first
+// address it says it listens on.
+func listenAddress(stdout io.Reader) <-chan string {
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := listeningLine.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	return addr
+}
+
 // testServer is one running `cxsms serve`, over a database of its own.
 type testServer struct {
 	base   string // http://127.0.0.1:PORT
@@ -112,19 +131,7 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 		pw.Close()
 		done <- err
 	}()
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := listeningLine.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
+	addr := listenAddress(pr)
 
 	stopped := false
 	t.Cleanup(func() {
