@@ -227,7 +227,9 @@ INGESTED=$((LOAD_E1 - LOAD_E0))
 # read models hold every report.
 log "waiting for the projections to catch up ($PROJ_BEHIND events behind the log)"
 CATCHUP_T0=$SECONDS
-if "$BIN" bench-wait --target "$BASE" --admin-token "$TOKEN" --caught-up --timeout 300s >/dev/null; then
+# bench-wait exits 0 either way (it reports); its JSON says which.
+"$BIN" bench-wait --target "$BASE" --admin-token "$TOKEN" --caught-up --timeout 300s >"$tmp/catchup.json"
+if grep -q '"caughtUp": true' "$tmp/catchup.json"; then
 	CATCHUP="caught up $((SECONDS - CATCHUP_T0)) s after the load ended"
 else
 	CATCHUP="had not caught up 300 s after the load ended"

@@ -1002,6 +1002,8 @@ func TestServeConfigErrors(t *testing.T) {
 			"WEBHOOK_SIGNING_SECRET": "whsec_%%%"}, []string{"WEBHOOK_SIGNING_SECRET"}},
 		{"bad commit writers", map[string]string{"PORT": "0", "DATABASE_URL": "postgres://127.0.0.1:1/none", "WEBHOOK_SECRET": "s",
 			"COMMIT_WRITERS": "0"}, []string{"COMMIT_WRITERS"}},
+		{"bad PROJECTORS", map[string]string{"PORT": "0", "DATABASE_URL": "postgres://127.0.0.1:1/none", "WEBHOOK_SECRET": "s",
+			"PROJECTORS": "false"}, []string{"PROJECTORS"}},
 		{"bad projector concurrency", map[string]string{"PORT": "0", "DATABASE_URL": "postgres://127.0.0.1:1/none", "WEBHOOK_SECRET": "s",
 			"PROJECTOR_CONCURRENCY": "many"}, []string{"PROJECTOR_CONCURRENCY"}},
 	}

@@ -38,7 +38,7 @@ func project(ctx context.Context, cfg config, stderr io.Writer) error {
 	// No ingest here to yield to: all projections apply at once, unless
 	// PROJECTOR_CONCURRENCY asks for a limit (say, on a machine shared with
 	// an ingest node).
-	if cfg.getenv("PROJECTOR_CONCURRENCY") == "" {
+	if opts.Concurrency == 0 {
 		opts.IngestBusy = func() bool { return false }
 	}
 	return projections.NewProjector(pool, r, log, opts).Run(ctx)

@@ -91,11 +91,19 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	popts.IngestBusy = store.Busy
 	projector := projections.NewProjector(pool, ruleset, log, popts)
 	http.RegisterProjectionLag(reg, projector.States)
+	// PROJECTORS=off makes an ingest-only node; run `cxsms project`
+	// elsewhere (reads and the admin API still work here).
+	projectorsOn := true
+	switch v := cfg.getenv("PROJECTORS"); v {
+	case "", "on":
+	case "off":
+		projectorsOn = false
+	default:
+		return fmt.Errorf("PROJECTORS must be on or off, got %q", v)
+	}
 	projectorDone := make(chan error, 1)
 	go func() {
-		// PROJECTORS=off makes an ingest-only node; run `cxsms project`
-		// elsewhere (reads and the admin API still work here).
-		if cfg.getenv("PROJECTORS") == "off" {
+		if !projectorsOn {
 			projectorDone <- nil
 			return
 		}
@@ -157,16 +165,20 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 			log.WithFields(logrus.Fields{"id": res.ID, "action": res.Action, "callback": url}).Info("CXone webhook subscription")
 		}()
 	}
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case err := <-projectorDone:
-		if err != nil {
-			return fmt.Errorf("projector: %w", err)
+	// Serve until told to stop, or until the listener or the projector fails.
+	// A projector that is off ends at once, and serving goes on.
+	for running := true; running; {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case err := <-projectorDone:
+			if err != nil {
+				return fmt.Errorf("projector: %w", err)
+			}
+			projectorDone = nil // a nil channel is never ready again
+		case <-ctx.Done():
+			running = false
 		}
-		projectorDone = nil
-		<-ctx.Done()
-	case <-ctx.Done():
 	}
 	// Finish the requests in flight (their batches commit and they get their
 	// answers), then stop the committers.
