@@ -41,6 +41,43 @@ const maxJSONDepth = 32
 //
 // Events never alias req.Body, so the caller may reuse its buffer.
 func Parse(req Request) ([]StatusReceived, error) {
+	events, err := parse(req)
+	if err != nil {
+		return nil, err
+	}
+	for i := range events {
+		if err := checkLengths(&events[i], i); err != nil {
+			return nil, err
+		}
+	}
+	return events, nil
+}
+
+// maxFieldLen bounds the free-text fields of a report. Real ones are a few
+// characters (a carrier code, an E.164 number, an 11-character sender ID);
+// a longer one is not a report we can use, and several of these fields key
+// read-model rows, whose index PostgreSQL refuses beyond about 2.7 kB: such a
+// report would be acknowledged and then never counted.
+const maxFieldLen = 100
+
+// checkLengths refuses a report with a free-text field over maxFieldLen,
+// whatever shape it came in.
+func checkLengths(e *StatusReceived, index int) error {
+	for _, f := range []struct{ name, value string }{
+		{"status", e.RawStatus}, {"carrier", e.CarrierCode}, {"errorCode", e.ErrorCode},
+		{"sender", e.SenderID}, {"recipient", e.Recipient}, {"currency", e.Currency},
+	} {
+		if len(f.value) <= maxFieldLen {
+			continue
+		}
+		if n := utf8.RuneCountInString(f.value); n > maxFieldLen {
+			return &ParseError{Index: index, Field: f.name, Reason: fmt.Sprintf("is %d characters long, more than %d", n, maxFieldLen)}
+		}
+	}
+	return nil
+}
+
+func parse(req Request) ([]StatusReceived, error) {
 	body := trimBody(req.Body)
 	if len(body) == 0 {
 		return nil, &ParseError{Index: bodyLevel, Reason: "body is empty", Err: ErrEmptyBody}

@@ -422,6 +422,10 @@ func TestParseErrors(t *testing.T) {
 		{name: "receipt text without an id", body: "sub:001 dlvrd:001 stat:DELIVRD err:000", field: "id", is: ErrNoMessageID},
 		{name: "receipt text with an empty id", body: "id: sub:001 stat:DELIVRD", field: "id", is: ErrNoMessageID},
 		{name: "text/plain without an id", body: "hello", contentType: "text/plain", field: "id", is: ErrNoMessageID},
+		{name: "carrier too long", body: `{"messageId":"m","carrier":"` + strings.Repeat("C", 101) + `"}`, field: "carrier", reason: "101 characters"},
+		{name: "sender too long in an envelope", body: `{"payload":{"messageId":"m","from":"` + strings.Repeat("é", 101) + `"}}`, field: "sender", reason: "more than 100"},
+		{name: "second report's recipient too long", body: `[{"messageId":"a"},{"messageId":"b","to":"+` + strings.Repeat("1", 200) + `"}]`, index: 1, field: "recipient"},
+		{name: "receipt status too long", body: "id:m1 stat:" + strings.Repeat("D", 101), field: "status"},
 		{name: "10000 brackets", index: bodyLevel, body: strings.Repeat("[", 10000), reason: "nested deeper than 32"},
 		{name: "10000 objects", index: bodyLevel, body: strings.Repeat(`{"a":`, 10000), reason: "nested deeper than 32"},
 		{name: "33 levels", index: bodyLevel, body: `{"messageId":"m","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`, reason: "nested deeper than 32"},
@@ -452,6 +456,17 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("reason %q does not mention %q", pe.Reason, tt.reason)
 			}
 		})
+	}
+}
+
+func TestParseLongestFields(t *testing.T) {
+	long := strings.Repeat("é", maxFieldLen) // characters, not bytes
+	got, err := parseBody(`{"messageId":"m","carrier":"`+long+`","from":"`+long+`","to":"`+long+`","errorCode":"`+long+`"}`, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := got[0]; e.CarrierCode != long || e.SenderID != long || e.Recipient != long || e.ErrorCode != long {
+		t.Errorf("fields of %d characters changed: %+v", maxFieldLen, e)
 	}
 }
 
