@@ -18,11 +18,10 @@ type Event struct {
 	Pos eventstore.Position
 	domain.StatusReceived
 	// Prior is the message's state in the projection's own state table when
-	// the event was read, fetched with the event so the live handler need
-	// not ask for it; nil when the message is new. PriorKnown is false when
-	// nobody looked (a rebuild, a replay).
-	Prior      *domain.Message
-	PriorKnown bool
+	// the live handler read the event (readRange); nil when the message is
+	// new there, and unused by rebuilds and replays, which fold or load the
+	// state themselves.
+	Prior *domain.Message
 }
 
 // eventColumns are the columns scanEvent reads, in order.

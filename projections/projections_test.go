@@ -259,11 +259,10 @@ func startProjector(t *testing.T, pool *pgxpool.Pool) (*projections.Projector, c
 	return p, func() { cancel(); <-done }
 }
 
-// An event a projection cannot apply is retried, then dead-lettered, and the
-// projection moves on; the other projections are not held up. Once the cause
-// is fixed, a replay applies it exactly once.
-func TestDeadLetterAndReplay(t *testing.T) {
-	t.Parallel()
+// poisonedProjection logs three reports, one of which carrier_costs cannot
+// take (a trigger refuses it), and projects them until caught up.
+func poisonedProjection(t *testing.T) (*pgxpool.Pool, *projections.Projector) {
+	t.Helper()
 	pool := pgtest.Pool(t)
 	ctx := context.Background()
 	_, err := pool.Exec(ctx, `
@@ -289,8 +288,18 @@ func TestDeadLetterAndReplay(t *testing.T) {
 		}
 	}
 	p, stop := startProjector(t, pool)
-	defer stop()
+	t.Cleanup(stop)
 	waitCaughtUp(t, p)
+	return pool, p
+}
+
+// An event a projection cannot apply is retried, then dead-lettered, and the
+// projection moves on; the other projections are not held up. Once the cause
+// is fixed, a replay applies it exactly once.
+func TestDeadLetterAndReplay(t *testing.T) {
+	t.Parallel()
+	pool, p := poisonedProjection(t)
+	ctx := context.Background()
 
 	var costed int64
 	pool.QueryRow(ctx, `SELECT sum(total) FROM carrier_costs`).Scan(&costed)
@@ -330,6 +339,45 @@ func TestDeadLetterAndReplay(t *testing.T) {
 	pool.QueryRow(ctx, `SELECT sum(total) FROM carrier_costs`).Scan(&costed)
 	if costed != 3 {
 		t.Fatalf("after replay carrier_costs counts %d, want 3", costed)
+	}
+}
+
+// A rebuild folds the dead-lettered events too: once it has, they count
+// once, and a replay is refused instead of counting them again.
+func TestRebuildSettlesDeadLetters(t *testing.T) {
+	t.Parallel()
+	pool, p := poisonedProjection(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `DROP TRIGGER poison ON carrier_cost_messages`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Rebuild(ctx, "carrier_costs", nil); err != nil {
+		t.Fatal(err)
+	}
+	var costed int64
+	pool.QueryRow(ctx, `SELECT sum(total) FROM carrier_costs`).Scan(&costed)
+	if costed != 3 {
+		t.Fatalf("after the rebuild carrier_costs counts %d, want 3", costed)
+	}
+	dls, err := p.DeadLetters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 || dls[0].ReplayedAt == nil {
+		t.Fatalf("dead letters after the rebuild = %+v, want the one marked applied", dls)
+	}
+	if _, err := p.ReplayDeadLetter(ctx, dls[0].ID); !errors.Is(err, projections.ErrAlreadyReplayed) {
+		t.Fatalf("replay after the rebuild: err = %v, want ErrAlreadyReplayed", err)
+	}
+	pool.QueryRow(ctx, `SELECT sum(total) FROM carrier_costs`).Scan(&costed)
+	if costed != 3 {
+		t.Fatalf("after the refused replay carrier_costs counts %d, want 3", costed)
+	}
+	states, _ := p.States(ctx)
+	for _, s := range states {
+		if s.Name == "carrier_costs.v1" && s.DeadLetters != 0 {
+			t.Errorf("carrier_costs still shows %d dead letters", s.DeadLetters)
+		}
 	}
 }
 

@@ -134,9 +134,17 @@ func (p *Projector) Run(ctx context.Context) error {
 // nothing yet, so the whole log it will project is judged under these rules:
 // the admin view shows that version until a rebuild records another, and an
 // operator who changes the rules can see that a rebuild is due.
+//
+// It also creates the consumer group's position row, so that the first batch
+// already has a row to lock: without it, two processes starting on a fresh
+// database would both take the first batch.
 func (p *Projector) recordRules(ctx context.Context, proj projection) error {
-	_, err := p.pool.Exec(ctx, `INSERT INTO projection_status (name, rules_version) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+	var b pgx.Batch
+	b.Queue(`INSERT INTO projection_status (name, rules_version) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
 		proj.Name(), p.rules.Version)
+	b.Queue(`INSERT INTO projection_offsets (consumer_group, offset_acked, last_processed_transaction_id)
+		VALUES ($1, 0, '0') ON CONFLICT DO NOTHING`, proj.Name())
+	err := p.pool.SendBatch(ctx, &b).Close()
 	if err != nil {
 		return fmt.Errorf("projector: register %s: %w", proj.Name(), err)
 	}
@@ -206,14 +214,19 @@ func (p *Projector) handler(proj projection) message.NoPublishHandlerFunc {
 				return ctx.Err()
 			}
 		}
-		events, err := readRange(ctx, tx, proj.StateTable(), r)
-		if err != nil {
-			return fmt.Errorf("%s: %w", proj.Name(), err)
-		}
-		if len(events) == 0 {
-			return nil
-		}
-		return p.applyBatch(ctx, tx, proj, events)
+		// In a savepoint: should the handler fail half-way, watermill sends
+		// the batch again in this same transaction, which must not see the
+		// first attempt's writes.
+		return eventstore.InTx(ctx, tx, func(tx pgx.Tx) error {
+			events, err := readRange(ctx, tx, proj.StateTable(), r)
+			if err != nil {
+				return fmt.Errorf("%s: %w", proj.Name(), err)
+			}
+			if len(events) == 0 {
+				return nil
+			}
+			return p.applyBatch(ctx, tx, proj, events)
+		})
 	}
 }
 
@@ -294,7 +307,13 @@ func (p *Projector) applyOne(ctx context.Context, tx pgx.Tx, proj projection, e 
 	backoff := 20 * time.Millisecond
 	for attempt := 0; attempt <= p.opts.Retries; attempt++ {
 		if attempt > 0 {
-			time.Sleep(backoff)
+			// The batch's ack deadline bounds the retries: past it the
+			// transaction is rolled back and the batch read again.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(backoff):
+			}
 			backoff *= 3
 		}
 		err = eventstore.InTx(ctx, tx, func(sp pgx.Tx) error {

@@ -224,6 +224,14 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 				WHERE consumer_group = $1`, proj.Name(), pos.Offset, strconv.FormatUint(pos.TransactionID, 10)); err != nil {
 				return fmt.Errorf("move %s: %w", proj.Name(), err)
 			}
+			// The rebuild folded the dead-lettered events too: they are
+			// applied now, and replaying one would count it twice.
+			if _, err := tx.Exec(ctx, `UPDATE dead_letters SET replayed_at = now()
+				WHERE projection = $1 AND replayed_at IS NULL
+				  AND (transaction_id, "offset") <= ($2::text::xid8, $3)`,
+				proj.Name(), strconv.FormatUint(pos.TransactionID, 10), pos.Offset); err != nil {
+				return fmt.Errorf("settle dead letters of %s: %w", proj.Name(), err)
+			}
 		}
 		res = RebuildResult{Events: read, Messages: len(fold.order), Took: time.Since(start)}
 		res.Rate = float64(read) / res.Took.Seconds()

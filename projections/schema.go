@@ -188,7 +188,7 @@ func readRange(ctx context.Context, tx pgx.Tx, table string, r batchRange) ([]Ev
 		if err != nil {
 			return nil, fmt.Errorf("read batch %v-%v: %w", r.From, r.To, err)
 		}
-		e.Prior, e.PriorKnown = prior.message(), true
+		e.Prior = prior.message()
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

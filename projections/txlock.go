@@ -29,9 +29,9 @@ import (
 // does anything else.
 //
 // Taking the row first keeps lock order the same as a rebuild's swap (row,
-// then tables): the poll joins the projection's state table, and a poll
-// that held that table while waiting for the row would deadlock with a swap
-// holding the row while waiting to rename the table.
+// then tables): the handler reads the projection's state table, and a
+// transaction that held that table while waiting for the row would deadlock
+// with a swap holding the row while waiting to rename the table.
 type lockingBeginner struct {
 	wsql.Beginner
 	group string
