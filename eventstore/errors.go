@@ -58,5 +58,11 @@ func classify(err error) error {
 	return err
 }
 
+// Unavailable reports whether err, from any query on the store's database,
+// means the database cannot answer right now (down, restarting, out of
+// connections, timed out): the caller should retry later, not treat it as
+// a bug.
+func Unavailable(err error) bool { return errors.Is(classify(err), ErrUnavailable) }
+
 // transient reports whether retrying err could succeed.
 func transient(err error) bool { return errors.Is(err, ErrUnavailable) }

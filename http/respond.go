@@ -52,6 +52,9 @@ func statusOf(err error) (code int, msg, retryAfter string, unexpected bool) {
 		return http.StatusServiceUnavailable, "too many reports waiting to be stored; retry shortly", "1", false
 	case errors.Is(err, eventstore.ErrUnavailable):
 		return http.StatusServiceUnavailable, "the event store cannot commit right now; nothing was stored, retry later", "5", false
+	case eventstore.Unavailable(err):
+		// A read (read models, history, admin) while the database is away.
+		return http.StatusServiceUnavailable, "the database cannot answer right now; retry later", "5", false
 	}
 	return http.StatusInternalServerError, "internal error", "", true
 }

@@ -1,0 +1,23 @@
+package http
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+)
+
+// A read that fails because the database is away is a 503 with Retry-After,
+// not a 500 logged as a bug; anything unknown stays a 500.
+func TestStatusOfDatabaseAway(t *testing.T) {
+	away := fmt.Errorf("carriers: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")})
+	code, _, retryAfter, unexpected := statusOf(away)
+	if code != http.StatusServiceUnavailable || retryAfter == "" || unexpected {
+		t.Errorf("database away: %d retry-after %q unexpected %v, want 503 with Retry-After", code, retryAfter, unexpected)
+	}
+	code, _, _, unexpected = statusOf(errors.New("something else"))
+	if code != http.StatusInternalServerError || !unexpected {
+		t.Errorf("unknown error: %d unexpected %v, want 500", code, unexpected)
+	}
+}
