@@ -52,6 +52,10 @@ func ensureWebhook(ctx context.Context, cfg config, log logrus.FieldLogger, url 
 		return cxone.WebhookResult{}, err
 	}
 	opts = append(opts, cxone.WithLogger(log))
+	// Environments sharing a CXone tenant need a subscription name each.
+	if name := cfg.getenv("CXONE_WEBHOOK_NAME"); name != "" {
+		opts = append(opts, cxone.WithWebhookName(name))
+	}
 	if allowLocal {
 		opts = append(opts, cxone.AllowLocalhost())
 	}

@@ -210,3 +210,26 @@ func TestEnsureWebhookNeedsASecret(t *testing.T) {
 		t.Errorf("err = %v, want ErrNoWebhookSecret", err)
 	}
 }
+
+// Two environments sharing a tenant keep one subscription each when their
+// names differ (CXONE_WEBHOOK_NAME), and neither moves the other's.
+func TestEnsureWebhookNamesKeepEnvironmentsApart(t *testing.T) {
+	e := newEnv(t, fakecxone.Options{})
+	if _, err := e.client(e.cfg, WithWebhookName("sms-status-staging")).EnsureWebhook(t.Context(), callback); err != nil {
+		t.Fatal(err)
+	}
+	prod, err := e.client(e.cfg).EnsureWebhook(t.Context(), "https://prod.example.com/webhooks/cxone/sms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prod.Action != ActionCreated {
+		t.Fatalf("production's subscription was %s, want created beside staging's", prod.Action)
+	}
+	names := map[string]string{}
+	for _, s := range e.fake.Subscriptions() {
+		names[s.Name] = s.CallbackURL
+	}
+	if len(names) != 2 || names["sms-status-staging"] != callback || names[DefaultWebhookName] != "https://prod.example.com/webhooks/cxone/sms" {
+		t.Fatalf("subscriptions = %v, want staging's and production's, each with its own callback", names)
+	}
+}
