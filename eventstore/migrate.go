@@ -60,8 +60,9 @@ func LatestVersion() int {
 	return ms[len(ms)-1].version
 }
 
-// Migrate applies every embedded migration not yet applied, each in its own
-// transaction, under an advisory lock. It is safe to run twice and from two
+// Migrate applies every embedded migration not yet applied, all in one
+// transaction under an advisory lock, so a failing one leaves the schema as
+// it was. It is safe to run twice and from two
 // processes at once. It returns the names of the files it applied.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	ms, err := loadMigrations()

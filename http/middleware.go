@@ -100,14 +100,14 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
+// statusClass labels a success by its class and anything else by name, so
+// the kinds of refusal and failure stay apart in the metrics.
 func statusClass(code int) string {
 	switch {
 	case code < 300:
 		return "2xx"
 	case code < 400:
 		return "3xx"
-	case code < 500:
-		return http.StatusText(code)
 	}
 	return http.StatusText(code)
 }

@@ -21,3 +21,11 @@ func TestStatusOfDatabaseAway(t *testing.T) {
 		t.Errorf("unknown error: %d unexpected %v, want 500", code, unexpected)
 	}
 }
+
+// The webhook secret is what tells CXone from a forger: a server without one
+// is refused, rather than matching requests that send no secret at all.
+func TestNewServerNeedsAWebhookSecret(t *testing.T) {
+	if _, err := NewServer(Config{}, Deps{}); err == nil {
+		t.Fatal("NewServer accepted an empty WebhookSecret")
+	}
+}

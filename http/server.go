@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/sirupsen/logrus"
@@ -69,6 +70,10 @@ type Server struct {
 
 // NewServer returns the whole API as one handler.
 func NewServer(cfg Config, deps Deps) (http.Handler, error) {
+	// An empty secret would match a request that sends none.
+	if cfg.WebhookSecret == "" {
+		return nil, errors.New("http: WebhookSecret is empty: webhooks could not be told from forgeries")
+	}
 	keys, err := parseSigningKeys(cfg.SigningSecret)
 	if err != nil {
 		return nil, err
