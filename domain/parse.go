@@ -49,9 +49,18 @@ func Parse(req Request) ([]StatusReceived, error) {
 		if err := checkLengths(&events[i], i); err != nil {
 			return nil, err
 		}
+		// A carrier time far in the future is a clock or a unit gone wrong,
+		// not a fact: kept, a terminal report dated 5138 would win every
+		// later one. Like a time we cannot read, it falls back on received_at.
+		if e := &events[i]; e.OccurredAt.After(e.ReceivedAt.Add(maxClockSkew)) {
+			e.OccurredAt = e.ReceivedAt
+		}
 	}
 	return events, nil
 }
+
+// maxClockSkew is how far past our own clock a carrier's time may be.
+const maxClockSkew = 24 * time.Hour
 
 // maxFieldLen bounds the free-text fields of a report. Real ones are a few
 // characters (a carrier code, an E.164 number, an 11-character sender ID);

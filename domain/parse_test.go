@@ -349,6 +349,8 @@ func TestParseOccurredAt(t *testing.T) {
 		{`"timestamp":2024`, ""},
 		{`"timestamp":1e30`, ""},
 		{`"timestamp":null`, ""},
+		{`"timestamp":"2999-01-01T00:00:00Z"`, ""},
+		{`"timestamp":99999999999`, ""}, // seconds, the year 5138
 	}
 	for _, tt := range tests {
 		got, err := parseBody(`{"messageId":"m",`+tt.fields+`}`, "", "")
