@@ -4,20 +4,25 @@
 set -euo pipefail
 bin=$1 pgdir=$2
 cd "$(dirname "$0")/.."
-if [ -z "${DATABASE_URL:-}" ]; then
+# Settings in .env count as set: the service reads .env, but the environment
+# wins over it, so nothing here may override what .env says.
+in_env_file() { grep -qs "^$1=" .env; }
+if [ -z "${DATABASE_URL:-}" ] && ! in_env_file DATABASE_URL; then
   DATABASE_URL=$(scripts/pg.sh start "$pgdir")
   export DATABASE_URL
   echo "private PostgreSQL: $DATABASE_URL (data in $pgdir; stop it with 'make db-stop')" >&2
 fi
 # Development defaults, announced so nobody mistakes them for production.
-if [ -z "${WEBHOOK_SECRET:-}" ] && ! grep -qs '^WEBHOOK_SECRET=' .env; then
+if [ -z "${WEBHOOK_SECRET:-}" ] && ! in_env_file WEBHOOK_SECRET; then
   export WEBHOOK_SECRET=dev-secret
   echo "WEBHOOK_SECRET not set: using 'dev-secret' for development" >&2
 fi
-if [ -z "${ADMIN_TOKEN:-}" ] && ! grep -qs '^ADMIN_TOKEN=' .env; then
+if [ -z "${ADMIN_TOKEN:-}" ] && ! in_env_file ADMIN_TOKEN; then
   export ADMIN_TOKEN=dev-admin
   echo "ADMIN_TOKEN not set: using 'dev-admin' for development" >&2
 fi
-export SIMULATOR_ENABLED=${SIMULATOR_ENABLED:-true}
+if [ -z "${SIMULATOR_ENABLED:-}" ] && ! in_env_file SIMULATOR_ENABLED; then
+  export SIMULATOR_ENABLED=true
+fi
 echo "dashboard: http://127.0.0.1:${PORT:-8080}/" >&2
 exec "$bin" serve
