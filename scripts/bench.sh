@@ -48,7 +48,9 @@ cleanup() {
 		kill "$serve_pid" 2>/dev/null || true
 		wait "$serve_pid" 2>/dev/null || true
 	fi
-	scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1 || true
+	# destroy also removes what pg.sh kept outside $tmp (as root): a
+	# million-event cluster left behind on every run otherwise.
+	scripts/pg.sh destroy "$tmp/pg" >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -7,6 +7,8 @@
 #                             create database cxsms if missing, print its URL
 #   scripts/pg.sh stop DIR    stop it (pg_ctl -m fast); fine if it is not running
 #   scripts/pg.sh url DIR     print the URL of the running cluster in DIR, or fail
+#   scripts/pg.sh destroy DIR stop it and remove DIR, with any /tmp directory
+#                             it recorded (basedir, sockdir: see below)
 #
 # stdout carries only the URL, as one line; every other message goes to stderr:
 #   DATABASE_URL=$(scripts/pg.sh start .data/pg)
@@ -51,6 +53,7 @@ usage() {
 usage: $PROG start DIR   start (initdb if needed) the cluster in DIR; print its URL
        $PROG stop DIR    stop the cluster in DIR (fast); ok if not running
        $PROG url DIR     print the URL of the running cluster in DIR, or fail
+       $PROG destroy DIR stop the cluster in DIR and remove it
 EOF
 	exit 2
 }
@@ -564,6 +567,22 @@ cmd_stop() {
 	fi
 }
 
+# cmd_destroy stops the cluster and removes it: DIR and, as root, the /tmp
+# directories pg.sh may have kept it in instead (basedir, sockdir), which a
+# plain rm -rf DIR would leave behind.
+cmd_destroy() {
+	[[ -d $DIR_ARG ]] || return 0
+	(cmd_stop) || return 1
+	local f p
+	for f in basedir sockdir; do
+		if [[ -f $DIR_ARG/$f ]]; then
+			p=$(<"$DIR_ARG/$f")
+			if [[ -n $p && $p != / ]]; then rm -rf "$p"; fi
+		fi
+	done
+	rm -rf "$DIR_ARG"
+}
+
 cmd_url() {
 	[[ -d $DIR_ARG ]] || die "no cluster: $DIR_ARG does not exist (start one with: $PROG start $DIR_ARG)"
 	DIR=$(cd "$DIR_ARG" && pwd -P)
@@ -592,5 +611,6 @@ case $1 in
 start) cmd_start ;;
 stop) cmd_stop ;;
 url) cmd_url ;;
+destroy) cmd_destroy ;;
 *) usage ;;
 esac

@@ -7,11 +7,8 @@ GO=${GO:-go}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cxsms-test.XXXXXX")
 cleanup() {
-  scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1 || true
-  # As root the cluster may live outside $tmp (see pg.sh); remove it too.
-  for f in basedir sockdir; do
-    [ -f "$tmp/pg/$f" ] && rm -rf "$(cat "$tmp/pg/$f")"
-  done
+  # destroy also removes what pg.sh kept outside $tmp (as root).
+  scripts/pg.sh destroy "$tmp/pg" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT

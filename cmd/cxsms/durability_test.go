@@ -72,6 +72,13 @@ type pgCluster struct {
 func startCluster(t *testing.T) (*pgCluster, string) {
 	t.Helper()
 	c := &pgCluster{script: filepath.Join(repoRoot(t), "scripts", "pg.sh"), dir: t.TempDir()}
+	// Registered first: a start that fails half-way may have left a server
+	// running. destroy also removes what pg.sh kept outside dir (as root).
+	t.Cleanup(func() {
+		if _, stderr, err := c.run("destroy"); err != nil {
+			t.Errorf("scripts/pg.sh destroy: %v\n%s", err, stderr)
+		}
+	})
 	url, stderr, err := c.run("start")
 	if err != nil {
 		if strings.Contains(stderr, "server binaries") && strings.Contains(stderr, "not found") {
@@ -79,20 +86,6 @@ func startCluster(t *testing.T) (*pgCluster, string) {
 		}
 		t.Fatalf("scripts/pg.sh start: %v\n%s", err, stderr)
 	}
-	t.Cleanup(func() {
-		if _, stderr, err := c.run("stop"); err != nil {
-			t.Errorf("scripts/pg.sh stop: %v\n%s", err, stderr)
-		}
-		// As root, pg.sh may keep the cluster (or its socket) outside dir,
-		// in /tmp directories it names in these files.
-		for _, f := range []string{"basedir", "sockdir"} {
-			if b, err := os.ReadFile(filepath.Join(c.dir, f)); err == nil {
-				if p := strings.TrimSpace(string(b)); strings.HasPrefix(p, os.TempDir()) || strings.HasPrefix(p, "/tmp/") {
-					_ = os.RemoveAll(p)
-				}
-			}
-		}
-	})
 	return c, url
 }
 
