@@ -20,7 +20,7 @@ func TestBenchLoadFillsTheLog(t *testing.T) {
 	load := func() map[string]float64 {
 		var out, errOut bytes.Buffer
 		if err := run(context.Background(), []string{"bench-load", "--total", "2500", "--batch", "300", "--workers", "3"},
-			func(k string) string { return env[k] }, &out, &errOut); err != nil {
+			envFunc(env), &out, &errOut); err != nil {
 			t.Fatalf("bench-load: %v\n%s", err, errOut.String())
 		}
 		var res map[string]float64

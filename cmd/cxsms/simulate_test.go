@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cxsms/cxsms/domain"
-	"github.com/cxsms/cxsms/eventstore/pgtest"
 	cxhttp "github.com/cxsms/cxsms/http"
 )
 
@@ -85,7 +84,7 @@ func newFakeWebhook(t *testing.T) (*fakeWebhook, string) {
 func runSimulate(t *testing.T, env map[string]string, args ...string) (*simulateSummary, string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	getenv := func(k string) string { return env[k] }
+	getenv := envFunc(env)
 	err := run(context.Background(), append([]string{"simulate", "--json"}, args...), getenv, &stdout, &stderr)
 	if stdout.Len() == 0 {
 		return nil, stderr.String(), err
@@ -299,59 +298,12 @@ func TestSimulateFlagErrors(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for a writer and a reader.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestSimulateAgainstServe drives the real service: every acknowledged
 // report is in the log, duplicates once.
 func TestSimulateAgainstServe(t *testing.T) {
-	dbURL := pgtest.URL(t)
-	env := map[string]string{"DATABASE_URL": dbURL, "PORT": "0", "WEBHOOK_SECRET": "e2e-secret", "ADMIN_TOKEN": "e2e-admin", "LOG_LEVEL": "warn"}
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, logs lockedBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, &out, &logs) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	var base string
-	for deadline := time.Now().Add(30 * time.Second); base == ""; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start:\n%s", logs.String())
-		}
-		if s, ok := strings.CutPrefix(strings.TrimSpace(out.String()), "cxsms listening on "); ok {
-			base = s
-		}
-	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if res, err := http.Get(base + "/readyz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready:\n%s", logs.String())
-		}
-	}
+	srv := startServer(t, nil)
+	base, dbURL := srv.base, srv.dbURL
+	env := map[string]string{"WEBHOOK_SECRET": testWebhookSecret, "ADMIN_TOKEN": testAdminToken}
 
 	sum, stderr, err := runSimulate(t, env, "--target", base, "--count", "200", "--concurrency", "8", "--rate", "0",
 		"--scenario", "chaos", "--quiet")
@@ -379,7 +331,7 @@ func TestSimulateAgainstServe(t *testing.T) {
 	// up, and marked reports become visible.
 	bench := func(args ...string) map[string]any {
 		var o, e bytes.Buffer
-		if err := run(context.Background(), append(args, "--target", base), func(k string) string { return env[k] }, &o, &e); err != nil {
+		if err := run(context.Background(), append(args, "--target", base), envFunc(env), &o, &e); err != nil {
 			t.Fatalf("%s: %v\n%s", args[0], err, e.String())
 		}
 		var res map[string]any
