@@ -46,12 +46,8 @@ func (r *costRow) add(o costRow, sign int64) {
 
 // contribution is what one message adds to the carrier costs.
 func (p carrierCosts) contribution(m domain.Message) (costKey, costRow) {
-	carrier := m.CarrierCode
-	if carrier == "" {
-		carrier = "UNKNOWN"
-	}
 	region := rules.RegionOf(m.Recipient)
-	k := costKey{carrier: carrier, region: region, day: m.FirstAt.UTC().Truncate(24 * time.Hour)}
+	k := costKey{carrier: carrierOf(m), region: region, day: m.FirstAt.UTC().Truncate(24 * time.Hour)}
 	v := costRow{total: 1}
 	switch {
 	case m.Status == domain.StatusDelivered:
@@ -63,7 +59,7 @@ func (p carrierCosts) contribution(m domain.Message) (costKey, costRow) {
 	}
 	if m.Price != nil {
 		v.cost, k.currency = *m.Price, m.Currency
-	} else if price, currency, ok := p.rules.PricePerSegment(carrier, region); ok {
+	} else if price, currency, ok := p.rules.PricePerSegment(k.carrier, region); ok {
 		v.cost, k.currency, v.estimated = price, currency, 1
 	}
 	if v.failed == 1 {

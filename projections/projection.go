@@ -77,7 +77,7 @@ func apply(ctx context.Context, tx pgx.Tx, proj projection, e Event) error {
 // returns the message's new state.
 func queueApply(b *pgx.Batch, proj projection, e Event, before domain.Message, existed bool) domain.Message {
 	after := before.Apply(e.StatusReceived)
-	queueSaveState(b, proj.StateTable(), after)
+	queueSaveStates(b, proj.StateTable(), nil, []domain.Message{after})
 	d := proj.NewDelta()
 	d.Add(e, before, existed, after)
 	d.Queue(b)

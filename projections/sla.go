@@ -29,6 +29,7 @@ type histKey struct {
 	bucket  int
 }
 
+// carrierOf is the carrier a message counts under in the read models.
 func carrierOf(m domain.Message) string {
 	if m.CarrierCode == "" {
 		return "UNKNOWN"

@@ -36,25 +36,17 @@ func loadState(ctx context.Context, tx pgx.Tx, table, id string) (m domain.Messa
 	return m, true, nil
 }
 
+// scanState scans one state row (stateColumns).
 func scanState(row pgx.Row) (domain.Message, error) {
-	var m domain.Message
-	var region string
-	var price numeric
-	var sentAt, terminalAt pgtype.Timestamptz
-	err := row.Scan(&m.MessageID, (*string)(&m.Status), &m.RawStatus, &m.CarrierCode, &m.ErrorCode,
-		&m.SenderID, &m.Recipient, &region, &price, &m.Currency, &m.UpdatedAt, &m.FirstAt, &sentAt,
-		&terminalAt, &m.LastReceivedAt, &m.EventCount)
-	if err != nil {
-		return m, err
+	var n nullableState
+	if err := row.Scan(n.dest()...); err != nil {
+		return domain.Message{}, err
 	}
-	m.Price = price.micros()
-	if sentAt.Valid {
-		m.SentAt = sentAt.Time
+	m := n.message()
+	if m == nil { // message_id is the primary key: never NULL in a real row
+		return domain.Message{}, pgx.ErrNoRows
 	}
-	if terminalAt.Valid {
-		m.TerminalAt = terminalAt.Time
-	}
-	return m, nil
+	return *m, nil
 }
 
 // stateValues are m's column values in stateColumnNames order, for an upsert
@@ -78,12 +70,6 @@ const stateUpsert = `
 		updated_at = EXCLUDED.updated_at, first_at = EXCLUDED.first_at, sent_at = EXCLUDED.sent_at,
 		terminal_at = EXCLUDED.terminal_at, last_received_at = EXCLUDED.last_received_at,
 		event_count = EXCLUDED.event_count`
-
-// queueSaveState adds the upsert of m to b.
-func queueSaveState(b *pgx.Batch, table string, m domain.Message) {
-	b.Queue(`INSERT INTO `+table+` (`+stateColumns+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`+stateUpsert, stateValues(m)...)
-}
 
 // messageFold is the in-memory state of a rebuild of a per-message projection.
 type messageFold struct {
