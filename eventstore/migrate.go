@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -51,14 +52,16 @@ func loadMigrations() ([]migration, error) {
 	return out, nil
 }
 
-// LatestVersion is the newest migration embedded in this binary.
-func LatestVersion() int {
+// LatestVersion is the newest migration embedded in this binary. /readyz
+// asks on every probe; the embedded files never change, so they are read
+// once.
+var LatestVersion = sync.OnceValue(func() int {
 	ms, err := loadMigrations()
 	if err != nil || len(ms) == 0 {
 		return 0
 	}
 	return ms[len(ms)-1].version
-}
+})
 
 // Migrate applies every embedded migration not yet applied, all in one
 // transaction under an advisory lock, so a failing one leaves the schema as
