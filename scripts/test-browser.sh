@@ -48,7 +48,8 @@ cleanup() {
 		kill "$server_pid" 2>/dev/null || true
 		wait "$server_pid" 2>/dev/null || true
 	fi
-	"$root/scripts/pg.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
+	# destroy also removes what pg.sh kept outside $tmp (as root).
+	"$root/scripts/pg.sh" destroy "$tmp/pg" >/dev/null 2>&1 || true
 	if [[ -f $tmp/serve.log ]]; then cp "$tmp/serve.log" "$ARTIFACTS_DIR/serve.log"; fi
 	rm -rf "$tmp"
 }
