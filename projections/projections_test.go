@@ -194,14 +194,11 @@ func TestLiveProjectionEqualsRebuild(t *testing.T) {
 	}
 	rebuilt := snapshot(t, pool)
 	for _, table := range readModelTables {
-		a, b := live[table], rebuilt[table]
-		if len(a) == 0 {
+		if len(live[table]) == 0 {
 			t.Errorf("%s is empty: the stream should fill it", table)
 		}
-		if strings.Join(a, "\n") != strings.Join(b, "\n") {
-			t.Errorf("%s: live has %d rows, rebuild %d; first difference:\n%s", table, len(a), len(b), firstDiff(a, b))
-		}
 	}
+	compareTables(t, live, rebuilt)
 	// The swapped-in tables keep their index names, so the next rebuild
 	// (and anyone reading the schema) finds what the migrations made.
 	var idx string
@@ -221,6 +218,18 @@ func TestLiveProjectionEqualsRebuild(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
+}
+
+// compareTables fails t for every read-model table whose live rows differ
+// from the rebuilt ones.
+func compareTables(t *testing.T, live, rebuilt map[string][]string) {
+	t.Helper()
+	for _, table := range readModelTables {
+		a, b := live[table], rebuilt[table]
+		if strings.Join(a, "\n") != strings.Join(b, "\n") {
+			t.Errorf("%s: live has %d rows, rebuild %d; first difference:\n%s", table, len(a), len(b), firstDiff(a, b))
+		}
+	}
 }
 
 func firstDiff(a, b []string) string {
@@ -246,9 +255,14 @@ func sr(msg, event string, st domain.Status, carrier string, at time.Time) domai
 
 func startProjector(t *testing.T, pool *pgxpool.Pool) (*projections.Projector, context.CancelFunc) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	// Small batches, so that a stop is likely to land inside one.
-	p := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{Retries: 2, BatchSize: 150})
+	return startProjectorWith(t, pool, projections.Options{Retries: 2, BatchSize: 150})
+}
+
+func startProjectorWith(t *testing.T, pool *pgxpool.Pool, opts projections.Options) (*projections.Projector, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := projections.NewProjector(pool, rules.Default(), quietLog(), opts)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -340,6 +354,77 @@ func TestDeadLetterAndReplay(t *testing.T) {
 	if costed != 3 {
 		t.Fatalf("after replay carrier_costs counts %d, want 3", costed)
 	}
+}
+
+// One poisoned event in a full batch costs a few batch writes, not one
+// write per event: the batch is split in halves until the event is alone.
+// Applying 2,000 events one by one overran the batch's ack deadline, and the
+// projection read the same batch again for ever. Events of one message on
+// both sides of a split fold in order, so the result equals a rebuild.
+func TestPoisonInLargeBatch(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `
+		CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.message_id = 'poison' THEN RAISE EXCEPTION 'carrier costs cannot take this'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER poison BEFORE INSERT OR UPDATE ON carrier_cost_messages FOR EACH ROW EXECUTE FUNCTION poison();`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2,000 reports in one append, so one batch: every message's QUEUED
+	// report in the first half, its DELIVERED in the second, and the poison
+	// in the middle.
+	const messages = 999
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	var reports []domain.StatusReceived
+	for i := range messages {
+		reports = append(reports, sr(fmt.Sprintf("m%d", i), "e1", domain.StatusQueued, "ATT", at))
+	}
+	reports = append(reports, sr("poison", "e1", domain.StatusDelivered, "ATT", at))
+	for i := range messages {
+		reports = append(reports, sr(fmt.Sprintf("m%d", i), "e2", domain.StatusDelivered, "ATT", at.Add(time.Second)))
+	}
+	reports = append(reports, sr("m0", "e3", domain.StatusFailed, "ATT", at.Add(2*time.Second)))
+	store := eventstore.New(pool, eventstore.Options{})
+	if _, err := store.Append(ctx, reports); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	// A short ack deadline: a batch applied event by event cannot meet it.
+	p, stop := startProjectorWith(t, pool, projections.Options{Retries: 1, BatchSize: 2000, AckDeadline: 2 * time.Second})
+	waitCaughtUp(t, p)
+	stop()
+	dls, err := p.DeadLetters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 || dls[0].MessageID != "poison" {
+		t.Fatalf("dead letters = %+v, want the poison alone", dls)
+	}
+	var delivered, failed int64
+	pool.QueryRow(ctx, `SELECT sum(delivered), sum(failed) FROM carrier_costs`).Scan(&delivered, &failed)
+	if delivered != messages-1 || failed != 1 {
+		t.Fatalf("carrier_costs counts %d delivered, %d failed; want %d and 1", delivered, failed, messages-1)
+	}
+
+	// With the cause gone and the dead letter replayed, the live read models
+	// are exactly what a rebuild makes of the log.
+	if _, err := pool.Exec(ctx, `DROP TRIGGER poison ON carrier_cost_messages`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.ReplayDeadLetter(ctx, dls[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	live := snapshot(t, pool)
+	if _, err := p.Rebuild(ctx, "all", nil); err != nil {
+		t.Fatal(err)
+	}
+	compareTables(t, live, snapshot(t, pool))
 }
 
 // A rebuild folds the dead-lettered events too: once it has, they count
