@@ -127,10 +127,7 @@ type carrierCostsRebuild struct{ p carrierCosts }
 
 func (carrierCostsRebuild) Add(Event, *domain.Message) {}
 
-func (r carrierCostsRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, shadow func(string) string) error {
-	if err := fold.copyStates(ctx, tx, shadow("carrier_cost_messages")); err != nil {
-		return err
-	}
+func (r carrierCostsRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, into func(string) pgx.Identifier) error {
 	sums := map[costKey]*costRow{}
 	for _, id := range fold.order {
 		k, v := r.p.contribution(*fold.byID[id])
@@ -144,7 +141,7 @@ func (r carrierCostsRebuild) Write(ctx context.Context, tx pgx.Tx, fold *message
 		rows = append(rows, []any{k.carrier, k.region, k.day, k.currency, v.total, v.delivered, v.failed,
 			v.pending, microsNumeric(v.cost), microsNumeric(v.wasted), v.estimated})
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{shadow("carrier_costs")},
+	_, err := tx.CopyFrom(ctx, into("carrier_costs"),
 		[]string{"carrier", "region", "day", "currency", "total", "delivered", "failed", "pending", "cost", "wasted", "estimated"},
 		pgx.CopyFromRows(rows))
 	if err != nil {

@@ -121,10 +121,7 @@ type complianceRebuild struct{ p senderCompliance }
 
 func (complianceRebuild) Add(Event, *domain.Message) {}
 
-func (r complianceRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, shadow func(string) string) error {
-	if err := fold.copyStates(ctx, tx, shadow("compliance_messages")); err != nil {
-		return err
-	}
+func (r complianceRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, into func(string) pgx.Identifier) error {
 	sums := map[violationKey]*violation{}
 	for _, id := range fold.order {
 		k, v, ok := r.p.verdict(*fold.byID[id])
@@ -148,7 +145,7 @@ func (r complianceRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFo
 	for k, v := range sums {
 		rows = append(rows, []any{k.sender, k.region, k.rule, v.reason, v.count, v.first, v.last})
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{shadow("sender_violations")},
+	_, err := tx.CopyFrom(ctx, into("sender_violations"),
 		[]string{"sender_id", "region", "rule", "reason", "count", "first_seen", "last_seen"}, pgx.CopyFromRows(rows))
 	if err != nil {
 		return fmt.Errorf("copy sender violations: %w", err)

@@ -31,6 +31,7 @@ type currentStatusRebuild struct{}
 
 func (currentStatusRebuild) Add(Event, *domain.Message) {}
 
-func (currentStatusRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, shadow func(string) string) error {
-	return fold.copyStates(ctx, tx, shadow("current_status"))
+// Write has nothing to write: the state table is the read model.
+func (currentStatusRebuild) Write(context.Context, pgx.Tx, *messageFold, func(string) pgx.Identifier) error {
+	return nil
 }

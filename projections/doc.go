@@ -8,8 +8,9 @@
 // writes it in one round trip (projector.go).
 //
 // Every projection can also be rebuilt: the log is read in large keyset
-// batches into shadow tables, which are swapped in, with the consumer group
-// moved to where the rebuild stopped, in one short transaction (rebuild.go).
+// batches and folded into shadow tables, a short transaction at a time, and
+// they are swapped in, with the consumer group moved to where the rebuild
+// stopped, in one short transaction (rebuild.go).
 // Live handling and rebuilds fold events with the same pure functions, so
 // both give the same rows.
 package projections

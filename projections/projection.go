@@ -38,13 +38,15 @@ type delta interface {
 
 // rebuild folds the log in memory and writes the result into shadow tables.
 // Every projection folds messages the same way, so one messageFold, shared by
-// all, holds the per-message state; a rebuild keeps only what is its own.
+// all, holds the per-message state and fills every state table; a rebuild
+// keeps only what is its own.
 type rebuild interface {
 	// Add sees each event after the shared fold has applied it; m is the
 	// message's state after e.
 	Add(e Event, m *domain.Message)
-	// Write fills the tables named by shadow(table) for each of Tables().
-	Write(ctx context.Context, tx pgx.Tx, fold *messageFold, shadow func(table string) string) error
+	// Write fills the shadow (into(table)) of each of Tables() but the state
+	// table: the read-model rows, which are few next to the messages.
+	Write(ctx context.Context, tx pgx.Tx, fold *messageFold, into func(table string) pgx.Identifier) error
 }
 
 // All returns every projection, judged under r.

@@ -329,11 +329,41 @@ func lost(ctx context.Context, err error) bool {
 // writeBatch folds events and writes the result in a savepoint: every
 // message state the events touch, the read-model rows they move and the new
 // position, in one round trip. On failure the savepoint is rolled back and
-// nothing of the batch remains. A message's state comes from written when a
-// part of the same batch wrote it already (nil when none has), else from
-// the event's Prior; on success written is brought up to date.
+// nothing of the batch remains. On success written, when not nil, is
+// brought up to date (see queueFold).
 func (p *Projector) writeBatch(ctx context.Context, tx pgx.Tx, proj projection, events []Event, written map[string]touched) error {
 	start := time.Now()
+	var b pgx.Batch
+	b.Queue(`SAVEPOINT flush`)
+	finals := queueFold(&b, proj, events, written)
+	queuePosition(&b, proj.Name(), events[len(events)-1])
+	b.Queue(`RELEASE SAVEPOINT flush`)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		if _, rbErr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT flush`); rbErr != nil {
+			return fmt.Errorf("%s: write batch: %w", proj.Name(), errors.Join(err, rbErr, errTxLost))
+		}
+		return fmt.Errorf("%s: write batch: %w", proj.Name(), err)
+	}
+	if written != nil {
+		for _, t := range finals {
+			written[t.m.MessageID] = touched{t.m, true}
+		}
+	}
+	if p.opts.Observer != nil {
+		per := time.Since(start) / time.Duration(len(events))
+		for range events {
+			p.opts.Observer.Applied(proj.Name(), per)
+		}
+	}
+	return nil
+}
+
+// queueFold folds events into their messages' states and queues the writes:
+// one insert of the new states, one upsert of the known ones, and the
+// read-model rows they move. A message's state before the events comes from
+// written when a part of the same batch wrote it already (written may be
+// nil), else from the event's Prior. It returns the states it queued.
+func queueFold(b *pgx.Batch, proj projection, events []Event, written map[string]touched) []touched {
 	index := make(map[string]int, len(events)) // message ID -> index in finals
 	finals := make([]touched, 0, len(events))
 	d := proj.NewDelta()
@@ -367,30 +397,9 @@ func (p *Projector) writeBatch(ctx context.Context, tx pgx.Tx, proj projection, 
 			fresh = append(fresh, t.m)
 		}
 	}
-	var b pgx.Batch
-	b.Queue(`SAVEPOINT flush`)
-	queueSaveStates(&b, proj.StateTable(), fresh, known)
-	d.Queue(&b)
-	queuePosition(&b, proj.Name(), events[len(events)-1])
-	b.Queue(`RELEASE SAVEPOINT flush`)
-	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-		if _, rbErr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT flush`); rbErr != nil {
-			return fmt.Errorf("%s: write batch: %w", proj.Name(), errors.Join(err, rbErr, errTxLost))
-		}
-		return fmt.Errorf("%s: write batch: %w", proj.Name(), err)
-	}
-	if written != nil {
-		for _, t := range finals {
-			written[t.m.MessageID] = touched{t.m, true}
-		}
-	}
-	if p.opts.Observer != nil {
-		per := time.Since(start) / time.Duration(len(events))
-		for range events {
-			p.opts.Observer.Applied(proj.Name(), per)
-		}
-	}
-	return nil
+	queueSaveStates(b, proj.StateTable(), fresh, known)
+	d.Queue(b)
+	return finals
 }
 
 // recordDeadLetter records e as failed in proj, moves the projection past

@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,13 +72,20 @@ func (p *Projector) find(name string) ([]projection, error) {
 // log, while the live projector and the reads go on:
 //
 //  1. the log is read in many short keyset batches and folded in memory;
-//  2. in one transaction, the consumer group's position row is locked (the
-//     live handler waits), the tail written since is folded in, shadow
-//     tables are filled with COPY and renamed over the live ones, and the
-//     consumer group is moved to where the rebuild stopped.
+//  2. the fold is written into shadow tables (schema rebuild), a short COPY
+//     transaction per chunk;
+//  3. the events logged meanwhile are applied to the shadows as the live
+//     projector applies them, a short transaction per batch, up to the end
+//     of the log;
+//  4. in one short transaction the consumer groups' rows are locked (the
+//     live handlers wait), the last few events are applied, the shadows
+//     replace the live tables, and the consumer groups move to where the
+//     rebuild stopped.
 //
-// Readers see the old tables until that commit and the new ones after it;
-// never an error or an empty answer. name is a projection or "all".
+// No step keeps a transaction open for long, so the other projections keep
+// up meanwhile (design.md, the xmin guard). Readers see the old tables until
+// the swap commits and the new ones after it; never an error or an empty
+// answer. name is a projection or "all".
 func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Progress)) (RebuildResult, error) {
 	projs, err := p.find(name)
 	if err != nil {
@@ -130,14 +136,6 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 			progress(Progress{Read: read, Total: max(total, read)})
 		}
 	}
-	feed := func(q querier) (int, error) {
-		batch, err := readBatch(ctx, q, pos, rebuildBatch)
-		if err != nil {
-			return 0, err
-		}
-		fold1(batch)
-		return len(batch), nil
-	}
 	// The fold keeps a large heap of long-lived state; collecting it less
 	// often is most of a rebuild's CPU saved.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
@@ -172,52 +170,67 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 	default:
 	}
 
-	// Take every connection the swap needs before locking anything: while
-	// the swap holds the consumer groups' rows, live subscribers wait on them
-	// holding pool connections, and a worker that then asked the pool could
-	// wait for ever.
-	workers := min(2, len(projs))
-	conns := make([]*pgxpool.Conn, workers+1)
-	for i := range conns {
-		if conns[i], err = p.pool.Acquire(ctx); err != nil {
-			return RebuildResult{}, fmt.Errorf("rebuild: connection: %w", err)
+	// Write the fold into shadow tables and bring them up to the log
+	// written meanwhile, all in short transactions: any transaction open
+	// for long holds back every consumer (design.md, the xmin guard), and
+	// the live projections go on while this one rebuilds.
+	shadows := &shadowWriter{pool: p.pool, projs: projs, fold: fold}
+	defer func() {
+		if err != nil {
+			shadows.drop(context.WithoutCancel(ctx))
 		}
-		defer conns[i].Release()
+	}()
+	if err = shadows.create(ctx); err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild %s: %w", name, err)
 	}
+	if err = shadows.fill(ctx, rebuilds); err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild %s: %w", name, err)
+	}
+	for {
+		var n int
+		err = eventstore.InTx(ctx, p.pool, func(tx pgx.Tx) error {
+			n, err = shadows.catchUp(ctx, tx, &pos)
+			return err
+		})
+		if err != nil {
+			return RebuildResult{}, fmt.Errorf("rebuild %s: catch up: %w", name, err)
+		}
+		read += int64(n)
+		if progress != nil {
+			progress(Progress{Read: read, Total: max(total, read)})
+		}
+		if n < catchUpBatch {
+			break
+		}
+	}
+
+	// The swap: lock the consumer groups' rows (the live handlers wait),
+	// apply what little the log gained since, and put the shadow tables in
+	// place of the live ones.
 	var res RebuildResult
-	err = eventstore.InTx(ctx, conns[0], func(tx pgx.Tx) error {
+	err = eventstore.InTx(ctx, p.pool, func(tx pgx.Tx) error {
 		for _, proj := range projs {
-			if _, err := tx.Exec(ctx, `INSERT INTO projection_offsets (consumer_group, offset_acked, last_processed_transaction_id)
-				VALUES ($1, 0, '0') ON CONFLICT DO NOTHING`, proj.Name()); err != nil {
-				return err
-			}
 			// Holding this row stops the live handler between batches.
 			if _, err := tx.Exec(ctx, `SELECT 1 FROM projection_offsets WHERE consumer_group = $1 FOR UPDATE`, proj.Name()); err != nil {
 				return err
 			}
 		}
 		for {
-			n, err := feed(tx)
+			n, err := shadows.catchUp(ctx, tx, &pos)
 			if err != nil {
 				return err
 			}
-			if n < rebuildBatch {
+			read += int64(n)
+			if n < catchUpBatch {
 				break
 			}
 		}
-		// Fill the shadow tables in parallel, each projection in its own
-		// short transaction on its own connection, while this transaction
-		// keeps the live handlers parked; then swap them all in here.
-		if err := writeShadows(ctx, conns[1:], projs, rebuilds, fold); err != nil {
-			return err
-		}
 		for _, proj := range projs {
 			for _, t := range proj.Tables() {
-				if _, err := tx.Exec(ctx, `ALTER TABLE `+t+` RENAME TO `+t+`_old; ALTER TABLE `+shadow(t)+` RENAME TO `+t+`; DROP TABLE `+t+`_old`); err != nil {
+				// Dropping the live table first frees its index names for the
+				// shadow's, which were made with the same ones.
+				if _, err := tx.Exec(ctx, `DROP TABLE public.`+t+`; ALTER TABLE `+shadowSchema+`.`+t+` SET SCHEMA public`); err != nil {
 					return fmt.Errorf("swap %s: %w", t, err)
-				}
-				if err := restoreIndexNames(ctx, tx, t); err != nil {
-					return err
 				}
 			}
 			if _, err := tx.Exec(ctx, `UPDATE projection_offsets SET offset_acked = $2, last_processed_transaction_id = $3::text::xid8
@@ -254,76 +267,122 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 	return res, nil
 }
 
-// writeShadows creates and fills every projection's shadow tables, one
-// connection each at a time (PostgreSQL does the COPY and index work in its
-// own process for each connection, so two use both cores of a small machine).
-func writeShadows(ctx context.Context, conns []*pgxpool.Conn, projs []projection, rebuilds []rebuild, fold *messageFold) error {
-	errs := make([]error, len(projs))
-	write := func(conn *pgxpool.Conn, i int) {
-		proj := projs[i]
-		errs[i] = eventstore.InTx(ctx, conn, func(tx pgx.Tx) error {
-			// Indexes are built after the COPY: one sort per index
-			// is about twice as fast as maintaining them row by row.
-			for _, t := range proj.Tables() {
-				if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+shadow(t)+`;
-							CREATE TABLE `+shadow(t)+` (LIKE `+t+` INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`); err != nil {
-					return fmt.Errorf("shadow of %s: %w", t, err)
-				}
-			}
-			if err := rebuilds[i].Write(ctx, tx, fold, shadow); err != nil {
+// shadowSchema holds a rebuild's tables until the swap moves them into
+// public. They keep their live names there, so the live projector's writes
+// (queueFold) apply to them unchanged under search_path shadowSchema, public.
+const shadowSchema = "rebuild"
+
+const (
+	// shadowChunk is how many message states one COPY transaction writes.
+	shadowChunk = 20000
+	// catchUpBatch is how many events one catch-up transaction applies.
+	catchUpBatch = 2000
+)
+
+// shadowWriter writes a rebuild's fold into the shadow tables of projs.
+type shadowWriter struct {
+	pool  *pgxpool.Pool
+	projs []projection
+	fold  *messageFold
+}
+
+func (w *shadowWriter) tables() []string {
+	var out []string
+	for _, proj := range w.projs {
+		out = append(out, proj.Tables()...)
+	}
+	return out
+}
+
+// create makes an empty shadow of each table, without its indexes: a
+// COPY is about twice as fast without them, and fill builds them at the end.
+func (w *shadowWriter) create(ctx context.Context) error {
+	for _, t := range w.tables() {
+		_, err := w.pool.Exec(ctx, `DROP TABLE IF EXISTS `+shadowSchema+`.`+t+`;
+			CREATE TABLE `+shadowSchema+`.`+t+` (LIKE public.`+t+` INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`)
+		if err != nil {
+			return fmt.Errorf("shadow of %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// drop removes the shadow tables of a rebuild that failed.
+func (w *shadowWriter) drop(ctx context.Context) {
+	for _, t := range w.tables() {
+		w.pool.Exec(ctx, `DROP TABLE IF EXISTS `+shadowSchema+`.`+t)
+	}
+}
+
+// fill writes the fold: every projection's message states in chunks, each
+// chunk its own transaction, and each projection's read-model rows in one;
+// then it gives each shadow the live table's primary key and indexes (one
+// sort each), which the catch-up's upserts need. Two connections share the
+// work, so PostgreSQL's COPY and index work takes both cores of a small
+// machine.
+func (w *shadowWriter) fill(ctx context.Context, rebuilds []rebuild) error {
+	if err := w.run(ctx, w.fillJobs(ctx, rebuilds)); err != nil {
+		return err
+	}
+	var jobs []func(pgx.Tx) error
+	for _, t := range w.tables() {
+		jobs = append(jobs, func(tx pgx.Tx) error { return copyIndexes(ctx, tx, t) })
+	}
+	return w.run(ctx, jobs)
+}
+
+func (w *shadowWriter) fillJobs(ctx context.Context, rebuilds []rebuild) []func(pgx.Tx) error {
+	into := func(t string) pgx.Identifier { return pgx.Identifier{shadowSchema, t} }
+	var jobs []func(pgx.Tx) error
+	for i, proj := range w.projs {
+		for from := 0; from < len(w.fold.order); from += shadowChunk {
+			ids := w.fold.order[from:min(from+shadowChunk, len(w.fold.order))]
+			jobs = append(jobs, func(tx pgx.Tx) error {
+				return w.fold.copyStates(ctx, tx, into(proj.StateTable()), ids)
+			})
+		}
+		jobs = append(jobs, func(tx pgx.Tx) error {
+			if err := rebuilds[i].Write(ctx, tx, w.fold, into); err != nil {
 				return fmt.Errorf("%s: %w", proj.Name(), err)
-			}
-			for _, t := range proj.Tables() {
-				if err := copyIndexes(ctx, tx, t, shadow(t)); err != nil {
-					return err
-				}
 			}
 			return nil
 		})
 	}
-	// Every projection keeps the same per-message states: send them once,
-	// for the first, and let the others copy that table server-side.
-	write(conns[0], 0)
-	if errs[0] != nil || len(projs) == 1 {
-		return errs[0]
-	}
-	fold.copied = shadow(projs[0].StateTable())
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for _, conn := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				write(conn, i)
-			}
-		}()
-	}
-	for i := 1; i < len(projs); i++ {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	return errors.Join(errs...)
+	return jobs
 }
 
-func shadow(table string) string { return table + "_rebuild" }
+// run runs jobs on two connections, each in its own transaction.
+func (w *shadowWriter) run(ctx context.Context, jobs []func(pgx.Tx) error) error {
+	next := make(chan func(pgx.Tx) error)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			var err error
+			for job := range next {
+				if err == nil {
+					err = eventstore.InTx(ctx, w.pool, job)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for _, job := range jobs {
+		next <- job
+	}
+	close(next)
+	return errors.Join(<-errs, <-errs)
+}
 
-// shadowSuffix marks the constraints and indexes of a shadow table until the
-// swap gives them their tables' names back.
-const shadowSuffix = "_rb"
-
-// copyIndexes gives shadow the primary key, unique constraints and indexes
-// of table, under suffixed names (index names are unique per schema).
-func copyIndexes(ctx context.Context, tx pgx.Tx, table, shadowTable string) error {
+// copyIndexes gives the shadow of table the primary key, unique constraints
+// and indexes of the live table, under the same names: the schemas differ.
+func copyIndexes(ctx context.Context, tx pgx.Tx, table string) error {
 	rows, err := tx.Query(ctx, `
-		SELECT 'ALTER TABLE ' || quote_ident($2) || ' ADD CONSTRAINT ' || quote_ident(c.conname || $3) || ' ' || pg_get_constraintdef(c.oid)
-		FROM pg_constraint c WHERE c.conrelid = $1::regclass AND c.contype IN ('p', 'u')
+		SELECT 'ALTER TABLE `+shadowSchema+`.' || quote_ident($1) || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid)
+		FROM pg_constraint c WHERE c.conrelid = ('public.' || quote_ident($1))::regclass AND c.contype IN ('p', 'u')
 		UNION ALL
-		SELECT regexp_replace(pg_get_indexdef(i.indexrelid), '^CREATE (UNIQUE )?INDEX (\S+) ON (\S+)',
-			'CREATE \1INDEX \2' || $3 || ' ON ' || quote_ident($2))
-		FROM pg_index i WHERE i.indrelid = $1::regclass
-		  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)`, table, shadowTable, shadowSuffix)
+		SELECT regexp_replace(pg_get_indexdef(i.indexrelid), ' ON public\.', ' ON `+shadowSchema+`.')
+		FROM pg_index i WHERE i.indrelid = ('public.' || quote_ident($1))::regclass
+		  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)`, table)
 	if err != nil {
 		return fmt.Errorf("indexes of %s: %w", table, err)
 	}
@@ -333,28 +392,40 @@ func copyIndexes(ctx context.Context, tx pgx.Tx, table, shadowTable string) erro
 	}
 	for _, stmt := range stmts {
 		if _, err := tx.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("index %s: %w", shadowTable, err)
+			return fmt.Errorf("index the shadow of %s: %w", table, err)
 		}
 	}
 	return nil
 }
 
-// restoreIndexNames renames table's suffixed constraints and indexes back to
-// their usual names once the old table (and its names) is gone.
-func restoreIndexNames(ctx context.Context, tx pgx.Tx, table string) error {
-	_, err := tx.Exec(ctx, `DO $$
-		DECLARE r record;
-		BEGIN
-			FOR r IN SELECT c.relname AS idx FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-			         WHERE i.indrelid = '`+table+`'::regclass AND c.relname LIKE '%`+shadowSuffix+`'
-			LOOP
-				EXECUTE format('ALTER INDEX %I RENAME TO %I', r.idx, left(r.idx, -length('`+shadowSuffix+`')));
-			END LOOP;
-		END $$`)
-	if err != nil {
-		return fmt.Errorf("rename indexes of %s: %w", table, err)
+// catchUp reads the events after pos (at most catchUpBatch), folds them and
+// applies them to every shadow as the live projector would, in tx. It
+// moves pos past them and returns how many it read.
+func (w *shadowWriter) catchUp(ctx context.Context, tx pgx.Tx, pos *eventstore.Position) (int, error) {
+	events, err := readBatch(ctx, tx, *pos, catchUpBatch)
+	if err != nil || len(events) == 0 {
+		return 0, err
 	}
-	return nil
+	// Every message the fold knows has its row in the shadows: its state
+	// before the event is the event's Prior, as readRange gives it live.
+	for i := range events {
+		if m, ok := w.fold.byID[events[i].MessageID]; ok {
+			prior := *m
+			events[i].Prior = &prior
+		}
+		w.fold.add(events[i])
+	}
+	var b pgx.Batch
+	b.Queue(`SET LOCAL search_path TO ` + shadowSchema + `, public`)
+	for _, proj := range w.projs {
+		queueFold(&b, proj, events, nil)
+	}
+	b.Queue(`SET LOCAL search_path TO DEFAULT`)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return 0, fmt.Errorf("apply %d events to the shadows: %w", len(events), err)
+	}
+	*pos = events[len(events)-1].Pos
+	return len(events), nil
 }
 
 func lockKey(name string) int64 {

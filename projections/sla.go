@@ -111,10 +111,7 @@ func (r *slaRebuild) Add(e Event, m *domain.Message) {
 	r.throughput[histKey{carrier: carrierOf(*m), minute: minute(e.ReceivedAt)}]++
 }
 
-func (r *slaRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, shadow func(string) string) error {
-	if err := fold.copyStates(ctx, tx, shadow("sla_messages")); err != nil {
-		return err
-	}
+func (r *slaRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, into func(string) pgx.Identifier) error {
 	hist := map[histKey]int64{}
 	for _, id := range fold.order {
 		if k, ok := deliveryContribution(*fold.byID[id]); ok {
@@ -125,14 +122,14 @@ func (r *slaRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, sh
 	for k, n := range hist {
 		rows = append(rows, []any{k.carrier, k.minute, k.bucket, n})
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{shadow("sla_delivery")}, []string{"carrier", "minute", "bucket", "count"}, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := tx.CopyFrom(ctx, into("sla_delivery"), []string{"carrier", "minute", "bucket", "count"}, pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("copy delivery histograms: %w", err)
 	}
 	rows = rows[:0]
 	for k, n := range r.throughput {
 		rows = append(rows, []any{k.carrier, k.minute, n})
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{shadow("sla_throughput")}, []string{"carrier", "minute", "events"}, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := tx.CopyFrom(ctx, into("sla_throughput"), []string{"carrier", "minute", "events"}, pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("copy throughput: %w", err)
 	}
 	return nil

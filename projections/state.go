@@ -75,10 +75,6 @@ const stateUpsert = `
 type messageFold struct {
 	byID  map[string]*domain.Message
 	order []string // first-seen order, for deterministic output
-	// copied names a committed table already holding every folded state;
-	// other state tables are then filled from it inside PostgreSQL instead
-	// of sending the same rows again (see writeShadows).
-	copied string
 }
 
 func newMessageFold() *messageFold { return &messageFold{byID: make(map[string]*domain.Message)} }
@@ -95,25 +91,20 @@ func (f *messageFold) add(e Event) *domain.Message {
 	return m
 }
 
-// copyStates writes every folded message into table with COPY.
-func (f *messageFold) copyStates(ctx context.Context, tx pgx.Tx, table string) error {
-	if f.copied != "" && f.copied != table {
-		if _, err := tx.Exec(ctx, `INSERT INTO `+table+` (`+stateColumns+`) SELECT `+stateColumns+` FROM `+f.copied); err != nil {
-			return fmt.Errorf("copy %d messages from %s into %s: %w", len(f.order), f.copied, table, err)
-		}
-		return nil
-	}
+// copyStates writes the folded states of the messages ids into table with
+// COPY.
+func (f *messageFold) copyStates(ctx context.Context, tx pgx.Tx, table pgx.Identifier, ids []string) error {
 	i := 0
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, stateColumnNames, pgx.CopyFromFunc(func() ([]any, error) {
-		if i >= len(f.order) {
+	_, err := tx.CopyFrom(ctx, table, stateColumnNames, pgx.CopyFromFunc(func() ([]any, error) {
+		if i >= len(ids) {
 			return nil, nil
 		}
-		m := f.byID[f.order[i]]
+		m := f.byID[ids[i]]
 		i++
 		return stateValues(*m), nil
 	}))
 	if err != nil {
-		return fmt.Errorf("copy %d messages into %s: %w", len(f.order), table, err)
+		return fmt.Errorf("copy %d messages into %s: %w", len(ids), table.Sanitize(), err)
 	}
 	return nil
 }
