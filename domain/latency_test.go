@@ -40,4 +40,32 @@ func TestHistogramQuantiles(t *testing.T) {
 	if (Histogram{}).Quantile(0.5) != 0 {
 		t.Error("empty histogram has a p50")
 	}
+	if (Histogram{}).Mean() != 0 {
+		t.Error("empty histogram has a mean")
+	}
+}
+
+func TestHistogramMean(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		obs  []time.Duration
+		want time.Duration
+	}{
+		{"one value", []time.Duration{40 * time.Millisecond}, 40 * time.Millisecond},
+		{"skewed: the mean, not the median", []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond, time.Second}, 250750 * time.Microsecond},
+		{"the first bucket (0-1 ms) counts at its middle", []time.Duration{200 * time.Microsecond, 800 * time.Microsecond}, 500 * time.Microsecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := Histogram{}
+			for _, d := range tc.obs {
+				h[LatencyBucket(d)]++
+			}
+			// A bucket spans 25 %, so its middle is within 12.5 % of any
+			// value in it; the first bucket (0-1 ms) counts at 0.5 ms.
+			got := h.Mean()
+			if float64(got) < float64(tc.want)*0.87 || float64(got) > float64(tc.want)*1.13 {
+				t.Errorf("mean = %v, want %v within 13 %%", got, tc.want)
+			}
+		})
+	}
 }

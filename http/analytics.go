@@ -128,8 +128,8 @@ func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
 // the read models instead of one process's memory, so it survives restarts
 // and agrees across processes.
 type deliveryAnswer struct {
-	Throughput       int64             `json:"throughput"` // reports accepted in the last minute
-	AvgLatencyMs     float64           `json:"avgLatencyMs"`
+	Throughput       int64             `json:"throughput"`    // reports accepted in the last minute
+	AvgLatencyMs     float64           `json:"avgLatencyMs"`  // mean ingest latency of the last minute
 	SLACompliance    float64           `json:"slaCompliance"` // percent of reports projected within the SLA threshold
 	RulesVersion     string            `json:"rulesVersion"`
 	CarrierAnalytics []deliveryCarrier `json:"carrierAnalytics"`
@@ -156,7 +156,7 @@ func (s *Server) handleDelivery(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := deliveryAnswer{
 		Throughput:       rep.Throughput,
-		AvgLatencyMs:     rep.Ingest.P50,
+		AvgLatencyMs:     rep.Ingest.Mean,
 		SLACompliance:    rep.Ingest.Compliance,
 		RulesVersion:     s.reads.Rules().Version,
 		CarrierAnalytics: []deliveryCarrier{},

@@ -154,7 +154,8 @@ func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 // Percentiles summarizes a latency histogram.
 type Percentiles struct {
 	Count       int64   `json:"count"`
-	P50         float64 `json:"p50"` // milliseconds
+	Mean        float64 `json:"mean"` // milliseconds, from the buckets' middles
+	P50         float64 `json:"p50"`
 	P90         float64 `json:"p90"`
 	P99         float64 `json:"p99"`
 	ThresholdMs int     `json:"thresholdMs"`
@@ -164,7 +165,7 @@ type Percentiles struct {
 func percentiles(h domain.Histogram, thresholdMs int) Percentiles {
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	return Percentiles{
-		Count: h.Total(), P50: ms(h.Quantile(0.5)), P90: ms(h.Quantile(0.9)), P99: ms(h.Quantile(0.99)),
+		Count: h.Total(), Mean: ms(h.Mean()), P50: ms(h.Quantile(0.5)), P90: ms(h.Quantile(0.9)), P99: ms(h.Quantile(0.99)),
 		ThresholdMs: thresholdMs, Compliance: round2(100 * h.Within(time.Duration(thresholdMs)*time.Millisecond)),
 	}
 }

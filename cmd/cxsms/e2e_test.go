@@ -493,6 +493,9 @@ func TestServe(t *testing.T) {
 			if ans.Throughput == nil || ans.AvgLatencyMs == nil || ans.SLACompliance == nil {
 				return false, "missing throughput, avgLatencyMs or slaCompliance: " + r.String()
 			}
+			if *ans.Throughput < 1 || *ans.AvgLatencyMs <= 0 {
+				return false, "the report is not in the last minute's throughput and mean latency: " + r.String()
+			}
 			for _, c := range ans.CarrierAnalytics {
 				if c.Carrier == carrier {
 					return c.TotalMessages == 1 && c.DeliveryRate == 100 && c.RecommendedAction != "", r.String()
