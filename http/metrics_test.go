@@ -102,6 +102,18 @@ func TestMetricsCountTraffic(t *testing.T) {
 	} {
 		c.do(base, r)
 	}
+	// Requests no route takes count too, under one route label, and a
+	// method HTTP does not define under one method label.
+	for _, r := range []struct{ method, path string }{
+		{http.MethodGet, "/webhooks/cxone/smss"}, {http.MethodPut, "/webhooks/cxone/sms"}, {"BREW", "/pot"},
+	} {
+		req, _ := http.NewRequest(r.method, base+r.path, nil)
+		resp, err := c.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
 	waitProjected(t, c, base)
 	after, families := scrapeMetrics(t, base)
 
@@ -138,6 +150,15 @@ func TestMetricsCountTraffic(t *testing.T) {
 	for code, n := range map[string]float64{"2xx": 4, "Unauthorized": 1, "Bad Request": 1, "Request Entity Too Large": 1} {
 		if got[webhook(code)] != n {
 			t.Errorf("%s moved by %v, want %v", webhook(code), got[webhook(code)], n)
+		}
+	}
+	for _, key := range []string{
+		`cxsms_http_request_duration_seconds_count{code="Not Found",method="GET",route="unmatched"}`,
+		`cxsms_http_request_duration_seconds_count{code="Method Not Allowed",method="PUT",route="unmatched"}`,
+		`cxsms_http_request_duration_seconds_count{code="Not Found",method="OTHER",route="unmatched"}`,
+	} {
+		if got[key] != 1 {
+			t.Errorf("%s moved by %v, want 1", key, got[key])
 		}
 	}
 	// Every accepted request went through a commit; refusals never reach one.

@@ -91,13 +91,24 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 		}
 		took := time.Since(start)
-		s.metrics.requestSeconds.WithLabelValues(r.Method, route, statusClass(rec.status)).Observe(took.Seconds())
+		s.metrics.requestSeconds.WithLabelValues(methodLabel(r.Method), route, statusClass(rec.status)).Observe(took.Seconds())
 		if s.log.IsLevelEnabled(logrus.DebugLevel) {
 			loggerFrom(r.Context()).WithFields(logrus.Fields{
 				"method": r.Method, "route": route, "status": rec.status, "ms": float64(took.Microseconds()) / 1000,
 			}).Debug("request")
 		}
 	})
+}
+
+// methodLabel keeps the metric's method label to the methods HTTP defines:
+// a client may send any token there, and each would be a new time series.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
 }
 
 // statusClass labels a success by its class and anything else by name, so

@@ -39,11 +39,13 @@ func (s *Server) routes() http.Handler {
 	r.Handle("/assets/{file}", handlerFunc(s.handleAsset)).Methods(http.MethodGet)
 	r.Handle("/openapi.json", handlerFunc(s.handleOpenAPI)).Methods(http.MethodGet)
 
-	r.NotFoundHandler = s.requestID(handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	// Routes that match nothing go through the same middleware, so a
+	// misconfigured webhook URL shows in the metrics as 404s.
+	r.NotFoundHandler = s.requestID(s.recoverPanics(s.observe(handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
-	}))
-	r.MethodNotAllowedHandler = s.requestID(handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+	}))))
+	r.MethodNotAllowedHandler = s.requestID(s.recoverPanics(s.observe(handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path)
-	}))
+	}))))
 	return r
 }
