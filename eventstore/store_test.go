@@ -36,6 +36,29 @@ func newStore(t *testing.T, opts eventstore.Options) (*eventstore.Store, *pgxpoo
 	return s, pool
 }
 
+// batchLog records the batches the committer reports.
+type batchLog struct {
+	mu      sync.Mutex
+	batches []observedBatch
+}
+
+type observedBatch struct {
+	requests int
+	err      error
+}
+
+func (l *batchLog) BatchCommitted(requests, _ int, _ time.Duration, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.batches = append(l.batches, observedBatch{requests, err})
+}
+
+func (l *batchLog) seen() []observedBatch {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]observedBatch(nil), l.batches...)
+}
+
 func countEvents(t *testing.T, pool *pgxpool.Pool) int {
 	t.Helper()
 	var n int
@@ -172,7 +195,9 @@ func TestLogRefusesUpdateDeleteTruncate(t *testing.T) {
 // reports is stored.
 func TestBatchFailureFailsEveryRequest(t *testing.T) {
 	t.Parallel()
-	s, pool := newStore(t, eventstore.Options{Writers: 1, Window: 300 * time.Millisecond, RetryFor: 200 * time.Millisecond})
+	// One writer and a long window: the five requests share one batch.
+	batches := &batchLog{}
+	s, pool := newStore(t, eventstore.Options{Writers: 1, Window: time.Second, RetryFor: 200 * time.Millisecond, Observer: batches})
 	ctx := context.Background()
 	// A store that refuses with a transient error whenever "poison" is in
 	// the batch, as a failing disk or a restarting server would.
@@ -210,13 +235,17 @@ func TestBatchFailureFailsEveryRequest(t *testing.T) {
 	if n := countEvents(t, pool); n != 0 {
 		t.Fatalf("events = %d, want 0: a failed batch acknowledged nothing and stored nothing", n)
 	}
+	if b := batches.seen(); len(b) != 1 || b[0].requests != 5 || b[0].err == nil {
+		t.Fatalf("batches = %+v, want one failed batch of the 5 requests", b)
+	}
 }
 
 // A report PostgreSQL refuses (here: raw that is not JSON) fails its own
 // request only; the other requests of its batch are stored.
 func TestRejectedReportFailsOnlyItsRequest(t *testing.T) {
 	t.Parallel()
-	s, pool := newStore(t, eventstore.Options{Writers: 1, Window: 300 * time.Millisecond})
+	batches := &batchLog{}
+	s, pool := newStore(t, eventstore.Options{Writers: 1, Window: time.Second, Observer: batches})
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
@@ -245,6 +274,10 @@ func TestRejectedReportFailsOnlyItsRequest(t *testing.T) {
 	}
 	if n := countEvents(t, pool); n != 3 {
 		t.Fatalf("events = %d, want 3", n)
+	}
+	// The four shared one batch, which was then written request by request.
+	if b := batches.seen(); len(b) != 1 || b[0].requests != 4 || b[0].err != nil {
+		t.Fatalf("batches = %+v, want one batch of the 4 requests", b)
 	}
 }
 
