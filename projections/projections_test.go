@@ -253,6 +253,20 @@ func sr(msg, event string, st domain.Status, carrier string, at time.Time) domai
 		Recipient: "+14155550123", SenderID: "12025550100", Format: domain.FormatJSON, OccurredAt: at, ReceivedAt: at, Raw: json.RawMessage(`{}`)}
 }
 
+// stopOnApply stops a projector the first time a batch is written.
+type stopOnApply struct {
+	stop    context.CancelFunc
+	stopped atomic.Bool
+}
+
+func (o *stopOnApply) Applied(string, time.Duration) {
+	if !o.stopped.Swap(true) {
+		o.stop()
+	}
+}
+func (o *stopOnApply) Failed(string)       {}
+func (o *stopOnApply) DeadLettered(string) {}
+
 func startProjector(t *testing.T, pool *pgxpool.Pool) (*projections.Projector, context.CancelFunc) {
 	t.Helper()
 	// Small batches, so that a stop is likely to land inside one.
@@ -599,15 +613,36 @@ func TestStopMidBatchIsExactlyOnce(t *testing.T) {
 	store := eventstore.New(pool, eventstore.Options{})
 	defer store.Close()
 	stream := randomStream(rand.New(rand.NewPCG(3, 4)), 4000)
-	for i := 0; i < len(stream); i += 400 {
-		if _, err := store.Append(ctx, stream[i:min(i+400, len(stream))]); err != nil {
+	appendChunk := func(from int) {
+		t.Helper()
+		if _, err := store.Append(ctx, stream[from:min(from+400, len(stream))]); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for i := 0; i < 2800; i += 400 {
+		appendChunk(i)
 	}
 	for i := range 6 {
 		_, stop := startProjector(t, pool)
 		time.Sleep(time.Duration(30+i*40) * time.Millisecond)
 		stop()
+	}
+	// And stops that surely land inside a batch: after its writes, before
+	// its transaction commits (the observer hears of a batch in between).
+	// Each run gets new events, so it has a batch to stop in.
+	for from := 2800; from < len(stream); from += 400 {
+		appendChunk(from)
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		obs := &stopOnApply{stop: cancel}
+		p := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{BatchSize: 150, Observer: obs})
+		err := p.Run(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !obs.stopped.Load() {
+			t.Fatal("the projector applied no batch in 30 s")
+		}
 	}
 	p, stop := startProjector(t, pool)
 	defer stop()
