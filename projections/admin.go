@@ -62,6 +62,8 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 		if err := p.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
 				AND ((classid::bigint << 32) | objid::bigint) = $1)`, lockKey(proj.Name())).Scan(&rebuilding); err == nil && rebuilding {
 			s.State = "rebuilding"
+		} else if s.LagSeconds > 5 && s.LastErrorAt != nil && time.Since(*s.LastErrorAt) < time.Minute {
+			s.State = "failing" // behind, and failed lately: see LastError
 		} else if s.LagSeconds > 5 {
 			s.State = "lagging"
 		}

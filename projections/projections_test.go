@@ -441,6 +441,60 @@ func TestPoisonInLargeBatch(t *testing.T) {
 	compareTables(t, live, snapshot(t, pool))
 }
 
+// A batch that fails as a whole (here its projection's state table is
+// gone) is read again and again, with no dead letter to show for it: the
+// admin view says the projection is failing, and why, until the cause is
+// fixed. The other projections go on.
+func TestFailingProjectionSaysWhy(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	p, stop := startProjector(t, pool)
+	defer stop()
+	waitCaughtUp(t, p)
+	if _, err := pool.Exec(ctx, `ALTER TABLE carrier_cost_messages RENAME TO carrier_cost_messages_away`); err != nil {
+		t.Fatal(err)
+	}
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	if _, err := store.Append(ctx, []domain.StatusReceived{sr("m1", "e1", domain.StatusDelivered, "ATT", time.Now().UTC())}); err != nil {
+		t.Fatal(err)
+	}
+	costs := func() projections.State {
+		states, err := p.States(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range states {
+			if s.Name == "carrier_costs.v1" {
+				return s
+			}
+			if s.LagEvents != 0 && s.LagSeconds > 5 {
+				t.Errorf("%s stopped too: %+v", s.Name, s)
+			}
+		}
+		t.Fatal("no carrier_costs.v1 state")
+		return projections.State{}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for s := costs(); s.State != "failing"; s = costs() {
+		if time.Now().After(deadline) {
+			t.Fatalf("carrier_costs state = %+v, want failing", s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s := costs(); !strings.Contains(s.LastError, "carrier_cost_messages") || s.DeadLetters != 0 {
+		t.Fatalf("carrier_costs state = %+v, want the missing table as last error and no dead letter", s)
+	}
+	if _, err := pool.Exec(ctx, `ALTER TABLE carrier_cost_messages_away RENAME TO carrier_cost_messages`); err != nil {
+		t.Fatal(err)
+	}
+	waitCaughtUp(t, p)
+	if s := costs(); s.State != "live" {
+		t.Fatalf("carrier_costs state after the fix = %+v, want live", s)
+	}
+}
+
 // A rebuild folds the dead-lettered events too: once it has, they count
 // once, and a replay is refused instead of counting them again.
 func TestRebuildSettlesDeadLetters(t *testing.T) {

@@ -128,7 +128,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		// The handler retries and dead-letters single events itself; an
 		// error it returns means the transaction is lost, and watermill rolls
 		// it back and reads the batch again.
-		router.AddConsumerHandler(proj.Name(), topic, sub, p.handler(proj)).AddMiddleware(lockTx)
+		router.AddConsumerHandler(proj.Name(), topic, sub, p.handler(ctx, proj)).AddMiddleware(lockTx)
 	}
 	if err := router.Run(ctx); err != nil && ctx.Err() == nil {
 		return err
@@ -201,7 +201,7 @@ func (p pacing) HandleError(logger watermill.LoggerAdapter, noMsg bool, err erro
 // If those writes fail, it applies the events one at a time, each in a
 // savepoint with retries, so one bad event is dead-lettered and the rest
 // still count.
-func (p *Projector) handler(proj projection) message.NoPublishHandlerFunc {
+func (p *Projector) handler(running context.Context, proj projection) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		r, err := rangeOf(msg)
 		if err != nil {
@@ -223,7 +223,7 @@ func (p *Projector) handler(proj projection) message.NoPublishHandlerFunc {
 		// In a savepoint: should the handler fail half-way, watermill sends
 		// the batch again in this same transaction, which must not see the
 		// first attempt's writes.
-		return eventstore.InTx(ctx, tx, func(tx pgx.Tx) error {
+		err = eventstore.InTx(ctx, tx, func(tx pgx.Tx) error {
 			events, err := readRange(ctx, tx, proj.StateTable(), r)
 			if err != nil {
 				return fmt.Errorf("%s: %w", proj.Name(), err)
@@ -233,6 +233,26 @@ func (p *Projector) handler(proj projection) message.NoPublishHandlerFunc {
 			}
 			return p.applyBatch(ctx, tx, proj, events)
 		})
+		if err != nil && running.Err() == nil { // not a shutdown
+			p.noteFailure(ctx, proj, err)
+		}
+		return err
+	}
+}
+
+// noteFailure records why a batch failed as a whole, for the admin view:
+// watermill reads the batch again, and until then the projection stands
+// still with no dead letter to show for it.
+func (p *Projector) noteFailure(batch context.Context, proj projection, err error) {
+	reason := err.Error()
+	if batch.Err() != nil {
+		reason = fmt.Sprintf("a batch took longer than its %s ack deadline and is read again: %v", p.opts.AckDeadline, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := p.pool.Exec(ctx, `UPDATE projection_status SET last_error = $2, last_error_at = now() WHERE name = $1`,
+		proj.Name(), reason); err != nil {
+		p.log.WithError(err).WithField("projection", proj.Name()).Warn("could not record the batch's failure")
 	}
 }
 
