@@ -42,11 +42,24 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 			return nil, fmt.Errorf("projection %s: %w", proj.Name(), err)
 		}
 		s.Position = txid + "/" + strconv.FormatInt(off, 10)
+		// The lag is counted exactly up to lagCap events; past that it is
+		// estimated from the offsets, which the log's sequence hands out in
+		// order (a duplicate uses one up too, so it may run a little high).
+		// Counting a whole backlog took 300 ms per million events per
+		// projection, on every /metrics scrape, just when one is far behind.
 		var oldest *time.Time
-		err = p.pool.QueryRow(ctx, `SELECT count(*), min(received_at) FROM events
-			WHERE (transaction_id, "offset") > ($1::text::xid8, $2)`, txid, off).Scan(&s.LagEvents, &oldest)
+		var newest int64
+		err = p.pool.QueryRow(ctx, `SELECT
+				(SELECT count(*) FROM (SELECT FROM events WHERE (transaction_id, "offset") > ($1::text::xid8, $2) LIMIT $3) n),
+				(SELECT received_at FROM events WHERE (transaction_id, "offset") > ($1::text::xid8, $2)
+					ORDER BY transaction_id, "offset" LIMIT 1),
+				coalesce((SELECT "offset" FROM events ORDER BY transaction_id DESC, "offset" DESC LIMIT 1), 0)`,
+			txid, off, p.lagCap+1).Scan(&s.LagEvents, &oldest, &newest)
 		if err != nil {
 			return nil, fmt.Errorf("projection %s lag: %w", proj.Name(), err)
+		}
+		if s.LagEvents > p.lagCap {
+			s.LagEvents = max(p.lagCap, newest-off)
 		}
 		if oldest != nil {
 			s.LagSeconds = time.Since(*oldest).Seconds()

@@ -82,13 +82,15 @@ type Projector struct {
 	opts        Options
 	// slots holds a token for each batch being applied (Options.Concurrency).
 	slots chan struct{}
+	// lagCap is how many events States counts one by one (see States).
+	lagCap int64
 }
 
 // NewProjector returns a projector for every projection, judged under r.
 func NewProjector(pool *pgxpool.Pool, r *rules.Rules, log *logrus.Logger, opts Options) *Projector {
 	opts.defaults()
 	return &Projector{pool: pool, log: log, rules: r, projections: All(r), opts: opts,
-		slots: make(chan struct{}, opts.Concurrency)}
+		slots: make(chan struct{}, opts.Concurrency), lagCap: 100000}
 }
 
 // Run projects until ctx ends. Several processes may run it on one database:
