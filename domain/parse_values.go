@@ -61,11 +61,13 @@ func trimID(s string) string {
 }
 
 // checkID validates a trimmed ID: it must be printable, hold no space, and
-// fit in max characters. Invalid UTF-8 becomes U+FFFD, as a JSON decoder would
-// have done already for JSON input.
+// fit in max characters. Bytes that are not UTF-8 (which a JSON decoder has
+// already turned into U+FFFD) are refused, not replaced: two IDs that
+// differ only there would become one, and a second report would be taken
+// for a duplicate of the first and never stored.
 func checkID(id string, max int) (string, error) {
-	if !utf8.ValidString(id) {
-		id = strings.ToValidUTF8(id, "\uFFFD")
+	if !utf8.ValidString(id) || strings.ContainsRune(id, utf8.RuneError) {
+		return "", errors.New("holds bytes that are not UTF-8 text")
 	}
 	if n := utf8.RuneCountInString(id); n > max {
 		return "", fmt.Errorf("is %d characters long, more than %d", n, max)
