@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/cxsms/cxsms/projections"
 )
 
@@ -66,7 +64,7 @@ type rebuildAnswer struct {
 // rebuilt within the request (200), a big one goes on in the background
 // (202; GET /admin/projections shows it), and reads go on throughout.
 func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request) error {
-	name := mux.Vars(r)["name"]
+	name := pathVar(r, "name")
 	done := make(chan error, 1)
 	var res projections.RebuildResult
 	go func() {
@@ -111,7 +109,7 @@ func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) error {
-	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	id, err := strconv.ParseInt(pathVar(r, "id"), 10, 64)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "dead letter id must be a number")
 	}

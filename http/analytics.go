@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/cxsms/cxsms/domain/rules"
 	"github.com/cxsms/cxsms/eventstore"
 	"github.com/cxsms/cxsms/projections"
@@ -24,7 +22,7 @@ type readModels interface {
 }
 
 func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) error {
-	id := mux.Vars(r)["id"]
+	id := pathVar(r, "id")
 	st, err := s.reads.CurrentStatus(r.Context(), id)
 	if errors.Is(err, eventstore.ErrNotFound) {
 		return errorf(http.StatusNotFound, "no message "+quote(id)+" (reports appear here once projected, usually within a second)")

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"path"
 	"time"
-
-	"github.com/gorilla/mux"
 )
 
 // dashboardFiles are the live dashboard: one page, its script and its
@@ -74,7 +72,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) error {
 
 // handleAsset serves the page's scripts and styles at /assets/{file}.
 func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) error {
-	name := mux.Vars(r)["file"]
+	name := pathVar(r, "file")
 	if name == "index.html" {
 		return errorf(http.StatusNotFound, "no asset "+quote(name))
 	}

@@ -2,12 +2,14 @@ package http
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cxsms/cxsms/domain"
@@ -47,6 +49,15 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 		}
 		s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
 		return errorf(http.StatusBadRequest, "could not read body: "+err.Error())
+	}
+	if body, err = decodeBody(r.Header.Get("Content-Encoding"), body, s.cfg.MaxBodyBytes); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.metrics.ingestRequests.WithLabelValues("too_large").Inc()
+		} else {
+			s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
+		}
+		return err
 	}
 	if len(s.keys) > 0 {
 		if err := s.keys.verify(r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"),
@@ -141,6 +152,30 @@ func appendJSONString(b []byte, s string) []byte {
 
 // readBody reads at most limit bytes; a longer body fails with
 // *http.MaxBytesError as soon as the limit is crossed, before it is read whole.
+// decodeBody undoes a gzip Content-Encoding. What it inflates to is held to
+// the same limit as a plain body: a gzip of a few kilobytes can inflate to
+// gigabytes. Other encodings are refused with 415, never read as text.
+func decodeBody(encoding string, body []byte, limit int64) ([]byte, error) {
+	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	case "", "identity":
+		return body, nil
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, "Content-Encoding gzip: "+err.Error())
+		}
+		out, err := io.ReadAll(io.LimitReader(zr, limit+1))
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, "Content-Encoding gzip: "+err.Error())
+		}
+		if int64(len(out)) > limit {
+			return nil, &http.MaxBytesError{Limit: limit}
+		}
+		return out, nil
+	}
+	return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding "+quote(encoding)+" is not supported: send the body as is, or gzip")
+}
+
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	size := 512
 	if r.ContentLength > 0 && r.ContentLength <= limit {

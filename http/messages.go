@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/cxsms/cxsms/eventstore"
 )
 
@@ -29,7 +27,7 @@ type historyEvent struct {
 // handleHistory answers a message's audit trail from the log itself:
 // {"messageId","events":[{..., "payload": <the report as received>}]}.
 func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
-	id := mux.Vars(r)["id"]
+	id := pathVar(r, "id")
 	recs, err := s.store.History(r.Context(), id)
 	if errors.Is(err, eventstore.ErrNotFound) {
 		return errorf(http.StatusNotFound, "no events for message "+quote(id))

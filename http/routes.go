@@ -2,13 +2,16 @@ package http
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/gorilla/mux"
 )
 
 // routes is the whole API on one screen.
 func (s *Server) routes() http.Handler {
-	r := mux.NewRouter()
+	// Routes match the path as sent, so an ID holding an escaped slash
+	// (/messages/a%2Fb) is one segment; pathVar unescapes it.
+	r := mux.NewRouter().UseEncodedPath()
 	r.Use(s.requestID, s.recoverPanics, s.observe)
 
 	r.Handle("/webhooks/cxone/sms", handlerFunc(s.handleWebhook)).Methods(http.MethodPost)
@@ -48,4 +51,13 @@ func (s *Server) routes() http.Handler {
 		return errorf(http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path)
 	}))))
 	return r
+}
+
+// pathVar is the route variable key of r, unescaped.
+func pathVar(r *http.Request, key string) string {
+	v := mux.Vars(r)[key]
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
 }
