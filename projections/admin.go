@@ -72,7 +72,10 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 			return nil, fmt.Errorf("projection %s status: %w", proj.Name(), err)
 		}
 		var rebuilding bool
+		// pg_locks shows every database of the cluster; advisory locks are
+		// per database, so a rebuild elsewhere on the server is not ours.
 		if err := p.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+				AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 				AND ((classid::bigint << 32) | objid::bigint) = $1)`, lockKey(proj.Name())).Scan(&rebuilding); err == nil && rebuilding {
 			s.State = "rebuilding"
 		} else if s.LagSeconds > 5 && s.LastErrorAt != nil && time.Since(*s.LastErrorAt) < time.Minute {

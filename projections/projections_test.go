@@ -287,13 +287,11 @@ func startProjectorWith(t *testing.T, pool *pgxpool.Pool, opts projections.Optio
 	return p, func() { cancel(); <-done }
 }
 
-// poisonedProjection logs three reports, one of which carrier_costs cannot
-// take (a trigger refuses it), and projects them until caught up.
-func poisonedProjection(t *testing.T) (*pgxpool.Pool, *projections.Projector) {
+// poison makes carrier_costs refuse every write of the message "poison"
+// (a trigger), until the trigger is dropped.
+func poison(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
-	pool := pgtest.Pool(t)
-	ctx := context.Background()
-	_, err := pool.Exec(ctx, `
+	_, err := pool.Exec(context.Background(), `
 		CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
 			IF NEW.message_id = 'poison' THEN RAISE EXCEPTION 'carrier costs cannot take this'; END IF;
@@ -303,6 +301,27 @@ func poisonedProjection(t *testing.T) (*pgxpool.Pool, *projections.Projector) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// equalsRebuild fails t unless the live read models are row for row what
+// a rebuild of every projection makes of the log. Stop live projectors
+// first.
+func equalsRebuild(t *testing.T, pool *pgxpool.Pool, p *projections.Projector) {
+	t.Helper()
+	live := snapshot(t, pool)
+	if _, err := p.Rebuild(context.Background(), "all", nil); err != nil {
+		t.Fatal(err)
+	}
+	compareTables(t, live, snapshot(t, pool))
+}
+
+// poisonedProjection logs three reports, one of which carrier_costs cannot
+// take (a trigger refuses it), and projects them until caught up.
+func poisonedProjection(t *testing.T) (*pgxpool.Pool, *projections.Projector) {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	poison(t, pool)
 	store := eventstore.New(pool, eventstore.Options{})
 	defer store.Close()
 	at := time.Now().UTC().Truncate(time.Millisecond)
@@ -379,16 +398,7 @@ func TestPoisonInLargeBatch(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.Pool(t)
 	ctx := context.Background()
-	_, err := pool.Exec(ctx, `
-		CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN
-			IF NEW.message_id = 'poison' THEN RAISE EXCEPTION 'carrier costs cannot take this'; END IF;
-			RETURN NEW;
-		END $$;
-		CREATE TRIGGER poison BEFORE INSERT OR UPDATE ON carrier_cost_messages FOR EACH ROW EXECUTE FUNCTION poison();`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	poison(t, pool)
 	// 2,000 reports in one append, so one batch: every message's QUEUED
 	// report in the first half, its DELIVERED in the second, and the poison
 	// in the middle.
@@ -434,11 +444,7 @@ func TestPoisonInLargeBatch(t *testing.T) {
 	if _, err := p.ReplayDeadLetter(ctx, dls[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	live := snapshot(t, pool)
-	if _, err := p.Rebuild(ctx, "all", nil); err != nil {
-		t.Fatal(err)
-	}
-	compareTables(t, live, snapshot(t, pool))
+	equalsRebuild(t, pool, p)
 }
 
 // A batch that fails as a whole (here its projection's state table is
@@ -592,12 +598,8 @@ func TestOtherProjectionsKeepUpDuringRebuild(t *testing.T) {
 	if counted != messages {
 		t.Fatalf("rebuilt carrier_costs counts %d messages, current_status has %d (probes among them)", counted, messages)
 	}
-	live := snapshot(t, pool)
 	stop()
-	if _, err := p.Rebuild(ctx, "all", nil); err != nil {
-		t.Fatal(err)
-	}
-	compareTables(t, live, snapshot(t, pool))
+	equalsRebuild(t, pool, p)
 }
 
 // Reads go on during a rebuild and never see an error or an empty answer.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
 
 	"github.com/cxsms/cxsms/domain"
@@ -16,16 +17,23 @@ import (
 	"github.com/cxsms/cxsms/eventstore/pgtest"
 )
 
+// newQuietProjector is a projector with default options over a fresh
+// database, logging nothing.
+func newQuietProjector(t *testing.T) (*Projector, *pgxpool.Pool) {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	return NewProjector(pool, rules.Default(), log, Options{}), pool
+}
+
 // A projection registered on its first run has a position row at once: the
 // row each batch locks, so two processes starting on a fresh database cannot
 // both take the first batch.
 func TestRegisterCreatesPositionRow(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	p, pool := newQuietProjector(t)
 	ctx := context.Background()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	p := NewProjector(pool, rules.Default(), log, Options{})
 	for _, proj := range p.projections {
 		if err := p.recordRules(ctx, proj); err != nil {
 			t.Fatal(err)
@@ -44,11 +52,8 @@ func TestRegisterCreatesPositionRow(t *testing.T) {
 // backlog costs States no more than a small one.
 func TestLagCountedUpToCapThenEstimated(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	p, pool := newQuietProjector(t)
 	ctx := context.Background()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	p := NewProjector(pool, rules.Default(), log, Options{})
 	p.lagCap = 10
 	store := eventstore.New(pool, eventstore.Options{})
 	defer store.Close()
@@ -86,6 +91,52 @@ func TestLagCountedUpToCapThenEstimated(t *testing.T) {
 	for _, lag := range lagOf() {
 		if lag != 50 {
 			t.Fatalf("lags = %v, want 50 each (estimated from contiguous offsets)", lagOf())
+		}
+	}
+}
+
+// A rebuild is seen through its advisory lock, which pg_locks lists for
+// every database of the cluster: one running in another database on the
+// same server is not this one's.
+func TestRebuildElsewhereIsNotOurs(t *testing.T) {
+	t.Parallel()
+	p, pool := newQuietProjector(t)
+	other := pgtest.Pool(t) // another database on the same cluster
+	ctx := context.Background()
+	conn, err := other.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey("carrier_costs.v1")); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lockKey("carrier_costs.v1"))
+	states, err := p.States(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range states {
+		if s.State == "rebuilding" {
+			t.Errorf("%s shows rebuilding for a lock held in another database", s.Name)
+		}
+	}
+	// The same lock in this database is a rebuild of ours.
+	here, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer here.Release()
+	if _, err := here.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey("carrier_costs.v1")); err != nil {
+		t.Fatal(err)
+	}
+	defer here.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lockKey("carrier_costs.v1"))
+	if states, err = p.States(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range states {
+		if (s.State == "rebuilding") != (s.Name == "carrier_costs.v1") {
+			t.Errorf("%s state %s with carrier_costs' rebuild lock held here", s.Name, s.State)
 		}
 	}
 }
