@@ -186,7 +186,10 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 	if err = shadows.fill(ctx, rebuilds); err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild %s: %w", name, err)
 	}
-	for {
+	// Catch up until a read finds the end of the log. Should ingest outrun
+	// the catch-up for a minute, the swap applies the rest under its lock:
+	// late, but never a rebuild that cannot end.
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		var n int
 		err = eventstore.InTx(ctx, p.pool, func(tx pgx.Tx) error {
 			n, err = shadows.catchUp(ctx, tx, &pos)
