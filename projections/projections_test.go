@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/cxsms/cxsms/domain"
 	"github.com/cxsms/cxsms/domain/rules"
@@ -536,6 +537,36 @@ func TestRebuildSettlesDeadLetters(t *testing.T) {
 	for _, s := range states {
 		if s.Name == "carrier_costs.v1" && s.DeadLetters != 0 {
 			t.Errorf("carrier_costs still shows %d dead letters", s.DeadLetters)
+		}
+	}
+}
+
+// A stop in the middle of a batch is a clean shutdown: the batch is rolled
+// back, to be read again, and nothing is logged as an error, so an operator
+// reading the logs after a deploy is not sent after a failure that is not.
+func TestStopLogsNoError(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	if _, err := store.Append(ctx, randomStream(rand.New(rand.NewPCG(5, 6)), 600)); err != nil {
+		t.Fatal(err)
+	}
+	log, hook := logtest.NewNullLogger()
+	for range 3 {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		obs := &stopOnApply{stop: cancel}
+		p := projections.NewProjector(pool, rules.Default(), log, projections.Options{BatchSize: 50, Observer: obs})
+		err := p.Run(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range hook.AllEntries() {
+		if e.Level <= logrus.ErrorLevel {
+			t.Errorf("stop logged %s: %s %v", e.Level, e.Message, e.Data)
 		}
 	}
 }

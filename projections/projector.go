@@ -97,7 +97,7 @@ func NewProjector(pool *pgxpool.Pool, r *rules.Rules, log *logrus.Logger, opts O
 // a consumer group's position row is locked while a batch is applied, so
 // each event is applied once per projection.
 func (p *Projector) Run(ctx context.Context) error {
-	wlog := logrusAdapter{e: p.log.WithField("component", "projector")}
+	wlog := logrusAdapter{e: p.log.WithField("component", "projector"), stopping: func() bool { return ctx.Err() != nil }}
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wlog)
 	if err != nil {
 		return fmt.Errorf("projector: %w", err)
@@ -249,6 +249,9 @@ func (p *Projector) noteFailure(batch context.Context, proj projection, err erro
 	reason := err.Error()
 	if batch.Err() != nil {
 		reason = fmt.Sprintf("a batch took longer than its %s ack deadline and is read again: %v", p.opts.AckDeadline, err)
+		// watermill's own line for this error is kept to debug, as every
+		// cancellation is (logrusAdapter.Error): say it here.
+		p.log.WithField("projection", proj.Name()).Error(reason)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -450,6 +453,9 @@ func (p *Projector) recordDeadLetter(ctx context.Context, tx pgx.Tx, proj projec
 type logrusAdapter struct {
 	e      *logrus.Entry
 	fields watermill.LogFields
+	// stopping reports whether the projector is shutting down, when
+	// watermill's errors about the batches it cancels are expected.
+	stopping func() bool
 }
 
 func (l logrusAdapter) entry(f watermill.LogFields) *logrus.Entry {
@@ -457,6 +463,14 @@ func (l logrusAdapter) entry(f watermill.LogFields) *logrus.Entry {
 }
 
 func (l logrusAdapter) Error(msg string, err error, f watermill.LogFields) {
+	// A stop cancels the batch in flight, and watermill reports its
+	// rollback as an error on every clean shutdown; the batch is read again
+	// on the next start. A batch cancelled by its ack deadline is reported
+	// by the handler (Projector.noteFailure).
+	if errors.Is(err, context.Canceled) || (l.stopping != nil && l.stopping()) {
+		l.entry(f).WithError(err).Debug(msg)
+		return
+	}
 	l.entry(f).WithError(err).Error(msg)
 }
 func (l logrusAdapter) Info(msg string, f watermill.LogFields) {
@@ -472,5 +486,5 @@ func (l logrusAdapter) Debug(msg string, f watermill.LogFields) {
 }
 func (l logrusAdapter) Trace(msg string, f watermill.LogFields) {}
 func (l logrusAdapter) With(f watermill.LogFields) watermill.LoggerAdapter {
-	return logrusAdapter{l.e, l.fields.Add(f)}
+	return logrusAdapter{l.e, l.fields.Add(f), l.stopping}
 }
