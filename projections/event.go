@@ -22,6 +22,11 @@ type Event struct {
 	// new there, and unused by rebuilds and replays, which fold or load the
 	// state themselves.
 	Prior *domain.Message
+	// Shadow marks an event a rebuild applies to its shadow tables
+	// (shadowWriter.catchUp). The live projector applies it too, so what
+	// measures this service rather than the log (the ingest latency in
+	// sla_ingest, which rebuilds keep) is taken there only, not twice.
+	Shadow bool
 }
 
 // eventColumns are the columns scanEvent reads, in order.

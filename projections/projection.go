@@ -49,6 +49,17 @@ type rebuild interface {
 	Write(ctx context.Context, tx pgx.Tx, fold *messageFold, into func(table string) pgx.Identifier) error
 }
 
+// measurer is a projection that also measures this service while it applies
+// events live: slaLatency, the time from a report's 200 to its read model,
+// kept in sla_ingest across rebuilds. A rebuild applies events to its
+// shadows without measuring (Event.Shadow); its swap measures those the
+// live projector had not reached, so each report counts once.
+type measurer interface {
+	// queueMeasure queues the measurements of events, each with its
+	// message's state after it.
+	queueMeasure(b *pgx.Batch, events []Event, after []domain.Message)
+}
+
 // All returns every projection, judged under r.
 func All(r *rules.Rules) []projection {
 	return []projection{

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cxsms/cxsms/domain"
 	"github.com/cxsms/cxsms/eventstore"
 )
 
@@ -212,10 +213,17 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 	// place of the live ones.
 	var res RebuildResult
 	err = eventstore.InTx(ctx, p.pool, func(tx pgx.Tx) error {
-		for _, proj := range projs {
+		live := make([]eventstore.Position, len(projs))
+		for i, proj := range projs {
 			// Holding this row stops the live handler between batches.
-			if _, err := tx.Exec(ctx, `SELECT 1 FROM projection_offsets WHERE consumer_group = $1 FOR UPDATE`, proj.Name()); err != nil {
+			var at string
+			if err := tx.QueryRow(ctx, `SELECT last_processed_transaction_id::text || '/' || coalesce(offset_acked, 0)
+				FROM projection_offsets WHERE consumer_group = $1 FOR UPDATE`, proj.Name()).Scan(&at); err != nil {
 				return err
+			}
+			var perr error
+			if live[i], perr = parsePosition(at); perr != nil {
+				return perr
 			}
 		}
 		for {
@@ -227,6 +235,9 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 			if n < catchUpBatch {
 				break
 			}
+		}
+		if err := shadows.measure(ctx, tx, live, pos); err != nil {
+			return err
 		}
 		for _, proj := range projs {
 			for _, t := range proj.Tables() {
@@ -287,6 +298,45 @@ type shadowWriter struct {
 	pool  *pgxpool.Pool
 	projs []projection
 	fold  *messageFold
+}
+
+// measure takes, for each measurer rebuilt, the measurements of the events
+// after where its live projector stood (live) up to end, where the rebuild
+// stopped: those the live projector never applied and, once the swap moves
+// it to end, never will. A message's carrier is taken from its state at the
+// end of the fold.
+func (w *shadowWriter) measure(ctx context.Context, tx pgx.Tx, live []eventstore.Position, end eventstore.Position) error {
+	for i, proj := range w.projs {
+		m, ok := proj.(measurer)
+		if !ok {
+			continue
+		}
+		for at := live[i]; ; {
+			events, err := readBatch(ctx, tx, at, catchUpBatch)
+			if err != nil {
+				return fmt.Errorf("%s: measure: %w", proj.Name(), err)
+			}
+			for len(events) > 0 && end.Less(events[len(events)-1].Pos) {
+				events = events[:len(events)-1] // committed since the catch-up read
+			}
+			if len(events) == 0 {
+				break
+			}
+			after := make([]domain.Message, len(events))
+			for j, e := range events {
+				if s := w.fold.byID[e.MessageID]; s != nil {
+					after[j] = *s
+				}
+			}
+			var b pgx.Batch
+			m.queueMeasure(&b, events, after)
+			if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+				return fmt.Errorf("%s: measure %d events: %w", proj.Name(), len(events), err)
+			}
+			at = events[len(events)-1].Pos
+		}
+	}
+	return nil
 }
 
 func (w *shadowWriter) tables() []string {
@@ -416,6 +466,7 @@ func (w *shadowWriter) catchUp(ctx context.Context, tx pgx.Tx, pos *eventstore.P
 			prior := *m
 			events[i].Prior = &prior
 		}
+		events[i].Shadow = true
 		w.fold.add(events[i])
 	}
 	var b pgx.Batch

@@ -72,8 +72,25 @@ func (d *slaDelta) Add(e Event, before domain.Message, existed bool, after domai
 		}
 	}
 	d.throughput[histKey{carrier: carrierOf(after), minute: minute(e.ReceivedAt)}]++
+	if !e.Shadow {
+		d.ingest[ingestCell(e, after, time.Now())]++
+	}
+}
+
+// ingestCell is the sla_ingest cell of e, applied at now.
+func ingestCell(e Event, after domain.Message, now time.Time) histKey {
+	return histKey{carrierOf(after), minute(now), domain.LatencyBucket(now.Sub(e.ReceivedAt))}
+}
+
+func (slaLatency) queueMeasure(b *pgx.Batch, events []Event, after []domain.Message) {
+	cells := map[histKey]int64{}
 	now := time.Now()
-	d.ingest[histKey{carrierOf(after), minute(now), domain.LatencyBucket(now.Sub(e.ReceivedAt))}]++
+	for i, e := range events {
+		cells[ingestCell(e, after[i], now)]++
+	}
+	for k, n := range cells {
+		queueHistDelta(b, "sla_ingest", k, n)
+	}
 }
 
 func (d *slaDelta) Queue(b *pgx.Batch) {
