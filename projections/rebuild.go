@@ -215,6 +215,11 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 	err = eventstore.InTx(ctx, p.pool, func(tx pgx.Tx) error {
 		live := make([]eventstore.Position, len(projs))
 		for i, proj := range projs {
+			// A projection that never ran live has no row yet.
+			if _, err := tx.Exec(ctx, `INSERT INTO projection_offsets (consumer_group, offset_acked, last_processed_transaction_id)
+				VALUES ($1, 0, '0') ON CONFLICT DO NOTHING`, proj.Name()); err != nil {
+				return err
+			}
 			// Holding this row stops the live handler between batches.
 			var at string
 			if err := tx.QueryRow(ctx, `SELECT last_processed_transaction_id::text || '/' || coalesce(offset_acked, 0)
@@ -304,11 +309,13 @@ type shadowWriter struct {
 // after where its live projector stood (live) up to end, where the rebuild
 // stopped: those the live projector never applied and, once the swap moves
 // it to end, never will. A message's carrier is taken from its state at the
-// end of the fold.
+// end of the fold. A projection that never ran live measured nothing, and
+// its first rebuild measures nothing either: the log's history was not
+// ingested through it, and reading all of it here would make the swap long.
 func (w *shadowWriter) measure(ctx context.Context, tx pgx.Tx, live []eventstore.Position, end eventstore.Position) error {
 	for i, proj := range w.projs {
 		m, ok := proj.(measurer)
-		if !ok {
+		if !ok || live[i] == (eventstore.Position{}) {
 			continue
 		}
 		for at := live[i]; ; {
