@@ -252,6 +252,20 @@ log "ingest-only (PROJECTORS=off): 100 reports/request, 16 clients, ${WARM}s war
 simulate ib16 --rate 0 --concurrency 16 --batch 100 --scenario single --warmup "${WARM}s" --duration "$((WARM + SECS))s"
 stop_serve
 
+# ---------------------------------------------------------------- net/http floor
+# The same 64-client load on a net/http server that only reads each body and
+# answers: what any Go HTTP server costs here, before routing, parsing or a
+# store. Its CPU per request is the floor under the service's.
+log "net/http floor (bench-floor): 64 clients, ${WARM}s warm-up + ${SECS}s"
+"$BIN" bench-floor --addr 127.0.0.1:0 >"$tmp/floor.json" 2>"$tmp/floor.err" &
+floor=$!
+for _ in $(seq 100); do grep -q "listening on" "$tmp/floor.err" && break; sleep 0.1; done
+BASE=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$tmp/floor.err" | head -n 1)
+[ -n "$BASE" ] || die "bench-floor did not start: $(cat "$tmp/floor.err")"
+simulate f64 --rate 0 --concurrency 64 --scenario single --warmup "${WARM}s" --duration "$((WARM + SECS))s"
+kill -TERM "$floor"
+wait "$floor" || true
+
 # ---------------------------------------------------------------- rebuild
 
 log "filling the log to $EVENTS events (store Append, no HTTP)"
@@ -277,6 +291,8 @@ S64=$(jnum "$tmp/c64.json" requestsPerSecond) S64_P50=$(jnum "$tmp/c64.json" p50
 S16=$(jnum "$tmp/c16.json" requestsPerSecond) S16_P50=$(jnum "$tmp/c16.json" p50) S16_P99=$(jnum "$tmp/c16.json" p99)
 B16=$(jnum "$tmp/b16.json" reportsPerSecond) B16_REQ=$(jnum "$tmp/b16.json" requestsPerSecond)
 B16_P50=$(jnum "$tmp/b16.json" p50) B16_P99=$(jnum "$tmp/b16.json" p99)
+F64=$(jnum "$tmp/f64.json" requestsPerSecond) F64_P99=$(jnum "$tmp/f64.json" p99)
+F64_CPU=$(jnum "$tmp/floor.json" cpuPerRequestUs)
 I64=$(jnum "$tmp/i64.json" requestsPerSecond) I64_P50=$(jnum "$tmp/i64.json" p50) I64_P99=$(jnum "$tmp/i64.json" p99)
 IB16=$(jnum "$tmp/ib16.json" reportsPerSecond) IB16_P99=$(jnum "$tmp/ib16.json" p99)
 FAILED=0 RETRIED=0
@@ -305,6 +321,7 @@ cat <<EOF
 | ingest, 1 report/request, 64 clients | $(num "$S64") req/s · p50 $(ms "$S64_P50") · p99 $(ms "$S64_P99") | tutorial (Node.js): ~3,700 req/s · p99 37 ms | $(ratio "$S64" $TUT)× tutorial · $(pct "$S64" "$PG_S64") of PostgreSQL | ≥ 11,100 req/s, p99 < 37 ms: **$verdict_64** |
 | ingest, 100 reports/request, 16 clients | $(num "$B16") events/s ($(num "$B16_REQ") req/s · p50 $(ms "$B16_P50") · p99 $(ms "$B16_P99")) | PostgreSQL 100-row batches, 16 clients: $(num "$PG_B16") rows/s | $(pct "$B16" "$PG_B16") of PostgreSQL | ≥ 75 %: **$verdict_b** |
 | ingest-only node (\`PROJECTORS=off\`), for comparison | 1 report/request, 64 clients: $(num "$I64") req/s · p50 $(ms "$I64_P50") · p99 $(ms "$I64_P99"); 100 reports/request, 16 clients: $(num "$IB16") events/s · p99 $(ms "$IB16_P99") | — | $(ratio "$I64" $TUT)× tutorial · $(pct "$I64" "$PG_S64") / $(pct "$IB16" "$PG_B16") of PostgreSQL | — |
+| net/http floor (\`bench-floor\`: reads each body, sends a fixed answer; no routing, parsing or store), 64 clients | $(num "$F64") req/s · p99 $(ms "$F64_P99") · $(awk -v c="$F64_CPU" 'BEGIN { printf "%.0f", c }') µs CPU per request in the server | — | $(ratio "$F64" $TUT)× tutorial | what any Go HTTP server pays here |
 | PostgreSQL alone: single-row \`INSERT … ON CONFLICT DO NOTHING\` (pgbench) | 16 clients: $(num "$PG_S16")/s · p50 $(ms "$PG_S16_P50") · p99 $(ms "$PG_S16_P99"); 64 clients: $(num "$PG_S64")/s · p50 $(ms "$PG_S64_P50") · p99 $(ms "$PG_S64_P99") | ~10,000/s | — | ceiling |
 | PostgreSQL alone: 100-row batches (pgbench) | 16 clients: $(num "$PG_B16") rows/s · p50 $(ms "$PG_B16_P50") · p99 $(ms "$PG_B16_P99"); 64 clients: $(num "$PG_B64") rows/s · p50 $(ms "$PG_B64_P50") · p99 $(ms "$PG_B64_P99") | ~65,000 rows/s | — | ceiling |
 | projection lag, light load (100 reports/s) | p50 $(lagcell "$LL_P50") · p99 $(lagcell "$LL_P99") ($LL_N probes) | — | — | — |

@@ -7,6 +7,8 @@ package main
 //	bench-lag   measure projection lag with marked reports while other load runs
 //	bench-load  fill the log to a number of events through the store's Append,
 //	            without HTTP, so a rebuild has a million events to read
+//	bench-floor serve a fixed answer to every request on net/http, to measure
+//	            what any Go HTTP server costs here before doing any work
 
 import (
 	"bytes"
@@ -16,10 +18,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	stdhttp "net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cxsms/cxsms/domain"
@@ -310,4 +314,56 @@ func benchLoad(ctx context.Context, cfg config, args []string, stdout, stderr io
 		"before": have, "added": n, "total": have + n, "seconds": took.Seconds(),
 		"eventsPerSecond": float64(n) / max(took.Seconds(), 1e-9),
 	})
+}
+
+// floorAnswer is what bench-floor answers: the size of a one-report ingest
+// answer, so the socket writes cost what the service's do.
+const floorAnswer = `{"acknowledged":true,"results":[{"messageId":"SIM-00000000-0000-4000-8000-000000000000","eventId":"sha256:0000000000000000000000000000000000000000000000000000000000000000","duplicate":false}]}` + "\n"
+
+// benchFloor serves floorAnswer to every request after reading its body, on
+// net/http with nothing else: no routing, no parsing, no store. Run under
+// the same load as the service, it shows the CPU per request that any
+// net/http server pays on this machine. When ctx ends it prints the
+// requests served and the CPU this process used.
+func benchFloor(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
+	fs := benchFlags("bench-floor", stderr)
+	addr := fs.String("addr", "127.0.0.1:"+cfg.Port, "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var served atomic.Int64
+	srv := &stdhttp.Server{Addr: *addr, Handler: stdhttp.HandlerFunc(func(w stdhttp.ResponseWriter, r *stdhttp.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, floorAnswer)
+		served.Add(1)
+	})}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("bench-floor: %w", err)
+	}
+	fmt.Fprintf(stderr, "bench-floor listening on http://%s\n", ln.Addr())
+	cpu0 := processCPU()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("bench-floor: %w", err)
+	case <-ctx.Done():
+	}
+	_ = srv.Close()
+	n, cpu := served.Load(), processCPU()-cpu0
+	return printJSON(stdout, map[string]any{
+		"requests": n, "cpuSeconds": cpu.Seconds(),
+		"cpuPerRequestUs": float64(cpu.Microseconds()) / float64(max(n, 1)),
+	})
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

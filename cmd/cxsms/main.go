@@ -71,9 +71,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return history(ctx, cfg, rest, stdout)
 	case "simulate":
 		return simulateCmd(ctx, cfg, rest, stdout, stderr)
-	case "bench-wait", "bench-lag", "bench-load": // for scripts/bench.sh; not in the usage
+	case "bench-wait", "bench-lag", "bench-load", "bench-floor": // for scripts/bench.sh; not in the usage
 		return map[string]func(context.Context, config, []string, io.Writer, io.Writer) error{
-			"bench-wait": benchWait, "bench-lag": benchLag, "bench-load": benchLoad,
+			"bench-wait": benchWait, "bench-lag": benchLag, "bench-load": benchLoad, "bench-floor": benchFloor,
 		}[cmd](ctx, cfg, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
