@@ -84,13 +84,17 @@ type Projector struct {
 	slots chan struct{}
 	// lagCap is how many events States counts one by one (see States).
 	lagCap int64
+	// shadowChunkPages is how many pages a rebuild copies per transaction
+	// from one shadow state table into another (smaller in tests).
+	shadowChunkPages int64
 }
 
 // NewProjector returns a projector for every projection, judged under r.
 func NewProjector(pool *pgxpool.Pool, r *rules.Rules, log *logrus.Logger, opts Options) *Projector {
 	opts.defaults()
 	return &Projector{pool: pool, log: log, rules: r, projections: All(r), opts: opts,
-		slots: make(chan struct{}, opts.Concurrency), lagCap: 100000}
+		slots: make(chan struct{}, opts.Concurrency), lagCap: 100000,
+		shadowChunkPages: shadowChunkPages}
 }
 
 // Run projects until ctx ends. Several processes may run it on one database:

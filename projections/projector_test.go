@@ -140,3 +140,44 @@ func TestRebuildElsewhereIsNotOurs(t *testing.T) {
 		}
 	}
 }
+
+// A rebuild copies the first projection's states into the others a few
+// pages per transaction; with chunks of two pages, every state still lands
+// once in every state table.
+func TestRebuildCopiesStatesInChunks(t *testing.T) {
+	t.Parallel()
+	p, pool := newQuietProjector(t)
+	p.shadowChunkPages = 2
+	ctx := context.Background()
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	var reports []domain.StatusReceived
+	at := time.Now().UTC()
+	for i := range 3000 {
+		reports = append(reports, domain.StatusReceived{MessageID: fmt.Sprintf("m%d", i), EventID: "e", Status: domain.StatusDelivered,
+			CarrierCode: "ATT", Format: domain.FormatJSON, OccurredAt: at, ReceivedAt: at, Raw: json.RawMessage(`{}`)})
+	}
+	if _, err := store.Append(ctx, reports); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Rebuild(ctx, "all", nil); err != nil {
+		t.Fatal(err)
+	}
+	var pages int64
+	if err := pool.QueryRow(ctx, `SELECT pg_relation_size('current_status') / current_setting('block_size')::int`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if pages < 10 {
+		t.Fatalf("current_status has %d pages: too few to copy in several chunks", pages)
+	}
+	for _, proj := range p.projections[1:] {
+		var n, differ int64
+		if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM `+proj.StateTable()+`),
+			(SELECT count(*) FROM (SELECT * FROM current_status EXCEPT SELECT * FROM `+proj.StateTable()+`) d)`).Scan(&n, &differ); err != nil {
+			t.Fatal(err)
+		}
+		if n != 3000 || differ != 0 {
+			t.Errorf("%s holds %d states, %d unlike current_status's; want 3000, 0", proj.StateTable(), n, differ)
+		}
+	}
+}

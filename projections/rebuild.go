@@ -175,7 +175,7 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 	// written meanwhile, all in short transactions: any transaction open
 	// for long holds back every consumer (design.md, the xmin guard), and
 	// the live projections go on while this one rebuilds.
-	shadows := &shadowWriter{pool: p.pool, projs: projs, fold: fold}
+	shadows := &shadowWriter{pool: p.pool, projs: projs, fold: fold, chunkPages: p.shadowChunkPages}
 	defer func() {
 		if err != nil {
 			shadows.drop(context.WithoutCancel(ctx))
@@ -294,6 +294,9 @@ const shadowSchema = "rebuild"
 const (
 	// shadowChunk is how many message states one COPY transaction writes.
 	shadowChunk = 20000
+	// shadowChunkPages is how many pages of one shadow state table a
+	// transaction copies into another: about 20,000 states.
+	shadowChunkPages = 600
 	// catchUpBatch is how many events one catch-up transaction applies.
 	catchUpBatch = 2000
 )
@@ -303,6 +306,8 @@ type shadowWriter struct {
 	pool  *pgxpool.Pool
 	projs []projection
 	fold  *messageFold
+	// chunkPages is shadowChunkPages, smaller in tests.
+	chunkPages int64
 }
 
 // measure takes, for each measurer rebuilt, the measurements of the events
@@ -374,33 +379,22 @@ func (w *shadowWriter) drop(ctx context.Context) {
 	}
 }
 
-// fill writes the fold: every projection's message states in chunks, each
-// chunk its own transaction, and each projection's read-model rows in one;
-// then it gives each shadow the live table's primary key and indexes (one
-// sort each), which the catch-up's upserts need. Two connections share the
-// work, so PostgreSQL's COPY and index work takes both cores of a small
-// machine.
+// fill writes the fold: the first projection's message states from Go in
+// chunks, each projection's read-model rows, then the other projections'
+// states copied inside PostgreSQL from the first's (every state table has
+// the same shape), each chunk its own transaction; last, it gives each
+// shadow the live table's primary key and indexes (one sort each), which
+// the catch-up's upserts need. Two connections share the work, so
+// PostgreSQL's COPY and index work takes both cores of a small machine.
 func (w *shadowWriter) fill(ctx context.Context, rebuilds []rebuild) error {
-	if err := w.run(ctx, w.fillJobs(ctx, rebuilds)); err != nil {
-		return err
-	}
-	var jobs []func(pgx.Tx) error
-	for _, t := range w.tables() {
-		jobs = append(jobs, func(tx pgx.Tx) error { return copyIndexes(ctx, tx, t) })
-	}
-	return w.run(ctx, jobs)
-}
-
-func (w *shadowWriter) fillJobs(ctx context.Context, rebuilds []rebuild) []func(pgx.Tx) error {
 	into := func(t string) pgx.Identifier { return pgx.Identifier{shadowSchema, t} }
+	first := w.projs[0].StateTable()
 	var jobs []func(pgx.Tx) error
+	for from := 0; from < len(w.fold.order); from += shadowChunk {
+		ids := w.fold.order[from:min(from+shadowChunk, len(w.fold.order))]
+		jobs = append(jobs, func(tx pgx.Tx) error { return w.fold.copyStates(ctx, tx, into(first), ids) })
+	}
 	for i, proj := range w.projs {
-		for from := 0; from < len(w.fold.order); from += shadowChunk {
-			ids := w.fold.order[from:min(from+shadowChunk, len(w.fold.order))]
-			jobs = append(jobs, func(tx pgx.Tx) error {
-				return w.fold.copyStates(ctx, tx, into(proj.StateTable()), ids)
-			})
-		}
 		jobs = append(jobs, func(tx pgx.Tx) error {
 			if err := rebuilds[i].Write(ctx, tx, w.fold, into); err != nil {
 				return fmt.Errorf("%s: %w", proj.Name(), err)
@@ -408,7 +402,48 @@ func (w *shadowWriter) fillJobs(ctx context.Context, rebuilds []rebuild) []func(
 			return nil
 		})
 	}
-	return jobs
+	if err := w.run(ctx, jobs); err != nil {
+		return err
+	}
+	copies, err := w.copyStateJobs(ctx, first)
+	if err != nil {
+		return err
+	}
+	if err := w.run(ctx, copies); err != nil {
+		return err
+	}
+	var indexes []func(pgx.Tx) error
+	for _, t := range w.tables() {
+		indexes = append(indexes, func(tx pgx.Tx) error { return copyIndexes(ctx, tx, t) })
+	}
+	return w.run(ctx, indexes)
+}
+
+// copyStateJobs copies the shadow state table first into the other
+// projections' shadow state tables, a range of first's pages per job (a TID
+// range scan), so no statement runs long.
+func (w *shadowWriter) copyStateJobs(ctx context.Context, first string) ([]func(pgx.Tx) error, error) {
+	var pages int64
+	if err := w.pool.QueryRow(ctx, `SELECT pg_relation_size($1) / current_setting('block_size')::int`,
+		shadowSchema+"."+first).Scan(&pages); err != nil {
+		return nil, fmt.Errorf("size of %s: %w", first, err)
+	}
+	var jobs []func(pgx.Tx) error
+	for _, proj := range w.projs[1:] {
+		table := proj.StateTable()
+		for from := int64(0); from < pages; from += w.chunkPages {
+			lo, hi := fmt.Sprintf("(%d,0)", from), fmt.Sprintf("(%d,0)", from+w.chunkPages)
+			jobs = append(jobs, func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO `+shadowSchema+`.`+table+` (`+stateColumns+`)
+					SELECT `+stateColumns+` FROM `+shadowSchema+`.`+first+` WHERE ctid >= $1::tid AND ctid < $2::tid`, lo, hi)
+				if err != nil {
+					return fmt.Errorf("copy states into %s: %w", table, err)
+				}
+				return nil
+			})
+		}
+	}
+	return jobs, nil
 }
 
 // run runs jobs on two connections, each in its own transaction.
