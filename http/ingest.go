@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"compress/gzip"
+	"compress/zlib"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -152,28 +153,35 @@ func appendJSONString(b []byte, s string) []byte {
 
 // readBody reads at most limit bytes; a longer body fails with
 // *http.MaxBytesError as soon as the limit is crossed, before it is read whole.
-// decodeBody undoes a gzip Content-Encoding. What it inflates to is held to
-// the same limit as a plain body: a gzip of a few kilobytes can inflate to
-// gigabytes. Other encodings are refused with 415, never read as text.
+// decodeBody undoes a gzip or deflate Content-Encoding. What it inflates to
+// is held to the same limit as a plain body: a few kilobytes can inflate to
+// gigabytes. A charset sent as an encoding (utf-8, a common slip) is taken
+// for none rather than losing the report. Other encodings are refused with
+// 415, never read as text.
 func decodeBody(encoding string, body []byte, limit int64) ([]byte, error) {
-	switch strings.ToLower(strings.TrimSpace(encoding)) {
-	case "", "identity":
+	var zr io.Reader
+	var err error
+	switch name := strings.ToLower(strings.TrimSpace(encoding)); name {
+	case "", "identity", "utf-8", "utf8":
 		return body, nil
 	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return nil, errorf(http.StatusBadRequest, "Content-Encoding gzip: "+err.Error())
-		}
-		out, err := io.ReadAll(io.LimitReader(zr, limit+1))
-		if err != nil {
-			return nil, errorf(http.StatusBadRequest, "Content-Encoding gzip: "+err.Error())
-		}
-		if int64(len(out)) > limit {
-			return nil, &http.MaxBytesError{Limit: limit}
-		}
-		return out, nil
+		zr, err = gzip.NewReader(bytes.NewReader(body))
+	case "deflate": // zlib-wrapped, as HTTP defines it
+		zr, err = zlib.NewReader(bytes.NewReader(body))
+	default:
+		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding "+quote(encoding)+" is not supported: send the body as is, gzip or deflate")
 	}
-	return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding "+quote(encoding)+" is not supported: send the body as is, or gzip")
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "Content-Encoding "+quote(encoding)+": "+err.Error())
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, limit+1))
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "Content-Encoding "+quote(encoding)+": "+err.Error())
+	}
+	if int64(len(out)) > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	return out, nil
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {

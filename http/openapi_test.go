@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"encoding/json"
 	"errors"
@@ -409,6 +410,19 @@ func gzipped(t *testing.T, s string) string {
 	return buf.String()
 }
 
+func deflated(t *testing.T, s string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	if _, err := zw.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
 func webhookPost(body string, header map[string]string, want int) apiRequest {
 	h := map[string]string{"X-Webhook-Secret": testWebhookSecret, "Content-Type": "application/json"}
 	for k, v := range header {
@@ -543,6 +557,8 @@ func TestAnswersMatchTheDocument(t *testing.T) {
 		webhookPost(gzipped(t, `{"events":[`+strings.Repeat(" ", 20<<10)+`]}`), gz, http.StatusRequestEntityTooLarge),
 		webhookPost(`{"messageId":"x","status":"SENT"}`, gz, http.StatusBadRequest),
 		webhookPost(`{"messageId":"x","status":"SENT"}`, map[string]string{"Content-Encoding": "br"}, http.StatusUnsupportedMediaType),
+		webhookPost(deflated(t, `{"messageId":"deflated-1","status":"SENT"}`), map[string]string{"Content-Encoding": "deflate"}, http.StatusOK),
+		webhookPost(`{"messageId":"utf8-enc-1","status":"SENT"}`, map[string]string{"Content-Encoding": "UTF-8"}, http.StatusOK),
 	} {
 		c.do(base, r)
 	}
