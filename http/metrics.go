@@ -183,7 +183,7 @@ type lagCollector struct {
 func RegisterProjectionLag(reg prometheus.Registerer, states func(ctx context.Context) ([]projections.State, error)) {
 	reg.MustRegister(&lagCollector{
 		states:      states,
-		lagEvents:   prometheus.NewDesc("cxsms_projection_lag_events", "Events in the log the projection has not applied yet.", []string{"projection"}, nil),
+		lagEvents:   prometheus.NewDesc("cxsms_projection_lag_events", "Events in the log the projection has not applied yet: counted up to 100,000, estimated above.", []string{"projection"}, nil),
 		lagSeconds:  prometheus.NewDesc("cxsms_projection_lag_seconds", "Age of the oldest event the projection has not applied yet.", []string{"projection"}, nil),
 		pendingDead: prometheus.NewDesc("cxsms_projection_dead_letters_pending", "Dead letters not replayed yet.", []string{"projection"}, nil),
 		position:    prometheus.NewDesc("cxsms_projection_position_offset", "Log offset (events.offset) of the last event the projection applied.", []string{"projection"}, nil),
