@@ -398,23 +398,19 @@ func truncateBody(b []byte) string {
 }
 
 func gzipped(t *testing.T, s string) string {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write([]byte(s)); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.String()
+	return compressed(t, s, func(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) })
 }
 
 func deflated(t *testing.T, s string) string {
+	return compressed(t, s, func(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) })
+}
+
+// compressed is s written through the compressor newWriter makes.
+func compressed(t *testing.T, s string, newWriter func(io.Writer) io.WriteCloser) string {
 	t.Helper()
 	var buf bytes.Buffer
-	zw := zlib.NewWriter(&buf)
-	if _, err := zw.Write([]byte(s)); err != nil {
+	zw := newWriter(&buf)
+	if _, err := io.WriteString(zw, s); err != nil {
 		t.Fatal(err)
 	}
 	if err := zw.Close(); err != nil {

@@ -95,6 +95,25 @@ func TestLagCountedUpToCapThenEstimated(t *testing.T) {
 	}
 }
 
+// holdRebuildLock takes projection's rebuild lock on a connection of pool
+// until the test ends, as a rebuild in progress would hold it.
+func holdRebuildLock(t *testing.T, pool *pgxpool.Pool, projection string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey(projection)); err != nil {
+		conn.Release()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lockKey(projection))
+		conn.Release()
+	})
+}
+
 // A rebuild is seen through its advisory lock, which pg_locks lists for
 // every database of the cluster: one running in another database on the
 // same server is not this one's.
@@ -103,15 +122,7 @@ func TestRebuildElsewhereIsNotOurs(t *testing.T) {
 	p, pool := newQuietProjector(t)
 	other := pgtest.Pool(t) // another database on the same cluster
 	ctx := context.Background()
-	conn, err := other.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey("carrier_costs.v1")); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lockKey("carrier_costs.v1"))
+	holdRebuildLock(t, other, "carrier_costs.v1")
 	states, err := p.States(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -122,15 +133,7 @@ func TestRebuildElsewhereIsNotOurs(t *testing.T) {
 		}
 	}
 	// The same lock in this database is a rebuild of ours.
-	here, err := pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer here.Release()
-	if _, err := here.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey("carrier_costs.v1")); err != nil {
-		t.Fatal(err)
-	}
-	defer here.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lockKey("carrier_costs.v1"))
+	holdRebuildLock(t, pool, "carrier_costs.v1")
 	if states, err = p.States(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +162,22 @@ func TestRebuildCopiesStatesInChunks(t *testing.T) {
 	}
 	if _, err := store.Append(ctx, reports); err != nil {
 		t.Fatal(err)
+	}
+	// Other tests' transactions hold the xmin guard too: wait until the
+	// rebuild can read what was just logged.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var hidden int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM events
+			WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())`).Scan(&hidden); err != nil {
+			t.Fatal(err)
+		}
+		if hidden == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events still behind an open transaction", hidden)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if _, err := p.Rebuild(ctx, "all", nil); err != nil {
 		t.Fatal(err)
