@@ -71,28 +71,21 @@ func All(r *rules.Rules) []projection {
 }
 
 // apply folds e into proj's read model inside tx, loading the message's
-// state. The live handler avoids the load (see Projector.handler); replays
+// state. The live handler reads states with the batch (readRange); replays
 // of dead letters use this.
 func apply(ctx context.Context, tx pgx.Tx, proj projection, e Event) error {
 	before, existed, err := loadState(ctx, tx, proj.StateTable(), e.MessageID)
 	if err != nil {
 		return err
 	}
+	e.Prior = nil
+	if existed {
+		e.Prior = &before
+	}
 	var b pgx.Batch
-	queueApply(&b, proj, e, before, existed)
+	queueFold(&b, proj, []Event{e}, nil)
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("%s: apply %s/%s: %w", proj.Name(), e.MessageID, e.EventID, err)
 	}
 	return nil
-}
-
-// queueApply queues the state save and the read-model writes for e, and
-// returns the message's new state.
-func queueApply(b *pgx.Batch, proj projection, e Event, before domain.Message, existed bool) domain.Message {
-	after := before.Apply(e.StatusReceived)
-	queueSaveStates(b, proj.StateTable(), nil, []domain.Message{after})
-	d := proj.NewDelta()
-	d.Add(e, before, existed, after)
-	d.Queue(b)
-	return after
 }

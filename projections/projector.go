@@ -204,9 +204,9 @@ func (p pacing) HandleError(logger watermill.LoggerAdapter, noMsg bool, err erro
 // subscriber's transaction: one upsert of every message state the batch
 // touched and one write per read-model row it moved, with the new position.
 //
-// If those writes fail, it applies the events one at a time, each in a
-// savepoint with retries, so one bad event is dead-lettered and the rest
-// still count.
+// If those writes fail, the batch is split until the events at fault are
+// alone (applyBatch), so one bad event is dead-lettered and the rest still
+// count.
 func (p *Projector) handler(running context.Context, proj projection) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		r, err := rangeOf(msg)
@@ -289,32 +289,31 @@ func (p *Projector) applyBatch(ctx context.Context, tx pgx.Tx, proj projection, 
 	// written carries the states of the parts already written: the events
 	// of a later part fold from them, not from the prior states read with
 	// the batch.
-	written := map[string]touched{}
-	half := len(events) / 2
-	if err := p.applySplit(ctx, tx, proj, events[:half], written); err != nil {
-		return err
-	}
-	return p.applySplit(ctx, tx, proj, events[half:], written)
+	return p.applyHalves(ctx, tx, proj, events, map[string]touched{})
 }
 
-// applySplit writes a part of a failed batch, splitting it again if it fails
-// too. A single event that keeps failing is dead-lettered.
-func (p *Projector) applySplit(ctx context.Context, tx pgx.Tx, proj projection, events []Event, written map[string]touched) error {
-	if len(events) == 0 {
-		return nil
-	}
-	if len(events) == 1 {
-		return p.applyOne(ctx, tx, proj, events[0], written)
-	}
-	err := p.writeBatch(ctx, tx, proj, events, written)
-	if err == nil || lost(ctx, err) {
-		return err
-	}
+// applyHalves writes each half of a part that failed on its own, splitting
+// again a half that fails too; a single event that keeps failing is
+// dead-lettered (applyOne).
+func (p *Projector) applyHalves(ctx context.Context, tx pgx.Tx, proj projection, events []Event, written map[string]touched) error {
 	half := len(events) / 2
-	if err := p.applySplit(ctx, tx, proj, events[:half], written); err != nil {
-		return err
+	for _, part := range [][]Event{events[:half], events[half:]} {
+		var err error
+		switch len(part) {
+		case 0:
+			continue
+		case 1:
+			err = p.applyOne(ctx, tx, proj, part[0], written)
+		default:
+			if err = p.writeBatch(ctx, tx, proj, part, written); err != nil && !lost(ctx, err) {
+				err = p.applyHalves(ctx, tx, proj, part, written)
+			}
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return p.applySplit(ctx, tx, proj, events[half:], written)
+	return nil
 }
 
 // applyOne writes a single event, retrying a few times, and dead-letters it
