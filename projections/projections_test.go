@@ -652,7 +652,7 @@ func TestOtherProjectionsKeepUpDuringRebuild(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitReadable(t, pool) // so the rebuild, not the restarted projector, applies them
+	projections.WaitReadable(t, pool) // so the rebuild, not the restarted projector, applies them
 	if _, err := p.Rebuild(ctx, "sla_latency", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -832,7 +832,7 @@ func TestRulesChangeRejudgesHistory(t *testing.T) {
 	}
 	// The log is read only below every open transaction in the cluster (the
 	// xmin guard), and parallel tests hold some: wait until all is readable.
-	waitReadable(t, pool)
+	projections.WaitReadable(t, pool)
 	judge := func(r *rules.Rules) (attCost float64, ukViolations int64, messages int64) {
 		t.Helper()
 		p := projections.NewProjector(pool, r, quietLog(), projections.Options{})
@@ -871,27 +871,5 @@ func TestRulesChangeRejudgesHistory(t *testing.T) {
 	pool.QueryRow(ctx, `SELECT rules_version FROM projection_status WHERE name = 'carrier_costs.v1'`).Scan(&version)
 	if version != "test-v2" {
 		t.Errorf("projection_status says rules %q, want test-v2", version)
-	}
-}
-
-// waitReadable waits until every event is below the xmin guard, so a rebuild
-// reads them all.
-func waitReadable(t *testing.T, pool *pgxpool.Pool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var hidden int
-		err := pool.QueryRow(context.Background(),
-			`SELECT count(*) FROM events WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())`).Scan(&hidden)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if hidden == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events still behind an open transaction", hidden)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -163,22 +163,8 @@ func TestRebuildCopiesStatesInChunks(t *testing.T) {
 	if _, err := store.Append(ctx, reports); err != nil {
 		t.Fatal(err)
 	}
-	// Other tests' transactions hold the xmin guard too: wait until the
-	// rebuild can read what was just logged.
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		var hidden int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM events
-			WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())`).Scan(&hidden); err != nil {
-			t.Fatal(err)
-		}
-		if hidden == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events still behind an open transaction", hidden)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// Other tests' transactions hold the xmin guard too.
+	WaitReadable(t, pool)
 	if _, err := p.Rebuild(ctx, "all", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -198,5 +184,28 @@ func TestRebuildCopiesStatesInChunks(t *testing.T) {
 		if n != 3000 || differ != 0 {
 			t.Errorf("%s holds %d states, %d unlike current_status's; want 3000, 0", proj.StateTable(), n, differ)
 		}
+	}
+}
+
+// WaitReadable waits until every event is below the xmin guard, so a rebuild
+// reads them all: other tests' transactions, in other databases too, hold
+// it back. Exported to the package's external tests.
+func WaitReadable(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var hidden int
+		err := pool.QueryRow(context.Background(),
+			`SELECT count(*) FROM events WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())`).Scan(&hidden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hidden == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events still behind an open transaction", hidden)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

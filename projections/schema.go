@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
@@ -141,22 +142,19 @@ func rangeOf(msg *message.Message) (batchRange, error) {
 
 // parsePosition reads "transaction_id/offset".
 func parsePosition(s string) (eventstore.Position, error) {
-	var p eventstore.Position
-	for i := 0; i < len(s); i++ {
-		if s[i] != '/' {
-			continue
-		}
-		tx, err := strconv.ParseUint(s[:i], 10, 64)
-		if err != nil {
-			return p, fmt.Errorf("position %q: %w", s, err)
-		}
-		off, err := strconv.ParseInt(s[i+1:], 10, 64)
-		if err != nil {
-			return p, fmt.Errorf("position %q: %w", s, err)
-		}
-		return eventstore.Position{TransactionID: tx, Offset: off}, nil
+	txid, off, ok := strings.Cut(s, "/")
+	if !ok {
+		return eventstore.Position{}, fmt.Errorf("position %q: want transaction_id/offset", s)
 	}
-	return p, fmt.Errorf("position %q: want transaction_id/offset", s)
+	tx, err := strconv.ParseUint(txid, 10, 64)
+	if err != nil {
+		return eventstore.Position{}, fmt.Errorf("position %q: %w", s, err)
+	}
+	o, err := strconv.ParseInt(off, 10, 64)
+	if err != nil {
+		return eventstore.Position{}, fmt.Errorf("position %q: %w", s, err)
+	}
+	return eventstore.Position{TransactionID: tx, Offset: o}, nil
 }
 
 // readRange reads the events of r in log order, each with its message's
