@@ -88,6 +88,16 @@ func randomStream(rng *rand.Rand, n int) []domain.StatusReceived {
 	return out
 }
 
+// logStream appends stream to the log, chunk reports per Append.
+func logStream(t *testing.T, store *eventstore.Store, stream []domain.StatusReceived, chunk int) {
+	t.Helper()
+	for from := 0; from < len(stream); from += chunk {
+		if _, err := store.Append(context.Background(), stream[from:min(from+chunk, len(stream))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func snapshot(t *testing.T, pool *pgxpool.Pool) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
@@ -582,11 +592,7 @@ func TestOtherProjectionsKeepUpDuringRebuild(t *testing.T) {
 	store := eventstore.New(pool, eventstore.Options{})
 	defer store.Close()
 	stream := randomStream(rand.New(rand.NewPCG(7, 7)), 30000)
-	for from := 0; from < len(stream); from += 1000 {
-		if _, err := store.Append(ctx, stream[from:min(from+1000, len(stream))]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	logStream(t, store, stream, 1000)
 	p, stop := startProjectorWith(t, pool, projections.Options{})
 	defer stop()
 	waitCaughtUp(t, p)
@@ -678,11 +684,7 @@ func TestReadsDuringRebuild(t *testing.T) {
 	store := eventstore.New(pool, eventstore.Options{})
 	defer store.Close()
 	stream := randomStream(rand.New(rand.NewPCG(1, 2)), 3000)
-	for i := 0; i < len(stream); i += 500 {
-		if _, err := store.Append(ctx, stream[i:min(i+500, len(stream))]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	logStream(t, store, stream, 500)
 	p, stop := startProjector(t, pool)
 	defer stop()
 	waitCaughtUp(t, p)
