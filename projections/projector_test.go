@@ -87,10 +87,20 @@ func TestLagCountedUpToCapThenEstimated(t *testing.T) {
 			t.Fatalf("lags = %v, want 7 each (counted)", lagOf())
 		}
 	}
+	// A redelivery stores nothing but uses up an offset, so past the cap
+	// the estimate (57) and the count (50) part ways: which one States
+	// gives shows which it did.
+	appendN(0, 7)
 	appendN(7, 43)
 	for _, lag := range lagOf() {
+		if lag != 57 {
+			t.Fatalf("lags = %v, want 57 each (estimated from the offsets, 50 events)", lagOf())
+		}
+	}
+	p.lagCap = 100
+	for _, lag := range lagOf() {
 		if lag != 50 {
-			t.Fatalf("lags = %v, want 50 each (estimated from contiguous offsets)", lagOf())
+			t.Fatalf("lags = %v, want 50 each (counted under a cap of 100)", lagOf())
 		}
 	}
 }
