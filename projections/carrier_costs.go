@@ -1,8 +1,6 @@
 package projections
 
 import (
-	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -127,7 +125,7 @@ type carrierCostsRebuild struct{ p carrierCosts }
 
 func (carrierCostsRebuild) Add(Event, *domain.Message) {}
 
-func (r carrierCostsRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, into func(string) pgx.Identifier) error {
+func (r carrierCostsRebuild) Rows(fold *messageFold) []tableRows {
 	sums := map[costKey]*costRow{}
 	for _, id := range fold.order {
 		k, v := r.p.contribution(*fold.byID[id])
@@ -141,11 +139,6 @@ func (r carrierCostsRebuild) Write(ctx context.Context, tx pgx.Tx, fold *message
 		rows = append(rows, []any{k.carrier, k.region, k.day, k.currency, v.total, v.delivered, v.failed,
 			v.pending, microsNumeric(v.cost), microsNumeric(v.wasted), v.estimated})
 	}
-	_, err := tx.CopyFrom(ctx, into("carrier_costs"),
-		[]string{"carrier", "region", "day", "currency", "total", "delivered", "failed", "pending", "cost", "wasted", "estimated"},
-		pgx.CopyFromRows(rows))
-	if err != nil {
-		return fmt.Errorf("copy carrier costs: %w", err)
-	}
-	return nil
+	return []tableRows{{table: "carrier_costs", rows: rows,
+		columns: []string{"carrier", "region", "day", "currency", "total", "delivered", "failed", "pending", "cost", "wasted", "estimated"}}}
 }

@@ -1,8 +1,6 @@
 package projections
 
 import (
-	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -121,7 +119,7 @@ type complianceRebuild struct{ p senderCompliance }
 
 func (complianceRebuild) Add(Event, *domain.Message) {}
 
-func (r complianceRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, into func(string) pgx.Identifier) error {
+func (r complianceRebuild) Rows(fold *messageFold) []tableRows {
 	sums := map[violationKey]*violation{}
 	for _, id := range fold.order {
 		k, v, ok := r.p.verdict(*fold.byID[id])
@@ -145,10 +143,6 @@ func (r complianceRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFo
 	for k, v := range sums {
 		rows = append(rows, []any{k.sender, k.region, k.rule, v.reason, v.count, v.first, v.last})
 	}
-	_, err := tx.CopyFrom(ctx, into("sender_violations"),
-		[]string{"sender_id", "region", "rule", "reason", "count", "first_seen", "last_seen"}, pgx.CopyFromRows(rows))
-	if err != nil {
-		return fmt.Errorf("copy sender violations: %w", err)
-	}
-	return nil
+	return []tableRows{{table: "sender_violations", rows: rows,
+		columns: []string{"sender_id", "region", "rule", "reason", "count", "first_seen", "last_seen"}}}
 }

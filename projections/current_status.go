@@ -1,8 +1,6 @@
 package projections
 
 import (
-	"context"
-
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cxsms/cxsms/domain"
@@ -31,7 +29,5 @@ type currentStatusRebuild struct{}
 
 func (currentStatusRebuild) Add(Event, *domain.Message) {}
 
-// Write has nothing to write: the state table is the read model.
-func (currentStatusRebuild) Write(context.Context, pgx.Tx, *messageFold, func(string) pgx.Identifier) error {
-	return nil
-}
+// Rows has nothing to add: the state table is the read model.
+func (currentStatusRebuild) Rows(*messageFold) []tableRows { return nil }

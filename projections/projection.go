@@ -44,9 +44,19 @@ type rebuild interface {
 	// Add sees each event after the shared fold has applied it; m is the
 	// message's state after e.
 	Add(e Event, m *domain.Message)
-	// Write fills the shadow (into(table)) of each of Tables() but the state
-	// table: the read-model rows, which are few next to the messages.
-	Write(ctx context.Context, tx pgx.Tx, fold *messageFold, into func(table string) pgx.Identifier) error
+	// Rows are the read-model rows of each of Tables() but the state table,
+	// from the finished fold. The shadow writer copies them in chunks, each
+	// its own transaction: years of per-minute histograms are millions of
+	// rows, and one long transaction would hold every projection's xmin
+	// guard back while it ran.
+	Rows(fold *messageFold) []tableRows
+}
+
+// tableRows are rows for one read-model table, in columns order.
+type tableRows struct {
+	table   string
+	columns []string
+	rows    [][]any
 }
 
 // measurer is a projection that also measures this service while it applies

@@ -84,8 +84,11 @@ type Projector struct {
 	slots chan struct{}
 	// lagCap is how many events States counts one by one (see States).
 	lagCap int64
-	// shadowChunkPages is how many pages a rebuild copies per transaction
-	// from one shadow state table into another (smaller in tests).
+	// shadowChunkRows is how many rows a rebuild writes per transaction
+	// from Go, and shadowChunkPages how many pages it copies per
+	// transaction from one shadow state table into another (smaller in
+	// tests).
+	shadowChunkRows  int
 	shadowChunkPages int64
 }
 
@@ -94,7 +97,7 @@ func NewProjector(pool *pgxpool.Pool, r *rules.Rules, log *logrus.Logger, opts O
 	opts.defaults()
 	return &Projector{pool: pool, log: log, rules: r, projections: All(r), opts: opts,
 		slots: make(chan struct{}, opts.Concurrency), lagCap: 100000,
-		shadowChunkPages: shadowChunkPages}
+		shadowChunkRows: shadowChunkRows, shadowChunkPages: shadowChunkPages}
 }
 
 // Run projects until ctx ends. Several processes may run it on one database:

@@ -157,18 +157,25 @@ func TestRebuildElsewhereIsNotOurs(t *testing.T) {
 // A rebuild copies the first projection's states into the others a few
 // pages per transaction; with chunks of two pages, every state still lands
 // once in every state table.
-func TestRebuildCopiesStatesInChunks(t *testing.T) {
+// TestRebuildWritesInChunks checks that a rebuild writes every shadow table
+// in many short transactions: the states and read-model rows it sends from
+// Go (shadowChunkRows each), and the states it copies inside PostgreSQL
+// (shadowChunkPages each). A row's xmin is the transaction that wrote it.
+func TestRebuildWritesInChunks(t *testing.T) {
 	t.Parallel()
 	p, pool := newQuietProjector(t)
-	p.shadowChunkPages = 2
+	p.shadowChunkRows, p.shadowChunkPages = 7, 2
 	ctx := context.Background()
 	store := eventstore.New(pool, eventstore.Options{})
 	defer store.Close()
 	var reports []domain.StatusReceived
-	at := time.Now().UTC()
+	at := time.Now().UTC().Truncate(time.Minute).Add(-24 * time.Hour)
+	carriers := []string{"ATT", "TMOBILE", "VERIZON", "VODAFONE", "AIRTEL", "TELEKOM", "ORANGE"}
 	for i := range 3000 {
+		// 7 carriers and 300 minutes: 2,100 sla_throughput rows.
+		received := at.Add(time.Duration(i%300) * time.Minute)
 		reports = append(reports, domain.StatusReceived{MessageID: fmt.Sprintf("m%d", i), EventID: "e", Status: domain.StatusDelivered,
-			CarrierCode: "ATT", Format: domain.FormatJSON, OccurredAt: at, ReceivedAt: at, Raw: json.RawMessage(`{}`)})
+			CarrierCode: carriers[i%7], Format: domain.FormatJSON, OccurredAt: received, ReceivedAt: received, Raw: json.RawMessage(`{}`)})
 	}
 	if _, err := store.Append(ctx, reports); err != nil {
 		t.Fatal(err)
@@ -185,7 +192,25 @@ func TestRebuildCopiesStatesInChunks(t *testing.T) {
 	if pages < 10 {
 		t.Fatalf("current_status has %d pages: too few to copy in several chunks", pages)
 	}
+	chunks := func(table string) (rows, writers int64) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT xmin::text) FROM `+table).Scan(&rows, &writers); err != nil {
+			t.Fatal(err)
+		}
+		return rows, writers
+	}
+	for _, table := range []string{"current_status", "sla_throughput"} {
+		if rows, writers := chunks(table); writers < rows/7 {
+			t.Errorf("%s: %d rows written by %d transactions; want one per 7 rows", table, rows, writers)
+		}
+	}
+	if rows, _ := chunks("sla_throughput"); rows != 2100 {
+		t.Errorf("sla_throughput has %d rows, want 2100", rows)
+	}
 	for _, proj := range p.projections[1:] {
+		if _, writers := chunks(proj.StateTable()); writers < pages/2 {
+			t.Errorf("%s: copied by %d transactions from %d pages; want one per 2 pages", proj.StateTable(), writers, pages)
+		}
 		var n, differ int64
 		if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM `+proj.StateTable()+`),
 			(SELECT count(*) FROM (SELECT * FROM current_status EXCEPT SELECT * FROM `+proj.StateTable()+`) d)`).Scan(&n, &differ); err != nil {

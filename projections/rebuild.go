@@ -175,7 +175,8 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 	// written meanwhile, all in short transactions: any transaction open
 	// for long holds back every consumer (design.md, the xmin guard), and
 	// the live projections go on while this one rebuilds.
-	shadows := &shadowWriter{pool: p.pool, projs: projs, fold: fold, chunkPages: p.shadowChunkPages}
+	shadows := &shadowWriter{pool: p.pool, projs: projs, fold: fold,
+		chunkRows: p.shadowChunkRows, chunkPages: p.shadowChunkPages}
 	defer func() {
 		if err != nil {
 			shadows.drop(context.WithoutCancel(ctx))
@@ -292,8 +293,9 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 const shadowSchema = "rebuild"
 
 const (
-	// shadowChunk is how many message states one COPY transaction writes.
-	shadowChunk = 20000
+	// shadowChunkRows is how many rows (message states, read-model rows)
+	// one COPY transaction writes.
+	shadowChunkRows = 20000
 	// shadowChunkPages is how many pages of one shadow state table a
 	// transaction copies into another: about 20,000 states.
 	shadowChunkPages = 600
@@ -306,7 +308,9 @@ type shadowWriter struct {
 	pool  *pgxpool.Pool
 	projs []projection
 	fold  *messageFold
-	// chunkPages is shadowChunkPages, smaller in tests.
+	// chunkRows and chunkPages are shadowChunkRows and shadowChunkPages,
+	// smaller in tests.
+	chunkRows  int
 	chunkPages int64
 }
 
@@ -379,8 +383,8 @@ func (w *shadowWriter) drop(ctx context.Context) {
 	}
 }
 
-// fill writes the fold: the first projection's message states from Go in
-// chunks, each projection's read-model rows, then the other projections'
+// fill writes the fold: the first projection's message states and each
+// projection's read-model rows from Go in chunks, then the other projections'
 // states copied inside PostgreSQL from the first's (every state table has
 // the same shape), each chunk its own transaction; last, it gives each
 // shadow the live table's primary key and indexes (one sort each), which
@@ -390,17 +394,22 @@ func (w *shadowWriter) fill(ctx context.Context, rebuilds []rebuild) error {
 	into := func(t string) pgx.Identifier { return pgx.Identifier{shadowSchema, t} }
 	first := w.projs[0].StateTable()
 	var jobs []func(pgx.Tx) error
-	for from := 0; from < len(w.fold.order); from += shadowChunk {
-		ids := w.fold.order[from:min(from+shadowChunk, len(w.fold.order))]
+	for from := 0; from < len(w.fold.order); from += w.chunkRows {
+		ids := w.fold.order[from:min(from+w.chunkRows, len(w.fold.order))]
 		jobs = append(jobs, func(tx pgx.Tx) error { return w.fold.copyStates(ctx, tx, into(first), ids) })
 	}
 	for i, proj := range w.projs {
-		jobs = append(jobs, func(tx pgx.Tx) error {
-			if err := rebuilds[i].Write(ctx, tx, w.fold, into); err != nil {
-				return fmt.Errorf("%s: %w", proj.Name(), err)
+		for _, t := range rebuilds[i].Rows(w.fold) {
+			for from := 0; from < len(t.rows); from += w.chunkRows {
+				part := t.rows[from:min(from+w.chunkRows, len(t.rows))]
+				jobs = append(jobs, func(tx pgx.Tx) error {
+					if _, err := tx.CopyFrom(ctx, into(t.table), t.columns, pgx.CopyFromRows(part)); err != nil {
+						return fmt.Errorf("%s: copy %d rows into %s: %w", proj.Name(), len(part), t.table, err)
+					}
+					return nil
+				})
 			}
-			return nil
-		})
+		}
 	}
 	if err := w.run(ctx, jobs); err != nil {
 		return err

@@ -1,8 +1,6 @@
 package projections
 
 import (
-	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -128,26 +126,23 @@ func (r *slaRebuild) Add(e Event, m *domain.Message) {
 	r.throughput[histKey{carrier: carrierOf(*m), minute: minute(e.ReceivedAt)}]++
 }
 
-func (r *slaRebuild) Write(ctx context.Context, tx pgx.Tx, fold *messageFold, into func(string) pgx.Identifier) error {
+func (r *slaRebuild) Rows(fold *messageFold) []tableRows {
 	hist := map[histKey]int64{}
 	for _, id := range fold.order {
 		if k, ok := deliveryContribution(*fold.byID[id]); ok {
 			hist[k]++
 		}
 	}
-	rows := make([][]any, 0, len(hist))
+	delivery := make([][]any, 0, len(hist))
 	for k, n := range hist {
-		rows = append(rows, []any{k.carrier, k.minute, k.bucket, n})
+		delivery = append(delivery, []any{k.carrier, k.minute, k.bucket, n})
 	}
-	if _, err := tx.CopyFrom(ctx, into("sla_delivery"), []string{"carrier", "minute", "bucket", "count"}, pgx.CopyFromRows(rows)); err != nil {
-		return fmt.Errorf("copy delivery histograms: %w", err)
-	}
-	rows = rows[:0]
+	throughput := make([][]any, 0, len(r.throughput))
 	for k, n := range r.throughput {
-		rows = append(rows, []any{k.carrier, k.minute, n})
+		throughput = append(throughput, []any{k.carrier, k.minute, n})
 	}
-	if _, err := tx.CopyFrom(ctx, into("sla_throughput"), []string{"carrier", "minute", "events"}, pgx.CopyFromRows(rows)); err != nil {
-		return fmt.Errorf("copy throughput: %w", err)
+	return []tableRows{
+		{table: "sla_delivery", columns: []string{"carrier", "minute", "bucket", "count"}, rows: delivery},
+		{table: "sla_throughput", columns: []string{"carrier", "minute", "events"}, rows: throughput},
 	}
-	return nil
 }
