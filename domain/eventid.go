@@ -12,21 +12,15 @@ import (
 // the least: the report's own eventId or id, the envelope's, the request
 // header, and last a hash of the report's content. In a CXone envelope "id"
 // names the event, never the message.
-func jsonEventID(r, envelope *reportFields, header string, index, n int, raw []byte) (string, error) {
-	for _, f := range []*reportFields{r, envelope} {
-		if f == nil {
-			continue
-		}
-		id, key, err := f.text(eventIDKeys, trimID)
+func jsonEventID(r *reportFields, header string, index, n int, raw []byte) (string, error) {
+	// An event ID of the wrong type is no event ID: the content names the
+	// report instead.
+	if id, key, _ := r.text(eventIDKeys, trimID); id != "" {
+		id, err := checkID(id, maxEventIDLen)
 		if err != nil {
-			return "", err
+			return "", r.errorf(key, nil, "%v", err)
 		}
-		if id != "" {
-			if id, err = checkID(id, maxEventIDLen); err != nil {
-				return "", f.errorf(key, nil, "%v", err)
-			}
-			return id, nil
-		}
+		return id, nil
 	}
 	if id, err := headerEventID(header, index, n); err != nil || id != "" {
 		return id, err

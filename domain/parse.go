@@ -46,9 +46,7 @@ func Parse(req Request) ([]StatusReceived, error) {
 		return nil, err
 	}
 	for i := range events {
-		if err := checkLengths(&events[i], i); err != nil {
-			return nil, err
-		}
+		clipLengths(&events[i])
 		// A carrier time far in the future is a clock or a unit gone wrong,
 		// not a fact: kept, a terminal report dated 5138 would win every
 		// later one. Like a time we cannot read, it falls back on received_at.
@@ -62,28 +60,31 @@ func Parse(req Request) ([]StatusReceived, error) {
 // maxClockSkew is how far past our own clock a carrier's time may be.
 const maxClockSkew = 24 * time.Hour
 
-// maxFieldLen bounds the free-text fields of a report. Real ones are a few
-// characters (a carrier code, an E.164 number, an 11-character sender ID);
-// a longer one is not a report we can use, and several of these fields key
-// read-model rows, whose index PostgreSQL refuses beyond about 2.7 kB: such a
-// report would be acknowledged and then never counted.
+// maxFieldLen bounds the normalized free-text fields of a report. Real ones
+// are a few characters (a carrier code, an E.164 number, an 11-character
+// sender ID), but carriers do send an error's whole description as its code.
+// Several of these fields key read-model rows, whose index PostgreSQL
+// refuses beyond about 2.7 kB.
 const maxFieldLen = 100
 
-// checkLengths refuses a report with a free-text field over maxFieldLen,
-// whatever shape it came in.
-func checkLengths(e *StatusReceived, index int) error {
-	for _, f := range []struct{ name, value string }{
-		{"status", e.RawStatus}, {"carrier", e.CarrierCode}, {"errorCode", e.ErrorCode},
-		{"sender", e.SenderID}, {"recipient", e.Recipient}, {"currency", e.Currency},
-	} {
-		if len(f.value) <= maxFieldLen {
+// clipLengths cuts a free-text field over maxFieldLen characters down to
+// that, whatever shape the report came in. Refusing the report instead
+// would lose it (a sender does not retry a 400), and design.md lets only
+// the message ID make a report invalid; its raw keeps the whole text.
+func clipLengths(e *StatusReceived) {
+	for _, f := range []*string{&e.RawStatus, &e.CarrierCode, &e.ErrorCode, &e.SenderID, &e.Recipient, &e.Currency} {
+		if len(*f) <= maxFieldLen {
 			continue
 		}
-		if n := utf8.RuneCountInString(f.value); n > maxFieldLen {
-			return &ParseError{Index: index, Field: f.name, Reason: fmt.Sprintf("is %d characters long, more than %d", n, maxFieldLen)}
+		n := 0
+		for i := range *f {
+			if n == maxFieldLen {
+				*f = strings.TrimSpace((*f)[:i])
+				break
+			}
+			n++
 		}
 	}
-	return nil
 }
 
 func parse(req Request) ([]StatusReceived, error) {
@@ -181,20 +182,53 @@ func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
 	}
 	out := make([]StatusReceived, len(reports))
 	for i, raw := range reports {
-		if raw[0] != '{' {
-			return nil, &ParseError{Index: i, Reason: "report is " + jsonKind(raw[0]) + ", not an object"}
-		}
-		m, err := splitObject(raw)
-		if err != nil {
-			return nil, jsonSyntaxError(err)
-		}
-		e, err := parseJSONReport(req, bytes.Clone(raw), m, i, len(reports))
-		if err != nil {
-			return nil, err
+		var e StatusReceived
+		switch raw[0] {
+		case '{':
+			m, err := splitObject(raw)
+			if err != nil {
+				return nil, jsonSyntaxError(err)
+			}
+			if e, err = parseJSONReport(req, bytes.Clone(raw), m, i, len(reports)); err != nil {
+				return nil, err
+			}
+		case '"':
+			if e, err = parseReceiptString(req, raw, i, len(reports)); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, &ParseError{Index: i, Reason: "report is " + jsonKind(raw[0]) + ", not an object or SMPP receipt text"}
 		}
 		out[i] = e
 	}
 	return out, nil
+}
+
+// parseReceiptString reads a report of a batch given as a JSON string of
+// SMPP receipt text, as gateways that batch raw receipts send them.
+func parseReceiptString(req *Request, raw []byte, index, n int) (StatusReceived, error) {
+	text, err := decodeJSONString(raw)
+	if err != nil {
+		return StatusReceived{}, &ParseError{Index: index, Reason: "report is not a valid JSON string"}
+	}
+	rc, keys, err := parseReceipt(text)
+	if keys < 2 {
+		return StatusReceived{}, &ParseError{Index: index, Reason: "report is a JSON string but not an SMPP delivery receipt"}
+	}
+	if err != nil {
+		err.(*ParseError).Index = index
+		return StatusReceived{}, err
+	}
+	e := receiptEvent(rc, req.ReceivedAt)
+	e.Format = FormatSMPPReceipt
+	e.Raw = validUTF8(bytes.Clone(raw))
+	if e.EventID, err = headerEventID(req.EventIDHeader, index, n); err != nil {
+		return StatusReceived{}, err
+	}
+	if e.EventID == "" {
+		e.EventID = contentEventID([]byte(text))
+	}
+	return e, nil
 }
 
 // JSON field names, in order of preference. They follow the CXone tutorial's
@@ -232,17 +266,14 @@ var (
 func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusReceived, error) {
 	e := StatusReceived{ReceivedAt: req.ReceivedAt, Format: FormatJSON}
 	r := reportFields{m: m, index: index}
-	var envelope *reportFields
-	if p, ok := m.get("payload"); ok {
-		if p[0] != '{' {
-			return e, r.errorf("payload", nil, "must be an object, not %s", jsonKind(p[0]))
-		}
+	// A payload that is not an object (null, mostly) is no envelope: the
+	// report's fields are then read from the top level.
+	if p, ok := m.get("payload"); ok && p[0] == '{' {
 		pm, err := splitObject(p)
 		if err != nil {
 			return e, jsonSyntaxError(err)
 		}
-		envelope = &reportFields{m: m, index: index}
-		r = reportFields{m: pm, prefix: "payload.", index: index}
+		r = reportFields{m: pm, prefix: "payload.", index: index, envelope: &reportFields{m: m, index: index}}
 	}
 	if r.hasAny(smppKeys) {
 		e.Format = FormatSMPPJSON
@@ -250,41 +281,35 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 
 	var rc Receipt
 	var rcErr error
-	text, rcKey, err := r.text(receiptKeys, trimReceipt)
-	if err != nil {
-		return e, err
-	}
+	text, rcKey, _ := r.text(receiptKeys, trimReceipt)
 	if text != "" {
 		rc, _, rcErr = parseReceipt(text)
 	}
 
-	id, idKey, err := r.text(messageIDKeys, trimID)
-	if err != nil {
-		return e, err
-	}
+	id, idKey, mistyped := r.text(messageIDKeys, trimID)
+	var err error
 	switch {
 	case id != "":
 		if e.MessageID, err = checkID(id, maxMessageIDLen); err != nil {
 			return e, r.errorf(idKey, ErrNoMessageID, "%v", err)
 		}
+	case mistyped != nil:
+		return e, mistyped
 	case text != "" && rcErr == nil:
 		e.MessageID = rc.ID
 	case text != "":
 		return e, r.errorf(rcKey, ErrNoMessageID, "no message ID field, and the receipt's id: %s", rcErr.(*ParseError).Reason)
 	default:
-		return e, r.errorf("messageId", ErrNoMessageID, "missing: none of %s is present", strings.Join(messageIDKeys, ", "))
+		return e, r.errorf(r.prefix+"messageId", ErrNoMessageID, "missing: none of %s is present", strings.Join(messageIDKeys, ", "))
 	}
 
-	if e.RawStatus, _, err = r.text(statusKeys, normField); err != nil {
-		return e, err
-	}
-	if e.RawStatus != "" {
+	// The other fields are facts we keep when we can read them: one of the
+	// wrong type or form is left out (the raw report keeps it), never a
+	// reason to refuse the report.
+	if e.RawStatus, _, _ = r.text(statusKeys, normField); e.RawStatus != "" {
 		e.Status = ParseStatus(e.RawStatus)
 	} else {
-		if e.RawStatus, _, err = r.text(messageStateKey, normField); err != nil {
-			return e, err
-		}
-		if e.RawStatus != "" {
+		if e.RawStatus, _, _ = r.text(messageStateKey, normField); e.RawStatus != "" {
 			e.Status = messageState(e.RawStatus)
 		} else {
 			e.RawStatus = rc.Stat
@@ -292,41 +317,21 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 		}
 	}
 
-	if e.CarrierCode, _, err = r.text(carrierKeys, normField); err != nil {
-		return e, err
-	}
-	if e.ErrorCode, _, err = r.text(errorCodeKeys, normField); err != nil {
-		return e, err
-	}
-	if e.ErrorCode == "" {
+	e.CarrierCode, _, _ = r.text(carrierKeys, normField)
+	if e.ErrorCode, _, _ = r.text(errorCodeKeys, normField); e.ErrorCode == "" {
 		e.ErrorCode = rc.Err
 	}
-	if e.SenderID, _, err = r.text(senderKeys, normField); err != nil {
-		return e, err
-	}
-	if e.Recipient, _, err = r.text(recipientKeys, normField); err != nil {
-		return e, err
-	}
-	if e.Currency, _, err = r.text(currencyKey, normFieldUpper); err != nil {
-		return e, err
-	}
-	price, _, err := r.text(priceKey, normField)
-	if err != nil {
-		return e, err
-	}
-	if price != "" {
-		p, err := parsePrice(price)
-		if err != nil {
-			return e, r.errorf("price", nil, "%v", err)
+	e.SenderID, _, _ = r.text(senderKeys, normField)
+	e.Recipient, _, _ = r.text(recipientKeys, normField)
+	e.Currency, _, _ = r.text(currencyKey, normFieldUpper)
+	if price, _, _ := r.text(priceKey, normField); price != "" {
+		if p, err := parsePrice(price); err == nil { // "N/A", "$0.01": no price
+			e.Price = &p
 		}
-		e.Price = &p
 	}
 
 	for i := range occurredKeys {
-		ts, _, err := r.text(occurredKeys[i:i+1], normField)
-		if err != nil {
-			return e, err
-		}
+		ts, _, _ := r.text(occurredKeys[i:i+1], normField)
 		if e.OccurredAt = parseTimestamp(ts); !e.OccurredAt.IsZero() {
 			break
 		}
@@ -338,16 +343,21 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 		e.OccurredAt = req.ReceivedAt
 	}
 
-	if e.EventID, err = jsonEventID(&r, envelope, req.EventIDHeader, index, n, raw); err != nil {
+	if e.EventID, err = jsonEventID(&r, req.EventIDHeader, index, n, raw); err != nil {
 		return e, err
 	}
-	e.Raw = json.RawMessage(raw)
-	if !utf8.Valid(raw) {
-		// Valid JSON can still hold invalid UTF-8 inside strings, which
-		// PostgreSQL refuses; U+FFFD is what any JSON decoder reads there.
-		e.Raw = bytes.ToValidUTF8(raw, []byte("\uFFFD"))
-	}
+	e.Raw = validUTF8(raw)
 	return e, nil
+}
+
+// validUTF8 returns raw, or a copy with U+FFFD for invalid UTF-8: valid
+// JSON can still hold it inside strings, PostgreSQL refuses it, and U+FFFD
+// is what any JSON decoder reads there.
+func validUTF8(raw []byte) json.RawMessage {
+	if utf8.Valid(raw) {
+		return raw
+	}
+	return bytes.ToValidUTF8(raw, []byte("\uFFFD"))
 }
 
 // messageState reads the message_state TLV, which some gateways send as its
@@ -364,10 +374,14 @@ type reportFields struct {
 	m      object
 	prefix string // "payload." inside an envelope, so errors name the right field
 	index  int
+	// envelope is where a field the payload lacks is looked for next; nil
+	// for a bare report.
+	envelope *reportFields
 }
 
+// errorf describes a problem with field, a path as text returns it.
 func (r *reportFields) errorf(field string, sentinel error, format string, args ...any) *ParseError {
-	return &ParseError{Index: r.index, Field: r.prefix + field, Reason: fmt.Sprintf(format, args...), Err: sentinel}
+	return &ParseError{Index: r.index, Field: field, Reason: fmt.Sprintf(format, args...), Err: sentinel}
 }
 
 func (r *reportFields) hasAny(keys []string) bool {
@@ -380,35 +394,45 @@ func (r *reportFields) hasAny(keys []string) bool {
 }
 
 // text returns the first of keys that holds a string or a number which is
-// not empty once cleaned by clean, and the key it came from. null counts as
-// absent, as JSON writers emit it for "no value"; a bool, object or array is
-// an error, because a sender that gets a field's type wrong has probably got
-// its meaning wrong too.
-func (r *reportFields) text(keys []string, clean func(string) string) (string, string, error) {
+// not empty once cleaned by clean, and the path of the key it came from
+// ("payload.to"); inside an envelope, the payload first, then the envelope. null counts as absent, as
+// JSON writers emit it for "no value", and so does a bool, object or array;
+// mistyped describes the first key that held one of those, for the
+// callers that refuse it (the message ID).
+func (r *reportFields) text(keys []string, clean func(string) string) (s, key string, mistyped *ParseError) {
 	for _, k := range keys {
 		raw, ok := r.m.get(k)
 		if !ok {
 			continue
 		}
-		var s string
 		switch c := raw[0]; {
 		case c == '"':
 			var err error
-			if s, err = decodeJSONString(raw); err != nil {
-				return "", k, r.errorf(k, nil, "is not a valid JSON string")
+			if s, err = decodeJSONString(raw); err != nil && mistyped == nil {
+				mistyped = r.errorf(r.prefix+k, nil, "is not a valid JSON string")
 			}
 		case c == '-' || c >= '0' && c <= '9':
 			s = jsonNumberText(string(raw))
 		case c == 'n':
 			continue
 		default:
-			return "", k, r.errorf(k, nil, "must be a string or a number, not %s", jsonKind(c))
+			if mistyped == nil {
+				mistyped = r.errorf(r.prefix+k, nil, "must be a string or a number, not %s", jsonKind(c))
+			}
+			continue
 		}
 		if s = clean(s); s != "" {
-			return s, k, nil
+			return s, r.prefix + k, nil
 		}
 	}
-	return "", "", nil
+	if r.envelope != nil {
+		s, key, outer := r.envelope.text(keys, clean)
+		if mistyped == nil {
+			mistyped = outer
+		}
+		return s, key, mistyped
+	}
+	return "", "", mistyped
 }
 
 // decodeJSONString decodes a JSON string, skipping encoding/json for the

@@ -68,6 +68,11 @@ func FuzzParse(f *testing.F) {
 			if !e.Status.Valid() {
 				t.Errorf("event %d: Status %q", i, e.Status)
 			}
+			for _, s := range []string{e.RawStatus, e.CarrierCode, e.ErrorCode, e.SenderID, e.Recipient, e.Currency} {
+				if utf8.RuneCountInString(s) > maxFieldLen {
+					t.Errorf("event %d: field %q longer than %d characters", i, s, maxFieldLen)
+				}
+			}
 			for _, s := range []string{e.MessageID, e.EventID, e.RawStatus, e.CarrierCode, e.ErrorCode, e.SenderID, e.Recipient, e.Currency} {
 				if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) || s != strings.TrimSpace(s) {
 					t.Errorf("event %d: field %q is not normalized", i, s)
