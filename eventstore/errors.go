@@ -42,6 +42,13 @@ func classify(err error) error {
 		case "08", "53", "57", "58", "40": // connection, resources, shutdown, system, serialization/deadlock
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
+		switch pgErr.Code {
+		// A read-only database (a standby after a failover) or one not yet
+		// migrated (the service answers while it migrates): the sender
+		// should come back later, as for a database that is down.
+		case "25006", "42P01": // read_only_sql_transaction, undefined_table
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
 		return err
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

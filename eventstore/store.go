@@ -184,13 +184,18 @@ func (s priceScanner) ScanText(v pgtype.Text) error {
 	return nil
 }
 
-// Ready reports whether the store can serve: the database answers and every
-// migration this binary embeds is applied.
+// Ready reports whether the store can serve: the database answers, takes
+// writes, and has every migration this binary embeds applied.
 func (s *Store) Ready(ctx context.Context) error {
 	var v int
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
+	var readOnly bool
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0), current_setting('transaction_read_only') = 'on'
+		FROM schema_migrations`).Scan(&v, &readOnly)
 	if err != nil {
 		return fmt.Errorf("eventstore: ready: %w", classify(err))
+	}
+	if readOnly {
+		return errors.New("eventstore: ready: the database is read-only (a standby?): reports cannot be stored")
 	}
 	if want := LatestVersion(); v < want {
 		return fmt.Errorf("eventstore: ready: schema at version %d, binary needs %d: run `cxsms migrate`", v, want)

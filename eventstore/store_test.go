@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -387,5 +388,50 @@ func TestBusyWhileAnAppendWaits(t *testing.T) {
 	}
 	if s.Busy() {
 		t.Fatal("still Busy after the Append returned")
+	}
+}
+
+// A database that cannot take the reports right now, but may soon, is
+// unavailable (503 + Retry-After), not a failure of ours (500): a standby
+// after a failover is read-only, and a service that has not finished
+// migrating answers before its tables exist.
+func TestUnwritableDatabaseIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name, setup, ready string
+	}{
+		{"read-only", `ALTER DATABASE "%s" SET default_transaction_read_only = on`, "read-only"},
+		{"not migrated", `DROP TABLE events, schema_migrations CASCADE`, "does not exist"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			url := pgtest.URL(t)
+			cfg, err := pgxpool.ParseConfig(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			setup, err := pgxpool.New(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := setup.Exec(ctx, strings.ReplaceAll(tt.setup, "%s", cfg.ConnConfig.Database)); err != nil {
+				t.Fatal(err)
+			}
+			setup.Close()
+			pool, err := pgxpool.New(ctx, url) // new sessions take the database's settings
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			store := eventstore.New(pool, eventstore.Options{RetryFor: 100 * time.Millisecond})
+			defer store.Close()
+			if _, err := store.Append(ctx, []domain.StatusReceived{report("m1", "e1", domain.StatusSent)}); !errors.Is(err, eventstore.ErrUnavailable) {
+				t.Errorf("Append: %v, want ErrUnavailable", err)
+			}
+			if err := store.Ready(ctx); err == nil || !strings.Contains(err.Error(), tt.ready) {
+				t.Errorf("Ready: %v, want an error saying %q", err, tt.ready)
+			}
+		})
 	}
 }
