@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
@@ -671,5 +672,33 @@ func TestAnswersMatchTheDocument(t *testing.T) {
 		if !slices.Contains(hookStatuses, code) {
 			t.Errorf("the webhook never answered %d here", code)
 		}
+	}
+}
+
+// A chunked body over the limit is answered 413 as soon as the limit is
+// crossed, even when the sender then stalls: net/http must not go on
+// reading the rest of the body (up to 256 KiB) before it answers.
+func TestOversizedChunkedBodyAnsweredAtOnce(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, Config{MaxBodyBytes: 1000})
+	conn, err := net.Dial("tcp", env.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	chunk := strings.Repeat("x", 2000)
+	fmt.Fprintf(conn, "POST /webhooks/cxone/sms HTTP/1.1\r\nHost: cxsms\r\nX-Webhook-Secret: %s\r\n"+
+		"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n", testWebhookSecret, len(chunk), chunk)
+	// The sender stalls here, its body unfinished.
+	if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer while the sender stalls: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
+		t.Errorf("answer %s, close %v; want 413 and the connection closed", resp.Status, resp.Close)
 	}
 }

@@ -51,7 +51,9 @@ func statusOf(err error) (code int, msg, retryAfter string, unexpected bool) {
 	case errors.Is(err, eventstore.ErrOverloaded):
 		return http.StatusServiceUnavailable, "too many reports waiting to be stored; retry shortly", "1", false
 	case errors.Is(err, eventstore.ErrUnavailable):
-		return http.StatusServiceUnavailable, "the event store cannot commit right now; nothing was stored, retry later", "5", false
+		// Not "nothing was stored": a commit whose answer was lost with the
+		// connection may have landed. The retry is safe either way.
+		return http.StatusServiceUnavailable, "the event store could not confirm a commit; retry later: a retry is safe, and a report that was stored after all answers duplicate: true", "5", false
 	case eventstore.Unavailable(err):
 		// A read (read models, history, admin) while the database is away.
 		return http.StatusServiceUnavailable, "the database cannot answer right now; retry later", "5", false
@@ -70,6 +72,14 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if retryAfter != "" {
 		w.Header().Set("Retry-After", retryAfter)
+	}
+	if code == http.StatusRequestEntityTooLarge {
+		// The rest of the body is not wanted. Without this, net/http reads
+		// up to 256 KiB more of it before answering (to keep the connection),
+		// which for a slow or stalled sender means no 413 at all: the limit
+		// hook of http.MaxBytesReader that would have told it not to does
+		// not reach through our middleware's ResponseWriter wrapper.
+		w.Header().Set("Connection", "close")
 	}
 	writeJSON(w, code, map[string]string{"error": msg})
 }
