@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +29,16 @@ const (
 	// away with 503.
 	simulatorRetries = 5
 )
+
+// simulatorDeadline bounds the work of one POST /simulator/sms, comfortably
+// inside the server's 30 s WriteTimeout (cmd/cxsms/serve.go): an answer
+// written after that is lost, and the caller never learns what was stored.
+// A variable so that tests can shorten it.
+var simulatorDeadline = 20 * time.Second
+
+// errOutcomeUnknown marks a report whose webhook call was still running when
+// the deadline came: it may be stored or not.
+var errOutcomeUnknown = errors.New("simulator: the deadline cut an attempt short")
 
 // simulatorRequest is the tutorial's request (status, carrier, region; each
 // drawn when absent) plus the scenario and its shares.
@@ -71,7 +82,8 @@ type simulatorAnswer struct {
 // handler itself, in process, with the webhook secret (and a signature when
 // signing is on): authentication, the size limit, parsing and the append to
 // the log all run as for CXone's own requests. It answers once every report
-// is committed, with the message IDs and what was sent.
+// is committed, with the message IDs and what was sent, or by
+// simulatorDeadline with an error that says which reports are stored.
 func (s *Server) handleSimulator(w http.ResponseWriter, r *http.Request) error {
 	if !s.cfg.SimulatorEnabled {
 		return errorf(http.StatusForbidden, "the simulator is disabled: set SIMULATOR_ENABLED=true to enable POST /simulator/sms")
@@ -100,7 +112,12 @@ func (s *Server) handleSimulator(w http.ResponseWriter, r *http.Request) error {
 	for i := range msgs {
 		msgs[i] = gen.Next(start)
 	}
-	sum, err := s.inject(r.Context(), msgs)
+	ctx, cancel := context.WithTimeoutCause(r.Context(), simulatorDeadline, &Error{
+		Status: http.StatusServiceUnavailable, RetryAfter: "5",
+		Message: fmt.Sprintf("simulator: the store did not acknowledge every report within %s", simulatorDeadline),
+	})
+	defer cancel()
+	sum, err := s.inject(ctx, msgs)
 	if err != nil {
 		return err
 	}
@@ -160,15 +177,24 @@ func (q simulatorRequest) options() (simulate.Options, int, error) {
 
 // inject sends every message's reports, in their order, through the webhook
 // handler. Messages are spread over simulatorSenders senders; the first
-// failure stops them all (what was acknowledged before stays in the log).
+// failure, or the end of ctx, stops them all. What was acknowledged before
+// stays in the log, and an *Error's message says which reports those are.
 func (s *Server) inject(ctx context.Context, msgs []*simulate.Message) (simulatorSummary, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
+	stop, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
 		mu  sync.Mutex
 		sum = simulatorSummary{Tally: simulate.NewTally()}
 		wg  sync.WaitGroup
+		// Per message, each written only by the message's sender: its
+		// reports acknowledged, and whether one was cut short by the deadline.
+		stored = make([]int, len(msgs))
+		cut    = make([]bool, len(msgs))
+		total  int
 	)
+	for _, m := range msgs {
+		total += len(m.Reports)
+	}
 	for w := range min(simulatorSenders, len(msgs)) {
 		wg.Add(1)
 		go func() {
@@ -188,18 +214,20 @@ func (s *Server) inject(ctx context.Context, msgs []*simulate.Message) (simulato
 				m := msgs[i]
 				tally.AddMessage(m)
 				for _, rep := range m.Reports {
-					if ctx.Err() != nil {
+					if stop.Err() != nil {
 						return
 					}
 					body = rep.AppendBody(body[:0])
 					tally.AddReport(rep, false)
-					dup, tries, err := s.injectReport(ctx, rep, body)
+					dup, tries, err := s.injectReport(ctx, stop, rep, body)
 					retries += tries
 					if err != nil {
+						cut[i] = errors.Is(err, errOutcomeUnknown)
 						cancel(err)
 						return
 					}
 					acked++
+					stored[i]++
 					if dup {
 						dups++
 					}
@@ -208,15 +236,62 @@ func (s *Server) inject(ctx context.Context, msgs []*simulate.Message) (simulato
 		}()
 	}
 	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return sum, err
+	if sum.Acknowledged == total {
+		return sum, nil // even if the deadline came just after
 	}
-	return sum, nil
+	err := context.Cause(stop)
+	var he *Error
+	if errors.As(err, &he) {
+		return sum, &Error{Status: he.Status, RetryAfter: he.RetryAfter, Message: he.Message + "; " + storedSummary(msgs, stored, cut)}
+	}
+	return sum, err
+}
+
+// storedSummary says, for an error's message, which reports reached the log
+// before inject stopped: the caller has no other way to know. A report whose
+// attempt the deadline cut short is named as possibly stored, never as not.
+func storedSummary(msgs []*simulate.Message, stored []int, cut []bool) string {
+	var nStored, nCut int
+	var storedIDs, cutIDs []string
+	for i, m := range msgs {
+		if stored[i] > 0 {
+			nStored += stored[i]
+			storedIDs = append(storedIDs, m.ID)
+		}
+		if cut[i] {
+			nCut++
+			cutIDs = append(cutIDs, m.ID)
+		}
+	}
+	var b strings.Builder
+	if nStored == 0 {
+		b.WriteString("acknowledged (stored): no report")
+	} else {
+		fmt.Fprintf(&b, "acknowledged (stored): %d report(s), of messages %s", nStored, listIDs(storedIDs))
+	}
+	if nCut > 0 {
+		fmt.Fprintf(&b, "; possibly stored (the deadline cut their attempt short): %d report(s), of messages %s", nCut, listIDs(cutIDs))
+	}
+	b.WriteString("; every other report is not stored")
+	return b.String()
+}
+
+// listIDs joins ids for an error message, the first hundred of them: a
+// request may make 10,000 messages, and GET /messages/{id} tells the rest.
+func listIDs(ids []string) string {
+	const most = 100
+	if len(ids) <= most {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(ids[:most], ", "), len(ids)-most)
 }
 
 // injectReport runs the webhook handler on one report, retrying as a sender
-// should when the store answers 503.
-func (s *Server) injectReport(ctx context.Context, rep *simulate.Report, body []byte) (duplicate bool, retries int, err error) {
+// should when the store answers 503, as long as the wait ends before ctx's
+// deadline; stop ends the waits early. A call still running when ctx ends
+// is left to finish on its own, as its report may yet be stored: the error
+// is then errOutcomeUnknown, and the caller must not reuse body.
+func (s *Server) injectReport(ctx, stop context.Context, rep *simulate.Report, body []byte) (duplicate bool, retries int, err error) {
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/webhooks/cxone/sms", bytes.NewReader(body))
 		if err != nil {
@@ -235,7 +310,16 @@ func (s *Server) injectReport(ctx context.Context, rep *simulate.Report, body []
 			req.Header.Set("webhook-signature", Sign(s.keys[0], rep.EventID, ts, body))
 		}
 		rec := &answerRecorder{header: http.Header{}}
-		handlerFunc(s.handleWebhook).ServeHTTP(rec, req)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			handlerFunc(s.handleWebhook).ServeHTTP(rec, req)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return false, attempt, fmt.Errorf("%w: %w", errOutcomeUnknown, context.Cause(ctx))
+		}
 		switch rec.status {
 		case http.StatusOK:
 			var ans ingestAnswer
@@ -244,17 +328,26 @@ func (s *Server) injectReport(ctx context.Context, rep *simulate.Report, body []
 			}
 			return ans.Results[0].Duplicate, attempt, nil
 		case http.StatusServiceUnavailable:
-			wait, _ := strconv.Atoi(rec.header.Get("Retry-After"))
-			if attempt < simulatorRetries {
+			secs, _ := strconv.Atoi(rec.header.Get("Retry-After"))
+			wait := time.Duration(min(max(secs, 0), 5)) * time.Second
+			if deadline, _ := ctx.Deadline(); attempt < simulatorRetries && time.Until(deadline) > wait {
 				select {
-				case <-ctx.Done():
-					return false, attempt, context.Cause(ctx)
-				case <-time.After(time.Duration(min(max(wait, 0), 5)) * time.Second):
+				case <-stop.Done():
+					return false, attempt, context.Cause(stop)
+				case <-time.After(wait):
 				}
 				continue
 			}
 			return false, attempt, &Error{Status: http.StatusServiceUnavailable, RetryAfter: rec.header.Get("Retry-After"),
-				Message: "simulator: the store cannot take reports right now (" + webhookError(rec) + "); reports acknowledged before stay stored"}
+				Message: "simulator: the store cannot take reports right now (" + webhookError(rec) + ")"}
+		case http.StatusRequestEntityTooLarge:
+			// 422, not 413: the caller's own request was small and valid, so
+			// a 413 would tell it to shrink the wrong body. What it asked for
+			// cannot be sent under this server's limit; the fix is to raise
+			// MAX_BODY_BYTES (or ask for another form of report).
+			return false, attempt, errorf(http.StatusUnprocessableEntity, fmt.Sprintf(
+				"simulator: a generated %s report is %d bytes, more than the webhook's body limit of %s (MAX_BODY_BYTES); raise MAX_BODY_BYTES to simulate it",
+				rep.Form, len(body), formatBytes(s.cfg.MaxBodyBytes)))
 		}
 		// Anything else means the simulator made a report the webhook
 		// refuses, or the secret does not match: a bug, answered 500.

@@ -3,11 +3,17 @@ package http
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +39,19 @@ type simEnv struct {
 
 func newSimEnv(t *testing.T, cfg Config) *simEnv {
 	t.Helper()
+	return newSimEnvWith(t, cfg, func(s *eventstore.Store) simStore { return s })
+}
+
+// simStore is what the server needs of its store.
+type simStore interface {
+	appender
+	historian
+	readiness
+}
+
+// newSimEnvWith is newSimEnv with the real store wrapped in wrap's.
+func newSimEnvWith(t *testing.T, cfg Config, wrap func(*eventstore.Store) simStore) *simEnv {
+	t.Helper()
 	pool := pgtest.Pool(t)
 	log := logrus.New()
 	log.SetOutput(io.Discard)
@@ -40,7 +59,7 @@ func newSimEnv(t *testing.T, cfg Config) *simEnv {
 	store := eventstore.New(pool, eventstore.Options{Observer: metrics})
 	t.Cleanup(store.Close)
 	cfg.WebhookSecret = simSecret
-	h, err := NewServer(cfg, Deps{Log: log, Store: store, Reads: projections.NewReader(pool, rules.Default()),
+	h, err := NewServer(cfg, Deps{Log: log, Store: wrap(store), Reads: projections.NewReader(pool, rules.Default()),
 		Metrics: metrics, MetricsHandler: http.NotFoundHandler()})
 	if err != nil {
 		t.Fatal(err)
@@ -225,5 +244,192 @@ func TestSimulatorValidatesItsRequest(t *testing.T) {
 	}
 	if n := env.count(t, `SELECT count(*) FROM events`); n != 0 {
 		t.Fatalf("refused requests stored %d events", n)
+	}
+}
+
+// gatedStore lets its first pass appends through to the real store and
+// hands the rest to then: a refusal, or a stall.
+type gatedStore struct {
+	*eventstore.Store
+	pass int64
+	then func(events []domain.StatusReceived) ([]eventstore.AppendResult, error)
+	n    atomic.Int64
+}
+
+func (g *gatedStore) Append(ctx context.Context, events []domain.StatusReceived) ([]eventstore.AppendResult, error) {
+	if g.n.Add(1) <= g.pass {
+		return g.Store.Append(ctx, events)
+	}
+	return g.then(events)
+}
+
+func (g *gatedStore) wrap(s *eventstore.Store) simStore {
+	g.Store = s
+	return g
+}
+
+// shortenSimulatorDeadline makes the tests that reach the deadline take
+// seconds. The tests that call it are not parallel, so nothing reads the
+// variable meanwhile.
+func shortenSimulatorDeadline(t *testing.T, d time.Duration) {
+	t.Helper()
+	was := simulatorDeadline
+	simulatorDeadline = d
+	t.Cleanup(func() { simulatorDeadline = was })
+}
+
+// postSimulator posts body with a client that gives up long before the
+// store's retries would end, checks the answer against openapi.json, and
+// returns it with its error message and how long it took.
+func postSimulator(t *testing.T, base, body string) (res *http.Response, msg string, took time.Duration) {
+	t.Helper()
+	c := &apiContract{t: t, doc: loadOpenAPI(t), exercise: map[string][]int{}}
+	client := &http.Client{Timeout: 10 * time.Second}
+	start := time.Now()
+	res, err := client.Post(base+"/simulator/sms", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("no answer after %s: %v", time.Since(start).Round(time.Millisecond), err)
+	}
+	took = time.Since(start)
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.check(apiRequest{method: http.MethodPost, template: "/simulator/sms"}, res, b)
+	var e struct {
+		Error string `json:"error"`
+	}
+	_ = json.Unmarshal(b, &e)
+	t.Logf("%d after %s: %s", res.StatusCode, took.Round(time.Millisecond), e.Error)
+	return res, e.Error, took
+}
+
+var listedMessages = regexp.MustCompile(`(acknowledged \(stored\)|possibly stored)[^:]*: \d+ report\(s\), of messages ([^;]+)`)
+
+// listedIDs returns the message IDs an error message names as stored and
+// as possibly stored.
+func listedIDs(msg string) (stored, possibly []string) {
+	for _, m := range listedMessages.FindAllStringSubmatch(msg, -1) {
+		ids := strings.Split(m[2], ", ")
+		if m[1] == "possibly stored" {
+			possibly = append(possibly, ids...)
+		} else {
+			stored = append(stored, ids...)
+		}
+	}
+	return stored, possibly
+}
+
+func (e *simEnv) storedIDs(t *testing.T) []string {
+	t.Helper()
+	rows, err := e.pool.Query(context.Background(), `SELECT DISTINCT message_id FROM events ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// TestSimulatorAnswersInTimeWhenTheStoreRefuses: a store that turns reports
+// away gets a 503 with Retry-After before the deadline, not retries past the
+// server's write timeout, and the answer names the reports stored before.
+func TestSimulatorAnswersInTimeWhenTheStoreRefuses(t *testing.T) {
+	shortenSimulatorDeadline(t, 2*time.Second)
+	g := &gatedStore{pass: 10, then: func([]domain.StatusReceived) ([]eventstore.AppendResult, error) {
+		return nil, fmt.Errorf("test: %w", eventstore.ErrUnavailable)
+	}}
+	env := newSimEnvWith(t, Config{SimulatorEnabled: true}, g.wrap)
+	res, msg, took := postSimulator(t, env.url, `{"count":15,"scenario":"single","seed":3}`)
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("answered %d, Retry-After %q: %s", res.StatusCode, res.Header.Get("Retry-After"), msg)
+	}
+	if took > 2*time.Second {
+		t.Errorf("took %s: a Retry-After wait that ends past the deadline should not be waited", took)
+	}
+	if !strings.Contains(msg, "acknowledged (stored): 10 report(s)") || strings.Contains(msg, "possibly") {
+		t.Errorf("the message should say 10 reports are stored, none possibly: %s", msg)
+	}
+	stored, _ := listedIDs(msg)
+	slices.Sort(stored)
+	if got := env.storedIDs(t); len(got) != 10 || !slices.Equal(got, stored) {
+		t.Errorf("the log holds messages %v, the answer names %v", got, stored)
+	}
+
+	// The QA case: no PostgreSQL at all.
+	down := newUnreachableEnv(t, Config{WebhookSecret: simSecret, SimulatorEnabled: true})
+	res, msg, took = postSimulator(t, down.URL, `{"count":3}`)
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" ||
+		!strings.Contains(msg, "acknowledged (stored): no report") || took > 4*time.Second {
+		t.Fatalf("with no database: %d after %s, Retry-After %q: %s", res.StatusCode, took, res.Header.Get("Retry-After"), msg)
+	}
+}
+
+// TestSimulatorAnswersInTimeWhenCommitsStall: commits that hang past the
+// deadline still get an answer by then, which names the reports stored and,
+// as possibly stored, those whose outcome the deadline left unknown.
+func TestSimulatorAnswersInTimeWhenCommitsStall(t *testing.T) {
+	shortenSimulatorDeadline(t, time.Second)
+	release := make(chan struct{})
+	committed := make(chan struct{}, 15)
+	g := &gatedStore{pass: 10}
+	g.then = func(events []domain.StatusReceived) ([]eventstore.AppendResult, error) {
+		// Like the real store once a report is queued: it commits whatever
+		// its caller's context says, when it can.
+		<-release
+		defer func() { committed <- struct{}{} }()
+		return g.Store.Append(context.Background(), events)
+	}
+	env := newSimEnvWith(t, Config{SimulatorEnabled: true}, g.wrap)
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+
+	res, msg, took := postSimulator(t, env.url, `{"count":15,"scenario":"single","seed":4}`)
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("answered %d, Retry-After %q: %s", res.StatusCode, res.Header.Get("Retry-After"), msg)
+	}
+	if took > 3*time.Second {
+		t.Errorf("took %s with a deadline of 1s", took)
+	}
+	if !strings.Contains(msg, "acknowledged (stored): 10 report(s)") || !strings.Contains(msg, "possibly stored (the deadline cut their attempt short): 5 report(s)") {
+		t.Errorf("the message should say 10 reports are stored and 5 possibly: %s", msg)
+	}
+	// The stalled commits go through after all: the answer called them
+	// possibly stored, and they are.
+	once.Do(func() { close(release) })
+	for range 5 {
+		select {
+		case <-committed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the stalled commits did not finish once released")
+		}
+	}
+	stored, possibly := listedIDs(msg)
+	named := slices.Sorted(slices.Values(append(stored, possibly...)))
+	if got := env.storedIDs(t); len(got) != 15 || !slices.Equal(got, named) {
+		t.Errorf("the log holds messages %v, the answer names %v", got, named)
+	}
+}
+
+// TestSimulatorNamesTheWebhookBodyLimit: a generated report larger than
+// MAX_BODY_BYTES is a 422 that names the limit, not a bare 500.
+func TestSimulatorNamesTheWebhookBodyLimit(t *testing.T) {
+	env := newSimEnv(t, Config{SimulatorEnabled: true, MaxBodyBytes: 64})
+	res, msg, _ := postSimulator(t, env.url, `{"count":3}`)
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(msg, "webhook's body limit of 64 bytes (MAX_BODY_BYTES)") {
+		t.Fatalf("answered %d: %s", res.StatusCode, msg)
+	}
+	if n := env.count(t, `SELECT count(*) FROM events`); n != 0 {
+		t.Fatalf("%d events stored", n)
 	}
 }
