@@ -57,25 +57,28 @@ func (h Histogram) Total() int64 {
 	return n
 }
 
-// Quantile returns the upper bound of the bucket holding the q-th quantile
-// (0 < q <= 1), or 0 for an empty histogram.
+// Quantile estimates the q-th quantile (0 < q <= 1), or 0 for an empty
+// histogram: the observations of the bucket it falls in count as spread
+// evenly over the bucket, as Prometheus' histogram_quantile reads its own.
+// Taking the bucket's upper bound instead overstated every latency by up to
+// a bucket (25 %): a 29.5 s delivery read as 35.9 s.
 func (h Histogram) Quantile(q float64) time.Duration {
 	total := h.Total()
 	if total == 0 {
 		return 0
 	}
-	rank := int64(math.Ceil(q * float64(total)))
-	if rank < 1 {
-		rank = 1
-	}
+	rank := q * float64(total)
 	var seen int64
-	for i := 0; i <= len(LatencyBuckets); i++ {
-		seen += h[i]
-		if seen >= rank {
-			return BucketBound(i)
+	for i := 0; i < len(LatencyBuckets); i++ {
+		c := h[i]
+		if c > 0 && float64(seen+c) >= rank {
+			lo, hi := float64(BucketBound(i-1)), float64(BucketBound(i))
+			share := max(0, rank-float64(seen)) / float64(c)
+			return time.Duration(lo + share*(hi-lo))
 		}
+		seen += c
 	}
-	return BucketBound(len(LatencyBuckets))
+	return BucketBound(len(LatencyBuckets)) // in the overflow bucket
 }
 
 // Mean estimates the mean latency: each observation counts at the middle of
@@ -98,18 +101,29 @@ func (h Histogram) Mean() time.Duration {
 	return time.Duration(sum / float64(n))
 }
 
-// Within returns the share (0..1) of observations at or under threshold,
-// counting a bucket in only when its whole range is; 1 for an empty histogram.
+// Within estimates the share (0..1) of observations at or under threshold;
+// 1 for an empty histogram. The bucket the threshold falls in counts in
+// proportion to the part of its range under the threshold, as Quantile
+// reads it. Counting only whole buckets under the threshold called every
+// latency in that bucket a breach: with a 30 s threshold, deliveries of
+// 28.7-30 s.
 func (h Histogram) Within(threshold time.Duration) float64 {
 	total := h.Total()
 	if total == 0 {
 		return 1
 	}
-	var ok int64
+	var ok float64
 	for i, c := range h {
-		if BucketBound(i) <= threshold && i < len(LatencyBuckets) {
-			ok += c
+		if i >= len(LatencyBuckets) {
+			continue // overflow: longer than any bound, so than any threshold
+		}
+		lo, hi := BucketBound(i-1), BucketBound(i)
+		switch {
+		case hi <= threshold:
+			ok += float64(c)
+		case lo < threshold:
+			ok += float64(c) * float64(threshold-lo) / float64(hi-lo)
 		}
 	}
-	return float64(ok) / float64(total)
+	return ok / float64(total)
 }
