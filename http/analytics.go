@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -56,7 +57,13 @@ func parseFilter(r *http.Request) (projections.Filter, error) {
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 		return f, errorf(http.StatusBadRequest, "from must be before to")
 	}
-	f.Region = strings.ToUpper(strings.TrimSpace(q.Get("region")))
+	if v := q.Get("region"); v != "" {
+		region, ok := rules.ParseRegion(v)
+		if !ok {
+			return f, errorf(http.StatusBadRequest, "region: want an ISO 3166 country code (GB, US, IN...) or UNKNOWN, got "+quote(v))
+		}
+		f.Region = region
+	}
 	f.Carrier = strings.TrimSpace(q.Get("carrier"))
 	return f, nil
 }
@@ -107,6 +114,11 @@ func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
 	f, err := parseFilter(r)
 	if err != nil {
 		return err
+	}
+	if f.Region != "" {
+		// The SLA read model is kept per carrier and minute: a region it
+		// cannot filter by must not be quietly ignored.
+		return errorf(http.StatusBadRequest, "region: /analytics/sla is kept per carrier and minute and cannot filter by region")
 	}
 	if f.To.IsZero() {
 		f.To = time.Now().UTC().Add(time.Minute).Truncate(time.Minute)
@@ -159,12 +171,32 @@ func (s *Server) handleDelivery(w http.ResponseWriter, r *http.Request) error {
 		RulesVersion:     s.reads.Rules().Version,
 		CarrierAnalytics: []deliveryCarrier{},
 	}
+	// The tutorial's shape has no currency: one entry per carrier, its
+	// currencies added up (Carriers judged it as a whole already).
+	at := map[string]int{}
+	var delivered, failed []int64
 	for _, c := range cs {
-		out.CarrierAnalytics = append(out.CarrierAnalytics, deliveryCarrier{
-			Carrier: c.Carrier, TotalMessages: c.Total, DeliveryRate: c.DeliveryRate, FailureRate: c.FailureRate,
-			RecommendedAction: c.Recommendation, Reason: c.Reason,
-		})
+		i, seen := at[c.Carrier]
+		if !seen {
+			i = len(out.CarrierAnalytics)
+			at[c.Carrier] = i
+			out.CarrierAnalytics = append(out.CarrierAnalytics, deliveryCarrier{
+				Carrier: c.Carrier, RecommendedAction: c.Recommendation, Reason: c.Reason})
+			delivered, failed = append(delivered, 0), append(failed, 0)
+		}
+		out.CarrierAnalytics[i].TotalMessages += c.Total
+		delivered[i] += c.Delivered
+		failed[i] += c.Failed
 	}
+	for i := range out.CarrierAnalytics {
+		if terminal := delivered[i] + failed[i]; terminal > 0 {
+			out.CarrierAnalytics[i].DeliveryRate = projections.Percent(delivered[i], terminal)
+			out.CarrierAnalytics[i].FailureRate = projections.Percent(failed[i], terminal)
+		}
+	}
+	sort.SliceStable(out.CarrierAnalytics, func(i, j int) bool {
+		return out.CarrierAnalytics[i].FailureRate > out.CarrierAnalytics[j].FailureRate
+	})
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -176,7 +208,11 @@ type violationsAnswer struct {
 
 func (s *Server) handleViolations(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	vs, err := s.reads.Violations(r.Context(), strings.ToUpper(strings.TrimSpace(q.Get("region"))), strings.TrimSpace(q.Get("senderId")))
+	region, ok := rules.ParseRegion(q.Get("region"))
+	if !ok && region != "" {
+		return errorf(http.StatusBadRequest, "region: want an ISO 3166 country code (GB, US, IN...) or UNKNOWN, got "+quote(q.Get("region")))
+	}
+	vs, err := s.reads.Violations(r.Context(), region, strings.TrimSpace(q.Get("senderId")))
 	if err != nil {
 		return err
 	}

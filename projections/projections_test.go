@@ -875,3 +875,84 @@ func TestRulesChangeRejudgesHistory(t *testing.T) {
 		t.Errorf("projection_status says rules %q, want test-v2", version)
 	}
 }
+
+// A carrier is judged as a whole: its deliveries priced in EUR and its
+// failures priced from the (USD) rate card are two entries for costs, but
+// one carrier with 30 terminal messages, half failed, to recommend on.
+// Judged per entry, each had 15, under the 20 needed, and both said KEEP.
+func TestCarriersJudgedAcrossCurrencies(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	eur := domain.Micros(50000)
+	var reports []domain.StatusReceived
+	for i := range 15 {
+		ok := sr(fmt.Sprintf("ok-%d", i), "e1", domain.StatusDelivered, "CSPLIT", at)
+		ok.Price, ok.Currency = &eur, "EUR"
+		reports = append(reports, ok, sr(fmt.Sprintf("ko-%d", i), "e1", domain.StatusFailed, "CSPLIT", at))
+	}
+	logStream(t, store, reports, len(reports))
+	projections.WaitReadable(t, pool)
+	if _, err := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{}).Rebuild(ctx, "carrier_costs", nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := projections.NewReader(pool, rules.Default()).Carriers(ctx, projections.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 {
+		t.Fatalf("got %d entries, want 2 (EUR and USD): %+v", len(cs), cs)
+	}
+	for _, c := range cs {
+		if c.Recommendation != "REROUTE" || !strings.Contains(c.Reason, "30") {
+			t.Errorf("%s %s: %s (%s), want REROUTE judged from 30 terminal messages", c.Carrier, c.Currency, c.Recommendation, c.Reason)
+		}
+	}
+}
+
+// Messages count under the UTC day of their first report, and a filter
+// takes every day it overlaps: a "to" inside a day keeps that day (it was
+// sent as a date, its own day cut off), and a range within one day finds it.
+func TestCarriersFilterTakesOverlappingDays(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
+	logStream(t, store, []domain.StatusReceived{
+		sr("d0", "e1", domain.StatusDelivered, "ATT", day.Add(10*time.Hour)),
+		sr("d1", "e1", domain.StatusDelivered, "ATT", day.Add(34*time.Hour)),
+	}, 2)
+	projections.WaitReadable(t, pool)
+	if _, err := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{}).Rebuild(ctx, "carrier_costs", nil); err != nil {
+		t.Fatal(err)
+	}
+	reader := projections.NewReader(pool, rules.Default())
+	for _, tt := range []struct {
+		name     string
+		from, to time.Time
+		want     int64
+	}{
+		{"to inside the first day", time.Time{}, day.Add(23*time.Hour + 59*time.Minute), 1},
+		{"half an hour of the first day", day.Add(12 * time.Hour), day.Add(12*time.Hour + 30*time.Minute), 1},
+		{"to at the second day's midnight", time.Time{}, day.Add(24 * time.Hour), 1},
+		{"from inside the first day", day.Add(11 * time.Hour), time.Time{}, 2},
+		{"both days", day, day.Add(48 * time.Hour), 2},
+	} {
+		cs, err := reader.Carriers(ctx, projections.Filter{From: tt.from, To: tt.to})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var total int64
+		for _, c := range cs {
+			total += c.Total
+		}
+		if total != tt.want {
+			t.Errorf("%s: %d messages, want %d", tt.name, total, tt.want)
+		}
+	}
+}

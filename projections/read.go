@@ -93,7 +93,14 @@ type CarrierStats struct {
 }
 
 // Carriers sums carrier_costs over the filter, one entry per carrier and
-// currency, worst failure rate first.
+// currency (costs in different currencies do not add up), worst failure rate
+// first. The recommendation judges the carrier as a whole, across its
+// currencies: a carrier whose failures are priced from the rate card (USD)
+// and whose deliveries carry EUR prices is one carrier, not two that each
+// have too few reports to judge.
+//
+// Messages count under the UTC day of their first report, so the filter
+// takes every day that overlaps [From, To).
 func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, error) {
 	q := `SELECT carrier, currency, sum(total), sum(delivered), sum(failed), sum(pending),
 			sum(cost)::text, sum(wasted)::text, sum(estimated)
@@ -104,7 +111,14 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, error)
 		q += ` AND day >= ` + arg(f.From.UTC().Truncate(24*time.Hour))
 	}
 	if !f.To.IsZero() {
-		q += ` AND day < ` + arg(f.To.UTC())
+		// A day overlaps [From, To) when it starts before To. As a time, To
+		// went out as a date, its own day cut off.
+		to := f.To.UTC()
+		day := to.Truncate(24 * time.Hour)
+		if day.Before(to) {
+			day = day.Add(24 * time.Hour)
+		}
+		q += ` AND day < ` + arg(day)
 	}
 	if f.Region != "" {
 		q += ` AND region = ` + arg(f.Region)
@@ -128,17 +142,25 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, error)
 		wm, _ := domain.ParseMicros(wasted)
 		c.TotalCost, c.WastedCost = cm.Float(), wm.Float()
 		if terminal := c.Delivered + c.Failed; terminal > 0 {
-			c.DeliveryRate = round2(100 * float64(c.Delivered) / float64(terminal))
-			c.FailureRate = round2(100 * float64(c.Failed) / float64(terminal))
+			c.DeliveryRate, c.FailureRate = Percent(c.Delivered, terminal), Percent(c.Failed, terminal)
 		}
 		if c.Delivered > 0 {
 			c.CostPerDelivered = float64(cm) / float64(c.Delivered) / 1e6
 		}
-		c.Recommendation, c.Reason = r.rules.Thresholds.Recommend(int(c.Delivered+c.Failed), int(c.Failed))
 		return c, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("carriers: %w", err)
+	}
+	type outcome struct{ terminal, failed int }
+	byCarrier := map[string]outcome{}
+	for _, c := range out {
+		o := byCarrier[c.Carrier]
+		byCarrier[c.Carrier] = outcome{o.terminal + int(c.Delivered+c.Failed), o.failed + int(c.Failed)}
+	}
+	for i, c := range out {
+		o := byCarrier[c.Carrier]
+		out[i].Recommendation, out[i].Reason = r.rules.Thresholds.Recommend(o.terminal, o.failed)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].FailureRate != out[j].FailureRate {
@@ -150,6 +172,10 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, error)
 }
 
 func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// Percent is n of total as a percentage with two decimals, as every rate in
+// the answers is.
+func Percent(n, total int64) float64 { return round2(100 * float64(n) / float64(total)) }
 
 // Percentiles summarizes a latency histogram.
 type Percentiles struct {

@@ -179,6 +179,14 @@ func knownRegion(region string) bool {
 	return ok
 }
 
+// ParseRegion reads a region as a client may write it in a query (any
+// case, padded, "UK" for GB) and reports whether read models can hold it:
+// an ISO country RegionOf knows, or Unknown.
+func ParseRegion(s string) (string, bool) {
+	r := normRegion(s)
+	return r, r == Unknown || knownRegion(r)
+}
+
 // normRegion accepts a region as callers may hold it: any case, padded, or
 // "UK", which the tutorial used for the United Kingdom.
 func normRegion(region string) string {

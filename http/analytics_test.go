@@ -1,0 +1,96 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sirupsen/logrus"
+
+	"github.com/cxsms/cxsms/domain/rules"
+	"github.com/cxsms/cxsms/projections"
+)
+
+// fixedCarriers answers Carriers with its entries, the rest with nothing.
+type fixedCarriers struct {
+	readModels
+	carriers []projections.CarrierStats
+}
+
+func (f fixedCarriers) Carriers(context.Context, projections.Filter) ([]projections.CarrierStats, error) {
+	return f.carriers, nil
+}
+
+func (f fixedCarriers) SLA(context.Context, projections.Filter) (projections.SLAReport, error) {
+	return projections.SLAReport{}, nil
+}
+
+func (f fixedCarriers) Rules() *rules.Rules { return rules.Default() }
+
+// The tutorial's shape has no currency: a carrier with entries in two
+// currencies is one entry there, its counts added up.
+func TestDeliveryOneEntryPerCarrier(t *testing.T) {
+	t.Parallel()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	reads := fixedCarriers{carriers: []projections.CarrierStats{
+		{Carrier: "CSPLIT", Currency: "USD", Total: 15, Failed: 15, Recommendation: "REROUTE"},
+		{Carrier: "ATT", Currency: "USD", Total: 10, Delivered: 10, Recommendation: "KEEP"},
+		{Carrier: "CSPLIT", Currency: "EUR", Total: 15, Delivered: 15, Recommendation: "REROUTE"},
+	}}
+	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Reads: reads,
+		Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: http.NotFoundHandler()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/analytics/delivery", nil))
+	var ans deliveryAnswer
+	if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil {
+		t.Fatalf("%d %s: %v", rec.Code, rec.Body, err)
+	}
+	want := []deliveryCarrier{
+		{Carrier: "CSPLIT", TotalMessages: 30, DeliveryRate: 50, FailureRate: 50, RecommendedAction: "REROUTE"},
+		{Carrier: "ATT", TotalMessages: 10, DeliveryRate: 100, RecommendedAction: "KEEP"},
+	}
+	if len(ans.CarrierAnalytics) != len(want) {
+		t.Fatalf("carrierAnalytics %+v, want %+v", ans.CarrierAnalytics, want)
+	}
+	for i, w := range want {
+		if ans.CarrierAnalytics[i] != w {
+			t.Errorf("carrierAnalytics[%d] = %+v, want %+v", i, ans.CarrierAnalytics[i], w)
+		}
+	}
+}
+
+// A region is read as clients write it (any case, UK for GB); one the read
+// models cannot hold, or a filter a read model cannot apply, is a 400
+// instead of a quietly empty or unfiltered answer.
+func TestAnalyticsRegionParameter(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, Config{})
+	for _, tt := range []struct {
+		path string
+		want int
+	}{
+		{"/analytics/carriers?region=uk", http.StatusOK},
+		{"/analytics/carriers?region=UNKNOWN", http.StatusOK},
+		{"/analytics/carriers?region=ZZ", http.StatusBadRequest},
+		{"/compliance/violations?region=Uk", http.StatusOK},
+		{"/compliance/violations?region=GBR", http.StatusBadRequest},
+		{"/analytics/sla?region=GB", http.StatusBadRequest},
+	} {
+		resp, err := http.Get(env.srv.URL + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("GET %s: %d, want %d", tt.path, resp.StatusCode, tt.want)
+		}
+	}
+}
