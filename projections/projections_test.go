@@ -796,16 +796,11 @@ func TestStopMidBatchIsExactlyOnce(t *testing.T) {
 	}
 }
 
-// Rules are applied at projection time: reports judged under rules v1, the
-// rules changed to v2, a rebuild, and violations and costs follow v2, with
-// every report still counted once.
-func TestRulesChangeRejudgesHistory(t *testing.T) {
-	t.Parallel()
-	pool := pgtest.Pool(t)
-	ctx := context.Background()
-	v1 := rules.Default()
-	// v2: ATT's US price doubles, and the GB rule for generic senders is
-	// gone, so INFO to a UK number is no longer a violation.
+// rulesV2 changes the default rules: ATT's US price doubles, and the GB
+// rule for generic senders is gone, so INFO to a UK number is no longer a
+// violation.
+func rulesV2(t *testing.T) *rules.Rules {
+	t.Helper()
 	var doc map[string]any
 	if err := json.Unmarshal(rules.DefaultJSON(), &doc); err != nil {
 		t.Fatal(err)
@@ -818,6 +813,17 @@ func TestRulesChangeRejudgesHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return v2
+}
+
+// Rules are applied at projection time: reports judged under rules v1, the
+// rules changed to v2, a rebuild, and violations and costs follow v2, with
+// every report still counted once.
+func TestRulesChangeRejudgesHistory(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	v1, v2 := rules.Default(), rulesV2(t)
 
 	store := eventstore.New(pool, eventstore.Options{})
 	defer store.Close()
@@ -955,4 +961,70 @@ func TestCarriersFilterTakesOverlappingDays(t *testing.T) {
 			t.Errorf("%s: %d messages, want %d", tt.name, total, tt.want)
 		}
 	}
+}
+
+// A projector started under other rules than its read models were built
+// with rebuilds them before it applies a live event. Applied live instead,
+// a report took its message's old contribution out as the new rules price
+// it, not as the read model held it, and the answers said the new version
+// over numbers judged under the old.
+func TestRulesChangeRebuildsOnStart(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	var reports []domain.StatusReceived
+	for i := range 10 {
+		uk := sr(fmt.Sprintf("uk-%d", i), "e1", domain.StatusDelivered, "VODAFONE", at)
+		uk.Recipient, uk.SenderID = "+447700900123", "INFO"
+		reports = append(reports, uk, sr(fmt.Sprintf("us-%d", i), "e1", domain.StatusSent, "ATT", at))
+	}
+	logStream(t, store, reports, len(reports))
+	run := func(r *rules.Rules) (*projections.Projector, func()) {
+		ctx, cancel := context.WithCancel(ctx)
+		p := projections.NewProjector(pool, r, quietLog(), projections.Options{PollInterval: 10 * time.Millisecond})
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		return p, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	p, stop := run(rules.Default())
+	waitCaughtUp(t, p)
+	stop()
+
+	v2 := rulesV2(t)
+	p, stop = run(v2)
+	// The log is caught up already: wait for the rebuild to record v2.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var stale []string
+		if err := pool.QueryRow(ctx, `SELECT coalesce(array_agg(name || ' under ' || rules_version), '{}') FROM projection_status
+			WHERE rules_version <> 'test-v2'`).Scan(&stale); err != nil {
+			t.Fatal(err)
+		}
+		if len(stale) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still judged under the old rules after starting under test-v2: %v", stale)
+		}
+	}
+	waitCaughtUp(t, p)
+	vs, err := projections.NewReader(pool, v2).Violations(ctx, "GB", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 0 {
+		t.Errorf("GB violations under test-v2, which has no GB rule: %+v", vs)
+	}
+	// A live report for a message judged before the change.
+	logStream(t, store, []domain.StatusReceived{sr("us-0", "e2", domain.StatusDelivered, "ATT", at.Add(time.Second))}, 1)
+	waitCaughtUp(t, p)
+	stop()
+	equalsRebuild(t, pool, projections.NewProjector(pool, v2, quietLog(), projections.Options{}))
 }

@@ -109,12 +109,17 @@ func (p *Projector) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("projector: %w", err)
 	}
+	var stale []string
 	for _, proj := range p.projections {
-		if err := p.recordRules(ctx, proj); err != nil {
+		judged, err := p.recordRules(ctx, proj)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
+		}
+		if judged != p.rules.Version {
+			stale = append(stale, proj.Name())
 		}
 		ackDeadline := p.opts.AckDeadline
 		found := &atomic.Int64{}
@@ -139,30 +144,77 @@ func (p *Projector) Run(ctx context.Context) error {
 		// it back and reads the batch again.
 		router.AddConsumerHandler(proj.Name(), topic, sub, p.handler(ctx, proj)).AddMiddleware(lockTx)
 	}
+	if err := p.rejudge(ctx, stale); err != nil {
+		return nil // stopped
+	}
 	if err := router.Run(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}
 	return nil // stopped, perhaps while still subscribing: not an error
 }
 
-// recordRules registers a projection the first time it runs. It has judged
-// nothing yet, so the whole log it will project is judged under these rules:
-// the admin view shows that version until a rebuild records another, and an
-// operator who changes the rules can see that a rebuild is due.
+// recordRules registers a projection the first time it runs, and returns
+// the version of the rules its read model was judged under. A projection
+// new to the database has judged nothing yet, so the whole log it will
+// project is judged under these rules.
 //
 // It also creates the consumer group's position row, so that the first batch
 // already has a row to lock: without it, two processes starting on a fresh
 // database would both take the first batch.
-func (p *Projector) recordRules(ctx context.Context, proj projection) error {
+func (p *Projector) recordRules(ctx context.Context, proj projection) (judged string, err error) {
 	var b pgx.Batch
 	b.Queue(`INSERT INTO projection_status (name, rules_version) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
 		proj.Name(), p.rules.Version)
 	b.Queue(`INSERT INTO projection_offsets (consumer_group, offset_acked, last_processed_transaction_id)
 		VALUES ($1, 0, '0') ON CONFLICT DO NOTHING`, proj.Name())
-	err := p.pool.SendBatch(ctx, &b).Close()
-	if err != nil {
-		return fmt.Errorf("projector: register %s: %w", proj.Name(), err)
+	b.Queue(`SELECT rules_version FROM projection_status WHERE name = $1`, proj.Name()).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&judged)
+	})
+	if err := p.pool.SendBatch(ctx, &b).Close(); err != nil {
+		return "", fmt.Errorf("projector: register %s: %w", proj.Name(), err)
 	}
+	return judged, nil
+}
+
+// rejudge rebuilds the projections judged under other rules than these
+// before any of them applies a live event. Applied live, a report would
+// take its message's old contribution out as these rules compute it, not
+// as the read model holds it: a rate card priced in another currency left
+// a carrier with -1 pending messages. Rebuilding re-judges the whole log
+// (design.md: rules are projection-time), and reads go on meanwhile.
+//
+// A failed rebuild is tried again, with backoff, until it succeeds or ctx
+// ends (its only error); the live projector does not start before.
+func (p *Projector) rejudge(ctx context.Context, stale []string) error {
+	if len(stale) == 0 {
+		return nil
+	}
+	names := stale
+	if len(stale) == len(p.projections) {
+		names = []string{"all"} // one pass over the log for all of them
+	}
+	log := p.log.WithFields(logrus.Fields{"projections": stale, "rules_version": p.rules.Version})
+	log.Warn("the rules changed since these read models were built: rebuilding them before projecting")
+	wait := time.Second
+	for _, n := range names {
+		for {
+			_, err := p.Rebuild(ctx, n, nil)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			log.WithError(err).Errorf("rebuild under the new rules failed; trying again in %s", wait)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, 30*time.Second)
+		}
+	}
+	log.Info("read models rebuilt under the new rules")
 	return nil
 }
 

@@ -35,7 +35,7 @@ func TestRegisterCreatesPositionRow(t *testing.T) {
 	p, pool := newQuietProjector(t)
 	ctx := context.Background()
 	for _, proj := range p.projections {
-		if err := p.recordRules(ctx, proj); err != nil {
+		if _, err := p.recordRules(ctx, proj); err != nil {
 			t.Fatal(err)
 		}
 		var n int
