@@ -702,3 +702,19 @@ func TestOversizedChunkedBodyAnsweredAtOnce(t *testing.T) {
 		t.Errorf("answer %s, close %v; want 413 and the connection closed", resp.Status, resp.Close)
 	}
 }
+
+// /readyz is often reachable from outside; the driver's error names the
+// database's user, host and port, which the answer must not repeat.
+func TestReadyzHidesTheDatabase(t *testing.T) {
+	t.Parallel()
+	down := newUnreachableEnv(t, Config{WebhookSecret: testWebhookSecret})
+	resp, err := http.Get(down.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(string(body), "nobody") || strings.Contains(string(body), "127.0.0.1") {
+		t.Errorf("/readyz answered %d %s; want 503 without the database's user or address", resp.StatusCode, body)
+	}
+}
