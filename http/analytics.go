@@ -126,6 +126,9 @@ func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
 	if f.From.IsZero() {
 		f.From = f.To.Add(-time.Hour)
 	}
+	if !f.From.Before(f.To) { // a from in the future, against the default to
+		return errorf(http.StatusBadRequest, "from must be before to ("+f.To.Format(time.RFC3339)+" when to is not given)")
+	}
 	rep, err := s.reads.SLA(r.Context(), f)
 	if err != nil {
 		return err
@@ -248,6 +251,9 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) error {
 	}
 	if region == "" {
 		region = rules.RegionOf(recipient)
+	} else if _, ok := rules.ParseRegion(region); !ok {
+		// Judged as a country without rules, ZZ or GBR would pass as valid.
+		return errorf(http.StatusBadRequest, "region: want an ISO 3166 country code (GB, US, IN...), got "+quote(region))
 	}
 	rs := s.reads.Rules()
 	v := rs.CheckSender(sender, region)

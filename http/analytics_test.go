@@ -83,6 +83,9 @@ func TestAnalyticsRegionParameter(t *testing.T) {
 		{"/compliance/violations?region=Uk", http.StatusOK},
 		{"/compliance/violations?region=GBR", http.StatusBadRequest},
 		{"/analytics/sla?region=GB", http.StatusBadRequest},
+		{"/analytics/sla?from=2999-01-01", http.StatusBadRequest},
+		{"/compliance/check?senderId=ACME&region=uk", http.StatusOK},
+		{"/compliance/check?senderId=ACME&region=ZZ", http.StatusBadRequest},
 	} {
 		resp, err := http.Get(env.srv.URL + tt.path)
 		if err != nil {
