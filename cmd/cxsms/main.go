@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,9 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "cxsms:", err)
+		if errors.Is(err, errInterrupted) {
+			os.Exit(130) // as a shell reports a command ended by Ctrl-C
+		}
 		os.Exit(1)
 	}
 }

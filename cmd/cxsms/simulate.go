@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -34,8 +35,14 @@ CXone would, from the generator behind POST /simulator/sms: one worker per
 keep-alive connection, each on its own seeded stream, so the same --seed sends
 the same reports in the same order per worker (and --start pins their
 timestamps too). Prints a progress line on stderr and a summary with latency
-percentiles on stdout; exits non-zero if any request failed for good. A 503
-is retried after its Retry-After, and counted.
+percentiles on stdout. A 503 is retried after its Retry-After, and counted.
+
+An interrupt (SIGINT, SIGTERM) ends the run early: the summary is printed,
+and requests the interrupt cut before their answer are counted apart, as
+neither acknowledged nor failed (the service may have stored them).
+
+exit status: 0 when every request was acknowledged; 1 when a request failed
+for good or a flag is wrong; 130 when the run was interrupted.
 
 scenarios:
   single     one CXone JSON report per message, as the tutorial's simulator
@@ -135,6 +142,19 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 	if o.count < 0 || o.duration < 0 || o.warmup < 0 {
 		return o, fmt.Errorf("--count, --duration and --warmup cannot be negative")
 	}
+	// A zero duration stands for the default, so an explicit 0 is told
+	// apart by whether the flag was given.
+	durationGiven := false
+	fs.Visit(func(f *flag.Flag) { durationGiven = durationGiven || f.Name == "duration" })
+	if durationGiven && o.duration == 0 {
+		return o, fmt.Errorf("--duration must be more than 0 (leave it out for 10s, or until --count messages are sent)")
+	}
+	// A worker waits batch*concurrency/rate between requests: more than an
+	// hour is no load, and far more overflows a time.Duration.
+	if o.rate > 0 && float64(o.batch)*float64(o.concurrency)/o.rate > time.Hour.Seconds() {
+		return o, fmt.Errorf("--rate %s leaves each of %d workers (%d report(s) a request) more than an hour between requests; raise --rate, or lower --concurrency or --batch",
+			*rate, o.concurrency, o.batch)
+	}
 	if o.count == 0 && o.duration == 0 {
 		o.duration = 10 * time.Second
 	}
@@ -144,8 +164,9 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 	if o.secret == "" {
 		o.secret = cfg.WebhookSecret
 	}
+	signingFrom := "--signing-secret"
 	if *signing == "" {
-		*signing = cfg.SigningSecret
+		*signing, signingFrom = cfg.SigningSecret, "WEBHOOK_SIGNING_SECRET"
 	}
 	if o.secret == "" {
 		return o, fmt.Errorf("no webhook secret: pass --secret or set WEBHOOK_SECRET")
@@ -180,13 +201,22 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 		}
 	}
 	if *signing != "" {
-		key, ok := strings.CutPrefix(strings.Fields(strings.ReplaceAll(*signing, ",", " "))[0], "whsec_")
+		// Like the service, read keys separated by spaces or commas; sign
+		// with the first.
+		keys := strings.Fields(strings.ReplaceAll(*signing, ",", " "))
+		if len(keys) == 0 {
+			return o, fmt.Errorf("%s holds no key, only spaces or commas", signingFrom)
+		}
+		key, ok := strings.CutPrefix(keys[0], "whsec_")
 		if ok {
 			if o.signingKey, err = base64.StdEncoding.DecodeString(key); err != nil {
-				return o, fmt.Errorf("--signing-secret: a whsec_ key is not valid base64")
+				return o, fmt.Errorf("%s: a whsec_ key is not valid base64", signingFrom)
 			}
 		} else {
 			o.signingKey = []byte(key)
+		}
+		if len(o.signingKey) == 0 {
+			return o, fmt.Errorf("%s: the key is empty", signingFrom)
 		}
 	}
 	// Check the generator options once, for an error before any traffic.
@@ -200,7 +230,7 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 // parseRate reads "500", "500/s" or "0".
 func parseRate(s string) (float64, error) {
 	v, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "/s"), 64)
-	if err != nil || v < 0 || v != v {
+	if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, fmt.Errorf("--rate must be reports per second, such as 200 or 200/s, got %q", s)
 	}
 	return v, nil
@@ -244,16 +274,27 @@ func simulateCmd(ctx context.Context, cfg config, args []string, stdout, stderr 
 	} else {
 		sum.print(stdout)
 	}
+	if sum.Interrupted {
+		return fmt.Errorf("simulate: %w", errInterrupted)
+	}
 	if n := sum.Totals.Failed; n > 0 {
 		return fmt.Errorf("simulate: %d of %d requests failed (%s)", n, sum.Totals.Requests, formatErrors(sum.Totals.Errors))
 	}
 	return nil
 }
 
+// errInterrupted is simulate's error when an interrupt cut the run short:
+// the summary was printed, but it is not the run that was asked for.
+var errInterrupted = errors.New("interrupted; the summary covers the run until then")
+
 // counters are what the workers count as they go; atomics, so the progress
 // line can read them.
 type counters struct {
 	requests, reports, acked, duplicates, failed, retries atomic.Int64
+	// interrupted and interruptedReports are requests an interrupt cut
+	// before their answer: not in requests and reports, as their outcome
+	// is unknown.
+	interrupted, interruptedReports atomic.Int64
 }
 
 // simulation is one run's shared state.
@@ -278,12 +319,17 @@ type worker struct {
 	nth     int // messages generated
 	pending []*simulate.Report
 	batch   []*simulate.Report
+	// starts holds, for each report of batch, its message if the report is
+	// the message's first, else nil: a message counts as sent with its
+	// first report.
+	starts  []*simulate.Message
 	body    []byte
 	client  *fasthttp.HostClient // of one connection, this worker's
 	req     fasthttp.Request     // method, URL, secret and User-Agent set once
 	res     fasthttp.Response
 	tally   *simulate.Tally
 	lat     []time.Duration
+	warmLat int // how many of lat, the first ones, are of the warm-up
 	cbuf    [2]*counters
 
 	// answered is when the last answer (or failure) came, so the next
@@ -342,9 +388,11 @@ func runSimulation(ctx context.Context, o simulateOptions, stderr io.Writer) *si
 		workers[i] = w
 	}
 
-	progressDone := make(chan struct{})
+	// The last progress line waits for the workers, not for stop: requests
+	// under way when the time is up still get their answers.
+	workersDone, progressDone := make(chan struct{}), make(chan struct{})
 	if !o.quiet {
-		go s.progress(stop, began, stderr, progressDone)
+		go s.progress(workersDone, began, stderr, progressDone)
 	} else {
 		close(progressDone)
 	}
@@ -358,13 +406,17 @@ func runSimulation(ctx context.Context, o simulateOptions, stderr io.Writer) *si
 	}
 	wg.Wait()
 	ended := time.Now()
-	cancel()
+	close(workersDone)
 	<-progressDone
-	if !s.measuring.Load() { // the run ended during the warm-up
+	// A run that ended during the warm-up (or before a measured request)
+	// is measured whole rather than reported as zeros.
+	whole := o.warmup > 0 && (!s.measuring.Load() || s.measured.requests.Load() == 0)
+	if whole {
 		measureFrom = began
-		s.measured = counters{}
 	}
-	return s.summarize(workers, measureFrom, ended)
+	sum := s.summarize(workers, measureFrom, ended, whole)
+	sum.Interrupted = ctx.Err() != nil
+	return sum
 }
 
 // newSimulateClient returns a worker's client, of one keep-alive connection.
@@ -428,13 +480,15 @@ func (w *worker) run(ctx, stop context.Context) {
 	// Workers start spread over one interval, not all at once.
 	next := time.Now().Add(interval * time.Duration(w.id) / time.Duration(o.concurrency))
 	for stop.Err() == nil {
-		w.batch = w.batch[:0]
+		// A batch drawn here and left unsent when stop ends is not
+		// counted: send counts what it sent.
+		w.batch, w.starts = w.batch[:0], w.starts[:0]
 		for len(w.batch) < o.batch {
-			r := w.nextReport()
+			r, m := w.nextReport()
 			if r == nil {
 				break
 			}
-			w.batch = append(w.batch, r)
+			w.batch, w.starts = append(w.batch, r), append(w.starts, m)
 		}
 		if len(w.batch) == 0 {
 			return
@@ -457,11 +511,13 @@ func (w *worker) run(ctx, stop context.Context) {
 }
 
 // nextReport returns the next report of the current message, starting a
-// new message when it is done; nil once the quota is met.
-func (w *worker) nextReport() *simulate.Report {
+// new message when it is done, and that new message with its first report;
+// nil once the quota is met.
+func (w *worker) nextReport() (*simulate.Report, *simulate.Message) {
+	var started *simulate.Message
 	if len(w.pending) == 0 {
 		if w.quota == 0 {
-			return nil
+			return nil, nil
 		}
 		if w.quota > 0 {
 			w.quota--
@@ -475,13 +531,12 @@ func (w *worker) nextReport() *simulate.Report {
 			anchor = o.start.Add(time.Duration(w.nth*o.concurrency+w.id) * spacing)
 		}
 		w.nth++
-		m := w.gen.Next(anchor)
-		w.tally.AddMessage(m)
-		w.pending = append(w.pending[:0], m.Reports...)
+		started = w.gen.Next(anchor)
+		w.pending = append(w.pending[:0], started.Reports...)
 	}
 	r := w.pending[0]
 	w.pending = w.pending[1:]
-	return r
+	return r, started
 }
 
 // send posts the current batch, retrying 503s after their Retry-After.
@@ -511,9 +566,20 @@ func (w *worker) send(ctx, stop context.Context) {
 	// Raw: the request sends w.body itself, which stays untouched until
 	// the next batch.
 	w.req.SetBodyRaw(w.body)
-	for _, r := range w.batch {
-		w.tally.AddReport(r, batched)
-	}
+	// The batch is tallied as sent once its outcome is known, answered or
+	// failed: one an interrupt cut is counted apart, like in the counters.
+	cut := false
+	defer func() {
+		if cut {
+			return
+		}
+		for i, r := range w.batch {
+			if m := w.starts[i]; m != nil {
+				w.tally.AddMessage(m)
+			}
+			w.tally.AddReport(r, batched)
+		}
+	}()
 	if o.signingKey != nil {
 		id := w.batch[0].EventID
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
@@ -549,10 +615,14 @@ func (w *worker) send(ctx, stop context.Context) {
 		w.answered = time.Now()
 		if err != nil {
 			if ctx.Err() != nil {
-				// Interrupted: neither sent nor failed.
+				// Interrupted: neither acknowledged nor failed, and maybe
+				// stored, so counted apart from both.
+				cut = true
 				for _, c := range cs {
 					c.requests.Add(-1)
 					c.reports.Add(-n)
+					c.interrupted.Add(1)
+					c.interruptedReports.Add(n)
 				}
 				return
 			}
@@ -560,8 +630,11 @@ func (w *worker) send(ctx, stop context.Context) {
 			return
 		}
 		took := w.answered.Sub(began)
-		if len(cs) == 2 {
-			w.lat = append(w.lat, took)
+		// Warm-up latencies are kept too, for a run that ends during the
+		// warm-up; the measuring flag only turns on, so they come first.
+		w.lat = append(w.lat, took)
+		if len(cs) == 1 {
+			w.warmLat = len(w.lat)
 		}
 		status := w.res.StatusCode()
 		switch {
@@ -604,8 +677,9 @@ func (s *simulation) fail(kind string) {
 }
 
 // progress rewrites one line on stderr every second; when stderr is not a
-// terminal (a log file), it writes a line every ten seconds instead.
-func (s *simulation) progress(ctx context.Context, began time.Time, stderr io.Writer, done chan<- struct{}) {
+// terminal (a log file), it writes a line every ten seconds instead. Its
+// last line comes once workersDone is closed, so it agrees with the summary.
+func (s *simulation) progress(workersDone <-chan struct{}, began time.Time, stderr io.Writer, done chan<- struct{}) {
 	defer close(done)
 	every, start, end := time.Second, "\r", "\x1b[K"
 	if f, ok := stderr.(*os.File); !ok || !isTerminal(f) {
@@ -632,7 +706,7 @@ func (s *simulation) progress(ctx context.Context, began time.Time, stderr io.Wr
 	}
 	for {
 		select {
-		case <-ctx.Done():
+		case <-workersDone:
 			line()
 			if start != "" {
 				fmt.Fprintln(stderr)
@@ -666,7 +740,9 @@ func formatErrors(m map[string]int64) string {
 }
 
 // simulateSummary is what a run did. Rates and latencies cover the measured
-// window (after the warm-up); totals cover the whole run.
+// window (after the warm-up, or the whole run when it ended during the
+// warm-up); totals cover the whole run. Totals and Sent count requests
+// whose outcome is known; those an interrupt cut are counted apart.
 type simulateSummary struct {
 	Target      string  `json:"target"`
 	Scenario    string  `json:"scenario"`
@@ -675,6 +751,11 @@ type simulateSummary struct {
 	Batch       int     `json:"batch"`
 	WarmupSec   float64 `json:"warmupSeconds"`
 	MeasuredSec float64 `json:"measuredSeconds"`
+	// EndedInWarmup says the run ended during the warm-up, so the measured
+	// window is the whole run.
+	EndedInWarmup bool `json:"endedInWarmup"`
+	// Interrupted says an interrupt (SIGINT, SIGTERM) ended the run early.
+	Interrupted bool `json:"interrupted"`
 
 	RequestsPerSec float64 `json:"requestsPerSecond"`
 	ReportsPerSec  float64 `json:"reportsPerSecond"`
@@ -693,23 +774,37 @@ type simulateSummary struct {
 		Failed       int64            `json:"failed"`
 		Retries      int64            `json:"retries503"`
 		Errors       map[string]int64 `json:"errors"`
+		// InterruptedRequests were cut by the interrupt before their
+		// answer: not in Requests, and maybe stored.
+		InterruptedRequests int64 `json:"interruptedRequests"`
+		InterruptedReports  int64 `json:"interruptedReports"`
 	} `json:"totals"`
 	Sent *simulate.Tally `json:"sent"`
 }
 
-func (s *simulation) summarize(workers []*worker, from, to time.Time) *simulateSummary {
+// summarize measures rates and latencies from the measured counters, or
+// from all of them when whole is set (the run ended during the warm-up).
+func (s *simulation) summarize(workers []*worker, from, to time.Time, whole bool) *simulateSummary {
 	o := s.o
 	sum := &simulateSummary{Target: o.target, Scenario: o.scenario.Name, Seed: o.seed, Concurrency: o.concurrency, Batch: o.batch,
-		Sent: simulate.NewTally()}
+		EndedInWarmup: whole, Sent: simulate.NewTally()}
 	window := to.Sub(from).Seconds()
 	sum.WarmupSec = o.warmup.Seconds()
 	sum.MeasuredSec = window
-	okReqs := s.measured.requests.Load() - s.measured.failed.Load()
+	measured := &s.measured
+	if whole {
+		measured = &s.all
+	}
+	okReqs := measured.requests.Load() - measured.failed.Load()
 	sum.RequestsPerSec = float64(okReqs) / window
-	sum.ReportsPerSec = float64(s.measured.acked.Load()) / window
+	sum.ReportsPerSec = float64(measured.acked.Load()) / window
 	var lat []time.Duration
 	for _, w := range workers {
-		lat = append(lat, w.lat...)
+		if whole {
+			lat = append(lat, w.lat...)
+		} else {
+			lat = append(lat, w.lat[w.warmLat:]...)
+		}
 		sum.Sent.Merge(w.tally)
 	}
 	slices.Sort(lat)
@@ -725,6 +820,7 @@ func (s *simulation) summarize(workers []*worker, from, to time.Time) *simulateS
 	t.Requests, t.Reports, t.Acknowledged = s.all.requests.Load(), s.all.reports.Load(), s.all.acked.Load()
 	t.Duplicates, t.Failed, t.Retries = s.all.duplicates.Load(), s.all.failed.Load(), s.all.retries.Load()
 	t.Errors = s.errors
+	t.InterruptedRequests, t.InterruptedReports = s.all.interrupted.Load(), s.all.interruptedReports.Load()
 	return sum
 }
 
@@ -733,7 +829,10 @@ func (sum *simulateSummary) print(w io.Writer) {
 	fmt.Fprintf(w, "scenario %s, seed %d (repeat with --seed %d), %d workers, %d report(s) per request, target %s\n",
 		sum.Scenario, sum.Seed, sum.Seed, sum.Concurrency, sum.Batch, sum.Target)
 	fmt.Fprintf(w, "measured   %.1fs", sum.MeasuredSec)
-	if sum.WarmupSec > 0 {
+	switch {
+	case sum.EndedInWarmup:
+		fmt.Fprintf(w, " (the whole run: it ended during the %.1fs warm-up)", sum.WarmupSec)
+	case sum.WarmupSec > 0:
 		fmt.Fprintf(w, " after a %.1fs warm-up", sum.WarmupSec)
 	}
 	fmt.Fprintf(w, ": %.0f req/s, %.0f reports/s\n", sum.RequestsPerSec, sum.ReportsPerSec)
@@ -743,6 +842,10 @@ func (sum *simulateSummary) print(w io.Writer) {
 	fmt.Fprintf(w, "messages   %d, %d out of order, %d from non-compliant senders\n", sum.Sent.Messages, sum.Sent.OutOfOrder, sum.Sent.NonCompliant)
 	fmt.Fprintf(w, "forms      %s\n", formatCounts(sum.Sent.ByForm))
 	fmt.Fprintf(w, "statuses   %s\n", formatCounts(sum.Sent.ByStatus))
+	if sum.Interrupted {
+		fmt.Fprintf(w, "interrupted %d requests (%d reports) cut before their answer, outcome unknown: they may be stored; not counted above\n",
+			t.InterruptedRequests, t.InterruptedReports)
+	}
 }
 
 func formatCounts[K ~string](m map[K]int) string {

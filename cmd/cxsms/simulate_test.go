@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,7 +194,8 @@ func TestSimulateRedialsIdleConnections(t *testing.T) {
 }
 
 // TestSimulateInterrupt: an interrupt ends the requests waiting for their
-// answer at once, and counts them neither as sent nor as failed.
+// answer at once, counts them apart (neither acknowledged nor failed, in
+// the totals or in what was sent), and fails the command after the summary.
 func TestSimulateInterrupt(t *testing.T) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -207,8 +212,8 @@ func TestSimulateInterrupt(t *testing.T) {
 	start := time.Now()
 	err := run(ctx, []string{"simulate", "--json", "--target", srv.URL, "--secret", "s", "--rate", "0", "--concurrency", "4",
 		"--duration", "10s", "--quiet"}, func(string) string { return "" }, &stdout, &stderr)
-	if err != nil {
-		t.Fatalf("simulate: %v\n%s", err, stderr.String())
+	if !errors.Is(err, errInterrupted) {
+		t.Fatalf("simulate: %v, want %v\n%s", err, errInterrupted, stderr.String())
 	}
 	if took := time.Since(start); took > 3*time.Second {
 		t.Fatalf("an interrupt after 300ms ended the run after %v", took)
@@ -217,8 +222,110 @@ func TestSimulateInterrupt(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
 		t.Fatalf("summary is not JSON: %v\n%s", err, stdout.Bytes())
 	}
-	if tot := sum.Totals; tot.Requests != 0 || tot.Failed != 0 {
-		t.Fatalf("interrupted requests counted: %+v", tot)
+	if tot := sum.Totals; !sum.Interrupted || tot.Requests != 0 || tot.Failed != 0 || tot.InterruptedRequests != 4 ||
+		sum.Sent.Reports != 0 || sum.Sent.Messages != 0 {
+		t.Fatalf("interrupted %v, totals %+v, sent %+v", sum.Interrupted, tot, sum.Sent)
+	}
+}
+
+// TestSimulateInterruptTalliesAgree: after an interrupt, what was sent
+// (messages, forms, duplicates) counts the same requests as the totals.
+func TestSimulateInterruptTalliesAgree(t *testing.T) {
+	f, _ := newFakeWebhook(t)
+	var served, hung atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Add(1) <= 60 {
+			f.ServeHTTP(w, r)
+			return
+		}
+		// Past 60 requests, hang; interrupt once every worker waits here.
+		io.ReadAll(r.Body)
+		if hung.Add(1) == 4 {
+			cancel()
+		}
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"simulate", "--json", "--target", srv.URL, "--secret", f.secret, "--rate", "0", "--concurrency", "4",
+		"--scenario", "chaos", "--seed", "5", "--duration", "10s", "--quiet"}, func(string) string { return "" }, &stdout, &stderr)
+	if !errors.Is(err, errInterrupted) {
+		t.Fatalf("simulate: %v\n%s", err, stderr.String())
+	}
+	var sum simulateSummary
+	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, stdout.Bytes())
+	}
+	tot, sent := sum.Totals, sum.Sent
+	forms := 0
+	for _, n := range sent.ByForm {
+		forms += n
+	}
+	if tot.Requests != 60 || tot.InterruptedRequests != 4 || tot.Acknowledged != tot.Reports ||
+		int64(sent.Reports) != tot.Reports || forms != sent.Reports || int64(sent.Duplicates) != tot.Duplicates {
+		t.Fatalf("totals %+v, sent %+v", tot, sent)
+	}
+}
+
+// TestSimulateCountsOnlyWhatItSent: a message drawn while its worker waited
+// for a rate slot the run did not reach is not counted.
+func TestSimulateCountsOnlyWhatItSent(t *testing.T) {
+	f, url := newFakeWebhook(t)
+	// Each of the 10 workers has one slot in the 0.5s run, and draws its
+	// second message before finding the run over.
+	sum, stderr, err := runSimulate(t, nil, "--target", url, "--secret", f.secret, "--rate", "20", "--duration", "500ms",
+		"--concurrency", "10", "--scenario", "single", "--quiet")
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, stderr)
+	}
+	carriers := 0
+	for _, n := range sum.Sent.ByCarrier {
+		carriers += n
+	}
+	if n := len(f.bodies); n == 0 || sum.Sent.Messages != n || sum.Sent.Reports != n || carriers != n || sum.Totals.Reports != int64(n) {
+		t.Fatalf("target got %d reports; summary says %d messages (%d by carrier), sent %+v, totals %+v",
+			n, sum.Sent.Messages, carriers, sum.Sent, sum.Totals)
+	}
+}
+
+// TestSimulateEndsInWarmup: a run over before its warm-up is measured
+// whole, and says so, rather than reported as zeros.
+func TestSimulateEndsInWarmup(t *testing.T) {
+	f, url := newFakeWebhook(t)
+	sum, stderr, err := runSimulate(t, nil, "--target", url, "--secret", f.secret, "--count", "30", "--warmup", "5s",
+		"--rate", "100", "--concurrency", "2", "--scenario", "single", "--quiet")
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, stderr)
+	}
+	if !sum.EndedInWarmup || sum.MeasuredSec <= 0 || sum.MeasuredSec >= 5 || sum.RequestsPerSec <= 0 || sum.ReportsPerSec <= 0 ||
+		sum.Latency.P50 <= 0 || sum.Latency.Max < sum.Latency.P50 {
+		t.Fatalf("summary %+v", sum)
+	}
+}
+
+// TestSimulateLastProgressLineAgrees: the last progress line comes after
+// the requests under way when the time was up got their answers.
+func TestSimulateLastProgressLineAgrees(t *testing.T) {
+	f, _ := newFakeWebhook(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(400 * time.Millisecond) // still under way when the 200ms run ends
+		f.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	sum, stderr, err := runSimulate(t, nil, "--target", srv.URL, "--secret", f.secret, "--duration", "200ms", "--rate", "0",
+		"--concurrency", "2", "--scenario", "single")
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, stderr)
+	}
+	m := regexp.MustCompile(`acked (\d+)`).FindAllStringSubmatch(stderr, -1)
+	if len(m) == 0 {
+		t.Fatalf("no progress line: %q", stderr)
+	}
+	if acked, _ := strconv.ParseInt(m[len(m)-1][1], 10, 64); acked != sum.Totals.Acknowledged || acked != 2 {
+		t.Fatalf("last progress line %q, summary acknowledged %d", stderr, sum.Totals.Acknowledged)
 	}
 }
 
@@ -286,6 +393,14 @@ func TestSimulateFlagErrors(t *testing.T) {
 		{[]string{"--target", "localhost:8080"}, "--target"},
 		{[]string{"--start", "yesterday"}, "--start"},
 		{[]string{"--duration", "2s", "--warmup", "2s"}, "--warmup"},
+		{[]string{"--duration", "0"}, "--duration must be more than 0"},
+		{[]string{"--rate", "1e-10"}, "--rate"},
+		{[]string{"--rate", "0.001"}, "more than an hour"},
+		{[]string{"--rate", "Inf"}, "--rate"},
+		{[]string{"--rate", "NaN/s"}, "--rate"},
+		{[]string{"--signing-secret", " "}, "--signing-secret holds no key"},
+		{[]string{"--signing-secret", ","}, "--signing-secret holds no key"},
+		{[]string{"--signing-secret", "whsec_"}, "--signing-secret: the key is empty"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {
 		_, _, err := runSimulate(t, map[string]string{"WEBHOOK_SECRET": "x"}, tc.args...)
@@ -295,6 +410,10 @@ func TestSimulateFlagErrors(t *testing.T) {
 	}
 	if _, _, err := runSimulate(t, nil, "--count", "1"); err == nil || !strings.Contains(err.Error(), "WEBHOOK_SECRET") {
 		t.Errorf("without a secret: %v", err)
+	}
+	_, _, err := runSimulate(t, map[string]string{"WEBHOOK_SECRET": "x", "WEBHOOK_SIGNING_SECRET": " "}, "--count", "1")
+	if err == nil || !strings.Contains(err.Error(), "WEBHOOK_SIGNING_SECRET holds no key") {
+		t.Errorf("with a blank WEBHOOK_SIGNING_SECRET: %v", err)
 	}
 }
 
