@@ -428,3 +428,38 @@ func BenchmarkNextAndRender(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/float64(b.N), "reports/op")
 }
+
+// The tally counts carriers and non-compliant senders as the service can
+// see them: a message sent only as SMPP receipts (which name neither) is
+// under UNKNOWN and not among the non-compliant, as a tester found the
+// summary claiming 50 non-compliant senders the service never saw.
+func TestTallyCountsWhatTheServiceSees(t *testing.T) {
+	sc := mustScenario(t, "single")
+	sc.SMPPReceipt, sc.BadSenders = 0.5, 1
+	msgs := generate(t, Options{Scenario: sc, Seed: 12}, 400)
+	tally := NewTally()
+	var nonCompliant, unnamed int
+	for _, m := range msgs {
+		tally.Add(m, false)
+		named := false
+		for _, r := range m.Reports {
+			evs, err := domain.Parse(domain.Request{Body: r.AppendBody(nil), ContentType: r.ContentType(), ReceivedAt: anchor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			named = named || evs[0].SenderID != ""
+		}
+		if !named {
+			unnamed++
+		} else if !m.Compliant {
+			nonCompliant++
+		}
+	}
+	if unnamed == 0 || unnamed == len(msgs) {
+		t.Fatalf("%d of %d messages sent as receipts only: the scenario does not test both", unnamed, len(msgs))
+	}
+	if tally.NonCompliant != nonCompliant || tally.ByCarrier["UNKNOWN"] != unnamed {
+		t.Errorf("tally says %d non-compliant and %d UNKNOWN carrier; the service sees %d and %d",
+			tally.NonCompliant, tally.ByCarrier["UNKNOWN"], nonCompliant, unnamed)
+	}
+}

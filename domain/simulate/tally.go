@@ -12,7 +12,7 @@ type Tally struct {
 	// OutOfOrder counts messages whose reports were sent out of order.
 	OutOfOrder int `json:"outOfOrder"`
 	// NonCompliant counts messages sent from a sender ID their
-	// destination's rules refuse.
+	// destination's rules refuse, in a form that tells the sender.
 	NonCompliant int                   `json:"nonCompliantSenders"`
 	ByForm       map[domain.Format]int `json:"byForm"`
 	ByStatus     map[domain.Status]int `json:"byStatus"`
@@ -35,13 +35,26 @@ func (t *Tally) Add(m *Message, batched bool) {
 
 // AddMessage counts a message, not its reports; a caller that sends reports
 // one by one counts the message with its first report.
+//
+// SMPP receipt text names no carrier and no sender, alone or inside a batch:
+// a message all of whose reports are receipts counts under the carrier
+// UNKNOWN and never as non-compliant, as the service sees it. The summary
+// tells what was sent.
 func (t *Tally) AddMessage(m *Message) {
 	t.Messages++
-	t.ByCarrier[m.Carrier]++
+	named := false
+	for _, r := range m.Reports {
+		named = named || r.Form != domain.FormatSMPPReceipt
+	}
+	if named {
+		t.ByCarrier[m.Carrier]++
+	} else {
+		t.ByCarrier["UNKNOWN"]++
+	}
 	if m.OutOfOrder {
 		t.OutOfOrder++
 	}
-	if !m.Compliant {
+	if !m.Compliant && named {
 		t.NonCompliant++
 	}
 }
