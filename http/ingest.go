@@ -88,6 +88,13 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 			s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
 		default:
 			s.metrics.ingestRequests.WithLabelValues("unavailable").Inc()
+			if errors.Is(err, eventstore.ErrUnavailable) {
+				// Not "nothing was stored": a commit whose answer was lost
+				// with the connection may have landed. The retry is safe
+				// either way.
+				return &Error{Status: http.StatusServiceUnavailable, RetryAfter: "5", Message: "the event store could not confirm a commit; " +
+					"retry later: a retry is safe, and a report that was stored after all answers duplicate: true"}
+			}
 		}
 		return err
 	}

@@ -718,3 +718,32 @@ func TestReadyzHidesTheDatabase(t *testing.T) {
 		t.Errorf("/readyz answered %d %s; want 503 without the database's user or address", resp.StatusCode, body)
 	}
 }
+
+// A 503 says what it means where it happens: a webhook's failed commit may
+// have landed (a retry is safe), while a read has nothing to commit.
+func TestUnavailableSaysWhatFailed(t *testing.T) {
+	t.Parallel()
+	down := newUnreachableEnv(t, Config{WebhookSecret: testWebhookSecret})
+	answer := func(req *http.Request) string {
+		t.Helper()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("%s %s: %d %s, want 503 with Retry-After", req.Method, req.URL.Path, resp.StatusCode, body)
+		}
+		return string(body)
+	}
+	hook, _ := http.NewRequest(http.MethodPost, down.URL+"/webhooks/cxone/sms", strings.NewReader(`{"messageId":"m","status":"SENT"}`))
+	hook.Header.Set("X-Webhook-Secret", testWebhookSecret)
+	if got := answer(hook); !strings.Contains(got, "retry is safe") {
+		t.Errorf("webhook 503 %s: does not say a retry is safe", got)
+	}
+	read, _ := http.NewRequest(http.MethodGet, down.URL+"/messages/m/history", nil)
+	if got := answer(read); strings.Contains(got, "commit") {
+		t.Errorf("history 503 %s: speaks of a commit on a read", got)
+	}
+}

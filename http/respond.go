@@ -50,12 +50,9 @@ func statusOf(err error) (code int, msg, retryAfter string, unexpected bool) {
 		return http.StatusConflict, err.Error(), "", false
 	case errors.Is(err, eventstore.ErrOverloaded):
 		return http.StatusServiceUnavailable, "too many reports waiting to be stored; retry shortly", "1", false
-	case errors.Is(err, eventstore.ErrUnavailable):
-		// Not "nothing was stored": a commit whose answer was lost with the
-		// connection may have landed. The retry is safe either way.
-		return http.StatusServiceUnavailable, "the event store could not confirm a commit; retry later: a retry is safe, and a report that was stored after all answers duplicate: true", "5", false
-	case eventstore.Unavailable(err):
-		// A read (read models, history, admin) while the database is away.
+	case errors.Is(err, eventstore.ErrUnavailable), eventstore.Unavailable(err):
+		// A read (read models, history, admin) while the database is away;
+		// the webhook says what a failed commit means itself.
 		return http.StatusServiceUnavailable, "the database cannot answer right now; retry later", "5", false
 	}
 	return http.StatusInternalServerError, "internal error", "", true
