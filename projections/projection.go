@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -75,7 +76,7 @@ func All(r *rules.Rules) []projection {
 	return []projection{
 		currentStatus{},
 		carrierCosts{rules: r},
-		slaLatency{},
+		slaLatency{deliveryThreshold: time.Duration(r.SLA.DeliveryThresholdMs) * time.Millisecond},
 		senderCompliance{rules: r},
 	}
 }

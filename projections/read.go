@@ -196,6 +196,16 @@ func percentiles(h domain.Histogram, thresholdMs int) Percentiles {
 	}
 }
 
+// deliveryPercentiles is percentiles with the compliance counted exactly:
+// within of h's deliveries met the threshold when they were projected.
+func deliveryPercentiles(h domain.Histogram, within int64, thresholdMs int) Percentiles {
+	p := percentiles(h, thresholdMs)
+	if p.Count > 0 {
+		p.Compliance = Percent(within, p.Count)
+	}
+	return p
+}
+
 // SLACarrier is one carrier's latency.
 type SLACarrier struct {
 	Carrier  string      `json:"carrier"`
@@ -236,23 +246,24 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 		minute  time.Time
 		bucket  int
 		count   int64
+		within  int64 // sla_delivery only
 	}
-	load := func(table string) ([]cell, error) {
-		rows, err := r.pool.Query(ctx, `SELECT carrier, minute, bucket, count FROM `+table+`
+	load := func(table, within string) ([]cell, error) {
+		rows, err := r.pool.Query(ctx, `SELECT carrier, minute, bucket, count, `+within+` FROM `+table+`
 			WHERE minute >= $1 AND minute < $2 AND ($3 = '' OR carrier = $3)`, f.From, f.To, f.Carrier)
 		if err != nil {
 			return nil, fmt.Errorf("sla %s: %w", table, err)
 		}
 		return pgx.CollectRows(rows, func(row pgx.CollectableRow) (cell, error) {
 			var c cell
-			return c, row.Scan(&c.carrier, &c.minute, &c.bucket, &c.count)
+			return c, row.Scan(&c.carrier, &c.minute, &c.bucket, &c.count, &c.within)
 		})
 	}
-	ingest, err := load("sla_ingest")
+	ingest, err := load("sla_ingest", "0::bigint")
 	if err != nil {
 		return SLAReport{}, err
 	}
-	delivery, err := load("sla_delivery")
+	delivery, err := load("sla_delivery", "within")
 	if err != nil {
 		return SLAReport{}, err
 	}
@@ -269,8 +280,11 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 		return SLAReport{}, fmt.Errorf("sla throughput: %w", err)
 	}
 
-	type hists struct{ ingest, delivery domain.Histogram }
-	newHists := func() *hists { return &hists{domain.Histogram{}, domain.Histogram{}} }
+	type hists struct {
+		ingest, delivery domain.Histogram
+		within           int64 // deliveries within the threshold
+	}
+	newHists := func() *hists { return &hists{ingest: domain.Histogram{}, delivery: domain.Histogram{}} }
 	all := newHists()
 	byCarrier := map[string]*hists{}
 	byMinute := map[time.Time]*hists{}
@@ -294,9 +308,10 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 		getM(c.minute.UTC()).ingest[c.bucket] += c.count
 	}
 	for _, c := range delivery {
-		all.delivery[c.bucket] += c.count
-		get(byCarrier, c.carrier).delivery[c.bucket] += c.count
-		getM(c.minute.UTC()).delivery[c.bucket] += c.count
+		for _, h := range []*hists{all, get(byCarrier, c.carrier), getM(c.minute.UTC())} {
+			h.delivery[c.bucket] += c.count
+			h.within += c.within
+		}
 	}
 	var out SLAReport
 	for _, c := range through {
@@ -307,17 +322,17 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 		getM(c.minute.UTC())
 	}
 	out.Ingest = percentiles(all.ingest, ingestMs)
-	out.Delivery = percentiles(all.delivery, deliveryMs)
+	out.Delivery = deliveryPercentiles(all.delivery, all.within, deliveryMs)
 	out.Carriers = []SLACarrier{}
 	for carrier, h := range byCarrier {
 		out.Carriers = append(out.Carriers, SLACarrier{Carrier: carrier, Ingest: percentiles(h.ingest, ingestMs),
-			Delivery: percentiles(h.delivery, deliveryMs), Reports: reports[carrier]})
+			Delivery: deliveryPercentiles(h.delivery, h.within, deliveryMs), Reports: reports[carrier]})
 	}
 	sort.Slice(out.Carriers, func(i, j int) bool { return out.Carriers[i].Carrier < out.Carriers[j].Carrier })
 	out.Windows = []SLAWindow{}
 	for m, h := range byMinute {
 		out.Windows = append(out.Windows, SLAWindow{Minute: m, Throughput: perMinute[m],
-			Ingest: percentiles(h.ingest, ingestMs), Delivery: percentiles(h.delivery, deliveryMs)})
+			Ingest: percentiles(h.ingest, ingestMs), Delivery: deliveryPercentiles(h.delivery, h.within, deliveryMs)})
 	}
 	sort.Slice(out.Windows, func(i, j int) bool { return out.Windows[i].Minute.Before(out.Windows[j].Minute) })
 	return out, nil
