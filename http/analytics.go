@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"sort"
 	"strings"
@@ -168,7 +169,7 @@ func (s *Server) handleDelivery(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := deliveryAnswer{
-		Throughput:       rep.Throughput,
+		Throughput:       lastMinute(rep.Windows, now),
 		AvgLatencyMs:     rep.Ingest.Mean,
 		SLACompliance:    rep.Ingest.Compliance,
 		RulesVersion:     s.reads.Rules().Version,
@@ -202,6 +203,24 @@ func (s *Server) handleDelivery(w http.ResponseWriter, r *http.Request) error {
 	})
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// lastMinute estimates the reports of the 60 s before now from per-minute
+// counts: the current minute's, plus the share of the previous minute that
+// lies within those 60 s. Both minutes whole counted up to 120 s.
+func lastMinute(windows []projections.SLAWindow, now time.Time) int64 {
+	cur := now.Truncate(time.Minute)
+	prevShare := 1 - float64(now.Sub(cur))/float64(time.Minute)
+	var n float64
+	for _, w := range windows {
+		switch {
+		case w.Minute.Equal(cur):
+			n += float64(w.Throughput)
+		case w.Minute.Equal(cur.Add(-time.Minute)):
+			n += prevShare * float64(w.Throughput)
+		}
+	}
+	return int64(math.Round(n))
 }
 
 type violationsAnswer struct {

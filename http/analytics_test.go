@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
@@ -95,5 +96,20 @@ func TestAnalyticsRegionParameter(t *testing.T) {
 		if resp.StatusCode != tt.want {
 			t.Errorf("GET %s: %d, want %d", tt.path, resp.StatusCode, tt.want)
 		}
+	}
+}
+
+// /analytics/delivery's throughput is the reports of the last 60 s, as the
+// tutorial's is: the current minute and the part of the previous one still
+// within 60 s, not both minutes whole.
+func TestLastMinute(t *testing.T) {
+	now := time.Date(2026, 11, 28, 10, 0, 15, 0, time.UTC) // 15 s into the minute
+	windows := []projections.SLAWindow{
+		{Minute: now.Truncate(time.Minute).Add(-2 * time.Minute), Throughput: 1000},
+		{Minute: now.Truncate(time.Minute).Add(-time.Minute), Throughput: 400},
+		{Minute: now.Truncate(time.Minute), Throughput: 100},
+	}
+	if got := lastMinute(windows, now); got != 100+300 {
+		t.Errorf("lastMinute = %d, want 400 (100 this minute, 3/4 of the previous 400)", got)
 	}
 }
