@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -75,6 +76,11 @@ func FuzzParse(f *testing.F) {
 			}
 			for _, s := range []string{e.MessageID, e.EventID, e.RawStatus, e.CarrierCode, e.ErrorCode, e.SenderID, e.Recipient, e.Currency} {
 				if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) || s != strings.TrimSpace(s) {
+					t.Errorf("event %d: field %q is not normalized", i, s)
+				}
+			}
+			for _, s := range []string{e.RawStatus, e.CarrierCode, e.ErrorCode, e.SenderID, e.Recipient, e.Currency} {
+				if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
 					t.Errorf("event %d: field %q is not normalized", i, s)
 				}
 			}

@@ -125,6 +125,11 @@ func TestParseShapes(t *testing.T) {
 			want:        []wantEvent{{id: "m1", raw: strings.Repeat("D", 100), format: FormatSMPPReceipt}},
 		},
 		{
+			name: "invisible format characters leave normalized fields",
+			body: `{"messageId":"m","carrier":"\u202eTTA","from":"AC\u200bME\ufeff","to":"+1415\u00ad5550123","errorCode":"\u0085 5"}`,
+			want: []wantEvent{{id: "m", carrier: "TTA", from: "ACME", to: "+14155550123", err: "5"}},
+		},
+		{
 			name: "payload null is no envelope",
 			body: `{"payload":null,"messageId":"m","status":"SENT"}`,
 			want: []wantEvent{{id: "m", status: "SENT", raw: "SENT"}},

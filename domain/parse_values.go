@@ -21,9 +21,11 @@ const (
 
 // normField cleans a string field for storage: PostgreSQL text refuses NUL and
 // invalid UTF-8, and a stray tab or newline would split a carrier or sender
-// into two values in the read models. Invalid UTF-8 becomes U+FFFD, C0 control
-// characters and DEL go (layout whitespace becomes a space), and the result
-// is trimmed.
+// into two values in the read models. Invalid UTF-8 becomes U+FFFD, control
+// characters go (layout whitespace becomes a space), and so do invisible
+// format characters: a right-to-left override made carrier "\u202eTTA" read
+// as a second "ATT", and zero-width spaces make two senders look like one.
+// The result is trimmed; the raw report keeps every character.
 func normField(s string) string {
 	clean := true
 	for i := 0; i < len(s); i++ {
@@ -41,7 +43,7 @@ func normField(s string) string {
 		switch {
 		case r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r':
 			b.WriteByte(' ')
-		case r < 0x20 || r == 0x7f:
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
 		default:
 			b.WriteRune(r)
 		}
