@@ -41,6 +41,10 @@ func classify(err error) error {
 			return fmt.Errorf("%w: %s", ErrRejected, pgErr.Message)
 		case "08", "53", "57", "58", "40": // connection, resources, shutdown, system, serialization/deadlock
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		case "28", "3D": // refused at connect: a rotated password, a wrong role or database name
+			// A configuration to fix, but until then the sender must be told
+			// to come back (503), not that its report is bad or we broke.
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		switch pgErr.Code {
 		// A read-only database (a standby after a failover) or one not yet

@@ -435,3 +435,35 @@ func TestUnwritableDatabaseIsUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// A server that refuses the connection itself (a rotated password, a role
+// or database that is not there) is unavailable too: 503 + Retry-After to
+// the sender, and /readyz says not ready without the driver's details.
+func TestRefusedConnectionIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, change := range map[string]func(c *pgxpool.Config){
+		"no such role":     func(c *pgxpool.Config) { c.ConnConfig.User = "no_such_role" },
+		"no such database": func(c *pgxpool.Config) { c.ConnConfig.Database = "no_such_database" },
+	} {
+		c := cfg.Copy()
+		change(c)
+		pool, err := pgxpool.NewWithConfig(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store := eventstore.New(pool, eventstore.Options{RetryFor: 100 * time.Millisecond})
+		if _, err := store.Append(ctx, []domain.StatusReceived{report("m1", "e1", domain.StatusSent)}); !errors.Is(err, eventstore.ErrUnavailable) {
+			t.Errorf("%s: Append: %v, want ErrUnavailable", name, err)
+		}
+		if err := store.Ready(ctx); !eventstore.IsUnavailable(err) {
+			t.Errorf("%s: Ready: %v, want unavailable", name, err)
+		}
+		store.Close()
+		pool.Close()
+	}
+}
