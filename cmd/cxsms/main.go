@@ -7,10 +7,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -53,11 +56,46 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("no command given")
 	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage) // even when .env is broken
+		return nil
+	}
+	// The commands without flags take their arguments whole: "serve -h"
+	// must not start a server, nor "migrate --bogus" migrate.
+	if c, ok := positional[cmd]; ok {
+		line := strings.TrimSpace("cxsms " + cmd + " " + c.args)
+		if slices.ContainsFunc(rest, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" }) {
+			fmt.Fprintf(stdout, "usage: %s\n\n%s. Configuration comes from the environment (cxsms help lists it).\n", line, c.what)
+			return nil
+		}
+		if want := len(strings.Fields(c.args)); len(rest) != want {
+			return fmt.Errorf("usage: %s (got %q)", line, rest)
+		}
+	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}
-	cmd, rest := args[0], args[1:]
+	err = dispatch(ctx, cfg, cmd, rest, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // the flag set printed its usage, as asked
+	}
+	return err
+}
+
+// positional are the commands without flags: the arguments they take, and
+// what they do.
+var positional = map[string]struct{ args, what string }{
+	"serve":   {"", "Runs the HTTP API and the projectors, migrating the database first"},
+	"project": {"", "Runs only the projectors, for a node beside serve with PROJECTORS=off"},
+	"migrate": {"", "Applies the database migrations this binary embeds"},
+	"rebuild": {"NAME|all", "Rebuilds a read model (or all) from the event log while reads go on"},
+	"history": {"ID", "Prints one message's events from the log, in log order"},
+}
+
+func dispatch(ctx context.Context, cfg config, cmd string, rest []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return serve(ctx, cfg, rest, stdout, stderr)
@@ -79,9 +117,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return map[string]func(context.Context, config, []string, io.Writer, io.Writer) error{
 			"bench-wait": benchWait, "bench-lag": benchLag, "bench-load": benchLoad, "bench-floor": benchFloor,
 		}[cmd](ctx, cfg, rest, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
