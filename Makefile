@@ -55,6 +55,6 @@ db-stop: ## stop the private PostgreSQL under .data/
 	@scripts/pg.sh stop $(PGDIR)
 
 .PHONY: clean
-clean: ## stop the private PostgreSQL and remove build output and .data/
-	-@scripts/pg.sh stop $(PGDIR)
+clean: ## stop and delete the private PostgreSQL, and remove build output and .data/
+	-@scripts/pg.sh destroy $(PGDIR)
 	rm -rf bin .data

@@ -11,7 +11,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1 || true
+  scripts/pg.sh destroy "$tmp/pg" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT

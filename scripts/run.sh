@@ -6,7 +6,9 @@ bin=$1 pgdir=$2
 cd "$(dirname "$0")/.."
 # Settings in .env count as set: the service reads .env, but the environment
 # wins over it, so nothing here may override what .env says.
-in_env_file() { grep -qs "^$1=" .env; }
+# The service reads .env with godotenv, which also takes "export KEY=",
+# "KEY = value" and "KEY: value": so must this.
+in_env_file() { grep -Eqs "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*[=:]" .env; }
 if [ -z "${DATABASE_URL:-}" ] && ! in_env_file DATABASE_URL; then
   DATABASE_URL=$(scripts/pg.sh start "$pgdir")
   export DATABASE_URL
