@@ -97,6 +97,14 @@ func parse(req Request) ([]StatusReceived, error) {
 	if body[0] == '{' || body[0] == '[' {
 		return parseJSONBody(&req, body)
 	}
+	if body[0] == '"' && json.Valid(body) {
+		// Receipt text sent as a JSON string, as inside an array.
+		e, err := parseReceiptString(&req, body, 0, 1)
+		if err != nil {
+			return nil, err
+		}
+		return []StatusReceived{e}, nil
+	}
 	text := string(body)
 	if !isTextPlain(req.ContentType) && json.Valid(body) {
 		return nil, &ParseError{Index: bodyLevel, Reason: "body is " + jsonKind(body[0]) + ", not a report"}
@@ -232,15 +240,16 @@ func parseReceiptString(req *Request, raw []byte, index, n int) (StatusReceived,
 }
 
 // JSON field names, in order of preference. They follow the CXone tutorial's
-// parser, plus the SMPP names carrier gateways pass through.
+// parser, plus the SMPP names carrier gateways pass through, and the names
+// this service's own answers use (senderId, recipient).
 var (
 	messageIDKeys   = []string{"messageId", "smppMessageId", "externalId", "receipted_message_id"}
 	statusKeys      = []string{"status", "deliveryStatus"}
 	messageStateKey = []string{"message_state"}
 	carrierKeys     = []string{"carrier", "carrierCode"}
 	errorCodeKeys   = []string{"errorCode", "smppErrorCode", "network_error_code"}
-	senderKeys      = []string{"from", "sourceAddress", "source_addr"}
-	recipientKeys   = []string{"to", "destinationAddress", "destination_addr"}
+	senderKeys      = []string{"from", "sourceAddress", "source_addr", "senderId"}
+	recipientKeys   = []string{"to", "destinationAddress", "destination_addr", "recipient"}
 	priceKey        = []string{"price"}
 	currencyKey     = []string{"currency"}
 	occurredKeys    = []string{"timestamp", "deliveryTime"}

@@ -130,6 +130,16 @@ func TestParseShapes(t *testing.T) {
 			want: []wantEvent{{id: "m", carrier: "TTA", from: "ACME", to: "+14155550123", err: "5"}},
 		},
 		{
+			name: "the names of this service's own answers",
+			body: `{"messageId":"m","senderId":"ACME","recipient":"+14155550123"}`,
+			want: []wantEvent{{id: "m", from: "ACME", to: "+14155550123"}},
+		},
+		{
+			name: "receipt text as a JSON string body",
+			body: `"id:r9 stat:UNDELIV err:005"`,
+			want: []wantEvent{{id: "r9", status: "UNDELIVERED", raw: "UNDELIV", err: "005", format: FormatSMPPReceipt}},
+		},
+		{
 			name: "payload null is no envelope",
 			body: `{"payload":null,"messageId":"m","status":"SENT"}`,
 			want: []wantEvent{{id: "m", status: "SENT", raw: "SENT"}},
@@ -418,7 +428,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "NULs", index: bodyLevel, body: "\x00\x00\n", is: ErrEmptyBody},
 		{name: "null", index: bodyLevel, body: "null", reason: "JSON null"},
 		{name: "number", index: bodyLevel, body: "42", reason: "JSON number"},
-		{name: "string", index: bodyLevel, body: `"id:1 stat:DELIVRD"`, reason: "JSON string"},
+		{name: "string that is no receipt", body: `"hello"`, reason: "not an SMPP delivery receipt"},
 		{name: "boolean", index: bodyLevel, body: "true", reason: "JSON boolean"},
 		{name: "prose", index: bodyLevel, body: "hello: world", reason: "neither JSON nor"},
 		{name: "empty object", body: "{}", field: "messageId", is: ErrNoMessageID},
