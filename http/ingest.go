@@ -44,21 +44,17 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var refused *Error
+		switch {
+		case errors.As(err, &tooBig):
 			s.metrics.ingestRequests.WithLabelValues("too_large").Inc()
+			return err
+		case errors.As(err, &refused): // 415, or an encoding that does not decode
+			s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
 			return err
 		}
 		s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
 		return errorf(http.StatusBadRequest, "could not read body: "+err.Error())
-	}
-	if body, err = decodeBody(r.Header.Get("Content-Encoding"), body, s.cfg.MaxBodyBytes); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.metrics.ingestRequests.WithLabelValues("too_large").Inc()
-		} else {
-			s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
-		}
-		return err
 	}
 	if len(s.keys) > 0 {
 		if err := s.keys.verify(r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"),
@@ -158,32 +154,41 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// readBody reads at most limit bytes; a longer body fails with
-// *http.MaxBytesError as soon as the limit is crossed, before it is read whole.
-// decodeBody undoes a gzip or deflate Content-Encoding. What it inflates to
-// is held to the same limit as a plain body: a few kilobytes can inflate to
-// gigabytes. A charset sent as an encoding (utf-8, a common slip) is taken
-// for none rather than losing the report. Other encodings are refused with
-// 415, never read as text.
-func decodeBody(encoding string, body []byte, limit int64) ([]byte, error) {
-	var zr io.Reader
-	var err error
-	switch name := strings.ToLower(strings.TrimSpace(encoding)); name {
+// readBody reads the body, inflating a gzip or deflate one as it arrives.
+// Both what arrives and what it inflates to are held to limit, and a body
+// that crosses it fails with *http.MaxBytesError at once, before it is read
+// whole: a few kilobytes can inflate to gigabytes, and a sender that stalls
+// after crossing the limit still gets its 413. A charset sent as an encoding
+// (utf-8, a common slip) is taken for none rather than losing the report.
+// Other encodings are refused with 415, never read as text.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	encoding := r.Header.Get("Content-Encoding")
+	body := io.Reader(http.MaxBytesReader(w, r.Body, limit))
+	size := 512
+	switch strings.ToLower(strings.TrimSpace(encoding)) {
 	case "", "identity", "utf-8", "utf8":
-		return body, nil
+		if r.ContentLength > 0 && r.ContentLength <= limit {
+			size = int(r.ContentLength)
+		}
+		return readAll(body, size)
 	case "gzip", "x-gzip":
-		zr, err = gzip.NewReader(bytes.NewReader(body))
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, encodingError(encoding, err)
+		}
+		body = zr
 	case "deflate": // zlib-wrapped, as HTTP defines it
-		zr, err = zlib.NewReader(bytes.NewReader(body))
+		zr, err := zlib.NewReader(body)
+		if err != nil {
+			return nil, encodingError(encoding, err)
+		}
+		body = zr
 	default:
 		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding "+quote(encoding)+" is not supported: send the body as is, gzip or deflate")
 	}
+	out, err := readAll(io.LimitReader(body, limit+1), size)
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "Content-Encoding "+quote(encoding)+": "+err.Error())
-	}
-	out, err := io.ReadAll(io.LimitReader(zr, limit+1))
-	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "Content-Encoding "+quote(encoding)+": "+err.Error())
+		return nil, encodingError(encoding, err)
 	}
 	if int64(len(out)) > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
@@ -191,20 +196,26 @@ func decodeBody(encoding string, body []byte, limit int64) ([]byte, error) {
 	return out, nil
 }
 
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	size := 512
-	if r.ContentLength > 0 && r.ContentLength <= limit {
-		size = int(r.ContentLength)
+// encodingError is err from reading an encoded body: the body's limit
+// crossed, or an encoding that does not decode (400).
+func encodingError(encoding string, err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return err
 	}
+	return errorf(http.StatusBadRequest, "Content-Encoding "+quote(encoding)+": "+err.Error())
+}
+
+// readAll reads r to its end into a buffer of size bytes to start with.
+func readAll(r io.Reader, size int) ([]byte, error) {
 	// One spare byte lets the read that finds EOF happen without growing
 	// the buffer (bytes.Buffer.ReadFrom would grow it to 512 bytes first).
 	buf := make([]byte, 0, size+1)
-	body := http.MaxBytesReader(w, r.Body, limit)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := body.Read(buf[len(buf):cap(buf)])
+		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if errors.Is(err, io.EOF) {
 			return buf, nil

@@ -747,3 +747,33 @@ func TestUnavailableSaysWhatFailed(t *testing.T) {
 		t.Errorf("history 503 %s: speaks of a commit on a read", got)
 	}
 }
+
+// A gzip body that inflates past the limit is answered 413 as soon as it
+// does, even when the sender stalls before the rest: it was inflated only
+// once the whole compressed body had arrived.
+func TestOversizedGzipAnsweredAtOnce(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, Config{MaxBodyBytes: 1000})
+	var part bytes.Buffer
+	zw := gzip.NewWriter(&part)
+	zw.Write(bytes.Repeat([]byte("x"), 5000))
+	zw.Flush() // what was written so far can be inflated; the stream goes on
+	conn, err := net.Dial("tcp", env.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /webhooks/cxone/sms HTTP/1.1\r\nHost: cxsms\r\nX-Webhook-Secret: %s\r\nContent-Type: application/json\r\n"+
+		"Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n", testWebhookSecret, part.Len(), part.Bytes())
+	if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer while the sender stalls: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("answer %s, want 413", resp.Status)
+	}
+}
