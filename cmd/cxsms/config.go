@@ -7,6 +7,8 @@ import (
 
 	"github.com/joho/godotenv"
 	"github.com/sirupsen/logrus"
+
+	"github.com/cxsms/cxsms/http/cxone"
 )
 
 // config is everything the commands read from the environment.
@@ -22,6 +24,9 @@ type config struct {
 	LogLevel         logrus.Level
 	PublicURL        string
 	getenv           func(string) string
+	// webhookSecretPadded says WEBHOOK_SECRET came with surrounding
+	// whitespace, which was dropped; newLogger warns about it.
+	webhookSecretPadded bool
 }
 
 // loadConfig reads the environment, with a .env file in the working directory
@@ -37,10 +42,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		return dotenv[k]
 	}
+	// Read the way the CXone client reads it, so that what serve compares
+	// is what register-webhook registered.
+	secret, padded := cxone.WebhookSecretFromEnv(get)
 	cfg := config{
 		DatabaseURL:   get("DATABASE_URL"),
 		Port:          get("PORT"),
-		WebhookSecret: get("WEBHOOK_SECRET"),
+		WebhookSecret: secret.Reveal(),
 		SigningSecret: get("WEBHOOK_SIGNING_SECRET"),
 		AdminToken:    get("ADMIN_TOKEN"),
 		RulesFile:     get("RULES_FILE"),
@@ -48,8 +56,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 		PublicURL:     get("PUBLIC_URL"),
 		getenv:        get,
 	}
+	cfg.webhookSecretPadded = padded
 	if cfg.Port == "" {
 		cfg.Port = "8080"
+	}
+	if cfg.PublicURL != "" {
+		if err := cxone.CheckPublicURL(cfg.PublicURL); err != nil {
+			return config{}, fmt.Errorf("PUBLIC_URL: %w", err)
+		}
 	}
 	if v := get("MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -149,21 +149,27 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	fmt.Fprintf(stdout, "cxsms listening on http://127.0.0.1:%d\n", addr.Port)
 	log.WithField("port", addr.Port).Info("listening")
 
+	// With PUBLIC_URL set, keep CXone's subscription pointing here. Neither
+	// a bad CXone configuration nor CXone failing stops serve: reports keep
+	// arriving on an existing subscription, and refusing them for want of
+	// the registration would lose them. The first is logged once (no retry
+	// fixes it), the second logged and retried.
+	var keeper *webhookKeeper
+	if cfg.PublicURL != "" {
+		ccfg, err := cxone.ConfigFromEnv(cfg.getenv)
+		if err != nil {
+			log.WithError(err).Error("PUBLIC_URL is set, but the CXone configuration is not usable: the webhook subscription is not kept; fix it and restart, or run `cxsms register-webhook`")
+		} else {
+			client := cxone.New(ccfg, cxone.WithLogger(log), cxone.WithWebhookName(cfg.getenv("CXONE_WEBHOOK_NAME")),
+				cxone.WithHooks(cxone.Hooks{TokenRefresh: metrics.TokenRefresh, Retry: metrics.CXoneRetry}))
+			keeper = newWebhookKeeper(client, strings.TrimRight(cfg.PublicURL, "/")+webhookPath, log)
+		}
+	}
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	// With PUBLIC_URL set, keep CXone's subscription pointing here. A failure
-	// is logged, not fatal: reports keep arriving on an existing subscription.
-	if cfg.PublicURL != "" {
-		go func() {
-			url := strings.TrimRight(cfg.PublicURL, "/") + webhookPath
-			res, err := ensureWebhook(ctx, cfg, log, url, cfg.getenv("CXONE_ALLOW_LOCALHOST") == "true",
-				cxone.WithHooks(cxone.Hooks{TokenRefresh: metrics.TokenRefresh, Retry: metrics.CXoneRetry}))
-			if err != nil {
-				log.WithError(err).Error("CXone webhook subscription not ensured; run `cxsms register-webhook` once fixed")
-				return
-			}
-			log.WithFields(logrus.Fields{"id": res.ID, "action": res.Action, "callback": url}).Info("CXone webhook subscription")
-		}()
+	if keeper != nil {
+		go keeper.run(ctx)
 	}
 	// Serve until told to stop, or until the listener or the projector fails.
 	// A projector that is off ends at once, and serving goes on.
@@ -195,6 +201,57 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	return nil
 }
 
+// webhookKeeper keeps CXone's subscription pointing at this service for as
+// long as serve runs: it retries until EnsureWebhook succeeds, then checks
+// again every so often, because someone may repoint or delete the
+// subscription in the CXone admin console, or another environment with the
+// same CXONE_WEBHOOK_NAME may point it at itself.
+type webhookKeeper struct {
+	client   *cxone.Client
+	callback string
+	log      logrus.FieldLogger
+	every    time.Duration // between checks once it is in place
+	minRetry time.Duration // the first wait after a failure; it doubles
+	maxRetry time.Duration // the longest wait after a failure
+}
+
+func newWebhookKeeper(c *cxone.Client, callback string, log logrus.FieldLogger) *webhookKeeper {
+	return &webhookKeeper{client: c, callback: callback, log: log,
+		every: 10 * time.Minute, minRetry: 5 * time.Second, maxRetry: 5 * time.Minute}
+}
+
+// run returns when ctx ends.
+func (k *webhookKeeper) run(ctx context.Context) {
+	log := k.log.WithField("callback", k.callback)
+	retry, inPlace := k.minRetry, false
+	for wait := time.Duration(0); ; {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		res, err := k.client.EnsureWebhook(ctx, k.callback)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			log.WithError(err).WithField("retry_in", retry.String()).Error("CXone webhook subscription not ensured; retrying")
+			wait, retry = retry, min(2*retry, k.maxRetry)
+			continue
+		}
+		fields := logrus.Fields{"id": res.ID, "action": res.Action, "changed": res.Changed}
+		switch {
+		case !inPlace:
+			log.WithFields(fields).Info("CXone webhook subscription in place")
+		case res.Action != cxone.ActionUnchanged:
+			log.WithFields(fields).Warn("CXone webhook subscription had been changed or removed; repaired")
+		}
+		wait, retry, inPlace = k.every, k.minRetry, true
+	}
+}
+
 func migrateUntilDone(ctx context.Context, p *pgxpool.Pool, log *logrus.Logger, done chan<- struct{}) {
 	for {
 		applied, err := eventstore.Migrate(ctx, p)
@@ -214,11 +271,16 @@ func migrateUntilDone(ctx context.Context, p *pgxpool.Pool, log *logrus.Logger, 
 	}
 }
 
+// newLogger also logs what the configuration warns about, since loadConfig
+// has nowhere to log and each command makes its logger once.
 func newLogger(cfg config, out io.Writer) *logrus.Logger {
 	log := logrus.New()
 	log.SetOutput(out)
 	log.SetFormatter(&logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano})
 	log.SetLevel(cfg.LogLevel)
+	if cfg.webhookSecretPadded {
+		log.Warn("WEBHOOK_SECRET has leading or trailing whitespace (a newline at the end of a mounted file?); it is ignored, here and in the secret registered with CXone")
+	}
 	return log
 }
 

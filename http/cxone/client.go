@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -89,7 +90,8 @@ func WithRequestTimeout(d time.Duration) Option {
 }
 
 // AllowLocalhost lets EnsureWebhook register a callback on this machine,
-// which only makes sense when "CXone" is the local fake.
+// which only makes sense when "CXone" is the local fake. It is the same as
+// Config.AllowLocalhost (CXONE_ALLOW_LOCALHOST).
 func AllowLocalhost() Option {
 	return func(c *Client) { c.allowLocalhost = true }
 }
@@ -123,14 +125,37 @@ func New(cfg Config, opts ...Option) *Client {
 		log:            quiet,
 		retry:          DefaultRetryPolicy,
 		requestTimeout: 10 * time.Second,
+		allowLocalhost: cfg.AllowLocalhost,
 		webhookName:    DefaultWebhookName,
 		now:            time.Now,
 	}
 	for _, o := range opts {
 		o(c)
 	}
+	// A copy, so that the caller's client keeps its own redirect policy.
+	hc := *c.http
+	hc.CheckRedirect = checkRedirect
+	c.http = &hc
 	c.tokens = &tokenCache{fetch: c.fetchToken, now: func() time.Time { return c.now() }}
 	return c
+}
+
+// errRedirectLoop ends a GET that keeps being redirected. It is not worth
+// retrying: the next attempt would go round the same loop.
+var errRedirectLoop = errors.New("stopped after 10 redirects")
+
+// checkRedirect follows redirects for GET only. Go's client would turn a
+// 301 or 302 answer to a PUT or POST into a GET of the Location, and that
+// GET's 200 would pass for "updated"; instead the 3xx itself is returned,
+// and apiError names where it pointed.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if via[0].Method != http.MethodGet {
+		return http.ErrUseLastResponse
+	}
+	if len(via) >= 10 {
+		return errRedirectLoop
+	}
+	return nil
 }
 
 // request is one HTTP exchange, described so that it can be sent again.
@@ -145,6 +170,9 @@ type request struct {
 	// idempotent says a 5xx or a lost answer may be retried blindly. Only
 	// creating a subscription is not: a retry could create a second one.
 	idempotent bool
+	// failed, when set, hears of every failed attempt, so that a caller
+	// that stops waiting can say why (see tokenCache.get).
+	failed func(error)
 }
 
 type response struct {
@@ -178,16 +206,19 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 				return nil, fmt.Errorf("cxone: %s: %w", r.op, last)
 			}
 			if !r.idempotent {
-				return nil, &uncertainError{fmt.Errorf("cxone: %s: outcome unknown: %w", r.op, last)}
+				return nil, &uncertainError{err: fmt.Errorf("cxone: %s: outcome unknown: %w", r.op, last), retryAfter: -1}
 			}
 		case retryableStatus(resp.status):
 			last = c.apiError(r, resp)
 			status, retryAfter = resp.status, parseRetryAfter(resp.header, time.Now())
 			if !r.idempotent && resp.status != http.StatusTooManyRequests {
-				return nil, &uncertainError{last}
+				return nil, &uncertainError{err: last, retryAfter: retryAfter}
 			}
 		default:
 			return resp, nil
+		}
+		if r.failed != nil {
+			r.failed(last)
 		}
 		if err := b.wait(ctx, last, status, retryAfter); err != nil {
 			return nil, err
@@ -196,8 +227,8 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 }
 
 // attempt is one HTTP exchange under the per-attempt timeout.
-func (c *Client) attempt(ctx context.Context, r request) (*response, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.requestTimeout)
+func (c *Client) attempt(parent context.Context, r request) (*response, error) {
+	ctx, cancel := context.WithTimeout(parent, c.requestTimeout)
 	defer cancel()
 	var body io.Reader
 	if r.body != nil {
@@ -222,6 +253,11 @@ func (c *Client) attempt(ctx context.Context, r request) (*response, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if ctx.Err() != nil && parent.Err() == nil {
+			// Say it was this attempt's timeout: "context deadline
+			// exceeded" alone reads as if the whole operation ran out.
+			return nil, fmt.Errorf("no answer within %s: %w", c.requestTimeout, netError(err))
+		}
 		return nil, netError(err)
 	}
 	defer resp.Body.Close()
@@ -291,24 +327,121 @@ func (c *Client) apiError(r request, resp *response) *APIError {
 	if e.Code == "" && e.Message == "" {
 		e.Message = c.scrub(string(resp.body), r.bearer)
 	}
+	if resp.status >= 300 && resp.status < 400 {
+		e.Message = redirectMessage(r.url, resp.header.Get("Location"))
+	}
 	return e
+}
+
+// redirectMessage explains a 3xx: the client does not follow redirects of
+// anything but a GET, and a CXone API that redirects is most likely being
+// reached at an old or wrong address.
+func redirectMessage(from, location string) string {
+	if location == "" {
+		return "redirected without a Location; check CXONE_API_URL/CXONE_DOMAIN and the token endpoint"
+	}
+	where := "(unparsable URL)"
+	if base, err := url.Parse(from); err == nil {
+		if u, err := base.Parse(location); err == nil {
+			where = stripQuery(u.String())
+		}
+	}
+	return "redirected to " + where + ", which is not followed for this request: " +
+		"point CXONE_API_URL/CXONE_DOMAIN (or the token endpoint) at the address CXone redirects to"
 }
 
 // scrub shortens server text for an error message and removes any secret
 // of ours from it: a validation error that echoes the request body would
 // otherwise carry the webhook secret into a log line.
 func (c *Client) scrub(s string, extra ...string) string {
+	type form struct {
+		text  string
+		short bool
+	}
+	var forms []form
 	secrets := append([]string{c.cfg.ClientSecret.Reveal(), c.cfg.AccessKeySecret.Reveal(), c.cfg.WebhookSecret.Reveal()}, extra...)
 	for _, v := range secrets {
-		if v != "" {
-			s = strings.ReplaceAll(s, v, redacted)
+		if v == "" {
+			continue
 		}
+		for _, f := range echoForms(v) {
+			forms = append(forms, form{f, len(v) < minWordSecret})
+		}
+	}
+	// Longest first, so that a secret containing another goes whole.
+	slices.SortStableFunc(forms, func(a, b form) int { return len(b.text) - len(a.text) })
+	for _, f := range forms {
+		s = redact(s, f.text, f.short)
 	}
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}
 	return s
+}
+
+// minWordSecret is the length under which a secret is redacted only where
+// it stands alone. A secret of a few letters also occurs inside ordinary
+// words, and cutting it out of them would garble CXone's message while
+// hiding nothing: a reader cannot tell which part of which word it was.
+const minWordSecret = 8
+
+// echoForms are the shapes in which a secret can come back in an answer:
+// as sent, form- or path-escaped (a token endpoint echoing its form body),
+// and JSON-escaped with or without HTML escaping and escaped slashes (an
+// API echoing the subscription we posted).
+func echoForms(v string) []string {
+	forms := []string{v, url.QueryEscape(v), url.PathEscape(v)}
+	if j, err := json.Marshal(v); err == nil {
+		forms = append(forms, string(j[1:len(j)-1]))
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) == nil {
+		j := strings.TrimSpace(b.String())
+		j = j[1 : len(j)-1]
+		forms = append(forms, j, strings.ReplaceAll(j, "/", `\/`))
+	}
+	slices.Sort(forms)
+	return slices.Compact(forms)
+}
+
+// redact replaces secret in s; a short one only where it is not part of a
+// longer word.
+func redact(s, secret string, short bool) string {
+	if !short {
+		return strings.ReplaceAll(s, secret, redacted)
+	}
+	var b strings.Builder
+	start, from := 0, 0
+	for {
+		i := strings.Index(s[from:], secret)
+		if i < 0 {
+			break
+		}
+		i += from
+		end := i + len(secret)
+		if wordByteAt(s, i-1) || wordByteAt(s, end) {
+			from = i + 1
+			continue
+		}
+		b.WriteString(s[start:i])
+		b.WriteString(redacted)
+		start, from = end, end
+	}
+	b.WriteString(s[start:])
+	return b.String()
+}
+
+// wordByteAt reports whether s[i] exists and belongs to a word (a letter,
+// a digit, an underscore, or part of a non-ASCII character).
+func wordByteAt(s string, i int) bool {
+	if i < 0 || i >= len(s) {
+		return false
+	}
+	c := s[i]
+	return c >= 0x80 || c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
 }
 
 func oauthCode(body []byte) string {
@@ -325,10 +458,11 @@ func oauthCode(body []byte) string {
 }
 
 // retryableNetError: a refused connection, a reset or a timeout may well
-// work next time; a certificate that does not verify will not.
+// work next time; a certificate that does not verify, or a redirect loop,
+// will not.
 func retryableNetError(err error) bool {
 	var certErr *tls.CertificateVerificationError
-	return !errors.As(err, &certErr)
+	return !errors.As(err, &certErr) && !errors.Is(err, errRedirectLoop)
 }
 
 // netError unwraps the *url.Error around a transport failure: its URL may

@@ -85,6 +85,20 @@ type Config struct {
 	AccessKeyID     string // the password grant's username
 	AccessKeySecret Secret // the password grant's password
 	WebhookSecret   Secret // sent by CXone as X-Webhook-Secret with every report
+	// AllowLocalhost lets EnsureWebhook register a callback on this
+	// machine, which only makes sense when "CXone" is the local fake.
+	AllowLocalhost bool
+}
+
+// WebhookSecretFromEnv reads WEBHOOK_SECRET without surrounding whitespace.
+// serve compares it with X-Webhook-Secret and EnsureWebhook registers it, so
+// both read it here: a secret mounted from a file ends in a newline, and
+// trimming it on one side only makes every report a 401. padded says
+// whitespace was dropped, for the caller to warn about.
+func WebhookSecretFromEnv(getenv func(string) string) (secret Secret, padded bool) {
+	raw := getenv("WEBHOOK_SECRET")
+	trimmed := strings.TrimSpace(raw)
+	return Secret(trimmed), trimmed != raw
 }
 
 // ConfigFromEnv reads the CXONE_* variables and WEBHOOK_SECRET through
@@ -107,11 +121,16 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		ClientSecret:    Secret(get("CXONE_CLIENT_SECRET")),
 		AccessKeyID:     get("CXONE_ACCESS_KEY_ID"),
 		AccessKeySecret: Secret(get("CXONE_ACCESS_KEY_SECRET")),
-		WebhookSecret:   Secret(get("WEBHOOK_SECRET")),
 	}
+	cfg.WebhookSecret, _ = WebhookSecretFromEnv(getenv)
 	if cfg.Grant == "" {
 		cfg.Grant = GrantClientCredentials
 	}
+	allow, err := parseBool(get("CXONE_ALLOW_LOCALHOST"))
+	if err != nil {
+		return Config{}, fmt.Errorf("cxone: configuration: CXONE_ALLOW_LOCALHOST: %w", err)
+	}
+	cfg.AllowLocalhost = allow
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -136,16 +155,25 @@ func (c Config) Validate() error {
 	if c.ClientID == "" || c.ClientSecret == "" {
 		bad("CXONE_CLIENT_ID and CXONE_CLIENT_SECRET are required (the OAuth client from the CXone admin console)")
 	}
-	if c.Domain != "" && strings.ContainsAny(c.Domain, "/?#@") {
+	if c.Domain != "" && !validHost(c.Domain) {
 		bad("CXONE_DOMAIN=%q: give a host name such as api-na1.niceincontact.com, without a scheme or path", c.Domain)
 	}
-	for _, u := range []struct{ name, val string }{
-		{"CXONE_TOKEN_URL", c.TokenURL}, {"CXONE_ISSUER", c.Issuer}, {"CXONE_API_URL", c.APIURL},
+	// A query or fragment is allowed on the token URL only (RFC 6749 3.2):
+	// the others have paths appended, which would land inside it, and an
+	// OpenID issuer has neither (OpenID Connect Discovery 1.0, 2).
+	for _, u := range []struct {
+		name, val  string
+		queryAllow bool
+	}{
+		{"CXONE_TOKEN_URL", c.TokenURL, true}, {"CXONE_ISSUER", c.Issuer, false}, {"CXONE_API_URL", c.APIURL, false},
 	} {
-		if u.val != "" {
-			if err := checkBaseURL(u.val); err != nil {
-				bad("%s: %v", u.name, err)
-			}
+		if u.val == "" {
+			continue
+		}
+		if err := checkBaseURL(u.val); err != nil {
+			bad("%s: %v", u.name, err)
+		} else if err := checkNoQuery(u.val); err != nil && !u.queryAllow {
+			bad("%s: %v", u.name, err)
 		}
 	}
 	if c.TokenURL == "" && c.Issuer == "" && c.Domain == "" {
@@ -163,15 +191,77 @@ func (c Config) Validate() error {
 func checkBaseURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a URL", s)
+		// netError drops the URL, which may hold credentials, and keeps
+		// the reason (a space in the host, a port that is not a number).
+		return fmt.Errorf("not a URL: %v", netError(err))
 	}
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+		return fmt.Errorf("%q is not an absolute http(s) URL", stripQuery(s))
 	}
 	if u.User != nil {
 		return fmt.Errorf("%s: credentials do not belong in the URL", u.Redacted())
 	}
+	if !validHost(u.Host) {
+		return fmt.Errorf("%q: the host %q is not a host name with an optional port", stripQuery(s), u.Host)
+	}
 	return nil
+}
+
+// CheckPublicURL checks a base URL that paths get appended to, such as
+// PUBLIC_URL: "https://h/?k=v" + "/webhooks/cxone/sms" would register a
+// callback whose path lands in the query.
+func CheckPublicURL(s string) error {
+	if err := checkBaseURL(s); err != nil {
+		return err
+	}
+	return checkNoQuery(s)
+}
+
+func checkNoQuery(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("not a URL: %v", netError(err))
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#") {
+		return fmt.Errorf("%s: remove the query or fragment (paths are appended to this URL)", stripQuery(s))
+	}
+	return nil
+}
+
+// validHost accepts a host name or IP address with an optional numeric
+// port; url.Parse lets through names such as "api eu1" that no request
+// could ever reach, and those would be retried as if CXone were down.
+func validHost(hostport string) bool {
+	u, err := url.Parse("https://" + hostport)
+	if err != nil || u.Host != hostport || u.Hostname() == "" {
+		return false
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+	}
+	if strings.HasPrefix(u.Host, "[") {
+		return true // an IPv6 literal, which url.Parse has checked
+	}
+	for _, r := range u.Hostname() {
+		if !(r == '-' || r == '.' || r == '_' || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z')) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseBool reads a yes/no setting: 1, true, yes or on (any case) are
+// true; empty, 0, false, no and off are false.
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "", "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a yes/no value: use true or false", s)
 }
 
 func (c Config) grant() Grant {
@@ -202,6 +292,7 @@ func (c Config) String() string {
 		{"APIURL", plain(c.APIURL)}, {"Grant", plain(c.grant())}, {"ClientID", plain(c.ClientID)},
 		{"ClientSecret", c.ClientSecret}, {"AccessKeyID", plain(c.AccessKeyID)},
 		{"AccessKeySecret", c.AccessKeySecret}, {"WebhookSecret", c.WebhookSecret},
+		{"AllowLocalhost", plain(strconv.FormatBool(c.AllowLocalhost))},
 	} {
 		if i > 0 {
 			b.WriteByte(' ')

@@ -40,7 +40,7 @@ func TestConfigFromEnv(t *testing.T) {
 			t.Errorf("cfg = %v (secret trimmed: %t)", cfg, cfg.ClientSecret.Reveal() == "s3cret")
 		}
 		c := New(cfg)
-		if u, _ := c.tokenEndpoint(t.Context()); u != "https://api-na1.niceincontact.com/api/v2/oauth/token" {
+		if u, _ := c.tokenEndpoint(t.Context(), nil); u != "https://api-na1.niceincontact.com/api/v2/oauth/token" {
 			t.Errorf("token endpoint = %s", u)
 		}
 	})
@@ -50,7 +50,7 @@ func TestConfigFromEnv(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u, _ := New(cfg).tokenEndpoint(t.Context()); u != "https://t.example/token" {
+		if u, _ := New(cfg).tokenEndpoint(t.Context(), nil); u != "https://t.example/token" {
 			t.Errorf("token endpoint = %s", u)
 		}
 		if cfg.apiBase() != "https://api.example" {
@@ -70,6 +70,12 @@ func TestConfigFromEnv(t *testing.T) {
 		{"nowhere to go", map[string]string{"CXONE_CLIENT_ID": "c", "CXONE_CLIENT_SECRET": "s"}, []string{"CXONE_TOKEN_URL", "CXONE_ISSUER", "CXONE_API_URL"}},
 		{"bad issuer", with("CXONE_ISSUER", "cxone.niceincontact.com"), []string{"CXONE_ISSUER", "absolute"}},
 		{"credentials in URL", with("CXONE_TOKEN_URL", "https://u:p@t.example/token"), []string{"CXONE_TOKEN_URL", "credentials"}},
+		{"domain with a space", with("CXONE_DOMAIN", "api eu1.niceincontact.com"), []string{"CXONE_DOMAIN", "host name"}},
+		{"domain with a bad port", with("CXONE_DOMAIN", "api-eu1.niceincontact.com:abc"), []string{"CXONE_DOMAIN", "host name"}},
+		{"issuer with a query", with("CXONE_ISSUER", "https://cxone.niceincontact.com/?x=1"), []string{"CXONE_ISSUER", "query"}},
+		{"API URL with a fragment", with("CXONE_API_URL", "https://api.example/#frag"), []string{"CXONE_API_URL", "fragment"}},
+		{"API URL with a space in the host", with("CXONE_API_URL", "https://api example/"), []string{"CXONE_API_URL"}},
+		{"unknown CXONE_ALLOW_LOCALHOST", with("CXONE_ALLOW_LOCALHOST", "maybe"), []string{"CXONE_ALLOW_LOCALHOST"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ConfigFromEnv(env(tc.env))
@@ -86,6 +92,26 @@ func TestConfigFromEnv(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("token URL may carry a query", func(t *testing.T) {
+		if _, err := ConfigFromEnv(env(with("CXONE_TOKEN_URL", "https://t.example/token?tenant=1"))); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("allow localhost", func(t *testing.T) {
+		for v, want := range map[string]bool{"": false, "1": true, "true": true, "YES": true, "True": true, "no": false, "0": false, "FALSE": false} {
+			cfg, err := ConfigFromEnv(env(with("CXONE_ALLOW_LOCALHOST", v)))
+			if err != nil || cfg.AllowLocalhost != want {
+				t.Errorf("CXONE_ALLOW_LOCALHOST=%q: AllowLocalhost %t, err %v; want %t", v, cfg.AllowLocalhost, err, want)
+			}
+		}
+	})
+	t.Run("webhook secret trimmed", func(t *testing.T) {
+		s, padded := WebhookSecretFromEnv(env(map[string]string{"WEBHOOK_SECRET": "whsec-from-file\n"}))
+		if s.Reveal() != "whsec-from-file" || !padded {
+			t.Errorf("padded %t, trimmed %t", padded, s.Reveal() == "whsec-from-file")
+		}
+	})
 
 	t.Run("password grant", func(t *testing.T) {
 		cfg, err := ConfigFromEnv(env(with("CXONE_GRANT", "password", "CXONE_ACCESS_KEY_ID", "AK", "CXONE_ACCESS_KEY_SECRET", "aks")))

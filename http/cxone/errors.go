@@ -122,14 +122,19 @@ type LocalCallbackError struct {
 
 func (e *LocalCallbackError) Error() string {
 	return fmt.Sprintf("cxone: callback host %q is this machine, which CXone cannot reach: "+
-		"register a public URL (PUBLIC_URL), or pass cxone.AllowLocalhost() when the CXone is the local fake", e.Host)
+		"register a public URL (PUBLIC_URL), or set CXONE_ALLOW_LOCALHOST=true when the CXone is the local fake", e.Host)
 }
 
 // uncertainError marks a non-idempotent request (creating a subscription)
 // whose outcome is unknown: the answer was a 5xx or never came, so CXone may
 // or may not have acted. Blindly retrying could create a duplicate; the
 // caller looks first.
-type uncertainError struct{ err error }
+type uncertainError struct {
+	err error
+	// retryAfter is CXone's Retry-After on a 5xx (negative when absent):
+	// the caller waits that long before it looks and tries again.
+	retryAfter time.Duration
+}
 
 func (e *uncertainError) Error() string { return e.err.Error() }
 func (e *uncertainError) Unwrap() error { return e.err }

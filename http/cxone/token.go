@@ -32,7 +32,9 @@ type token struct {
 // flight wait for that fetch instead of starting their own. (It is what
 // golang.org/x/sync/singleflight does, in the few lines this needs.)
 type tokenCache struct {
-	fetch func(context.Context) (token, error)
+	// fetch gets a new token; it calls failed with each attempt that
+	// failed, for callers who stop waiting before it ends.
+	fetch func(ctx context.Context, failed func(error)) (token, error)
 	now   func() time.Time
 
 	mu     sync.Mutex
@@ -46,6 +48,7 @@ type tokenFlight struct {
 	cancel  context.CancelFunc
 	tok     token
 	err     error
+	last    error // the latest failed attempt, guarded by tokenCache.mu
 }
 
 // get returns a valid token, fetching one if needed. The fetch runs detached
@@ -78,14 +81,24 @@ func (tc *tokenCache) get(ctx context.Context) (string, error) {
 			f.cancel()
 			tc.flight = nil
 		}
+		last := f.last
 		tc.mu.Unlock()
-		return "", fmt.Errorf("cxone: waiting for an access token: %w", context.Cause(ctx))
+		// Without the fetch's own failure, "time budget spent" would not
+		// say that the token endpoint was the slow or failing part.
+		if last != nil {
+			return "", fmt.Errorf("cxone: waiting for an access token: %w; last failure: %s", context.Cause(ctx), errorSummary(last))
+		}
+		return "", fmt.Errorf("cxone: waiting for an access token: %w (the token endpoint has not answered yet)", context.Cause(ctx))
 	}
 }
 
 func (tc *tokenCache) run(ctx context.Context, f *tokenFlight) {
 	defer f.cancel()
-	tok, err := tc.fetch(ctx)
+	tok, err := tc.fetch(ctx, func(err error) {
+		tc.mu.Lock()
+		f.last = err
+		tc.mu.Unlock()
+	})
 	tc.mu.Lock()
 	if tc.flight == f {
 		tc.flight = nil
@@ -112,7 +125,7 @@ func (tc *tokenCache) invalidate(value string) {
 
 // fetchToken asks the token endpoint for a new token, under its own time
 // budget (it runs detached from the callers' contexts).
-func (c *Client) fetchToken(ctx context.Context) (tok token, err error) {
+func (c *Client) fetchToken(ctx context.Context, failed func(error)) (tok token, err error) {
 	if c.cfgErr != nil {
 		return token{}, c.cfgErr
 	}
@@ -124,7 +137,7 @@ func (c *Client) fetchToken(ctx context.Context) (tok token, err error) {
 		}
 	}()
 
-	endpoint, err := c.tokenEndpoint(ctx)
+	endpoint, err := c.tokenEndpoint(ctx, failed)
 	if err != nil {
 		return token{}, err
 	}
@@ -141,7 +154,7 @@ func (c *Client) fetchToken(ctx context.Context) (tok token, err error) {
 	resp, err := c.send(ctx, request{
 		op: "fetch token", method: http.MethodPost, url: endpoint,
 		body: []byte(form.Encode()), contentType: "application/x-www-form-urlencoded",
-		basicAuth: true, idempotent: true,
+		basicAuth: true, idempotent: true, failed: failed,
 	})
 	if err != nil {
 		return token{}, err
@@ -227,12 +240,12 @@ func (c *Client) tokenError(endpoint string, resp *response) error {
 // tokenEndpoint resolves the token URL in the documented order: an explicit
 // CXONE_TOKEN_URL, then OpenID discovery at CXONE_ISSUER, then the
 // tutorial's per-domain path.
-func (c *Client) tokenEndpoint(ctx context.Context) (string, error) {
+func (c *Client) tokenEndpoint(ctx context.Context, failed func(error)) (string, error) {
 	switch {
 	case c.cfg.TokenURL != "":
 		return c.cfg.TokenURL, nil
 	case c.cfg.Issuer != "":
-		return c.discover(ctx)
+		return c.discover(ctx, failed)
 	default:
 		return "https://" + c.cfg.Domain + "/api/v2/oauth/token", nil
 	}
@@ -240,7 +253,7 @@ func (c *Client) tokenEndpoint(ctx context.Context) (string, error) {
 
 // discover reads the issuer's OpenID configuration once per Client; a
 // failure is not cached, so the next token fetch tries again.
-func (c *Client) discover(ctx context.Context) (string, error) {
+func (c *Client) discover(ctx context.Context, failed func(error)) (string, error) {
 	c.discoverMu.Lock()
 	defer c.discoverMu.Unlock()
 	if c.discovered != "" {
@@ -248,7 +261,7 @@ func (c *Client) discover(ctx context.Context) (string, error) {
 	}
 	issuer := strings.TrimRight(c.cfg.Issuer, "/")
 	docURL := issuer + "/.well-known/openid-configuration"
-	resp, err := c.send(ctx, request{op: "discover token endpoint", method: http.MethodGet, url: docURL, idempotent: true})
+	resp, err := c.send(ctx, request{op: "discover token endpoint", method: http.MethodGet, url: docURL, idempotent: true, failed: failed})
 	if err != nil {
 		return "", err
 	}

@@ -244,3 +244,16 @@ func TestDomainFallbackUsesTutorialTokenPath(t *testing.T) {
 		t.Errorf("requests to %s = %d, want 1", fakecxone.PathTokenLegacy, n)
 	}
 }
+
+// A token endpoint slower than the per-attempt timeout used to end in
+// "waiting for an access token: time budget spent", with no word of why.
+func TestSlowTokenEndpointErrorNamesTheCause(t *testing.T) {
+	e := newEnv(t, fakecxone.Options{})
+	e.fake.InjectFault(fakecxone.Fault{Path: fakecxone.PathToken, Delay: 5 * time.Second, Count: 20})
+	c := e.client(e.cfg, WithRequestTimeout(100*time.Millisecond),
+		WithRetryPolicy(RetryPolicy{MaxAttempts: 20, MaxElapsed: 500 * time.Millisecond, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
+	_, err := c.EnsureWebhook(t.Context(), callback)
+	if err == nil || !strings.Contains(err.Error(), "no answer within 100ms") || !strings.Contains(err.Error(), fakecxone.PathToken) {
+		t.Fatalf("err = %v, want the token fetch's timeout as the cause", err)
+	}
+}

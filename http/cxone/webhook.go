@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -128,7 +129,7 @@ func (c *Client) EnsureWebhook(ctx context.Context, callbackURL string) (Webhook
 				// Look again before creating again: CXone may have created
 				// it and lost only the answer.
 				mayHaveCreated = true
-				if werr := b.wait(ctx, err, statusOf(err), -1); werr != nil {
+				if werr := b.wait(ctx, err, statusOf(err), unc.retryAfter); werr != nil {
 					return WebhookResult{}, werr
 				}
 				continue
@@ -279,25 +280,192 @@ func (c *Client) match(list []webhook, callbackURL string) (*webhook, []string) 
 
 func (c *Client) webhooksURL() string { return c.cfg.apiBase() + "/api/v2/webhooks" }
 
+// maxListPages bounds how many pages listWebhooks follows, so that an API
+// that keeps handing out next links cannot hold it forever.
+const maxListPages = 100
+
+// listWebhooks returns every subscription, following pagination. An answer
+// it cannot understand is an error, never an empty list: taking it for
+// "no subscriptions" would create a duplicate on every run.
+//
+// The fake and the tutorial get one page, {"webhooks": [...]}. The shapes
+// CXone's other list APIs use are understood too: the list under
+// "webhooks", "data" or "items" (inside "resultSet" or not), a next link
+// ("nextPage", "next", or "_links"/"links" "next"), and a total
+// ("totalRecords", "totalCount" or "total"). With a total but no next link,
+// the next page is asked for the way the answer says it was paged (an
+// echoed "page", or "skip"/"top"); otherwise a short listing is an error.
 func (c *Client) listWebhooks(ctx context.Context) ([]webhook, error) {
-	resp, err := c.api(ctx, request{op: "list webhooks", method: http.MethodGet, url: c.webhooksURL(), idempotent: true})
+	var all []webhook
+	seen := map[string]bool{}
+	next := c.webhooksURL()
+	for pages := 1; next != ""; pages++ {
+		if pages > maxListPages {
+			return nil, fmt.Errorf("cxone: list webhooks: more than %d pages; giving up rather than miss a subscription", maxListPages)
+		}
+		if seen[next] {
+			return nil, fmt.Errorf("cxone: list webhooks: the next link %s points to a page already read", stripQuery(next))
+		}
+		seen[next] = true
+		resp, err := c.api(ctx, request{op: "list webhooks", method: http.MethodGet, url: next, idempotent: true})
+		if err != nil {
+			return nil, err
+		}
+		if resp.status == http.StatusNoContent {
+			// CXone's list APIs answer 204 when there is nothing to list.
+			break
+		}
+		p, err := parseWebhookPage(resp.body)
+		if err != nil {
+			return nil, fmt.Errorf("cxone: list webhooks: %s: unreadable answer: %w", stripQuery(next), err)
+		}
+		all = append(all, p.items...)
+		if next, err = c.nextPage(next, p, len(all)); err != nil {
+			return nil, fmt.Errorf("cxone: list webhooks: %w", err)
+		}
+	}
+	return all, nil
+}
+
+// webhookPage is one answer of the listing; -1 marks a number not given.
+type webhookPage struct {
+	items     []webhook
+	next      string
+	total     int
+	page      int
+	pageSize  int
+	skip, top int
+}
+
+func parseWebhookPage(body []byte) (webhookPage, error) {
+	p := webhookPage{total: -1, page: -1, pageSize: -1, skip: -1, top: -1}
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] == '[' {
+		return p, json.Unmarshal(body, &p.items)
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return p, err
+	}
+	if rs, ok := obj["resultSet"]; ok {
+		obj = nil
+		if err := json.Unmarshal(rs, &obj); err != nil {
+			return p, fmt.Errorf("resultSet: %w", err)
+		}
+	}
+	list, key := firstKey(obj, "webhooks", "data", "items")
+	if key != "" {
+		if err := json.Unmarshal(list, &p.items); err != nil {
+			return p, fmt.Errorf("%s: %w", key, err)
+		}
+	} else if obj["webhooks"] == nil && obj["data"] == nil && obj["items"] == nil {
+		// Present as null is an empty list (a nil slice in Go, say);
+		// absent is an answer we do not understand.
+		return p, errors.New("no webhooks, data or items list in it")
+	}
+	p.next = nextLink(obj)
+	for _, f := range []struct {
+		dst  *int
+		keys []string
+	}{
+		{&p.total, []string{"totalRecords", "totalCount", "total"}},
+		{&p.page, []string{"page"}}, {&p.pageSize, []string{"pageSize"}},
+		{&p.skip, []string{"skip"}}, {&p.top, []string{"top"}},
+	} {
+		if raw, key := firstKey(obj, f.keys...); key != "" {
+			if err := json.Unmarshal(raw, f.dst); err != nil || *f.dst < 0 {
+				return p, fmt.Errorf("%s is not a count: %s", key, raw)
+			}
+		}
+	}
+	return p, nil
+}
+
+// firstKey returns the first of keys that obj holds with a non-null value.
+func firstKey(obj map[string]json.RawMessage, keys ...string) (json.RawMessage, string) {
+	for _, k := range keys {
+		if v, ok := obj[k]; ok && string(v) != "null" {
+			return v, k
+		}
+	}
+	return nil, ""
+}
+
+// nextLink finds a next-page link: "nextPage" or "next" as a string, or
+// "next" inside "_links" or "links", as a string or as {"href": ...}.
+func nextLink(obj map[string]json.RawMessage) string {
+	link := func(raw json.RawMessage) string {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+		var h struct {
+			Href string `json:"href"`
+		}
+		json.Unmarshal(raw, &h)
+		return h.Href
+	}
+	if raw, key := firstKey(obj, "nextPage", "next"); key != "" {
+		return link(raw)
+	}
+	if raw, key := firstKey(obj, "_links", "links"); key != "" {
+		var links map[string]json.RawMessage
+		if json.Unmarshal(raw, &links) == nil {
+			if n, ok := links["next"]; ok {
+				return link(n)
+			}
+		}
+	}
+	return ""
+}
+
+// nextPage returns the URL of the page after p (read from cur, with got
+// subscriptions so far), or "" when the listing is complete.
+func (c *Client) nextPage(cur string, p webhookPage, got int) (string, error) {
+	base, err := url.Parse(cur)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	var body struct {
-		Webhooks []webhook `json:"webhooks"`
+	more := p.total >= 0 && got < p.total
+	switch {
+	case p.next != "":
+		u, err := base.Parse(p.next)
+		if err != nil {
+			return "", fmt.Errorf("next link %q is not a URL", stripQuery(p.next))
+		}
+		// The request carries our token: never to another host.
+		if u.Scheme != base.Scheme || u.Host != base.Host {
+			return "", fmt.Errorf("next link %s leaves %s://%s; not following it with our token", stripQuery(u.String()), base.Scheme, base.Host)
+		}
+		if len(p.items) == 0 && !more {
+			return "", nil // an empty last page that still links on
+		}
+		return u.String(), nil
+	case !more:
+		if p.total >= 0 && got > p.total {
+			c.log.WithFields(map[string]any{"total": p.total, "listed": got}).Warn("cxone: the webhook listing holds more subscriptions than its total says")
+		}
+		return "", nil
+	case len(p.items) == 0:
+		return "", fmt.Errorf("CXone says there are %d subscriptions but listed %d, and the last page was empty", p.total, got)
 	}
-	trimmed := bytes.TrimSpace(resp.body)
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		// A bare array is accepted too; it costs nothing to be lenient here.
-		err = json.Unmarshal(trimmed, &body.Webhooks)
-	} else {
-		err = json.Unmarshal(trimmed, &body)
+	q := base.Query()
+	switch {
+	case p.page >= 0:
+		q.Set("page", strconv.Itoa(p.page+1))
+		if p.pageSize > 0 {
+			q.Set("pageSize", strconv.Itoa(p.pageSize))
+		}
+	case p.skip >= 0 || p.top >= 0:
+		q.Set("skip", strconv.Itoa(max(p.skip, 0)+len(p.items)))
+		if p.top > 0 {
+			q.Set("top", strconv.Itoa(p.top))
+		}
+	default:
+		return "", fmt.Errorf("CXone says there are %d subscriptions but listed only %d, with no next link or paging to ask for the rest", p.total, got)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("cxone: list webhooks: unreadable answer: %w", err)
-	}
-	return body.Webhooks, nil
+	base.RawQuery = q.Encode()
+	return base.String(), nil
 }
 
 func (c *Client) createWebhook(ctx context.Context, w webhook) (string, error) {
@@ -334,6 +502,9 @@ func (c *Client) checkCallback(callbackURL string) error {
 	u, err := url.Parse(callbackURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("cxone: callback URL %q is not an absolute http(s) URL", stripQuery(callbackURL))
+	}
+	if u.Fragment != "" || strings.Contains(callbackURL, "#") {
+		return fmt.Errorf("cxone: callback URL %q has a fragment, which CXone would not send", stripQuery(callbackURL))
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
 	local := isLocalHost(host)
