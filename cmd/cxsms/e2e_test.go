@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -1039,4 +1040,29 @@ func TestServeConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A client still sending its body when serve stops does not hold the stop
+// for the whole grace and turn it into a failure: nothing of it was
+// acknowledged, so its connection is closed and serve returns nil (exit 0).
+// Not parallel: it shortens shutdownGrace.
+func TestStopWithAStalledClient(t *testing.T) {
+	// Cleanups run last first: these run after startServer's, which stops
+	// serve and checks it returned nil, so the client stalls until then.
+	var conn net.Conn
+	grace := shutdownGrace
+	t.Cleanup(func() {
+		shutdownGrace = grace
+		if conn != nil {
+			conn.Close()
+		}
+	})
+	shutdownGrace = 300 * time.Millisecond
+	s := startServer(t, nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST /webhooks/cxone/sms HTTP/1.1\r\nHost: cxsms\r\nX-Webhook-Secret: %s\r\nContent-Length: 100\r\n\r\n{\"messageId\"", testWebhookSecret)
+	time.Sleep(200 * time.Millisecond) // the handler is reading the body; the sender stalls
 }

@@ -189,10 +189,14 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	// Finish the requests in flight (their batches commit and they get their
 	// answers), then stop the committers.
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// What is left is a client still sending its body (or one whose
+		// commit hangs): nothing of it was acknowledged, so closing it
+		// loses nothing, and its sender retries. A stop, not a failure.
+		log.WithError(err).Warn("closing the connections still open after the shutdown grace; none of their reports was acknowledged")
+		srv.Close()
 	}
 	store.Close()
 	if projectorDone != nil {
@@ -200,6 +204,10 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	}
 	return nil
 }
+
+// shutdownGrace is how long serve waits for the requests in flight when it
+// stops, before it closes their connections.
+var shutdownGrace = 10 * time.Second
 
 // webhookKeeper keeps CXone's subscription pointing at this service for as
 // long as serve runs: it retries until EnsureWebhook succeeds, then checks
