@@ -65,7 +65,8 @@ func parseFilter(r *http.Request) (projections.Filter, error) {
 		}
 		f.Region = region
 	}
-	f.Carrier = strings.TrimSpace(q.Get("carrier"))
+	// Carriers count under their code in upper case (projections.carrierOf).
+	f.Carrier = strings.ToUpper(strings.TrimSpace(q.Get("carrier")))
 	return f, nil
 }
 

@@ -113,3 +113,14 @@ func TestLastMinute(t *testing.T) {
 		t.Errorf("lastMinute = %d, want 400 (100 this minute, 3/4 of the previous 400)", got)
 	}
 }
+
+// ?carrier= finds a carrier whatever the case it is written in: the read
+// models count carriers in upper case.
+func TestCarrierFilterIgnoresCase(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest(http.MethodGet, "/analytics/carriers?carrier=%20tMobile%20", nil)
+	f, err := parseFilter(r)
+	if err != nil || f.Carrier != "TMOBILE" {
+		t.Errorf("parseFilter: carrier %q, %v; want TMOBILE", f.Carrier, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -250,7 +251,7 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 	}
 	load := func(table, within string) ([]cell, error) {
 		rows, err := r.pool.Query(ctx, `SELECT carrier, minute, bucket, count, `+within+` FROM `+table+`
-			WHERE minute >= $1 AND minute < $2 AND ($3 = '' OR carrier = $3)`, f.From, f.To, f.Carrier)
+			WHERE minute >= $1 AND minute < $2 AND ($3 = '' OR upper(carrier) = $3)`, f.From, f.To, f.Carrier)
 		if err != nil {
 			return nil, fmt.Errorf("sla %s: %w", table, err)
 		}
@@ -268,7 +269,7 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 		return SLAReport{}, err
 	}
 	rows, err := r.pool.Query(ctx, `SELECT carrier, minute, events FROM sla_throughput
-		WHERE minute >= $1 AND minute < $2 AND ($3 = '' OR carrier = $3)`, f.From, f.To, f.Carrier)
+		WHERE minute >= $1 AND minute < $2 AND ($3 = '' OR upper(carrier) = $3)`, f.From, f.To, f.Carrier)
 	if err != nil {
 		return SLAReport{}, fmt.Errorf("sla throughput: %w", err)
 	}
@@ -301,6 +302,11 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 			byMinute[k] = newHists()
 		}
 		return byMinute[k]
+	}
+	// sla_ingest is measured live and never rebuilt: rows from before
+	// carriers counted in upper case still spell them as reports did.
+	for i := range ingest {
+		ingest[i].carrier = strings.ToUpper(ingest[i].carrier)
 	}
 	for _, c := range ingest {
 		all.ingest[c.bucket] += c.count

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,12 +32,14 @@ type histKey struct {
 	bucket  int
 }
 
-// carrierOf is the carrier a message counts under in the read models.
+// carrierOf is the carrier a message counts under in the read models: its
+// code in upper case, as the rate card reads codes, so that "Orange" from
+// one gateway and "ORANGE" from another are one carrier to judge.
 func carrierOf(m domain.Message) string {
 	if m.CarrierCode == "" {
 		return "UNKNOWN"
 	}
-	return m.CarrierCode
+	return strings.ToUpper(m.CarrierCode)
 }
 
 // deliveryContribution is the histogram cell a message counts in, if any,

@@ -470,7 +470,8 @@ func TestServe(t *testing.T) {
 			}
 			decodeInto(t, r, &ans)
 			for _, c := range ans.Carriers {
-				if c.Carrier == carrier {
+				if c.Carrier == strings.ToUpper(carrier) { // carriers count in upper case
+
 					return c.Total == 1 && c.Delivered == 1 && c.Failed == 0 && c.Pending == 0 &&
 						c.DeliveryRate == 100 && c.FailureRate == 0 && c.Recommendation != "", r.String()
 				}
@@ -498,7 +499,7 @@ func TestServe(t *testing.T) {
 				return false, "the report is not in the last minute's throughput and mean latency: " + r.String()
 			}
 			for _, c := range ans.CarrierAnalytics {
-				if c.Carrier == carrier {
+				if c.Carrier == strings.ToUpper(carrier) {
 					return c.TotalMessages == 1 && c.DeliveryRate == 100 && c.RecommendedAction != "", r.String()
 				}
 			}
@@ -518,7 +519,7 @@ func TestServe(t *testing.T) {
 			}
 			decodeInto(t, r, &ans)
 			return ans.Throughput == 1 && ans.Ingest.Count == 1 && ans.Ingest.ThresholdMs > 0 &&
-				len(ans.Carriers) == 1 && ans.Carriers[0].Carrier == carrier && ans.Carriers[0].Reports == 1 &&
+				len(ans.Carriers) == 1 && ans.Carriers[0].Carrier == strings.ToUpper(carrier) && ans.Carriers[0].Reports == 1 &&
 				len(ans.Windows) == 1 && ans.Windows[0].Throughput == 1, r.String()
 		})
 		// An alphanumeric sender to a +1 number breaks the US rules.

@@ -9,3 +9,8 @@ ALTER TABLE sla_delivery ADD COLUMN within bigint NOT NULL DEFAULT 0;
 -- under no rules version: the projector rebuilds it when it starts, as after
 -- a rules change.
 UPDATE projection_status SET rules_version = '' WHERE name = 'sla_latency.v1';
+
+-- Carriers count under their code in upper case ("Orange" and "ORANGE" are
+-- one carrier, as the rate card already reads them): carrier_costs was
+-- built with codes as reports spelled them, so it is rebuilt too.
+UPDATE projection_status SET rules_version = '' WHERE name = 'carrier_costs.v1';
