@@ -22,7 +22,9 @@
     messageId: '',
     showAllCarriers: false,
     showAllSLACarriers: false,
-    lastCarriers: null
+    lastCarriers: null, // the last good /analytics/carriers answer
+    okAt: {}, // per route, when it last answered: "as of" for stale panels
+    updatedAt: null // when every route last answered
   };
 
   var CARRIER_ROWS = 10; // carriers shown before "Show all"
@@ -64,7 +66,42 @@
 
   function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
 
+  // INVISIBLE matches characters that draw nothing or reorder what follows:
+  // controls, zero-width characters, bidi marks, embeddings, overrides and
+  // isolates. An RLO turns a carrier "\u202eTTA" into a second "ATT".
+  var INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
+  function escapeChar(c) { return '\\u' + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0'); }
+
+  // visible is untrusted text with its invisible characters written as
+  // escapes, for attributes (titles) where no element can mark them.
+  function visible(s) { return String(s).replace(INVISIBLE, escapeChar); }
+
+  // visibleNodes is untrusted text as nodes, its invisible characters shown
+  // as escapes in their own style so they cannot pass for the text.
+  function visibleNodes(s) {
+    s = String(s);
+    var out = [], last = 0;
+    s.replace(INVISIBLE, function (c, at) {
+      if (at > last) out.push(s.slice(last, at));
+      out.push(h('span', { class: 'invisible', title: 'an invisible character in the data', text: escapeChar(c) }));
+      last = at + 1;
+      return c;
+    });
+    if (last < s.length) out.push(s.slice(last));
+    return out;
+  }
+
+  // shown puts untrusted text (IDs, carriers, senders, recipients, error
+  // codes) in a <bdi>, so right-to-left text in it cannot reorder the text
+  // around it, with its invisible characters made visible.
+  function shown(s, attrs) {
+    return h('bdi', attrs, visibleNodes(s));
+  }
+
   // api GETs a route and never throws: {ok, status, data} or {ok: false, status, error}.
+  // Every route answers a JSON object, so anything else (the dashboard's
+  // own HTML, when a path was resolved elsewhere) is an error too.
   function api(path, token) {
     var ctrl = new AbortController();
     var timer = setTimeout(function () { ctrl.abort(); }, TIMEOUT_MS);
@@ -78,6 +115,9 @@
           if (!res.ok) {
             return { ok: false, status: res.status, error: (body && body.error) || ('HTTP ' + res.status) };
           }
+          if (!body || typeof body !== 'object') {
+            return { ok: false, status: res.status, error: 'the service answered something other than JSON' };
+          }
           return { ok: true, status: res.status, data: body };
         });
       })
@@ -90,9 +130,21 @@
   var intFmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
   function fmtInt(n) { return n === undefined || n === null ? '–' : intFmt.format(n); }
 
+  // fmtPct shows a percentage the server rounded to two decimals with one
+  // decimal, rounded as the server's reason texts round it (Go's strconv:
+  // an exact tie such as 6.25 goes to the even digit, "6.2"), so a rate
+  // and the reason beside it agree. A rate short of 100 never reads "100%".
   function fmtPct(p) {
     if (p === undefined || p === null || isNaN(p)) return '–';
-    return (Math.round(p * 10) / 10).toFixed(p >= 99.95 || p === 0 ? 0 : 1) + '%';
+    if (p === 0 || p === 100) return p + '%';
+    var s = p.toFixed(1);
+    var hundredths = Math.round(p * 100);
+    if (hundredths % 50 === 25) { // x.25 or x.75: the only ties a double holds exactly
+      var tenths = (hundredths - 5) / 10;
+      s = ((tenths % 2 ? tenths + 1 : tenths) / 10).toFixed(1);
+    }
+    if (p < 100 && s === '100.0') s = p.toFixed(2);
+    return s + '%';
   }
 
   function fmtMs(ms) {
@@ -171,6 +223,16 @@
     box.textContent = msg || '';
   }
 
+  // setFreshness says whether a panel shows what its route just answered. A
+  // failed refresh leaves the last figures in place, dimmed and dated, so an
+  // outage does not pass for a quiet minute; the next good answer clears it.
+  function setFreshness(panel, r, key, label) {
+    var at = state.okAt[key];
+    var stale = !r.ok && !!at;
+    panel.classList.toggle('stale', stale);
+    setPanelError(panel, r.ok ? '' : label + ': ' + r.error + (stale ? '. Showing the figures as of ' + fmtClock(at) + '.' : ''));
+  }
+
   function emptyRow(tbody, cols, text) {
     clear(tbody).appendChild(h('tr', null, h('td', { class: 'empty', colspan: String(cols), text: text })));
   }
@@ -190,6 +252,29 @@
     if (!state.paused && !document.hidden) state.timer = setTimeout(refresh, REFRESH_MS);
   }
 
+  // A browser sends a header only if it is Latin-1, and the service compares
+  // bytes against its UTF-8 ADMIN_TOKEN, so only printable ASCII can match.
+  var SENDABLE_TOKEN = /^[\x20-\x7e]+$/;
+  var UNSENDABLE_TOKEN = 'That token holds characters a browser cannot send in a header (only printable ASCII can be sent), so it was not kept. Enter the ADMIN_TOKEN the service runs with.';
+
+  // storedToken is the tab's admin token, dropping one that cannot be sent
+  // (kept by an older dashboard) rather than failing every refresh with it.
+  function storedToken() {
+    var token = sessionStorage.getItem(TOKEN_KEY) || '';
+    if (token && !SENDABLE_TOKEN.test(token)) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      refuseToken(UNSENDABLE_TOKEN);
+      return '';
+    }
+    return token;
+  }
+
+  function refuseToken(text) {
+    var msg = $('#token-message');
+    msg.classList.add('error');
+    msg.textContent = text;
+  }
+
   function slaRange() {
     var to = Math.ceil((Date.now() + 1) / 60000) * 60000;
     return { from: new Date(to - state.rangeMin * 60000), to: new Date(to) };
@@ -200,7 +285,7 @@
     state.inflight = true;
     state.again = false;
     var range = slaRange();
-    var token = sessionStorage.getItem(TOKEN_KEY) || '';
+    var token = storedToken();
     var slaPath = '/analytics/sla?from=' + encodeURIComponent(range.from.toISOString()) +
       '&to=' + encodeURIComponent(range.to.toISOString());
     Promise.all([
@@ -211,17 +296,29 @@
       api('/compliance/violations'),
       token ? api('/admin/projections', token) : Promise.resolve(null)
     ]).then(function (r) {
+      var now = new Date();
+      var keys = ['carriers', 'sla', 'delivery', 'violations', 'projections'];
+      var allOk = true;
+      keys.forEach(function (k, i) {
+        var a = r[i + 1];
+        if (a && a.ok) state.okAt[k] = now;
+        else if (a && a.status !== 401) allOk = false; // a refused token is the token form's business
+      });
       renderReady(r[0]);
       renderCarriers(r[1]);
-      state.sla = r[2].ok ? r[2].data : null;
-      state.slaRange = range;
+      if (r[2].ok) { state.sla = r[2].data; state.slaRange = range; }
       renderSLA(r[2]);
       renderKPIs(r[1], r[2], r[3]);
       renderViolations(r[4]);
       renderProjections(r[5], token);
       var version = (r[1].ok && r[1].data.rulesVersion) || (r[2].ok && r[2].data.rulesVersion);
       if (version) $('#rules-version').textContent = 'Rules version ' + version;
-      $('#updated').textContent = 'Updated ' + fmtClock(new Date());
+      // "Updated" moves only when the figures did.
+      if (allOk) state.updatedAt = now;
+      var updated = $('#updated');
+      updated.classList.toggle('stale-note', !allOk);
+      updated.textContent = (state.updatedAt ? 'Updated ' + fmtClock(state.updatedAt) : 'Not loaded yet') +
+        (allOk ? '' : ' · refresh failed at ' + fmtClock(now));
     }).catch(function (e) {
       // A rendering bug must not stop the refresh loop.
       if (window.console) console.error('cxsms dashboard:', e);
@@ -266,8 +363,19 @@
     append(v, value);
     if (unit) append(v, h('small', { text: ' ' + unit }));
     $('.kpi-note', el).textContent = note || '\u00a0';
-    el.classList.remove('good', 'warn', 'bad');
+    el.classList.remove('good', 'warn', 'bad', 'stale');
+    el.removeAttribute('title');
     if (level) el.classList.add(level);
+  }
+
+  // staleKPI keeps a figure whose route failed but dims it and dates it.
+  function staleKPI(id, r, key) {
+    var at = state.okAt[key];
+    if (!at) { setKPI(id, '–', r.error); return; }
+    var el = document.getElementById(id);
+    el.classList.add('stale');
+    el.title = r.error;
+    $('.kpi-note', el).textContent = 'as of ' + fmtClock(at) + ': ' + r.error;
   }
 
   function levelOf(p, good, warn) {
@@ -279,7 +387,7 @@
     if (delivery.ok) {
       setKPI('kpi-throughput', fmtInt(delivery.data.throughput), 'reports in the last minute', '', '/min');
     } else {
-      setKPI('kpi-throughput', '–', delivery.error);
+      staleKPI('kpi-throughput', delivery, 'delivery');
     }
     if (carriers.ok) {
       var t = { total: 0, delivered: 0, failed: 0, pending: 0 };
@@ -307,6 +415,8 @@
       } else {
         setKPI('kpi-cost', '–', 'no priced messages yet');
       }
+    } else {
+      ['kpi-messages', 'kpi-delivery', 'kpi-cost'].forEach(function (id) { staleKPI(id, carriers, 'carriers'); });
     }
     if (sla.ok) {
       var d = sla.data.delivery, i = sla.data.ingest;
@@ -320,6 +430,8 @@
       } else {
         setKPI('kpi-ingest-sla', '–', 'no reports in the last ' + rangeLabel());
       }
+    } else {
+      ['kpi-delivery-sla', 'kpi-ingest-sla'].forEach(function (id) { staleKPI(id, sla, 'sla'); });
     }
   }
 
@@ -338,11 +450,12 @@
     var panel = $('#carriers-panel');
     var tbody = $('#carriers tbody');
     var more = $('#carriers-more');
-    if (r) state.lastCarriers = r;
+    if (r) {
+      setFreshness(panel, r, 'carriers', 'Carriers');
+      if (r.ok) state.lastCarriers = r;
+    }
     r = state.lastCarriers;
     if (!r) return;
-    if (!r.ok) { setPanelError(panel, 'Carriers: ' + r.error); return; }
-    setPanelError(panel, '');
     var list = r.data.carriers.slice().sort(function (a, b) {
       var sa = SEVERITY[a.recommendation], sb = SEVERITY[b.recommendation];
       if (sa !== sb) return (sa === undefined ? 3 : sa) - (sb === undefined ? 3 : sb);
@@ -366,7 +479,7 @@
       var sub = c.currency || '';
       if (c.estimatedCosts) sub += ' · ' + fmtInt(c.estimatedCosts) + ' estimated';
       tbody.appendChild(h('tr', { class: 'rec-' + rec, 'data-carrier': c.carrier, 'data-currency': c.currency },
-        h('td', null, h('span', { class: 'cell-main', text: c.carrier }),
+        h('td', { class: 'name' }, shown(c.carrier, { class: 'cell-main', title: visible(c.carrier) }),
           sub ? h('span', { class: 'cell-sub', text: sub,
             title: c.estimatedCosts ? fmtInt(c.estimatedCosts) + ' messages priced from the rate card: their reports carried no price' : null }) : null),
         h('td', { class: 'num', 'data-label': 'Messages', text: fmtInt(c.total) }),
@@ -469,10 +582,9 @@
   function hideTooltip() { if (tooltip) tooltip.hidden = true; }
 
   function renderSLA(r) {
-    var panel = $('#sla-panel');
-    if (!r.ok) { setPanelError(panel, 'SLA: ' + r.error); }
-    else setPanelError(panel, '');
-    setPanelError($('#throughput-panel'), r.ok ? '' : 'Throughput: ' + r.error);
+    setFreshness($('#sla-panel'), r, 'sla', 'SLA');
+    setFreshness($('#throughput-panel'), r, 'sla', 'Throughput');
+    setFreshness($('#sla-carriers-panel'), r, 'sla', 'Latency by carrier');
     drawSLAChart();
     drawThroughput();
     renderSLACarriers();
@@ -484,7 +596,7 @@
     var kind = state.kind;
     var threshold = data ? data[kind].thresholdMs : 0;
     $('#sla-sub').textContent = (kind === 'delivery'
-      ? 'Delivery latency (first SENT to terminal report, carrier time)'
+      ? 'Delivery latency (first QUEUED, PENDING or SENT report to the terminal one, carrier time)'
       : 'Ingest latency (accepted to projected)') + ', per minute, last ' + rangeLabel() + '.';
     if (!data) { emptyChart(el, 'No SLA data.'); return; }
     var overall = data[kind];
@@ -623,7 +735,7 @@
       var d = c.delivery;
       var compClass = d.count ? (d.compliance >= 99 ? 'num' : d.compliance >= 95 ? 'num fail-mid' : 'num fail-high') : 'num';
       tbody.appendChild(h('tr', { 'data-carrier': c.carrier },
-        h('td', { class: 'cell-main', text: c.carrier }),
+        h('td', { class: 'name' }, shown(c.carrier, { class: 'cell-main', title: visible(c.carrier) })),
         h('td', { class: 'num', text: fmtInt(c.reports) }),
         h('td', { class: 'num opt', text: d.count ? fmtMs(d.p50) : '–' }),
         h('td', { class: 'num', text: d.count ? fmtMs(d.p90) : '–' }),
@@ -640,8 +752,9 @@
     var msg = $('#token-message');
     var wrap = $('#projections-wrap');
     var forget = $('#forget-token');
-    setPanelError(panel, '');
     if (!token) {
+      setPanelError(panel, '');
+      panel.classList.remove('stale');
       form.hidden = false; wrap.hidden = true; forget.hidden = true;
       if (!msg.classList.contains('error')) {
         msg.textContent = 'This panel needs the admin token (ADMIN_TOKEN). It is kept in this browser tab only.';
@@ -649,6 +762,8 @@
       return;
     }
     if (!r.ok && r.status === 401) {
+      setPanelError(panel, '');
+      panel.classList.remove('stale');
       sessionStorage.removeItem(TOKEN_KEY);
       form.hidden = false; wrap.hidden = true; forget.hidden = true;
       msg.classList.add('error');
@@ -658,7 +773,17 @@
     }
     form.hidden = true; forget.hidden = false;
     msg.classList.remove('error');
-    if (!r.ok) { setPanelError(panel, 'Projections: ' + r.error); return; }
+    setFreshness(panel, r, 'projections', 'Projections');
+    if (!r.ok) {
+      // The old rows stay, dimmed, but no state is claimed for now: a
+      // projection that was live may have stopped since.
+      Array.prototype.forEach.call(document.querySelectorAll('#projections tbody .badge'), function (b) {
+        if (b.textContent !== 'unknown') b.title = 'was ' + b.textContent + ' as of ' + fmtClock(state.okAt.projections);
+        b.className = 'badge badge-unknown';
+        b.textContent = 'unknown';
+      });
+      return;
+    }
     wrap.hidden = false;
     var tbody = $('#projections tbody');
     var list = r.data.projections;
@@ -668,7 +793,7 @@
       var sub = p.lastError ? h('span', { class: 'cell-sub fail-high', text: p.lastError }) :
         p.rebuiltAt ? h('span', { class: 'cell-sub', text: 'rebuilt ' + fmtAgo(p.rebuiltAt) + (p.rulesVersion ? ' · rules ' + p.rulesVersion : '') }) : null;
       tbody.appendChild(h('tr', { 'data-projection': p.name },
-        h('td', null, h('span', { class: 'cell-main mono', text: p.name }), sub),
+        h('td', { class: 'name' }, h('span', { class: 'cell-main mono', text: p.name }), sub),
         h('td', null, h('span', { class: 'badge badge-' + p.state, text: p.state })),
         h('td', { class: 'num' + (p.lagEvents > 0 ? ' fail-mid' : ''), text: fmtInt(p.lagEvents) }),
         h('td', { class: 'num', text: fmtSeconds(p.lagSeconds) }),
@@ -682,8 +807,8 @@
   function renderViolations(r) {
     var panel = $('#violations-panel');
     var tbody = $('#violations tbody');
-    if (!r.ok) { setPanelError(panel, 'Violations: ' + r.error); return; }
-    setPanelError(panel, '');
+    setFreshness(panel, r, 'violations', 'Violations');
+    if (!r.ok) return;
     var list = r.data.violations.slice().sort(function (a, b) { return new Date(b.lastSeen) - new Date(a.lastSeen); });
     var total = list.reduce(function (n, v) { return n + v.count; }, 0);
     $('#violations-sub').textContent = list.length
@@ -694,9 +819,9 @@
     clear(tbody);
     list.slice(0, 12).forEach(function (v) {
       tbody.appendChild(h('tr', { 'data-sender': v.senderId },
-        h('td', null, h('span', { class: 'cell-main mono', text: v.senderId }),
-          h('span', { class: 'cell-sub phone-only', text: 'to ' + v.region, title: v.rule })),
-        h('td', { class: 'opt', text: v.region }),
+        h('td', { class: 'name' }, shown(v.senderId, { class: 'cell-main mono', title: visible(v.senderId) }),
+          h('span', { class: 'cell-sub phone-only', title: v.rule }, 'to ', shown(v.region))),
+        h('td', { class: 'opt' }, shown(v.region)),
         h('td', { class: 'opt' }, h('code', { class: 'rule', text: v.rule })),
         h('td', { class: 'reason', text: v.reason }),
         h('td', { class: 'num', text: fmtInt(v.count) }),
@@ -714,7 +839,7 @@
     if (!id) return;
     state.messageId = id;
     var dlg = $('#message');
-    $('#message-title').textContent = id;
+    clear($('#message-title')).appendChild(shown(id));
     clear($('#message-body')).appendChild(h('p', { class: 'muted', text: 'Loading…' }));
     if (!dlg.open) dlg.showModal();
     if (location.hash !== '#message=' + encodeURIComponent(id)) {
@@ -724,6 +849,15 @@
   }
 
   function loadMessage(id) {
+    if (id === '.' || id === '..') {
+      // A browser reads /messages/.. as "up one level", escaped (%2E%2E) or
+      // not, so it cannot ask for these IDs; say so instead of asking.
+      clear($('#message-body')).appendChild(h('div', { class: 'notice error' },
+        'A browser cannot ask for the message \u201c' + id + '\u201d: it reads /messages/' + id +
+        ' as a path step. Ask the API directly, e.g. curl \'' + location.origin + '/messages/' +
+        id.replace(/\./g, '%2E') + '\'.'));
+      return;
+    }
     var enc = encodeURIComponent(id);
     Promise.all([api('/messages/' + enc), api('/messages/' + enc + '/history')]).then(function (r) {
       if (state.messageId !== id) return;
@@ -738,18 +872,18 @@
   function renderMessage(id, st, hist) {
     var body = clear($('#message-body'));
     if (!st.ok && st.status === 404 && !hist.ok && hist.status === 404) {
-      body.appendChild(h('div', { class: 'notice error', text: 'No message with ID \u201c' + id + '\u201d in the log.' }));
+      body.appendChild(h('div', { class: 'notice error' }, 'No message with ID \u201c', shown(id), '\u201d in the log.'));
       return;
     }
     if (st.ok) {
       var m = st.data;
       body.appendChild(h('dl', { class: 'facts' },
         fact('Status', h('span', { class: 'badge badge-status ' + statusClass(m.status), text: m.status })),
-        fact('Carrier', m.carrierCode),
-        fact('Sender ID', m.senderId),
-        fact('Recipient', m.recipient),
-        fact('Region', m.region),
-        fact('Error code', m.errorCode),
+        fact('Carrier', m.carrierCode && shown(m.carrierCode)),
+        fact('Sender ID', m.senderId && shown(m.senderId)),
+        fact('Recipient', m.recipient && shown(m.recipient)),
+        fact('Region', m.region && shown(m.region)),
+        fact('Error code', m.errorCode && shown(m.errorCode)),
         fact('Reports', fmtInt(m.eventCount)),
         fact('Price', m.price !== undefined ? fmtMoney(m.price, m.currency) : ''),
         fact('Updated', fmtDateTime(m.updatedAt))));
@@ -769,18 +903,18 @@
       var payload = typeof e.payload === 'string' ? e.payload : JSON.stringify(e.payload, null, 2);
       var details = h('details', { class: 'payload', open: events.length <= 4 || i === events.length - 1 },
         h('summary', { text: 'Raw payload' + (e.format === 'smpp_receipt' ? ' (receipt text)' : '') }),
-        h('pre', { class: 'raw', text: payload }));
+        h('pre', { class: 'raw', dir: 'ltr' }, visibleNodes(payload)));
       list.appendChild(h('li', { class: statusClass(e.status), 'data-event': e.eventId },
         h('div', { class: 'event-head' },
           h('span', { class: 'badge badge-status ' + statusClass(e.status), text: e.status }),
-          e.rawStatus && e.rawStatus !== e.status ? h('code', { class: 'muted', text: e.rawStatus }) : null,
+          e.rawStatus && e.rawStatus !== e.status ? h('code', { class: 'muted' }, shown(e.rawStatus)) : null,
           h('span', { class: 'muted small', text: e.format })),
         h('div', { class: 'event-meta' },
           h('span', null, 'Occurred ', h('b', { text: fmtDateTime(e.occurredAt) })),
           h('span', null, 'Received ', h('b', { text: fmtDateTime(e.receivedAt) })),
-          e.carrierCode ? h('span', null, 'Carrier ', h('b', { text: e.carrierCode })) : null,
-          e.errorCode ? h('span', null, 'Error ', h('b', { text: e.errorCode })) : null,
-          h('span', null, 'Event ', h('b', { class: 'mono', text: e.eventId }))),
+          e.carrierCode ? h('span', null, 'Carrier ', h('b', null, shown(e.carrierCode))) : null,
+          e.errorCode ? h('span', null, 'Error ', h('b', null, shown(e.errorCode))) : null,
+          h('span', null, 'Event ', h('b', { class: 'mono' }, shown(e.eventId)))),
         details));
     });
     body.appendChild(list);
@@ -807,6 +941,7 @@
       evt.preventDefault();
       var v = $('#token-input').value.trim();
       if (!v) return;
+      if (!SENDABLE_TOKEN.test(v)) { refuseToken(UNSENDABLE_TOKEN); return; }
       sessionStorage.setItem(TOKEN_KEY, v);
       $('#token-input').value = '';
       $('#token-message').classList.remove('error');

@@ -1,6 +1,6 @@
 // The dashboard in headless Chromium against a running cxsms: carriers with
 // their recommendations, drawn charts, the admin token flow, the message
-// search, and screenshots at laptop and phone widths.
+// search, hostile text, an outage, and screenshots at laptop and phone widths.
 //
 // scripts/test-browser.sh starts PostgreSQL and the service and runs this
 // with CXSMS_URL, WEBHOOK_SECRET, ADMIN_TOKEN and ARTIFACTS_DIR set.
@@ -10,7 +10,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { feed, simulate, carriers, expected, demoMessage, demoEvents, receiptMessage } from './feed.mjs';
+import { feed, simulate, carriers, expected, demoMessage, demoEvents, receiptMessage, longCarrier, rloMessage } from './feed.mjs';
 
 const currencyOf = (code) => carriers.find((c) => c.code === code).currency;
 
@@ -29,13 +29,33 @@ let page;
 let userDataDir;
 let simulated = { used: false };
 const problems = []; // console errors, page errors, failed requests
+let outage = false; // while the test fakes failing answers
 
 // expectedRefusal says which error answers the test itself provokes: a
-// wrong admin token and a message that does not exist.
+// wrong admin token, a message that does not exist, and a faked outage.
 function expectedRefusal(url, status) {
   const path = new URL(url).pathname;
   return (status === 401 && path === '/admin/projections') ||
-    (status === 404 && path.startsWith('/messages/no-such-message'));
+    (status === 404 && path.startsWith('/messages/no-such-message')) ||
+    (status === 503 && outage);
+}
+
+// cellsOutside lists the table cells drawn outside their panel: a long
+// carrier code must not push the figures out of sight.
+function cellsOutside() {
+  return page.evaluate(() => {
+    const out = [];
+    document.querySelectorAll('table.data').forEach((t) => {
+      const panel = t.closest('.panel').getBoundingClientRect();
+      t.querySelectorAll('th, td').forEach((c) => {
+        const r = c.getBoundingClientRect();
+        if (r.width > 0 && (r.left < panel.left - 0.5 || r.right > panel.right + 0.5)) {
+          out.push(`${t.id}: ${c.textContent.trim().slice(0, 30)}`);
+        }
+      });
+    });
+    return out;
+  });
 }
 
 function watch(p) {
@@ -114,6 +134,9 @@ test('the dashboard shows carriers with their recommendations', async () => {
   }
   const kpi = await page.locator('#kpi-messages .kpi-value').textContent();
   assert.ok(Number(kpi.replace(/\D/g, '')) >= 160, `messages KPI ${kpi}`);
+  // The longest carrier code wraps, and keeps the figures in the panel.
+  await page.locator(`#carriers tr[data-carrier="${longCarrier}"]`).waitFor();
+  assert.deepEqual(await cellsOutside(), [], 'cells outside their panel at 1440 px');
 });
 
 test('the SLA and throughput charts are drawn', async () => {
@@ -149,9 +172,16 @@ test('the projections panel asks for the admin token once', async () => {
   await form.waitFor({ state: 'visible' });
   assert.match(await page.locator('#token-message').textContent(), /admin token/i);
 
-  await page.fill('#token-input', 'not-the-token');
+  // A browser cannot send this one in a header: refused at once, not kept.
+  await page.fill('#token-input', 'key\u{1F511}');
   await page.click('#token-form button[type="submit"]');
   await page.waitForSelector('#token-message.error');
+  assert.match(await page.locator('#token-message').textContent(), /cannot send/);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('cxsms.adminToken')), null, 'an unsendable token is not kept');
+
+  await page.fill('#token-input', 'not-the-token');
+  await page.click('#token-form button[type="submit"]');
+  await page.waitForFunction(() => /refused/.test(document.querySelector('#token-message.error')?.textContent));
   assert.match(await page.locator('#token-message').textContent(), /refused/);
   assert.equal(await page.evaluate(() => sessionStorage.getItem('cxsms.adminToken')), null, 'a refused token is not kept');
 
@@ -204,6 +234,23 @@ test('the search box opens a message and its history with raw payloads', async (
   assert.match(await page.locator('#message-body .notice.error').textContent(), /No message/);
   await page.click('#message-close');
   await dialog.waitFor({ state: 'hidden' });
+
+  // A browser resolves /messages/.. to /, escaped or not: said, not a page error.
+  await page.fill('#search-input', '..');
+  await page.press('#search-input', 'Enter');
+  await page.waitForSelector('#message-body .notice.error');
+  assert.match(await page.locator('#message-body .notice.error').textContent(), /cannot ask for the message/);
+  await page.click('#message-close');
+
+  // A right-to-left override in a payload shows as an escape, not as
+  // reversed text.
+  await page.fill('#search-input', rloMessage);
+  await page.press('#search-input', 'Enter');
+  await page.waitForSelector('#message-body pre.raw');
+  assert.equal(await page.locator('#message-body pre.raw .invisible').first().textContent(), '\\u202E');
+  assert.doesNotMatch(await page.locator('#message-body').textContent(), /\u202e/, 'no override reaches the page');
+  await page.click('#message-close');
+  await dialog.waitFor({ state: 'hidden' });
 });
 
 test('the page fits a phone', async () => {
@@ -211,6 +258,7 @@ test('the page fits a phone', async () => {
   await page.waitForTimeout(400); // the charts redraw for the new width
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+  assert.deepEqual(await cellsOutside(), [], 'cells outside their panel at 390 px');
   await page.waitForSelector('#sla-chart svg path.line');
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(artifacts, 'dashboard-phone.png'), fullPage: true });
@@ -221,6 +269,26 @@ test('the page refreshes itself', async () => {
   const first = await page.locator('#updated').textContent();
   await page.waitForFunction((prev) => document.querySelector('#updated').textContent !== prev, first, { timeout: 15000 });
   assert.equal(await page.locator('#ready').textContent(), 'Live');
+});
+
+test('a failed refresh dims and dates the figures; the next good one clears it', async () => {
+  outage = true;
+  const fail = (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"test outage"}' });
+  const routes = ['**/analytics/**', '**/compliance/**', '**/admin/projections'];
+  for (const r of routes) await page.route(r, fail);
+  try {
+    await page.waitForSelector('#carriers-panel.stale', { timeout: 15000 });
+    assert.match(await page.locator('#carriers-panel .panel-error').textContent(), /test outage.*as of/);
+    assert.match(await page.locator('#updated').textContent(), /refresh failed/);
+    assert.ok(await page.locator('#kpi-messages.stale').count(), 'the KPI is marked stale');
+    assert.equal(await page.locator('#projections .badge-live').count(), 0, 'no projection claimed live');
+  } finally {
+    for (const r of routes) await page.unroute(r, fail);
+  }
+  await page.waitForFunction(() => !document.querySelector('.stale') && document.querySelector('#projections .badge-live'), null, { timeout: 15000 });
+  outage = false;
+  assert.equal(await page.locator('.stale').count(), 0, 'recovered by itself');
+  assert.doesNotMatch(await page.locator('#updated').textContent(), /failed/);
 });
 
 test('no errors in the console or the network', () => {

@@ -1,8 +1,8 @@
 // feed.mjs posts a known set of delivery reports through the real webhook,
 // so the dashboard has something to show and the test knows what: four
 // carriers (one to REROUTE, one to WATCH), latencies spread over the last
-// 50 minutes, every payload format, sender-ID violations, and two messages
-// with a known history.
+// 50 minutes, every payload format, sender-ID violations, two messages
+// with a known history, and a few hostile inputs (oddities below).
 
 // A small deterministic generator, so every run posts the same reports.
 function rng(seed) {
@@ -96,6 +96,27 @@ async function post(base, secret, body, contentType = 'application/json', extra 
   return JSON.parse(text);
 }
 
+// Hostile but valid input: a carrier code as long as the service accepts
+// (100 characters) that fails often enough to be listed among the first,
+// and a message whose carrier and error code begin with a right-to-left
+// override, which would show "\u202eTTA" as "ATT".
+export const longCarrier = 'LONG_' + 'W'.repeat(95);
+export const rloMessage = 'ODD-RLO-1';
+
+function oddities(now = Date.now()) {
+  const out = [];
+  for (let i = 0; i < 24; i++) {
+    const id = `LONG-${String(i).padStart(4, '0')}`;
+    const t = now - 30 * 60000 + i * 60000;
+    out.push({ messageId: id, eventId: id + '-sent', status: 'SENT', carrier: longCarrier, from: '12025550103', to: '+14155550177', timestamp: iso(t) });
+    out.push({ messageId: id, eventId: id + '-final', status: i % 4 ? 'DELIVERED' : 'UNDELIVERED', carrier: longCarrier,
+      from: '12025550103', to: '+14155550177', price: '0.0090', currency: 'USD', timestamp: iso(t + 4000) });
+  }
+  out.push({ messageId: rloMessage, eventId: rloMessage + '-final', status: 'UNDELIVERED', carrier: '\u202eTTA', errorCode: '\u202e123',
+    from: '12025550103', to: '+14155550178', timestamp: iso(now - 2 * 60000) });
+  return out;
+}
+
 // feed posts everything and returns how many reports were acknowledged.
 export async function feed(base, secret) {
   const all = reports();
@@ -114,6 +135,8 @@ export async function feed(base, secret) {
   await post(base, secret, `id:${receiptMessage} sub:001 dlvrd:001 submit date:${stamp} done date:${stamp} stat:DELIVRD err:000 text:Your code is 4821`,
     'text/plain', { 'X-CXone-Event-Id': 'rcpt-evt-1' });
   acked += 1;
+  const odd = await post(base, secret, JSON.stringify({ events: oddities() }));
+  acked += odd.results.length;
   return acked;
 }
 
