@@ -479,7 +479,10 @@ func (w *worker) run(ctx, stop context.Context) {
 	}
 	// Workers start spread over one interval, not all at once.
 	next := time.Now().Add(interval * time.Duration(w.id) / time.Duration(o.concurrency))
-	for stop.Err() == nil {
+	// ctx too: stop ends with it, but a moment later (a parent context
+	// cancels its children one by one), and a worker whose request the
+	// interrupt just cut would send another in that moment.
+	for stop.Err() == nil && ctx.Err() == nil {
 		// A batch drawn here and left unsent when stop ends is not
 		// counted: send counts what it sent.
 		w.batch, w.starts = w.batch[:0], w.starts[:0]
