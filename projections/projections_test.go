@@ -888,10 +888,8 @@ func TestRulesChangeRejudgesHistory(t *testing.T) {
 // Judged per entry, each had 15, under the 20 needed, and both said KEEP.
 func TestCarriersJudgedAcrossCurrencies(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	pool, store := newLog(t)
 	ctx := context.Background()
-	store := eventstore.New(pool, eventstore.Options{})
-	defer store.Close()
 	at := time.Now().UTC().Truncate(time.Millisecond)
 	eur := domain.Micros(50000)
 	var reports []domain.StatusReceived
@@ -924,10 +922,8 @@ func TestCarriersJudgedAcrossCurrencies(t *testing.T) {
 // sent as a date, its own day cut off), and a range within one day finds it.
 func TestCarriersFilterTakesOverlappingDays(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	pool, store := newLog(t)
 	ctx := context.Background()
-	store := eventstore.New(pool, eventstore.Options{})
-	defer store.Close()
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
 	logStream(t, store, []domain.StatusReceived{
 		sr("d0", "e1", domain.StatusDelivered, "ATT", day.Add(10*time.Hour)),
@@ -970,10 +966,8 @@ func TestCarriersFilterTakesOverlappingDays(t *testing.T) {
 // over numbers judged under the old.
 func TestRulesChangeRebuildsOnStart(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	pool, store := newLog(t)
 	ctx := context.Background()
-	store := eventstore.New(pool, eventstore.Options{})
-	defer store.Close()
 	at := time.Now().UTC().Truncate(time.Millisecond)
 	var reports []domain.StatusReceived
 	for i := range 10 {
@@ -1035,10 +1029,8 @@ func TestRulesChangeRebuildsOnStart(t *testing.T) {
 // (58 s and 62 s share the bucket of 56.5-70.7 s), they read as 28 %.
 func TestDeliveryComplianceIsExact(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	pool, store := newLog(t)
 	ctx := context.Background()
-	store := eventstore.New(pool, eventstore.Options{})
-	defer store.Close()
 	at := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Minute)
 	var reports []domain.StatusReceived
 	for i := range 30 {
@@ -1076,10 +1068,8 @@ func TestDeliveryComplianceIsExact(t *testing.T) {
 // judge, and a filter for one missed the other.
 func TestCarrierCodesCountInUpperCase(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	pool, store := newLog(t)
 	ctx := context.Background()
-	store := eventstore.New(pool, eventstore.Options{})
-	defer store.Close()
 	at := time.Now().UTC().Add(-5 * time.Minute)
 	logStream(t, store, []domain.StatusReceived{
 		sr("a", "e1", domain.StatusDelivered, "Orange", at),
@@ -1105,4 +1095,14 @@ func TestCarrierCodesCountInUpperCase(t *testing.T) {
 		t.Errorf("SLA for ORANGE: %d reports over %d carriers, want 3 over 1", rep.Throughput, len(rep.Carriers))
 	}
 	equalsRebuild(t, pool, p)
+}
+
+// newLog is a fresh database and a store appending to its log, closed when
+// t ends.
+func newLog(t *testing.T) (*pgxpool.Pool, *eventstore.Store) {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	store := eventstore.New(pool, eventstore.Options{})
+	t.Cleanup(store.Close)
+	return pool, store
 }
