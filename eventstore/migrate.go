@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -52,6 +53,16 @@ func loadMigrations() ([]migration, error) {
 	return out, nil
 }
 
+// ErrSchemaNewer means a newer release migrated the database: this binary's
+// projections would write read models the newer code reads otherwise (a
+// rollback, or an old process left running through an upgrade), so it
+// refuses to migrate, project or rebuild, and /readyz says why.
+var ErrSchemaNewer = errors.New("the database schema is newer than this binary")
+
+func schemaNewer(current, latest int) error {
+	return fmt.Errorf("%w: it is at version %d, this binary knows up to %d; run a release at least as new", ErrSchemaNewer, current, latest)
+}
+
 // LatestVersion is the newest migration embedded in this binary. /readyz
 // asks on every probe; the embedded files never change, so they are read
 // once.
@@ -87,6 +98,9 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 			return fmt.Errorf("read version: %w", err)
 		}
+		if latest := ms[len(ms)-1].version; current > latest {
+			return schemaNewer(current, latest)
+		}
 		for _, m := range ms {
 			if m.version <= current {
 				continue
@@ -101,6 +115,9 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 		}
 		return nil
 	})
+	if errors.Is(err, ErrSchemaNewer) {
+		return nil, fmt.Errorf("eventstore: migrate: %w", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: migrate: %w", classify(err))
 	}

@@ -197,7 +197,9 @@ func (s *Store) Ready(ctx context.Context) error {
 	if readOnly {
 		return errors.New("eventstore: ready: the database is read-only (a standby?): reports cannot be stored")
 	}
-	if want := LatestVersion(); v < want {
+	if want := LatestVersion(); v > want {
+		return fmt.Errorf("eventstore: ready: %w", schemaNewer(v, want))
+	} else if v < want {
 		return fmt.Errorf("eventstore: ready: schema at version %d, binary needs %d: run `cxsms migrate`", v, want)
 	}
 	return nil

@@ -467,3 +467,24 @@ func TestRefusedConnectionIsUnavailable(t *testing.T) {
 		pool.Close()
 	}
 }
+
+// A database a newer release migrated is refused: an old binary left
+// running through an upgrade, or rolled back to, would project read models
+// the newer code reads otherwise (a tester's rollback split carriers by
+// case and zeroed SLA counts for good).
+func TestSchemaNewerThanBinaryIsRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	if _, err := pool.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_the_future.sql')`, eventstore.LatestVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eventstore.Migrate(ctx, pool); !errors.Is(err, eventstore.ErrSchemaNewer) {
+		t.Errorf("Migrate: %v, want ErrSchemaNewer", err)
+	}
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	if err := store.Ready(ctx); !errors.Is(err, eventstore.ErrSchemaNewer) {
+		t.Errorf("Ready: %v, want ErrSchemaNewer", err)
+	}
+}

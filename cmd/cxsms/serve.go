@@ -270,7 +270,14 @@ func migrateUntilDone(ctx context.Context, p *pgxpool.Pool, log *logrus.Logger, 
 			close(done)
 			return
 		}
-		log.WithError(err).Warn("migrations not applied yet; retrying")
+		if errors.Is(err, eventstore.ErrSchemaNewer) {
+			// Reports are still stored (the log's shape does not change
+			// between releases); the projectors wait, not to write read
+			// models the newer release reads otherwise.
+			log.WithError(err).Error("not projecting: a newer release migrated this database")
+		} else {
+			log.WithError(err).Warn("migrations not applied yet; retrying")
+		}
 		select {
 		case <-ctx.Done():
 			return
