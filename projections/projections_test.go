@@ -1106,3 +1106,50 @@ func newLog(t *testing.T) (*pgxpool.Pool, *eventstore.Store) {
 	t.Cleanup(store.Close)
 	return pool, store
 }
+
+// A read model another process rebuilt under other rules is left alone
+// until the processes agree: this projector's judgments folded into it
+// would mix two rules for good. The other projections go on.
+func TestOtherRulesInTheReadModelStopItsProjection(t *testing.T) {
+	t.Parallel()
+	pool, store := newLog(t)
+	ctx := context.Background()
+	p, stop := startProjector(t, pool)
+	defer stop()
+	waitCaughtUp(t, p)
+	// Another process, with another RULES_FILE, rebuilt carrier_costs.
+	if _, err := pool.Exec(ctx, `UPDATE projection_status SET rules_version = 'other' WHERE name = 'carrier_costs.v1'`); err != nil {
+		t.Fatal(err)
+	}
+	logStream(t, store, []domain.StatusReceived{sr("m1", "e1", domain.StatusDelivered, "ATT", time.Now().UTC())}, 1)
+	costs := func() projections.State {
+		t.Helper()
+		states, err := p.States(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range states {
+			if s.Name == "carrier_costs.v1" {
+				return s
+			}
+		}
+		t.Fatal("no carrier_costs.v1 state")
+		return projections.State{}
+	}
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(costs().LastError, `under rules "other"`); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("carrier_costs = %+v, want it to say the rules differ", costs())
+		}
+	}
+	var n int64
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM carrier_cost_messages`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("carrier_cost_messages holds %d rows (%v): the batch was applied under other rules", n, err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE projection_status SET rules_version = $1 WHERE name = 'carrier_costs.v1'`, rules.Default().Version); err != nil {
+		t.Fatal(err)
+	}
+	waitCaughtUp(t, p)
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM carrier_cost_messages`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("carrier_cost_messages holds %d rows (%v) once the rules agree, want 1", n, err)
+	}
+}

@@ -194,7 +194,7 @@ func (p *Projector) rejudge(ctx context.Context, stale []string) error {
 		names = []string{"all"} // one pass over the log for all of them
 	}
 	log := p.log.WithFields(logrus.Fields{"projections": stale, "rules_version": p.rules.Version})
-	log.Warn("the rules changed since these read models were built: rebuilding them before projecting")
+	log.Warn("these read models were built under other rules, or a migration asks for them to be rebuilt: rebuilding them before projecting")
 	wait := time.Second
 	for _, n := range names {
 		for {
@@ -205,17 +205,45 @@ func (p *Projector) rejudge(ctx context.Context, stale []string) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			log.WithError(err).Errorf("rebuild under the new rules failed; trying again in %s", wait)
+			if errors.Is(err, ErrRebuildRunning) {
+				// Another process (started with us, say) is rebuilding: once
+				// it is done under these same rules, there is nothing left.
+				log.Infof("another process is rebuilding; looking again in %s", wait)
+			} else {
+				log.WithError(err).Errorf("rebuild under the new rules failed; trying again in %s", wait)
+			}
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
 			case <-time.After(wait):
 			}
 			wait = min(2*wait, 30*time.Second)
+			if done, err := p.judgedUnderThese(ctx, n); err == nil && done {
+				break
+			}
 		}
 	}
 	log.Info("read models rebuilt under the new rules")
 	return nil
+}
+
+// judgedUnderThese reports whether name ("all" or one projection) is now
+// recorded as judged under this process's rules.
+func (p *Projector) judgedUnderThese(ctx context.Context, name string) (bool, error) {
+	projs, err := p.find(name)
+	if err != nil {
+		return false, err
+	}
+	for _, proj := range projs {
+		var judged string
+		if err := p.pool.QueryRow(ctx, `SELECT rules_version FROM projection_status WHERE name = $1`, proj.Name()).Scan(&judged); err != nil {
+			return false, fmt.Errorf("rules version of %s: %w", proj.Name(), err)
+		}
+		if judged != p.rules.Version {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // pacing decides how long a subscriber waits before its next poll. A full
@@ -285,6 +313,9 @@ func (p *Projector) handler(running context.Context, proj projection) message.No
 		// the batch again in this same transaction, which must not see the
 		// first attempt's writes.
 		err = eventstore.InTx(ctx, tx, func(tx pgx.Tx) error {
+			if err := p.sameRules(ctx, tx, proj); err != nil {
+				return err
+			}
 			events, err := readRange(ctx, tx, proj.StateTable(), r)
 			if err != nil {
 				return fmt.Errorf("%s: %w", proj.Name(), err)
@@ -299,6 +330,24 @@ func (p *Projector) handler(running context.Context, proj projection) message.No
 		}
 		return err
 	}
+}
+
+// sameRules refuses to apply a batch to a read model another process has
+// rebuilt under other rules: folding this process's judgments into it would
+// mix the two for good (a tester's two processes, one started with another
+// RULES_FILE, left costs and compliance that neither rules give). The
+// projection stands still, failing with the reason, until the processes
+// agree; the one whose rules the read model holds goes on.
+func (p *Projector) sameRules(ctx context.Context, tx pgx.Tx, proj projection) error {
+	var judged string
+	if err := tx.QueryRow(ctx, `SELECT rules_version FROM projection_status WHERE name = $1`, proj.Name()).Scan(&judged); err != nil {
+		return fmt.Errorf("%s: rules version: %w", proj.Name(), err)
+	}
+	if judged != p.rules.Version {
+		return fmt.Errorf("%s: the read model was built under rules %q and this process runs %q: "+
+			"not applying events until every process projecting this database runs the same RULES_FILE", proj.Name(), judged, p.rules.Version)
+	}
+	return nil
 }
 
 // noteFailure records why a batch failed as a whole, for the admin view:

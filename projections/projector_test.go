@@ -244,3 +244,48 @@ func WaitReadable(t *testing.T, pool *pgxpool.Pool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Two processes starting under the same new rules: the second finds the
+// first rebuilding, and once that one has recorded these rules, it does
+// not rebuild everything again.
+func TestRejudgeSkipsWhatAnotherProcessRebuilt(t *testing.T) {
+	t.Parallel()
+	p, pool := newQuietProjector(t)
+	ctx := context.Background()
+	for _, proj := range p.projections {
+		if _, err := p.recordRules(ctx, proj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `UPDATE projection_status SET rules_version = 'old'`); err != nil {
+		t.Fatal(err)
+	}
+	// The other process holds the rebuild lock, then records these rules
+	// and lets go, as its rebuild's swap does.
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey(p.projections[0].Name())); err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(300*time.Millisecond, func() {
+		pool.Exec(ctx, `UPDATE projection_status SET rules_version = $1`, p.rules.Version)
+		conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lockKey(p.projections[0].Name()))
+	})
+	names := make([]string, len(p.projections))
+	for i, proj := range p.projections {
+		names[i] = proj.Name()
+	}
+	if err := p.rejudge(ctx, names); err != nil {
+		t.Fatal(err)
+	}
+	var rebuilt int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM projection_status WHERE rebuilt_at IS NOT NULL`).Scan(&rebuilt); err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt != 0 {
+		t.Errorf("%d projections rebuilt again after another process had rebuilt them under these rules", rebuilt)
+	}
+}
