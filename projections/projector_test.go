@@ -270,15 +270,20 @@ func TestRejudgeSkipsWhatAnotherProcessRebuilt(t *testing.T) {
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey(p.projections[0].Name())); err != nil {
 		t.Fatal(err)
 	}
-	time.AfterFunc(300*time.Millisecond, func() {
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		time.Sleep(300 * time.Millisecond)
 		pool.Exec(ctx, `UPDATE projection_status SET rules_version = $1`, p.rules.Version)
 		conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lockKey(p.projections[0].Name()))
-	})
+	}()
 	names := make([]string, len(p.projections))
 	for i, proj := range p.projections {
 		names[i] = proj.Name()
 	}
-	if err := p.rejudge(ctx, names); err != nil {
+	err = p.rejudge(ctx, names)
+	<-released // before conn goes back to the pool
+	if err != nil {
 		t.Fatal(err)
 	}
 	var rebuilt int
