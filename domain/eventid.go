@@ -13,17 +13,17 @@ import (
 // header, and last a hash of the report's content. In a CXone envelope "id"
 // names the event, never the message.
 func jsonEventID(r *reportFields, header string, index, n int, raw []byte) (string, error) {
-	// An event ID of the wrong type is no event ID: the content names the
-	// report instead.
-	if id, key, _ := r.text(eventIDKeys, trimID); id != "" {
-		id, err := checkID(id, maxEventIDLen)
-		if err != nil {
-			return "", r.errorf(key, nil, "%v", err)
+	// An event ID of the wrong type or form (too long, with spaces, not
+	// UTF-8) is no event ID: the content names the report instead, so an
+	// identical redelivery still dedupes. Only the message ID may refuse a
+	// report (design.md), and the raw report keeps what was sent.
+	if id, _, _ := r.identity(eventIDKeys, trimID); id != "" {
+		if id, err := checkID(id, maxEventIDLen); err == nil {
+			return id, nil
 		}
-		return id, nil
 	}
-	if id, err := headerEventID(header, index, n); err != nil || id != "" {
-		return id, err
+	if id := headerEventID(header, index, n); id != "" {
+		return id, nil
 	}
 	canonical, err := canonicalJSON(raw)
 	if err != nil {
@@ -36,19 +36,21 @@ func jsonEventID(r *reportFields, header string, index, n int, raw []byte) (stri
 // names the delivery, not a report, so in a batch each report adds its index:
 // otherwise the second report of a batch would be taken for a duplicate of
 // the first whenever two share a message ID.
-func headerEventID(header string, index, n int) (string, error) {
+// An unusable header ID ("" back) leaves the content to name the report, as
+// in jsonEventID.
+func headerEventID(header string, index, n int) string {
 	id := trimID(header)
 	if id == "" {
-		return "", nil
+		return ""
 	}
 	if n > 1 {
 		id += ":" + strconv.Itoa(index)
 	}
 	id, err := checkID(id, maxEventIDLen)
 	if err != nil {
-		return "", &ParseError{Index: index, Field: "event ID header", Reason: err.Error()}
+		return ""
 	}
-	return id, nil
+	return id
 }
 
 // contentEventID names a report by its content, for senders that give no

@@ -121,10 +121,7 @@ func parse(req Request) ([]StatusReceived, error) {
 	e := receiptEvent(rc, req.ReceivedAt)
 	e.Format = FormatSMPPReceipt
 	e.Raw = jsonString(req.Body)
-	if e.EventID, err = headerEventID(req.EventIDHeader, 0, 1); err != nil {
-		return nil, err
-	}
-	if e.EventID == "" {
+	if e.EventID = headerEventID(req.EventIDHeader, 0, 1); e.EventID == "" {
 		e.EventID = contentEventID([]byte(text))
 	}
 	return []StatusReceived{e}, nil
@@ -230,10 +227,7 @@ func parseReceiptString(req *Request, raw []byte, index, n int) (StatusReceived,
 	e := receiptEvent(rc, req.ReceivedAt)
 	e.Format = FormatSMPPReceipt
 	e.Raw = validUTF8(bytes.Clone(raw))
-	if e.EventID, err = headerEventID(req.EventIDHeader, index, n); err != nil {
-		return StatusReceived{}, err
-	}
-	if e.EventID == "" {
+	if e.EventID = headerEventID(req.EventIDHeader, index, n); e.EventID == "" {
 		e.EventID = contentEventID([]byte(text))
 	}
 	return e, nil
@@ -295,7 +289,7 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 		rc, _, rcErr = parseReceipt(text)
 	}
 
-	id, idKey, mistyped := r.text(messageIDKeys, trimID)
+	id, idKey, mistyped := r.identity(messageIDKeys, trimID)
 	var err error
 	switch {
 	case id != "":
@@ -383,8 +377,8 @@ type reportFields struct {
 	m      object
 	prefix string // "payload." inside an envelope, so errors name the right field
 	index  int
-	// envelope is where a field the payload lacks is looked for next; nil
-	// for a bare report.
+	// envelope is where an ID the payload lacks is looked for next (see
+	// identity); nil for a bare report.
 	envelope *reportFields
 }
 
@@ -404,10 +398,10 @@ func (r *reportFields) hasAny(keys []string) bool {
 
 // text returns the first of keys that holds a string or a number which is
 // not empty once cleaned by clean, and the path of the key it came from
-// ("payload.to"); inside an envelope, the payload first, then the envelope. null counts as absent, as
-// JSON writers emit it for "no value", and so does a bool, object or array;
-// mistyped describes the first key that held one of those, for the
-// callers that refuse it (the message ID).
+// ("payload.to"). null counts as absent, as JSON writers emit it for "no
+// value", and so does a bool, object or array; mistyped describes the first
+// key that held one of those, for the callers that refuse it (the message
+// ID).
 func (r *reportFields) text(keys []string, clean func(string) string) (s, key string, mistyped *ParseError) {
 	for _, k := range keys {
 		raw, ok := r.m.get(k)
@@ -434,14 +428,24 @@ func (r *reportFields) text(keys []string, clean func(string) string) (s, key st
 			return s, r.prefix + k, nil
 		}
 	}
-	if r.envelope != nil {
-		s, key, outer := r.envelope.text(keys, clean)
-		if mistyped == nil {
-			mistyped = outer
-		}
+	return "", "", mistyped
+}
+
+// identity is text for the report's IDs, which the envelope may carry when
+// the payload does not: CXone puts the event's ID there, and senders the
+// message's. Only IDs: the envelope's other fields describe the webhook (a
+// "timestamp" of when it was sent, a "status" of its processing), and the
+// payload's own fields must not lose to them.
+func (r *reportFields) identity(keys []string, clean func(string) string) (s, key string, mistyped *ParseError) {
+	s, key, mistyped = r.text(keys, clean)
+	if s != "" || r.envelope == nil {
 		return s, key, mistyped
 	}
-	return "", "", mistyped
+	s, key, outer := r.envelope.text(keys, clean)
+	if mistyped == nil {
+		mistyped = outer
+	}
+	return s, key, mistyped
 }
 
 // decodeJSONString decodes a JSON string, skipping encoding/json for the

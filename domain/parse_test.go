@@ -140,6 +140,14 @@ func TestParseShapes(t *testing.T) {
 			want: []wantEvent{{id: "r9", status: "UNDELIVERED", raw: "UNDELIV", err: "005", format: FormatSMPPReceipt}},
 		},
 		{
+			// The envelope's timestamp is when the webhook was sent, its
+			// status the webhook's own: the payload's fields win, even under
+			// other names.
+			name: "the envelope's other fields do not override the payload's",
+			body: `{"eventId":"x","timestamp":"2024-05-06T07:00:00Z","status":"processed","errorCode":"ENV","payload":{"messageId":"m","message_state":2,"deliveryTime":"2024-05-06T06:15:00Z","short_message":"id:m stat:DELIVRD err:034"}}`,
+			want: []wantEvent{{id: "m", status: "DELIVERED", raw: "2", err: "034", at: "2024-05-06T06:15:00Z", format: FormatSMPPJSON}},
+		},
+		{
 			name: "payload null is no envelope",
 			body: `{"payload":null,"messageId":"m","status":"SENT"}`,
 			want: []wantEvent{{id: "m", status: "SENT", raw: "SENT"}},
@@ -452,14 +460,8 @@ func TestParseErrors(t *testing.T) {
 		{name: "message ID boolean", body: `{"messageId":true}`, field: "messageId", reason: "JSON boolean"},
 		{name: "envelope field", body: `{"payload":{"messageId":false}}`, field: "payload.messageId", reason: "JSON boolean"},
 		{name: "envelope without ID", body: `{"eventType":"messaging.status.update","payload":{"status":"SENT"}}`, field: "payload.messageId", is: ErrNoMessageID},
-		{name: "event ID too long", body: `{"messageId":"m","eventId":"` + strings.Repeat("e", 201) + `"}`, field: "eventId"},
-		{name: "event ID with a space", body: `{"messageId":"m","id":"e 1"}`, field: "id"},
 		{name: "message ID not UTF-8", body: "{\"messageId\":\"m\xff\"}", field: "messageId", is: ErrNoMessageID, reason: "not UTF-8"},
-		{name: "event ID not UTF-8", body: "{\"messageId\":\"m\",\"eventId\":\"e\xfe\"}", field: "eventId", reason: "not UTF-8"},
-		{name: "event ID with U+FFFD", body: `{"messageId":"m","eventId":"e\ufffd"}`, field: "eventId", reason: "not UTF-8"},
 		{name: "receipt ID not UTF-8", body: "id:m\xff stat:DELIVRD", field: "id", is: ErrNoMessageID, reason: "not UTF-8"},
-		{name: "event ID header too long", body: `{"messageId":"m"}`, header: strings.Repeat("h", 201), field: "event ID header"},
-		{name: "batch header too long with its index", body: `[{"messageId":"a"},{"messageId":"b"}]`, header: strings.Repeat("h", 199), field: "event ID header"},
 		{name: "receipt in JSON without an id", body: `{"shortMessage":"stat:DELIVRD err:000"}`, field: "shortMessage", is: ErrNoMessageID},
 		{name: "receipt in JSON with a malformed id", body: `{"payload":{"short_message":"id:\u0001 stat:DELIVRD"}}`, field: "payload.short_message", is: ErrNoMessageID},
 		{name: "receipt text without an id", body: "sub:001 dlvrd:001 stat:DELIVRD err:000", field: "id", is: ErrNoMessageID},
@@ -607,5 +609,32 @@ func TestParseReceiptStringEventID(t *testing.T) {
 	}
 	if alone[0].EventID != batched[1].EventID {
 		t.Errorf("event IDs differ: alone %s, in an array %s", alone[0].EventID, batched[1].EventID)
+	}
+}
+
+// An event ID the service cannot use (too long, with a space, not UTF-8,
+// in the body or a header) does not refuse the report: only the message ID
+// may (design.md). The content names it instead, so an identical
+// redelivery still dedupes.
+func TestParseUnusableEventIDs(t *testing.T) {
+	for _, tt := range []struct{ name, body, header string }{
+		{"too long", `{"messageId":"m","eventId":"` + strings.Repeat("e", 201) + `"}`, ""},
+		{"with a space", `{"messageId":"m","id":"e 1"}`, ""},
+		{"not UTF-8", "{\"messageId\":\"m\",\"eventId\":\"e\xfe\"}", ""},
+		{"with U+FFFD", `{"messageId":"m","eventId":"e\ufffd"}`, ""},
+		{"header too long", `{"messageId":"m"}`, strings.Repeat("h", 201)},
+		{"batch header too long with its index", `[{"messageId":"a"},{"messageId":"b"}]`, strings.Repeat("h", 199)},
+	} {
+		first, err := parseBody(tt.body, "", tt.header)
+		if err != nil {
+			t.Errorf("%s: %v, want the report kept", tt.name, err)
+			continue
+		}
+		again, _ := parseBody(tt.body, "", tt.header)
+		for i, e := range first {
+			if !strings.HasPrefix(e.EventID, "sha256:") || again[i].EventID != e.EventID {
+				t.Errorf("%s: event ID %q then %q, want the same content hash", tt.name, e.EventID, again[i].EventID)
+			}
+		}
 	}
 }
