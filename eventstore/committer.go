@@ -259,6 +259,9 @@ func (c *committer) insert(ctx context.Context, batch []*request) ([][]bool, err
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
+		if readOnly(err) {
+			c.pool.Reset()
+		}
 		return nil, classify(err)
 	}
 	for i, r := range batch {

@@ -195,6 +195,9 @@ func (s *Store) Ready(ctx context.Context) error {
 		return fmt.Errorf("eventstore: ready: %w", classify(err))
 	}
 	if readOnly {
+		// Sessions keep the setting they started with: start new ones, so
+		// the next check sees the database as it is by then.
+		s.pool.Reset()
 		return errors.New("eventstore: ready: the database is read-only (a standby?): reports cannot be stored")
 	}
 	if want := LatestVersion(); v > want {

@@ -488,3 +488,50 @@ func TestSchemaNewerThanBinaryIsRefused(t *testing.T) {
 		t.Errorf("Ready: %v, want ErrSchemaNewer", err)
 	}
 }
+
+// A database that was read-only (a standby, since promoted) takes reports
+// again on its own: pooled sessions keep the read-only setting they started
+// with, so the store starts new ones. A tester saw 503s for 6 minutes after
+// the database was writable again.
+func TestReadOnlyDatabaseRecovers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	setReadOnly := func(on bool) {
+		t.Helper()
+		v := "off"
+		if on {
+			v = "on"
+		}
+		if _, err := admin.Exec(ctx, `ALTER DATABASE "`+cfg.ConnConfig.Database+`" SET default_transaction_read_only = `+v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setReadOnly(true)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store := eventstore.New(pool, eventstore.Options{RetryFor: 100 * time.Millisecond})
+	defer store.Close()
+	if _, err := store.Append(ctx, []domain.StatusReceived{report("m1", "e1", domain.StatusSent)}); !errors.Is(err, eventstore.ErrUnavailable) {
+		t.Fatalf("Append on a read-only database: %v, want ErrUnavailable", err)
+	}
+	setReadOnly(false)
+	if _, err := store.Append(ctx, []domain.StatusReceived{report("m1", "e1", domain.StatusSent)}); err != nil {
+		t.Errorf("Append once the database is writable: %v", err)
+	}
+	if err := store.Ready(ctx); err != nil {
+		t.Errorf("Ready once the database is writable: %v", err)
+	}
+}
