@@ -161,7 +161,9 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 	if o.duration > 0 && o.warmup >= o.duration {
 		return o, fmt.Errorf("--warmup %v leaves nothing of --duration %v to measure", o.warmup, o.duration)
 	}
-	if o.secret == "" {
+	// Trimmed as the service trims WEBHOOK_SECRET: " " would send every
+	// request to a 401.
+	if o.secret = strings.TrimSpace(o.secret); o.secret == "" {
 		o.secret = cfg.WebhookSecret
 	}
 	signingFrom := "--signing-secret"

@@ -411,6 +411,9 @@ func TestSimulateFlagErrors(t *testing.T) {
 	if _, _, err := runSimulate(t, nil, "--count", "1"); err == nil || !strings.Contains(err.Error(), "WEBHOOK_SECRET") {
 		t.Errorf("without a secret: %v", err)
 	}
+	if _, _, err := runSimulate(t, nil, "--count", "1", "--secret", " "); err == nil || !strings.Contains(err.Error(), "WEBHOOK_SECRET") {
+		t.Errorf("with a blank --secret: %v", err)
+	}
 	_, _, err := runSimulate(t, map[string]string{"WEBHOOK_SECRET": "x", "WEBHOOK_SIGNING_SECRET": " "}, "--count", "1")
 	if err == nil || !strings.Contains(err.Error(), "WEBHOOK_SIGNING_SECRET holds no key") {
 		t.Errorf("with a blank WEBHOOK_SIGNING_SECRET: %v", err)
