@@ -126,8 +126,8 @@ func TestParseShapes(t *testing.T) {
 		},
 		{
 			name: "invisible format characters leave normalized fields",
-			body: `{"messageId":"m","carrier":"\u202eTTA","from":"AC\u200bME\ufeff","to":"+1415\u00ad5550123","errorCode":"\u0085 5"}`,
-			want: []wantEvent{{id: "m", carrier: "TTA", from: "ACME", to: "+14155550123", err: "5"}},
+			body: `{"messageId":"m","carrier":"\u202eTTA","from":"AC\u200bME\ufeff","to":"+1415\u00ad5550123","errorCode":"\u0085 5","deliveryStatus":"x","status":"DELIV\u2028RD"}`,
+			want: []wantEvent{{id: "m", carrier: "TTA", from: "ACME", to: "+14155550123", err: "5", raw: "DELIV RD"}},
 		},
 		{
 			name: "the names of this service's own answers",

@@ -41,8 +41,8 @@ func normField(s string) string {
 	b.Grow(len(s))
 	for _, r := range s { // ranging yields U+FFFD for each invalid byte
 		switch {
-		case r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r':
-			b.WriteByte(' ')
+		case r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r' || r == '\u2028' || r == '\u2029':
+			b.WriteByte(' ') // line and paragraph separators lay text out too
 		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
 		default:
 			b.WriteRune(r)
