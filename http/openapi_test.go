@@ -693,13 +693,19 @@ func TestOversizedChunkedBodyAnsweredAtOnce(t *testing.T) {
 	if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("no answer while the sender stalls: %v", err)
 	}
-	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
 		t.Errorf("answer %s, close %v; want 413 and the connection closed", resp.Status, resp.Close)
+	}
+	// And closed it is, not held open until the read timeout.
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("after the 413: %v, want the connection closed (EOF)", err)
 	}
 }
 

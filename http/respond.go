@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -79,6 +80,13 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Connection", "close")
 	}
 	writeJSON(w, code, map[string]string{"error": msg})
+	if code == http.StatusRequestEntityTooLarge {
+		// Closing the request body after the answer still reads up to
+		// 256 KiB of it, and a stalled sender held the connection open
+		// until the 30 s read timeout (and a shutdown with it). A read
+		// deadline already past ends that read at once.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
 }
 
 // writeJSON encodes v as the answer. Every JSON answer goes through here.
