@@ -309,15 +309,29 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 	// The other fields are facts we keep when we can read them: one of the
 	// wrong type or form is left out (the raw report keeps it), never a
 	// reason to refuse the report.
-	if e.RawStatus, _, _ = r.text(statusKeys, normField); e.RawStatus != "" {
-		e.Status = ParseStatus(e.RawStatus)
-	} else {
-		if e.RawStatus, _, _ = r.text(messageStateKey, normField); e.RawStatus != "" {
-			e.Status = messageState(e.RawStatus)
-		} else {
-			e.RawStatus = rc.Stat
-			e.Status = ParseStatus(rc.Stat)
+	// The status from the first of these sources that names one we know:
+	// the status field, the message_state TLV, the receipt's stat:. A
+	// gateway's own code in "status" (2, "processed") must not hide a
+	// message_state or stat: that says what happened. With none known, the
+	// first given is kept as raw_status, with UNKNOWN.
+	state, _, _ := r.text(messageStateKey, normField)
+	status, _, _ := r.text(statusKeys, normField)
+	for _, s := range []struct {
+		raw   string
+		parse func(string) Status
+	}{{status, ParseStatus}, {state, messageState}, {rc.Stat, ParseStatus}} {
+		if s.raw == "" {
+			continue
 		}
+		if st := s.parse(s.raw); st != StatusUnknown || e.RawStatus == "" {
+			e.RawStatus, e.Status = s.raw, st
+			if st != StatusUnknown {
+				break
+			}
+		}
+	}
+	if e.RawStatus == "" {
+		e.Status = StatusUnknown
 	}
 
 	e.CarrierCode, _, _ = r.text(carrierKeys, normField)

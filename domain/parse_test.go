@@ -148,6 +148,15 @@ func TestParseShapes(t *testing.T) {
 			want: []wantEvent{{id: "m", status: "DELIVERED", raw: "2", err: "034", at: "2024-05-06T06:15:00Z", format: FormatSMPPJSON}},
 		},
 		{
+			name: "a status we cannot read gives way to message_state or the receipt's stat",
+			body: `[{"messageId":"a","status":2,"message_state":2},{"messageId":"b","status":"processed","short_message":"id:b stat:UNDELIV"},{"messageId":"c","status":"processed"}]`,
+			want: []wantEvent{
+				{id: "a", status: "DELIVERED", raw: "2", format: FormatSMPPJSON},
+				{id: "b", status: "UNDELIVERED", raw: "UNDELIV", format: FormatSMPPJSON},
+				{id: "c", raw: "processed"},
+			},
+		},
+		{
 			name: "payload null is no envelope",
 			body: `{"payload":null,"messageId":"m","status":"SENT"}`,
 			want: []wantEvent{{id: "m", status: "SENT", raw: "SENT"}},
