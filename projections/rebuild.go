@@ -56,6 +56,13 @@ func (p *Projector) Names() []string {
 	return out
 }
 
+// Known returns ErrUnknownProjection, naming the projections there are,
+// unless name is one of them or "all". It needs no database.
+func (p *Projector) Known(name string) error {
+	_, err := p.find(name)
+	return err
+}
+
 // find resolves "all", a versioned name or a bare name (current_status).
 func (p *Projector) find(name string) ([]projection, error) {
 	if name == "all" {

@@ -28,6 +28,7 @@ func TestCommandArguments(t *testing.T) {
 		{[]string{"project", "extra"}, false, "usage: cxsms project"},
 		{[]string{"history"}, false, "usage: cxsms history ID"},
 		{[]string{"rebuild", "a", "b"}, false, "usage: cxsms rebuild"},
+		{[]string{"rebuild", "nosuch"}, false, `unknown projection "nosuch"`}, // before DATABASE_URL is missed
 	} {
 		var out bytes.Buffer
 		err := run(context.Background(), tt.args, env, &out, &out)

@@ -53,6 +53,11 @@ func rebuild(ctx context.Context, cfg config, args []string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
+	// A name we do not know is refused before the database is touched
+	// (it was migrated first).
+	if err := projections.NewProjector(nil, r, newLogger(cfg, stderr), projections.Options{}).Known(args[0]); err != nil {
+		return err
+	}
 	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
