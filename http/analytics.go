@@ -21,6 +21,7 @@ type readModels interface {
 	SLA(ctx context.Context, f projections.Filter) (projections.SLAReport, error)
 	Violations(ctx context.Context, region, sender string) ([]projections.Violation, error)
 	Rules() *rules.Rules
+	JudgedUnder(ctx context.Context, projection string) (string, error)
 }
 
 func (s *Server) handleMessage(w http.ResponseWriter, r *http.Request) error {
@@ -101,7 +102,11 @@ func (s *Server) handleCarriers(w http.ResponseWriter, r *http.Request) error {
 	if cs == nil {
 		cs = []projections.CarrierStats{}
 	}
-	writeJSON(w, http.StatusOK, carriersAnswer{RulesVersion: s.reads.Rules().Version, Carriers: cs})
+	judged, err := s.reads.JudgedUnder(r.Context(), "carrier_costs")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, carriersAnswer{RulesVersion: judged, Carriers: cs})
 	return nil
 }
 
@@ -135,7 +140,11 @@ func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, slaAnswer{RulesVersion: s.reads.Rules().Version, From: f.From, To: f.To, SLAReport: rep})
+	judged, err := s.reads.JudgedUnder(r.Context(), "sla_latency")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, slaAnswer{RulesVersion: judged, From: f.From, To: f.To, SLAReport: rep})
 	return nil
 }
 
@@ -169,11 +178,15 @@ func (s *Server) handleDelivery(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	judged, err := s.reads.JudgedUnder(r.Context(), "carrier_costs") // the verdicts' read model
+	if err != nil {
+		return err
+	}
 	out := deliveryAnswer{
 		Throughput:       lastMinute(rep.Windows, now),
 		AvgLatencyMs:     rep.Ingest.Mean,
 		SLACompliance:    rep.Ingest.Compliance,
-		RulesVersion:     s.reads.Rules().Version,
+		RulesVersion:     judged,
 		CarrierAnalytics: []deliveryCarrier{},
 	}
 	// The tutorial's shape has no currency: one entry per carrier, its
@@ -242,7 +255,11 @@ func (s *Server) handleViolations(w http.ResponseWriter, r *http.Request) error 
 	if vs == nil {
 		vs = []projections.Violation{}
 	}
-	writeJSON(w, http.StatusOK, violationsAnswer{RulesVersion: s.reads.Rules().Version, Violations: vs})
+	judged, err := s.reads.JudgedUnder(r.Context(), "sender_compliance")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, violationsAnswer{RulesVersion: judged, Violations: vs})
 	return nil
 }
 

@@ -32,6 +32,10 @@ func (f fixedCarriers) SLA(context.Context, projections.Filter) (projections.SLA
 
 func (f fixedCarriers) Rules() *rules.Rules { return rules.Default() }
 
+func (f fixedCarriers) JudgedUnder(context.Context, string) (string, error) {
+	return rules.Default().Version, nil
+}
+
 // The tutorial's shape has no currency: a carrier with entries in two
 // currencies is one entry there, its counts added up.
 func TestDeliveryOneEntryPerCarrier(t *testing.T) {
@@ -122,5 +126,33 @@ func TestCarrierFilterIgnoresCase(t *testing.T) {
 	f, err := parseFilter(r)
 	if err != nil || f.Carrier != "TMOBILE" {
 		t.Errorf("parseFilter: carrier %q, %v; want TMOBILE", f.Carrier, err)
+	}
+}
+
+// An answer names the rules its read model was built under: while a rules
+// change is being rebuilt, or while another process's rules hold the read
+// model, that is not the running process's version.
+func TestAnswersNameTheRulesOfTheirReadModel(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, Config{})
+	if _, err := env.pool.Exec(context.Background(), `INSERT INTO projection_status (name, rules_version) VALUES ('carrier_costs.v1', 'other')
+		ON CONFLICT (name) DO UPDATE SET rules_version = 'other'`); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/analytics/carriers": "other",
+		"/analytics/delivery": "other",
+		"/analytics/sla":      rules.Default().Version, // not registered: the running rules
+	} {
+		resp, err := http.Get(env.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ans struct{ RulesVersion string }
+		err = json.NewDecoder(resp.Body).Decode(&ans)
+		resp.Body.Close()
+		if err != nil || ans.RulesVersion != want {
+			t.Errorf("GET %s: rulesVersion %q (%v), want %q", path, ans.RulesVersion, err, want)
+		}
 	}
 }

@@ -29,6 +29,23 @@ func NewReader(pool *pgxpool.Pool, r *rules.Rules) *Reader { return &Reader{pool
 // Rules returns the active rules.
 func (r *Reader) Rules() *rules.Rules { return r.rules }
 
+// JudgedUnder returns the version of the rules the read model of the
+// projection named (bare: "carrier_costs") was built under: the active
+// rules' until a projector has registered it. Answers say this, not the
+// active version: while a rules change is being rebuilt, or while another
+// process's rules hold the read model, the two differ.
+func (r *Reader) JudgedUnder(ctx context.Context, projection string) (string, error) {
+	var v string
+	err := r.pool.QueryRow(ctx, `SELECT rules_version FROM projection_status WHERE split_part(name, '.', 1) = $1`, projection).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r.rules.Version, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("rules version of %s: %w", projection, err)
+	}
+	return v, nil
+}
+
 // MessageStatus is a message's current status.
 type MessageStatus struct {
 	MessageID   string    `json:"messageId"`
