@@ -235,15 +235,29 @@ func (p *Projector) judgedUnderThese(ctx context.Context, name string) (bool, er
 		return false, err
 	}
 	for _, proj := range projs {
-		var judged string
-		if err := p.pool.QueryRow(ctx, `SELECT rules_version FROM projection_status WHERE name = $1`, proj.Name()).Scan(&judged); err != nil {
-			return false, fmt.Errorf("rules version of %s: %w", proj.Name(), err)
-		}
-		if judged != p.rules.Version {
-			return false, nil
+		judged, err := judgedUnder(ctx, p.pool, proj.Name())
+		if err != nil || judged != p.rules.Version {
+			return false, err
 		}
 	}
 	return true, nil
+}
+
+// rowQuerier is a pool or a transaction, for one row.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// judgedUnder returns the rules version projection_status records for the
+// projection name (versioned, or bare: "carrier_costs"); pgx.ErrNoRows
+// (wrapped) before a projector has registered it.
+func judgedUnder(ctx context.Context, q rowQuerier, name string) (string, error) {
+	var v string
+	err := q.QueryRow(ctx, `SELECT rules_version FROM projection_status WHERE name = $1 OR split_part(name, '.', 1) = $1`, name).Scan(&v)
+	if err != nil {
+		return "", fmt.Errorf("rules version of %s: %w", name, err)
+	}
+	return v, nil
 }
 
 // pacing decides how long a subscriber waits before its next poll. A full
@@ -339,9 +353,9 @@ func (p *Projector) handler(running context.Context, proj projection) message.No
 // projection stands still, failing with the reason, until the processes
 // agree; the one whose rules the read model holds goes on.
 func (p *Projector) sameRules(ctx context.Context, tx pgx.Tx, proj projection) error {
-	var judged string
-	if err := tx.QueryRow(ctx, `SELECT rules_version FROM projection_status WHERE name = $1`, proj.Name()).Scan(&judged); err != nil {
-		return fmt.Errorf("%s: rules version: %w", proj.Name(), err)
+	judged, err := judgedUnder(ctx, tx, proj.Name())
+	if err != nil {
+		return err
 	}
 	if judged != p.rules.Version {
 		return fmt.Errorf("%s: the read model was built under rules %q and this process runs %q: "+

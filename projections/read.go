@@ -35,15 +35,11 @@ func (r *Reader) Rules() *rules.Rules { return r.rules }
 // active version: while a rules change is being rebuilt, or while another
 // process's rules hold the read model, the two differ.
 func (r *Reader) JudgedUnder(ctx context.Context, projection string) (string, error) {
-	var v string
-	err := r.pool.QueryRow(ctx, `SELECT rules_version FROM projection_status WHERE split_part(name, '.', 1) = $1`, projection).Scan(&v)
+	v, err := judgedUnder(ctx, r.pool, projection)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r.rules.Version, nil
 	}
-	if err != nil {
-		return "", fmt.Errorf("rules version of %s: %w", projection, err)
-	}
-	return v, nil
+	return v, err
 }
 
 // MessageStatus is a message's current status.
