@@ -220,8 +220,12 @@ func parseReceiptString(req *Request, raw []byte, index, n int) (StatusReceived,
 	if keys < 2 {
 		return StatusReceived{}, &ParseError{Index: index, Reason: "report is a JSON string but not an SMPP delivery receipt"}
 	}
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		pe.Index = index // parseReceipt reads one receipt; this one is report index
+		return StatusReceived{}, pe
+	}
 	if err != nil {
-		err.(*ParseError).Index = index
 		return StatusReceived{}, err
 	}
 	e := receiptEvent(rc, req.ReceivedAt)
