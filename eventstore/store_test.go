@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cxsms/cxsms/domain"
@@ -407,25 +408,8 @@ func TestUnwritableDatabaseIsUnavailable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			url := pgtest.URL(t)
-			cfg, err := pgxpool.ParseConfig(url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			setup, err := pgxpool.New(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := setup.Exec(ctx, strings.ReplaceAll(tt.setup, "%s", cfg.ConnConfig.Database)); err != nil {
-				t.Fatal(err)
-			}
-			setup.Close()
-			pool, err := pgxpool.New(ctx, url) // new sessions take the database's settings
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pool.Close()
-			store := eventstore.New(pool, eventstore.Options{RetryFor: 100 * time.Millisecond})
-			defer store.Close()
+			execOn(t, url, tt.setup)
+			store := storeOn(t, url) // its sessions take the database's settings
 			if _, err := store.Append(ctx, []domain.StatusReceived{report("m1", "e1", domain.StatusSent)}); !errors.Is(err, eventstore.ErrUnavailable) {
 				t.Errorf("Append: %v, want ErrUnavailable", err)
 			}
@@ -497,41 +481,49 @@ func TestReadOnlyDatabaseRecovers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.URL(t)
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	setReadOnly := func(on bool) {
-		t.Helper()
-		v := "off"
-		if on {
-			v = "on"
-		}
-		if _, err := admin.Exec(ctx, `ALTER DATABASE "`+cfg.ConnConfig.Database+`" SET default_transaction_read_only = `+v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	setReadOnly(true)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	store := eventstore.New(pool, eventstore.Options{RetryFor: 100 * time.Millisecond})
-	defer store.Close()
+	execOn(t, url, `ALTER DATABASE "%s" SET default_transaction_read_only = on`)
+	store := storeOn(t, url)
 	if _, err := store.Append(ctx, []domain.StatusReceived{report("m1", "e1", domain.StatusSent)}); !errors.Is(err, eventstore.ErrUnavailable) {
 		t.Fatalf("Append on a read-only database: %v, want ErrUnavailable", err)
 	}
-	setReadOnly(false)
+	execOn(t, url, `ALTER DATABASE "%s" SET default_transaction_read_only = off`)
 	if _, err := store.Append(ctx, []domain.StatusReceived{report("m1", "e1", domain.StatusSent)}); err != nil {
 		t.Errorf("Append once the database is writable: %v", err)
 	}
 	if err := store.Ready(ctx); err != nil {
 		t.Errorf("Ready once the database is writable: %v", err)
 	}
+}
+
+// execOn runs sql on the database of url, with %s standing for its name,
+// in a session of its own that may write even when the database's sessions
+// start read-only.
+func execOn(t *testing.T, url, sql string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `SET default_transaction_read_only = off`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, strings.ReplaceAll(sql, "%s", conn.Config().Database)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// storeOn is a store on a new pool for url, quick to give up retrying,
+// closed when t ends.
+func storeOn(t *testing.T, url string) *eventstore.Store {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store := eventstore.New(pool, eventstore.Options{RetryFor: 100 * time.Millisecond})
+	t.Cleanup(store.Close)
+	return store
 }

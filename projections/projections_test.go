@@ -478,20 +478,14 @@ func TestFailingProjectionSaysWhy(t *testing.T) {
 		t.Fatal(err)
 	}
 	costs := func() projections.State {
-		states, err := p.States(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		t.Helper()
+		costs, states := stateOf(t, p, "carrier_costs.v1")
 		for _, s := range states {
-			if s.Name == "carrier_costs.v1" {
-				return s
-			}
-			if s.LagEvents != 0 && s.LagSeconds > 5 {
+			if s.Name != costs.Name && s.LagEvents != 0 && s.LagSeconds > 5 {
 				t.Errorf("%s stopped too: %+v", s.Name, s)
 			}
 		}
-		t.Fatal("no carrier_costs.v1 state")
-		return projections.State{}
+		return costs
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for s := costs(); s.State != "failing"; s = costs() {
@@ -556,10 +550,8 @@ func TestRebuildSettlesDeadLetters(t *testing.T) {
 // reading the logs after a deploy is not sent after a failure that is not.
 func TestStopLogsNoError(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	pool, store := newLog(t)
 	ctx := context.Background()
-	store := eventstore.New(pool, eventstore.Options{})
-	defer store.Close()
 	if _, err := store.Append(ctx, randomStream(rand.New(rand.NewPCG(5, 6)), 600)); err != nil {
 		t.Fatal(err)
 	}
@@ -587,10 +579,8 @@ func TestStopLogsNoError(t *testing.T) {
 // count in the rebuilt model too.
 func TestOtherProjectionsKeepUpDuringRebuild(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	pool, store := newLog(t)
 	ctx := context.Background()
-	store := eventstore.New(pool, eventstore.Options{})
-	defer store.Close()
 	stream := randomStream(rand.New(rand.NewPCG(7, 7)), 30000)
 	logStream(t, store, stream, 1000)
 	p, stop := startProjectorWith(t, pool, projections.Options{})
@@ -679,10 +669,8 @@ func TestOtherProjectionsKeepUpDuringRebuild(t *testing.T) {
 // Reads go on during a rebuild and never see an error or an empty answer.
 func TestReadsDuringRebuild(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	pool, store := newLog(t)
 	ctx := context.Background()
-	store := eventstore.New(pool, eventstore.Options{})
-	defer store.Close()
 	stream := randomStream(rand.New(rand.NewPCG(1, 2)), 3000)
 	logStream(t, store, stream, 500)
 	p, stop := startProjector(t, pool)
@@ -734,10 +722,8 @@ func TestReadsDuringRebuild(t *testing.T) {
 // together, and the read models end up equal to a rebuild.
 func TestStopMidBatchIsExactlyOnce(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	pool, store := newLog(t)
 	ctx := context.Background()
-	store := eventstore.New(pool, eventstore.Options{})
-	defer store.Close()
 	stream := randomStream(rand.New(rand.NewPCG(3, 4)), 4000)
 	appendChunk := func(from int) {
 		t.Helper()
@@ -1124,17 +1110,8 @@ func TestOtherRulesInTheReadModelStopItsProjection(t *testing.T) {
 	logStream(t, store, []domain.StatusReceived{sr("m1", "e1", domain.StatusDelivered, "ATT", time.Now().UTC())}, 1)
 	costs := func() projections.State {
 		t.Helper()
-		states, err := p.States(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range states {
-			if s.Name == "carrier_costs.v1" {
-				return s
-			}
-		}
-		t.Fatal("no carrier_costs.v1 state")
-		return projections.State{}
+		s, _ := stateOf(t, p, "carrier_costs.v1")
+		return s
 	}
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(costs().LastError, `under rules "other"`); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -1152,4 +1129,21 @@ func TestOtherRulesInTheReadModelStopItsProjection(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM carrier_cost_messages`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("carrier_cost_messages holds %d rows (%v) once the rules agree, want 1", n, err)
 	}
+}
+
+// stateOf returns the admin state of the projection name, and every
+// projection's.
+func stateOf(t *testing.T, p *projections.Projector, name string) (projections.State, []projections.State) {
+	t.Helper()
+	states, err := p.States(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range states {
+		if s.Name == name {
+			return s, states
+		}
+	}
+	t.Fatalf("no %s state", name)
+	return projections.State{}, nil
 }
