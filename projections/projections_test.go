@@ -900,6 +900,14 @@ func TestCarriersJudgedAcrossCurrencies(t *testing.T) {
 		if c.Recommendation != "REROUTE" || !strings.Contains(c.Reason, "30") {
 			t.Errorf("%s %s: %s (%s), want REROUTE judged from 30 terminal messages", c.Carrier, c.Currency, c.Recommendation, c.Reason)
 		}
+		// The USD entry holds only failures: it has no cost per delivery
+		// (null), where 0 read as free.
+		switch {
+		case c.Delivered == 0 && c.CostPerDelivered != nil:
+			t.Errorf("%s %s: nothing delivered, costPerDelivered %v, want null", c.Carrier, c.Currency, *c.CostPerDelivered)
+		case c.Delivered > 0 && (c.CostPerDelivered == nil || *c.CostPerDelivered != 0.05):
+			t.Errorf("%s %s: costPerDelivered %v, want 0.05", c.Carrier, c.Currency, c.CostPerDelivered)
+		}
 	}
 }
 
@@ -1146,4 +1154,39 @@ func stateOf(t *testing.T, p *projections.Projector, name string) (projections.S
 	}
 	t.Fatalf("no %s state", name)
 	return projections.State{}, nil
+}
+
+// A violation's lastSeen is never before its firstSeen, live or rebuilt:
+// firstSeen is the carrier's time and lastSeen ours, and a carrier clock an
+// hour ahead put a single report's firstSeen an hour after its lastSeen.
+func TestViolationSeenInOrderWithCarrierClockAhead(t *testing.T) {
+	t.Parallel()
+	pool, store := newLog(t)
+	ctx := context.Background()
+	ahead := time.Now().UTC().Add(time.Hour).Truncate(time.Millisecond)
+	r := sr("skewed", "e1", domain.StatusDelivered, "VODAFONE", ahead)
+	r.Recipient, r.SenderID, r.ReceivedAt = "+447700900123", "INFO", time.Now().UTC()
+	logStream(t, store, []domain.StatusReceived{r}, 1)
+	p, stop := startProjector(t, pool)
+	waitCaughtUp(t, p)
+	stop()
+	reader := projections.NewReader(pool, rules.Default())
+	check := func(when string) {
+		t.Helper()
+		vs, err := reader.Violations(ctx, "GB", "INFO")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(vs) != 1 {
+			t.Fatalf("%s: %d violations, want 1: %+v", when, len(vs), vs)
+		}
+		if vs[0].LastSeen.Before(vs[0].FirstSeen) {
+			t.Errorf("%s: lastSeen %s before firstSeen %s", when, vs[0].LastSeen, vs[0].FirstSeen)
+		}
+	}
+	check("live")
+	if _, err := p.Rebuild(ctx, "sender_compliance", nil); err != nil {
+		t.Fatal(err)
+	}
+	check("rebuilt")
 }

@@ -100,7 +100,9 @@ type CarrierStats struct {
 	FailureRate      float64 `json:"failureRate"`  // percent of terminal messages
 	TotalCost        float64 `json:"totalCost"`
 	WastedCost       float64 `json:"wastedCost"`
-	CostPerDelivered float64 `json:"costPerDelivered"`
+	// CostPerDelivered is nil (null) while nothing is delivered: a carrier
+	// that delivered nothing has no cost per delivery, and 0 read as free.
+	CostPerDelivered *float64 `json:"costPerDelivered"`
 	EstimatedCosts   int64   `json:"estimatedCosts"` // messages priced from the rate card
 	Recommendation   string  `json:"recommendation"`
 	Reason           string  `json:"reason"`
@@ -159,7 +161,8 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, error)
 			c.DeliveryRate, c.FailureRate = Percent(c.Delivered, terminal), Percent(c.Failed, terminal)
 		}
 		if c.Delivered > 0 {
-			c.CostPerDelivered = float64(cm) / float64(c.Delivered) / 1e6
+			per := float64(cm) / float64(c.Delivered) / 1e6
+			c.CostPerDelivered = &per
 		}
 		return c, nil
 	})
