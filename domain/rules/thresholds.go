@@ -18,26 +18,27 @@ const (
 type Thresholds struct {
 	RerouteFailureRate float64 // a fraction: 0.15 is 15 %
 	WatchFailureRate   float64
-	// MinTerminalReports is how many terminal reports a carrier needs
+	// MinTerminalReports is how many terminal messages a carrier needs
 	// before it is judged at all, so that two failures out of three do not
-	// reroute traffic.
+	// reroute traffic. A message counts once, by its current status: one
+	// that failed and then expired is one failed message, as in the rates.
 	MinTerminalReports int
 }
 
-// Recommend judges a carrier with terminal terminal reports of which failed
-// failed. A rate exactly at a threshold is not above it. The reason is a
-// sentence for the analytics response, e.g. "18.2% of 220 terminal reports
-// failed, above the 15% REROUTE threshold".
+// Recommend judges a carrier with terminal terminal messages of which
+// failed failed. A rate exactly at a threshold is not above it. The reason
+// is a sentence for the analytics response, e.g. "18.2% of 220 terminal
+// messages failed, above the 15% REROUTE threshold".
 func (t Thresholds) Recommend(terminal, failed int) (recommendation, reason string) {
 	terminal = max(terminal, 0)
 	failed = min(max(failed, 0), terminal)
 	if terminal == 0 || terminal < t.MinTerminalReports {
-		return Keep, fmt.Sprintf("only %d terminal %s; judged from %d", terminal, reports(terminal), t.MinTerminalReports)
+		return Keep, fmt.Sprintf("only %d terminal %s; judged from %d", terminal, messages(terminal), t.MinTerminalReports)
 	}
 	// Both sides are the double nearest the same decimal when the rate
 	// equals a threshold (33/220 and 0.15), so "exactly at" compares equal.
 	rate := float64(failed) / float64(terminal)
-	head := fmt.Sprintf("%s of %d terminal %s failed", percent(rate, 1), terminal, reports(terminal))
+	head := fmt.Sprintf("%s of %d terminal %s failed", percent(rate, 1), terminal, messages(terminal))
 	switch {
 	case rate > t.RerouteFailureRate:
 		return Reroute, fmt.Sprintf("%s, above the %s REROUTE threshold", head, percent(t.RerouteFailureRate, -1))
@@ -47,11 +48,11 @@ func (t Thresholds) Recommend(terminal, failed int) (recommendation, reason stri
 	return Keep, fmt.Sprintf("%s, not above the %s WATCH threshold", head, percent(t.WatchFailureRate, -1))
 }
 
-func reports(n int) string {
+func messages(n int) string {
 	if n == 1 {
-		return "report"
+		return "message"
 	}
-	return "reports"
+	return "messages"
 }
 
 // percent formats a fraction as a percentage with prec decimals, or as few as

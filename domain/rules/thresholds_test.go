@@ -9,21 +9,21 @@ func TestRecommend(t *testing.T) {
 		want             string
 		reason           string
 	}{
-		{0, 0, Keep, "only 0 terminal reports; judged from 20"},
-		{1, 1, Keep, "only 1 terminal report; judged from 20"},
-		{19, 19, Keep, "only 19 terminal reports; judged from 20"},
-		{20, 0, Keep, "0.0% of 20 terminal reports failed, not above the 5% WATCH threshold"},
-		{20, 1, Keep, "5.0% of 20 terminal reports failed, not above the 5% WATCH threshold"}, // exactly 5 %
-		{200, 11, Watch, "5.5% of 200 terminal reports failed, above the 5% WATCH threshold"},
-		{20, 3, Watch, "15.0% of 20 terminal reports failed, above the 5% WATCH threshold"}, // exactly 15 %
-		{220, 33, Watch, "15.0% of 220 terminal reports failed, above the 5% WATCH threshold"},
-		{20, 4, Reroute, "20.0% of 20 terminal reports failed, above the 15% REROUTE threshold"},
-		{220, 40, Reroute, "18.2% of 220 terminal reports failed, above the 15% REROUTE threshold"},
-		{1000, 151, Reroute, "15.1% of 1000 terminal reports failed, above the 15% REROUTE threshold"},
+		{0, 0, Keep, "only 0 terminal messages; judged from 20"},
+		{1, 1, Keep, "only 1 terminal message; judged from 20"},
+		{19, 19, Keep, "only 19 terminal messages; judged from 20"},
+		{20, 0, Keep, "0.0% of 20 terminal messages failed, not above the 5% WATCH threshold"},
+		{20, 1, Keep, "5.0% of 20 terminal messages failed, not above the 5% WATCH threshold"}, // exactly 5 %
+		{200, 11, Watch, "5.5% of 200 terminal messages failed, above the 5% WATCH threshold"},
+		{20, 3, Watch, "15.0% of 20 terminal messages failed, above the 5% WATCH threshold"}, // exactly 15 %
+		{220, 33, Watch, "15.0% of 220 terminal messages failed, above the 5% WATCH threshold"},
+		{20, 4, Reroute, "20.0% of 20 terminal messages failed, above the 15% REROUTE threshold"},
+		{220, 40, Reroute, "18.2% of 220 terminal messages failed, above the 15% REROUTE threshold"},
+		{1000, 151, Reroute, "15.1% of 1000 terminal messages failed, above the 15% REROUTE threshold"},
 		// Counts that cannot be are clamped, not trusted.
-		{20, 30, Reroute, "100.0% of 20 terminal reports failed, above the 15% REROUTE threshold"},
-		{20, -1, Keep, "0.0% of 20 terminal reports failed, not above the 5% WATCH threshold"},
-		{-5, 0, Keep, "only 0 terminal reports; judged from 20"},
+		{20, 30, Reroute, "100.0% of 20 terminal messages failed, above the 15% REROUTE threshold"},
+		{20, -1, Keep, "0.0% of 20 terminal messages failed, not above the 5% WATCH threshold"},
+		{-5, 0, Keep, "only 0 terminal messages; judged from 20"},
 	}
 	for _, tt := range tests {
 		got, reason := th.Recommend(tt.terminal, tt.failed)
@@ -50,11 +50,11 @@ func TestRecommendExactBoundaries(t *testing.T) {
 func TestRecommendOtherThresholds(t *testing.T) {
 	th := Thresholds{RerouteFailureRate: 0.125, WatchFailureRate: 0.1, MinTerminalReports: 1}
 	got, reason := th.Recommend(8, 1)
-	if got != Watch || reason != "12.5% of 8 terminal reports failed, above the 10% WATCH threshold" {
+	if got != Watch || reason != "12.5% of 8 terminal messages failed, above the 10% WATCH threshold" {
 		t.Errorf("got %q, %q", got, reason)
 	}
 	got, reason = th.Recommend(1, 1)
-	if got != Reroute || reason != "100.0% of 1 terminal report failed, above the 12.5% REROUTE threshold" {
+	if got != Reroute || reason != "100.0% of 1 terminal message failed, above the 12.5% REROUTE threshold" {
 		t.Errorf("got %q, %q", got, reason)
 	}
 }
