@@ -54,6 +54,12 @@ func parseFilter(r *http.Request) (projections.Filter, error) {
 		if err != nil {
 			return f, errorf(http.StatusBadRequest, p.name+": want an RFC 3339 time or YYYY-MM-DD date, got "+quote(v))
 		}
+		if t.IsZero() {
+			// 0001-01-01, a natural "since the beginning", is Go's zero
+			// time, which means "not given" below: /analytics/sla took it
+			// for its default hour. A nanosecond later asks the same.
+			t = t.Add(time.Nanosecond)
+		}
 		*p.dst = t
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {

@@ -120,6 +120,16 @@ func TestLastMinute(t *testing.T) {
 
 // ?carrier= finds a carrier whatever the case it is written in: the read
 // models count carriers in upper case.
+// from=0001-01-01, "since the beginning", is kept: it is Go's zero time,
+// and /analytics/sla took it for "not given" and answered its default hour.
+func TestFilterFromTheBeginning(t *testing.T) {
+	t.Parallel()
+	f, err := parseFilter(httptest.NewRequest(http.MethodGet, "/analytics/sla?from=0001-01-01&to=2026-12-06", nil))
+	if err != nil || f.From.IsZero() || f.From.Year() != 1 {
+		t.Errorf("parseFilter: from %s, %v; want given, in year 1", f.From, err)
+	}
+}
+
 func TestCarrierFilterIgnoresCase(t *testing.T) {
 	t.Parallel()
 	r := httptest.NewRequest(http.MethodGet, "/analytics/carriers?carrier=%20tMobile%20", nil)

@@ -295,6 +295,22 @@ func startProjectorWith(t *testing.T, pool *pgxpool.Pool, opts projections.Optio
 			t.Error(err)
 		}
 	}()
+	// Run registers every projection before it projects; on an empty log
+	// waitCaughtUp could return before that, and a test's own write to
+	// projection_status then came before the registration it meant to
+	// change.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var n int
+		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM projection_status`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n >= 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d projections registered after 30 s, want 4", n)
+		}
+	}
 	return p, func() { cancel(); <-done }
 }
 
@@ -1189,4 +1205,108 @@ func TestViolationSeenInOrderWithCarrierClockAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("rebuilt")
+}
+
+// rulesEdited is the default rules file with edit applied to its JSON.
+func rulesEdited(t *testing.T, edit func(doc map[string]any)) *rules.Rules {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(rules.DefaultJSON(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	edit(doc)
+	raw, _ := json.Marshal(doc)
+	r, err := rules.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// What an answer judges as it is read (a carrier's recommendation, the SLA
+// thresholds) follows the rules its read model was built under: a process
+// still running the old rules after `cxsms rebuild` under new ones said the
+// new version over the old thresholds.
+func TestReadsJudgeUnderTheReadModelsRules(t *testing.T) {
+	t.Parallel()
+	pool, store := newLog(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	var reports []domain.StatusReceived
+	for i := range 25 { // 20 % failed: REROUTE by default, WATCH under lenient
+		st := domain.StatusDelivered
+		if i%5 == 0 {
+			st = domain.StatusFailed
+		}
+		reports = append(reports, sr(fmt.Sprintf("m-%d", i), "e1", st, "ATT", at))
+	}
+	logStream(t, store, reports, len(reports))
+	projections.WaitReadable(t, pool)
+	lenient := rulesEdited(t, func(doc map[string]any) {
+		doc["version"] = "lenient"
+		doc["thresholds"].(map[string]any)["rerouteFailureRate"] = 0.3
+		doc["sla"].(map[string]any)["deliveryThresholdMs"] = 90000
+	})
+	if _, err := projections.NewProjector(pool, lenient, quietLog(), projections.Options{}).Rebuild(ctx, "all", nil); err != nil {
+		t.Fatal(err)
+	}
+	reader := projections.NewReader(pool, rules.Default()) // a process left on the old rules
+	cs, err := reader.Carriers(ctx, projections.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].Recommendation != "WATCH" {
+		t.Errorf("carriers: %+v, want ATT at WATCH, as the lenient rules the read model holds judge 20 %%", cs)
+	}
+	rep, err := reader.SLA(ctx, projections.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Delivery.ThresholdMs != 90000 {
+		t.Errorf("SLA delivery threshold %d ms, want the lenient rules' 90000", rep.Delivery.ThresholdMs)
+	}
+}
+
+// A rules file edited without a new version is other rules all the same:
+// the projector re-judges the log under it when it starts. It kept costs
+// priced from the old rate card.
+func TestRulesEditedUnderSameVersionRebuildsOnStart(t *testing.T) {
+	t.Parallel()
+	pool, store := newLog(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	logStream(t, store, []domain.StatusReceived{sr("m1", "e1", domain.StatusDelivered, "ATT", at)}, 1)
+	p, stop := startProjector(t, pool)
+	waitCaughtUp(t, p)
+	stop()
+
+	edited := rulesEdited(t, func(doc map[string]any) {
+		doc["rateCard"].(map[string]any)["countries"].(map[string]any)["US"].(map[string]any)["carriers"].(map[string]any)["ATT"] = "0.5"
+	})
+	if edited.Version != rules.Default().Version {
+		t.Fatalf("the edit changed the version: %q", edited.Version)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	p = projections.NewProjector(pool, edited, quietLog(), projections.Options{PollInterval: 10 * time.Millisecond})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(runCtx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	reader := projections.NewReader(pool, edited)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		cs, err := reader.Carriers(ctx, projections.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) == 1 && cs[0].TotalCost == 0.5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still priced from the old rate card after starting under the edited one: %+v", cs)
+		}
+	}
 }

@@ -118,8 +118,12 @@ func (p *Projector) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		if judged != p.rules.Version {
+		if !judged.is(p.rules) {
 			stale = append(stale, proj.Name())
+			if judged.version == p.rules.Version {
+				p.log.WithFields(logrus.Fields{"projection": proj.Name(), "rules_version": p.rules.Version}).
+					Warn("the rules file changed but kept its version: re-judging the log under it; give changed rules a new version, so that answers tell the two apart")
+			}
 		}
 		ackDeadline := p.opts.AckDeadline
 		found := &atomic.Int64{}
@@ -154,26 +158,30 @@ func (p *Projector) Run(ctx context.Context) error {
 }
 
 // recordRules registers a projection the first time it runs, and returns
-// the version of the rules its read model was judged under. A projection
-// new to the database has judged nothing yet, so the whole log it will
-// project is judged under these rules.
+// the rules its read model was judged under. A projection new to the
+// database has judged nothing yet, so the whole log it will project is
+// judged under these rules. A read model recorded before documents were
+// (migration 0005) takes this process's document when the versions agree:
+// the version is all that can be compared then.
 //
 // It also creates the consumer group's position row, so that the first batch
 // already has a row to lock: without it, two processes starting on a fresh
 // database would both take the first batch.
-func (p *Projector) recordRules(ctx context.Context, proj projection) (judged string, err error) {
+func (p *Projector) recordRules(ctx context.Context, proj projection) (j judged, err error) {
 	var b pgx.Batch
-	b.Queue(`INSERT INTO projection_status (name, rules_version) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-		proj.Name(), p.rules.Version)
+	b.Queue(`INSERT INTO projection_status (name, rules_version, rules_document) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		proj.Name(), p.rules.Version, string(p.rules.Document))
+	b.Queue(`UPDATE projection_status SET rules_document = $3 WHERE name = $1 AND rules_version = $2 AND rules_document IS NULL`,
+		proj.Name(), p.rules.Version, string(p.rules.Document))
 	b.Queue(`INSERT INTO projection_offsets (consumer_group, offset_acked, last_processed_transaction_id)
 		VALUES ($1, 0, '0') ON CONFLICT DO NOTHING`, proj.Name())
-	b.Queue(`SELECT rules_version FROM projection_status WHERE name = $1`, proj.Name()).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&judged)
+	b.Queue(`SELECT rules_version, coalesce(rules_document, '') FROM projection_status WHERE name = $1`, proj.Name()).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&j.version, &j.document)
 	})
 	if err := p.pool.SendBatch(ctx, &b).Close(); err != nil {
-		return "", fmt.Errorf("projector: register %s: %w", proj.Name(), err)
+		return judged{}, fmt.Errorf("projector: register %s: %w", proj.Name(), err)
 	}
-	return judged, nil
+	return j, nil
 }
 
 // rejudge rebuilds the projections judged under other rules than these
@@ -236,7 +244,7 @@ func (p *Projector) judgedUnderThese(ctx context.Context, name string) (bool, er
 	}
 	for _, proj := range projs {
 		judged, err := judgedUnder(ctx, p.pool, proj.Name())
-		if err != nil || judged != p.rules.Version {
+		if err != nil || !judged.is(p.rules) {
 			return false, err
 		}
 	}
@@ -248,16 +256,31 @@ type rowQuerier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// judgedUnder returns the rules version projection_status records for the
+// judged is the rules a read model was built under, as projection_status
+// records them.
+type judged struct {
+	version string
+	// document is the rules' Document; "" for a read model recorded before
+	// documents were, when the version is all there is to compare.
+	document string
+}
+
+// is reports whether the read model was judged under r.
+func (j judged) is(r *rules.Rules) bool {
+	return j.version == r.Version && (j.document == "" || j.document == string(r.Document))
+}
+
+// judgedUnder returns the rules projection_status records for the
 // projection name (versioned, or bare: "carrier_costs"); pgx.ErrNoRows
 // (wrapped) before a projector has registered it.
-func judgedUnder(ctx context.Context, q rowQuerier, name string) (string, error) {
-	var v string
-	err := q.QueryRow(ctx, `SELECT rules_version FROM projection_status WHERE name = $1 OR split_part(name, '.', 1) = $1`, name).Scan(&v)
+func judgedUnder(ctx context.Context, q rowQuerier, name string) (judged, error) {
+	var j judged
+	err := q.QueryRow(ctx, `SELECT rules_version, coalesce(rules_document, '') FROM projection_status
+		WHERE name = $1 OR split_part(name, '.', 1) = $1`, name).Scan(&j.version, &j.document)
 	if err != nil {
-		return "", fmt.Errorf("rules version of %s: %w", name, err)
+		return judged{}, fmt.Errorf("rules of %s: %w", name, err)
 	}
-	return v, nil
+	return j, nil
 }
 
 // pacing decides how long a subscriber waits before its next poll. A full
@@ -357,9 +380,13 @@ func (p *Projector) sameRules(ctx context.Context, tx pgx.Tx, proj projection) e
 	if err != nil {
 		return err
 	}
-	if judged != p.rules.Version {
-		return fmt.Errorf("%s: the read model was built under rules %q and this process runs %q: "+
-			"not applying events until every process projecting this database runs the same RULES_FILE", proj.Name(), judged, p.rules.Version)
+	if !judged.is(p.rules) {
+		other := fmt.Sprintf("rules %q", judged.version)
+		if judged.version == p.rules.Version {
+			other = fmt.Sprintf("another rules file of the same version %q", judged.version)
+		}
+		return fmt.Errorf("%s: the read model was built under %s and this process runs %q: "+
+			"not applying events until every process projecting this database runs the same RULES_FILE", proj.Name(), other, p.rules.Version)
 	}
 	return nil
 }

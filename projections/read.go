@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,10 +22,17 @@ import (
 type Reader struct {
 	pool  *pgxpool.Pool
 	rules *rules.Rules
+	// parsed holds the rules documents of read models built under other
+	// rules than r's (another process's, or a rebuild's), parsed once.
+	mu     sync.Mutex
+	parsed map[string]*rules.Rules
 }
 
-// NewReader returns a Reader; r supplies thresholds and the rules version.
-func NewReader(pool *pgxpool.Pool, r *rules.Rules) *Reader { return &Reader{pool: pool, rules: r} }
+// NewReader returns a Reader; r supplies thresholds and the rules version
+// until a read model records its own.
+func NewReader(pool *pgxpool.Pool, r *rules.Rules) *Reader {
+	return &Reader{pool: pool, rules: r, parsed: map[string]*rules.Rules{}}
+}
 
 // Rules returns the active rules.
 func (r *Reader) Rules() *rules.Rules { return r.rules }
@@ -35,11 +43,42 @@ func (r *Reader) Rules() *rules.Rules { return r.rules }
 // active version: while a rules change is being rebuilt, or while another
 // process's rules hold the read model, the two differ.
 func (r *Reader) JudgedUnder(ctx context.Context, projection string) (string, error) {
-	v, err := judgedUnder(ctx, r.pool, projection)
+	j, err := judgedUnder(ctx, r.pool, projection)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r.rules.Version, nil
 	}
-	return v, err
+	return j.version, err
+}
+
+// rulesOf returns the rules the read model of projection was built under,
+// for what an answer judges as it is read (a carrier's recommendation, the
+// SLA thresholds): judged under this process's rules over numbers a rebuild
+// with another RULES_FILE made, an answer said one version and meant two.
+// A read model recorded before documents were, or with a document this
+// binary cannot read (a newer release's), is judged under this process's
+// rules, as before.
+func (r *Reader) rulesOf(ctx context.Context, projection string) (*rules.Rules, error) {
+	j, err := judgedUnder(ctx, r.pool, projection)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (j.document == "" || j.is(r.rules))) {
+		return r.rules, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rs, ok := r.parsed[j.document]; ok {
+		return rs, nil
+	}
+	rs, err := rules.Parse([]byte(j.document))
+	if err != nil {
+		rs = r.rules
+	}
+	if len(r.parsed) >= 8 { // rules change rarely; forget old ones rather than grow
+		clear(r.parsed)
+	}
+	r.parsed[j.document] = rs
+	return rs, nil
 }
 
 // MessageStatus is a message's current status.
@@ -175,9 +214,13 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, error)
 		o := byCarrier[c.Carrier]
 		byCarrier[c.Carrier] = outcome{o.terminal + int(c.Delivered+c.Failed), o.failed + int(c.Failed)}
 	}
+	judged, err := r.rulesOf(ctx, "carrier_costs")
+	if err != nil {
+		return nil, fmt.Errorf("carriers: %w", err)
+	}
 	for i, c := range out {
 		o := byCarrier[c.Carrier]
-		out[i].Recommendation, out[i].Reason = r.rules.Thresholds.Recommend(o.terminal, o.failed)
+		out[i].Recommendation, out[i].Reason = judged.Thresholds.Recommend(o.terminal, o.failed)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].FailureRate != out[j].FailureRate {
@@ -257,7 +300,11 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 	if f.From.IsZero() {
 		f.From = f.To.Add(-time.Hour)
 	}
-	ingestMs, deliveryMs := r.rules.SLA.ThresholdMs, r.rules.SLA.DeliveryThresholdMs
+	judged, err := r.rulesOf(ctx, "sla_latency")
+	if err != nil {
+		return SLAReport{}, fmt.Errorf("sla: %w", err)
+	}
+	ingestMs, deliveryMs := judged.SLA.ThresholdMs, judged.SLA.DeliveryThresholdMs
 	type cell struct {
 		carrier string
 		minute  time.Time

@@ -277,11 +277,11 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 		res.Rate = float64(read) / res.Took.Seconds()
 		for _, proj := range projs {
 			res.Projections = append(res.Projections, proj.Name())
-			_, err := tx.Exec(ctx, `INSERT INTO projection_status (name, rules_version, rebuilt_at, rebuild_rate, rebuild_events, last_error)
-				VALUES ($1, $2, now(), $3, $4, '')
-				ON CONFLICT (name) DO UPDATE SET rules_version = EXCLUDED.rules_version, rebuilt_at = now(),
-					rebuild_rate = EXCLUDED.rebuild_rate, rebuild_events = EXCLUDED.rebuild_events, last_error = ''`,
-				proj.Name(), p.rules.Version, res.Rate, read)
+			_, err := tx.Exec(ctx, `INSERT INTO projection_status (name, rules_version, rules_document, rebuilt_at, rebuild_rate, rebuild_events, last_error)
+				VALUES ($1, $2, $3, now(), $4, $5, '')
+				ON CONFLICT (name) DO UPDATE SET rules_version = EXCLUDED.rules_version, rules_document = EXCLUDED.rules_document,
+					rebuilt_at = now(), rebuild_rate = EXCLUDED.rebuild_rate, rebuild_events = EXCLUDED.rebuild_events, last_error = ''`,
+				proj.Name(), p.rules.Version, string(p.rules.Document), res.Rate, read)
 			if err != nil {
 				return fmt.Errorf("record %s: %w", proj.Name(), err)
 			}

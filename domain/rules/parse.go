@@ -71,6 +71,11 @@ func Parse(data []byte) (*Rules, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	// Maps marshal with sorted keys and json.Numbers as written: the same
+	// rules give the same document however the file is laid out.
+	if r.Document, err = json.Marshal(tree); err != nil {
+		return nil, &FieldError{Reason: "cannot encode: " + err.Error()}
+	}
 	return r, nil
 }
 

@@ -215,3 +215,36 @@ func FuzzParse(f *testing.F) {
 		r.Thresholds.Recommend(100, 10)
 	})
 }
+
+// The document read models record: the same rules however the file is laid
+// out, other rules when a value changes though the version does not.
+func TestParseDocument(t *testing.T) {
+	doc := func(file string) string {
+		t.Helper()
+		r, err := Parse([]byte(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(r.Document)
+	}
+	base := doc(baseRules)
+	relaid := strings.Join(strings.Fields(baseRules), " ")
+	tests := []struct {
+		name string
+		file string
+		same bool
+	}{
+		{"white space", relaid, true},
+		{"keys reordered", replace(t, baseRules, `"rerouteFailureRate": 0.15, "watchFailureRate": 0.05`, `"watchFailureRate": 0.05, "rerouteFailureRate": 0.15`), true},
+		{"a threshold", replace(t, baseRules, `"rerouteFailureRate": 0.15`, `"rerouteFailureRate": 0.2`), false},
+		{"a price", replace(t, baseRules, `"ATT": "0.0085"`, `"ATT": "0.5"`), false},
+	}
+	for _, tt := range tests {
+		if got := doc(tt.file) == base; got != tt.same {
+			t.Errorf("%s: same document %v, want %v", tt.name, got, tt.same)
+		}
+	}
+	if strings.Contains(base, "\n") {
+		t.Errorf("document not compact: %s", base)
+	}
+}

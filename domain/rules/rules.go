@@ -22,6 +22,11 @@ type Rules struct {
 	// tell which rules judged what they see.
 	Version     string
 	Description string
+	// Document is the rules file in canonical form: its JSON with keys
+	// sorted and no white space. Read models record it beside the version,
+	// so a file edited without a new version still counts as other rules,
+	// and a reader can judge under the rules a read model was built with.
+	Document []byte
 	// Countries holds the sender-ID rules by ISO 3166-1 alpha-2 code.
 	Countries  map[string]CountryRule
 	RateCard   RateCard
