@@ -61,10 +61,7 @@ var muxPattern = regexp.MustCompile(`\{([^}:]+):[^}]*\}`)
 // serves, found by walking it as gorilla/mux sees it.
 func routerOperations(t *testing.T) []string {
 	t.Helper()
-	router, ok := (&Server{}).routes().(*mux.Router)
-	if !ok {
-		t.Fatal("routes() no longer returns a *mux.Router; teach this test to reach the router")
-	}
+	router := (&Server{}).routes()
 	var out []string
 	err := router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		tpl, err := route.GetPathTemplate()
@@ -76,6 +73,9 @@ func routerOperations(t *testing.T) []string {
 			return nil // a subrouter's prefix, not a route of its own
 		}
 		for _, m := range methods {
+			if m == http.MethodHead {
+				continue // every GET answers HEAD too, as the document's description says
+			}
 			out = append(out, m+" "+muxPattern.ReplaceAllString(tpl, "{$1}"))
 		}
 		return nil

@@ -82,5 +82,5 @@ func NewServer(cfg Config, deps Deps) (http.Handler, error) {
 		cfg.MaxBodyBytes = 1 << 20
 	}
 	s := &Server{cfg: cfg, keys: keys, log: deps.Log, store: deps.Store, reads: deps.Reads, admin: deps.Admin, metrics: deps.Metrics, metricsHandler: deps.MetricsHandler}
-	return s.routes(), nil
+	return lenientPath(s.routes()), nil
 }

@@ -127,7 +127,7 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 		Reads:          projections.NewReader(pool, ruleset),
 		Admin:          projector,
 		Metrics:        metrics,
-		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true}),
 	})
 	if err != nil {
 		return err
