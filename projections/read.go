@@ -129,22 +129,22 @@ type Filter struct {
 
 // CarrierStats is one carrier's delivery and cost picture.
 type CarrierStats struct {
-	Carrier          string  `json:"carrier"`
-	Currency         string  `json:"currency"`
-	Total            int64   `json:"total"`
-	Delivered        int64   `json:"delivered"`
-	Failed           int64   `json:"failed"`
-	Pending          int64   `json:"pending"`
-	DeliveryRate     float64 `json:"deliveryRate"` // percent of terminal messages
-	FailureRate      float64 `json:"failureRate"`  // percent of terminal messages
-	TotalCost        float64 `json:"totalCost"`
-	WastedCost       float64 `json:"wastedCost"`
+	Carrier      string  `json:"carrier"`
+	Currency     string  `json:"currency"`
+	Total        int64   `json:"total"`
+	Delivered    int64   `json:"delivered"`
+	Failed       int64   `json:"failed"`
+	Pending      int64   `json:"pending"`
+	DeliveryRate float64 `json:"deliveryRate"` // percent of terminal messages
+	FailureRate  float64 `json:"failureRate"`  // percent of terminal messages
+	TotalCost    float64 `json:"totalCost"`
+	WastedCost   float64 `json:"wastedCost"`
 	// CostPerDelivered is nil (null) while nothing is delivered: a carrier
 	// that delivered nothing has no cost per delivery, and 0 read as free.
 	CostPerDelivered *float64 `json:"costPerDelivered"`
-	EstimatedCosts   int64   `json:"estimatedCosts"` // messages priced from the rate card
-	Recommendation   string  `json:"recommendation"`
-	Reason           string  `json:"reason"`
+	EstimatedCosts   int64    `json:"estimatedCosts"` // messages priced from the rate card
+	Recommendation   string   `json:"recommendation"`
+	Reason           string   `json:"reason"`
 }
 
 // Carriers sums carrier_costs over the filter, one entry per carrier and
