@@ -17,7 +17,7 @@ func jsonEventID(r *reportFields, header string, index, n int, raw []byte) (stri
 	// UTF-8) is no event ID: the content names the report instead, so an
 	// identical redelivery still dedupes. Only the message ID may refuse a
 	// report (design.md), and the raw report keeps what was sent.
-	if id, _, _ := r.identity(eventIDKeys, trimID); id != "" {
+	if id, _, _ := r.orEnvelope(eventIDKeys, trimID); id != "" {
 		if id, err := checkID(id, maxEventIDLen); err == nil {
 			return id, nil
 		}

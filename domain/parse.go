@@ -293,7 +293,7 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 		rc, _, rcErr = parseReceipt(text)
 	}
 
-	id, idKey, mistyped := r.identity(messageIDKeys, trimID)
+	id, idKey, mistyped := r.orEnvelope(messageIDKeys, trimID)
 	var err error
 	switch {
 	case id != "":
@@ -334,31 +334,41 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 			}
 		}
 	}
+	if e.RawStatus == "" && r.envelope != nil {
+		// A payload that says nothing of the status: the envelope's, as
+		// a sender that puts it there means it.
+		if e.RawStatus, _, _ = r.envelope.text(statusKeys, normField); e.RawStatus != "" {
+			e.Status = ParseStatus(e.RawStatus)
+		} else if e.RawStatus, _, _ = r.envelope.text(messageStateKey, normField); e.RawStatus != "" {
+			e.Status = messageState(e.RawStatus)
+		}
+	}
 	if e.RawStatus == "" {
 		e.Status = StatusUnknown
 	}
 
-	e.CarrierCode, _, _ = r.text(carrierKeys, normField)
+	e.CarrierCode, _, _ = r.orEnvelope(carrierKeys, normField)
 	if e.ErrorCode, _, _ = r.text(errorCodeKeys, normField); e.ErrorCode == "" {
 		e.ErrorCode = rc.Err
 	}
-	e.SenderID, _, _ = r.text(senderKeys, normField)
-	e.Recipient, _, _ = r.text(recipientKeys, normField)
-	e.Currency, _, _ = r.text(currencyKey, normFieldUpper)
-	if price, _, _ := r.text(priceKey, normField); price != "" {
+	if e.ErrorCode == "" && r.envelope != nil {
+		e.ErrorCode, _, _ = r.envelope.text(errorCodeKeys, normField)
+	}
+	e.SenderID, _, _ = r.orEnvelope(senderKeys, normField)
+	e.Recipient, _, _ = r.orEnvelope(recipientKeys, normField)
+	e.Currency, _, _ = r.orEnvelope(currencyKey, normFieldUpper)
+	if price, _, _ := r.orEnvelope(priceKey, normField); price != "" {
 		if p, err := parsePrice(price); err == nil { // "N/A", "$0.01": no price
 			e.Price = &p
 		}
 	}
 
-	for i := range occurredKeys {
-		ts, _, _ := r.text(occurredKeys[i:i+1], normField)
-		if e.OccurredAt = parseTimestamp(ts); !e.OccurredAt.IsZero() {
-			break
-		}
-	}
+	e.OccurredAt = r.occurredAt()
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = rc.DoneDate
+	}
+	if e.OccurredAt.IsZero() && r.envelope != nil {
+		e.OccurredAt = r.envelope.occurredAt()
 	}
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = req.ReceivedAt
@@ -395,8 +405,8 @@ type reportFields struct {
 	m      object
 	prefix string // "payload." inside an envelope, so errors name the right field
 	index  int
-	// envelope is where an ID the payload lacks is looked for next (see
-	// identity); nil for a bare report.
+	// envelope is where a field the payload lacks is looked for next (see
+	// orEnvelope); nil for a bare report.
 	envelope *reportFields
 }
 
@@ -449,12 +459,14 @@ func (r *reportFields) text(keys []string, clean func(string) string) (s, key st
 	return "", "", mistyped
 }
 
-// identity is text for the report's IDs, which the envelope may carry when
-// the payload does not: CXone puts the event's ID there, and senders the
-// message's. Only IDs: the envelope's other fields describe the webhook (a
-// "timestamp" of when it was sent, a "status" of its processing), and the
-// payload's own fields must not lose to them.
-func (r *reportFields) identity(keys []string, clean func(string) string) (s, key string, mistyped *ParseError) {
+// orEnvelope is text, looked for in the envelope when the payload has none
+// of keys: CXone puts the event's ID there, and senders the message's ID,
+// or its status and carrier. The payload's fields win whatever name they go
+// by, and a field the payload gives in any form (a status as message_state
+// or receipt stat:, a time as deliveryTime or a receipt's done date) is not
+// looked for outside: the envelope's "timestamp" is when the webhook was
+// sent, its "status" may be its own processing's.
+func (r *reportFields) orEnvelope(keys []string, clean func(string) string) (s, key string, mistyped *ParseError) {
 	s, key, mistyped = r.text(keys, clean)
 	if s != "" || r.envelope == nil {
 		return s, key, mistyped
@@ -464,6 +476,18 @@ func (r *reportFields) identity(keys []string, clean func(string) string) (s, ke
 		mistyped = outer
 	}
 	return s, key, mistyped
+}
+
+// occurredAt is the first of occurredKeys that holds a time that can be
+// read, or zero.
+func (r *reportFields) occurredAt() time.Time {
+	for i := range occurredKeys {
+		ts, _, _ := r.text(occurredKeys[i:i+1], normField)
+		if t := parseTimestamp(ts); !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
 }
 
 // decodeJSONString decodes a JSON string, skipping encoding/json for the

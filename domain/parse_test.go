@@ -167,6 +167,20 @@ func TestParseShapes(t *testing.T) {
 			want: []wantEvent{{id: "m9", status: "DELIVERED", raw: "DELIVERED", carrier: "ATT"}},
 		},
 		{
+			// A tester's report: status, carrier and the rest in the
+			// envelope, only the message ID in the payload. They were
+			// dropped, and a FAILED report stored as UNKNOWN.
+			name: "the envelope gives every field the payload lacks",
+			body: `{"eventType":"messaging.status.update","eventId":"ev-env2","status":"FAILED","carrier":"TMOBILE","errorCode":"E77","from":"ACME","to":"+14155550123","timestamp":"2024-05-06T07:00:00Z","price":"0.01","currency":"usd","payload":{"messageId":"F8"}}`,
+			want: []wantEvent{{id: "F8", status: "FAILED", raw: "FAILED", carrier: "TMOBILE", err: "E77", from: "ACME", to: "+14155550123",
+				price: "0.010000", currency: "USD", at: "2024-05-06T07:00:00Z"}},
+		},
+		{
+			name: "the envelope's message_state when the payload has no status",
+			body: `{"message_state":5,"payload":{"messageId":"F9"}}`,
+			want: []wantEvent{{id: "F9", status: "UNDELIVERED", raw: "5"}},
+		},
+		{
 			name: "receipt text among the reports of an array",
 			body: `["id:r1 sub:001 dlvrd:001 stat:DELIVRD err:000", {"messageId":"m2","status":"SENT"}]`,
 			want: []wantEvent{{id: "r1", status: "DELIVERED", raw: "DELIVRD", err: "000", format: FormatSMPPReceipt}, {id: "m2", status: "SENT", raw: "SENT"}},
