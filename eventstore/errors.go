@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -55,7 +57,11 @@ func classify(err error) error {
 		}
 		return err
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	// A connection lost mid-statement (the backend killed, a proxy or the
+	// network cutting it): whether the statement committed is unknown, and
+	// a retry is safe, since appends are idempotent.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var netErr net.Error

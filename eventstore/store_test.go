@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -535,4 +537,98 @@ func storeOn(t *testing.T, url string) *eventstore.Store {
 	store := eventstore.New(pool, eventstore.Options{RetryFor: 100 * time.Millisecond})
 	t.Cleanup(store.Close)
 	return store
+}
+
+// A connection cut while its INSERT waits (a backend killed, a proxy
+// restarted) is a 503 to the sender, not a 500: a tester's kill -9 of the
+// backend answered "internal error" with no Retry-After, from io's
+// unexpected EOF.
+func TestConnectionCutMidAppendIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newCuttingProxy(t, fmt.Sprintf("%s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port))
+	cfg.ConnConfig.Host, cfg.ConnConfig.Port = "127.0.0.1", proxy.port()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store := eventstore.New(pool, eventstore.Options{RetryFor: 500 * time.Millisecond})
+	t.Cleanup(store.Close)
+
+	// Hold the log so that the INSERT waits, and cut it meanwhile.
+	locker, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close(ctx)
+	tx, err := locker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `LOCK TABLE events IN EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		proxy.cut()
+	}()
+	_, err = store.Append(ctx, []domain.StatusReceived{report("m1", "e1", domain.StatusSent)})
+	if !errors.Is(err, eventstore.ErrUnavailable) {
+		t.Errorf("Append over a cut connection: %v, want ErrUnavailable", err)
+	}
+}
+
+// cuttingProxy forwards TCP connections to a PostgreSQL server until cut,
+// which closes every connection open at that moment.
+type cuttingProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newCuttingProxy(t *testing.T, target string) *cuttingProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cuttingProxy{ln: ln}
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(s, c); s.Close() }()
+			go func() { _, _ = io.Copy(c, s); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *cuttingProxy) port() uint16 { return uint16(p.ln.Addr().(*net.TCPAddr).Port) }
+
+func (p *cuttingProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
 }
