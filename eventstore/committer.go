@@ -50,8 +50,10 @@ type committer struct {
 	pool  *pgxpool.Pool
 	opts  Options
 	queue chan *request
-	// waiting counts the Append calls waiting for their batch to commit.
+	// waiting counts the Append calls waiting for their batch to commit,
+	// and reports the reports they hold.
 	waiting atomic.Int64
+	reports atomic.Int64
 
 	mu     sync.RWMutex
 	closed bool
@@ -70,6 +72,12 @@ func newCommitter(pool *pgxpool.Pool, opts Options) *committer {
 func (c *committer) append(ctx context.Context, events []domain.StatusReceived) ([]bool, error) {
 	c.waiting.Add(1)
 	defer c.waiting.Add(-1)
+	n := int64(len(events))
+	if held := c.reports.Add(n); held > int64(c.opts.QueueReports) && held > n {
+		c.reports.Add(-n)
+		return nil, fmt.Errorf("%w: %d reports already waiting", ErrOverloaded, held-n)
+	}
+	defer c.reports.Add(-n)
 	req := &request{ctx: ctx, events: events, done: make(chan result, 1)}
 	c.mu.RLock()
 	if c.closed {

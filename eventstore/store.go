@@ -33,6 +33,12 @@ type Options struct {
 	// QueueLimit caps the requests waiting for a writer; past it Append
 	// answers ErrOverloaded at once, so memory stays bounded under overload.
 	QueueLimit int
+	// QueueReports caps the reports waiting or being written, across
+	// requests: 800 senders of 200 reports each stayed under QueueLimit
+	// and waited up to 25 s, past any sender's timeout, where a 503 tells
+	// them to come back. A request alone is never refused for its size
+	// (the body limit bounds that).
+	QueueReports int
 	// RetryFor is how long a transient failure is retried before Append
 	// gives up with ErrUnavailable.
 	RetryFor time.Duration
@@ -57,6 +63,11 @@ func (o *Options) defaults() {
 	}
 	if o.QueueLimit <= 0 {
 		o.QueueLimit = 4096
+	}
+	if o.QueueReports <= 0 {
+		// About a second of ingest here at 100 reports per request, and
+		// five times what 64 such senders keep in flight.
+		o.QueueReports = 32000
 	}
 	if o.RetryFor <= 0 {
 		o.RetryFor = 3 * time.Second

@@ -632,3 +632,53 @@ func (p *cuttingProxy) cut() {
 	}
 	p.conns = nil
 }
+
+// Reports count too, not only requests: a few requests of many reports each
+// are refused at once past QueueReports, where they waited behind one
+// another for longer than a sender waits.
+func TestOverloadCountsReports(t *testing.T) {
+	t.Parallel()
+	s, pool := newStore(t, eventstore.Options{Writers: 1, MaxBatch: 100, QueueReports: 150})
+	ctx := context.Background()
+	// Hold the log, so that the first request's reports stay in flight.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE events IN EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	many := func(prefix string) []domain.StatusReceived {
+		var rs []domain.StatusReceived
+		for i := range 100 {
+			rs = append(rs, report(fmt.Sprintf("%s%d", prefix, i), "e", domain.StatusSent))
+		}
+		return rs
+	}
+	first := make(chan error, 1)
+	go func() { _, err := s.Append(ctx, many("a")); first <- err }()
+	for !s.Busy() {
+		time.Sleep(time.Millisecond)
+	}
+	// The second request of 100 would hold 200 reports: refused at once.
+	second := make(chan error, 1)
+	go func() { _, err := s.Append(ctx, many("b")); second <- err }()
+	select {
+	case err := <-second:
+		if !errors.Is(err, eventstore.ErrOverloaded) {
+			t.Errorf("a second 100-report request past a limit of 150: %v, want ErrOverloaded", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Error("a second 100-report request past a limit of 150 waited, want ErrOverloaded at once")
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Errorf("the first request: %v", err)
+	}
+	// Alone, a request larger than the limit still goes in.
+	if _, err := s.Append(ctx, append(many("c"), many("d")...)); err != nil {
+		t.Errorf("a 200-report request alone: %v", err)
+	}
+}
