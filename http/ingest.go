@@ -63,6 +63,11 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusUnauthorized, "bad signature: "+err.Error())
 		}
 	}
+	// After the signature, which covers the bytes as sent.
+	if body, err = toUTF8(body, r.Header.Get("Content-Type")); err != nil {
+		s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
+		return err
+	}
 	eventIDHeader := r.Header.Get("X-CXone-Event-Id")
 	if eventIDHeader == "" {
 		eventIDHeader = r.Header.Get("webhook-id")

@@ -1,0 +1,61 @@
+package http
+
+import (
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/htmlindex"
+)
+
+// toUTF8 returns body as UTF-8 text. JSON and PostgreSQL hold only UTF-8,
+// and SMSCs and gateways still send Latin-1: "Caf\xe9Bar" was acknowledged
+// and then stored as "Caf\ufffdBar" in the log, its sender judged in that
+// form and the original lost. A body in the charset its Content-Type names
+// is decoded from it; a body that names none (or says UTF-8) and is not
+// UTF-8 keeps its UTF-8 and reads each byte that is not as Windows-1252,
+// which is what such senders write (and what browsers assume of Latin-1).
+// The raw payload is then the same text, in UTF-8. A charset this service
+// cannot read is a 415, with nothing stored.
+func toUTF8(body []byte, contentType string) ([]byte, error) {
+	if cs := charsetOf(contentType); cs != "" && cs != "utf-8" && cs != "utf8" && cs != "us-ascii" {
+		enc, err := htmlindex.Get(cs)
+		if err != nil {
+			return nil, errorf(http.StatusUnsupportedMediaType, "charset "+quote(cs)+" is not one this service can read: send UTF-8, or name the charset the body is in (ISO-8859-1, windows-1252, ...)")
+		}
+		if name, _ := htmlindex.Name(enc); name != "utf-8" {
+			out, err := enc.NewDecoder().Bytes(body)
+			if err != nil {
+				return nil, errorf(http.StatusBadRequest, "body is not "+cs+": "+err.Error())
+			}
+			return out, nil
+		}
+	}
+	if utf8.Valid(body) {
+		return body, nil
+	}
+	out := make([]byte, 0, len(body)+len(body)/8)
+	for len(body) > 0 {
+		r, size := utf8.DecodeRune(body)
+		if r == utf8.RuneError && size == 1 {
+			r = charmap.Windows1252.DecodeByte(body[0])
+		}
+		out = utf8.AppendRune(out, r)
+		body = body[size:]
+	}
+	return out, nil
+}
+
+// charsetOf is the charset parameter of a Content-Type, in lower case, or "".
+func charsetOf(contentType string) string {
+	if !strings.Contains(strings.ToLower(contentType), "charset") {
+		return ""
+	}
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSpace(params["charset"]))
+}
