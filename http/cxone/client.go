@@ -191,17 +191,24 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	ctx, cancel := c.ensureBudget(ctx)
 	defer cancel()
 	b := c.newBackoff(r.op)
+	// last is the latest failure that says what went wrong: an attempt cut
+	// short because the budget or the caller ran out says only that, and
+	// under a slow machine the reason (a timeout on each attempt) was lost.
+	var last error
 	for {
 		b.attempt++
 		resp, err := c.attempt(ctx, r)
-		var last error
 		status, retryAfter := 0, time.Duration(-1)
 		switch {
 		case err != nil:
-			last = fmt.Errorf("%s %s: %w", r.method, stripQuery(r.url), err)
-			if serr := b.stopped(ctx, last); serr != nil {
-				return nil, serr
+			failure := fmt.Errorf("%s %s: %w", r.method, stripQuery(r.url), err)
+			if ctx.Err() != nil {
+				if last == nil {
+					last = failure
+				}
+				return nil, b.stopped(ctx, last)
 			}
+			last = failure
 			if !retryableNetError(err) {
 				return nil, fmt.Errorf("cxone: %s: %w", r.op, last)
 			}
