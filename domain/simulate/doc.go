@@ -17,5 +17,7 @@
 // happened, SMPPJSON and SMPPReceipt the shares of messages whose carrier
 // reports (all but CXone's own QUEUED or PENDING) come in those forms, and
 // BadSenders the share of messages whose sender ID the default rules refuse
-// for their destination.
+// for their destination. One exception: with a pinned carrier and no
+// lifecycle, a message that would be one bare receipt (which names no
+// carrier) is sent as SMPP JSON, so the carrier asked for reaches the service.
 package simulate

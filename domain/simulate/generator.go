@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cxsms/cxsms/domain"
 )
@@ -21,26 +23,92 @@ type Options struct {
 	// Status is every message's outcome (the last status of a lifecycle, or
 	// the single report's status); empty draws it from the carrier's profile.
 	Status domain.Status
-	// Carrier is a carrier code, known or not; empty draws one that serves
-	// the region.
+	// Carrier is any carrier the webhook would store as given (see
+	// ParseCarrier); empty draws one that serves the region. Bare SMPP
+	// receipts name no carrier, so a pinned carrier's message that would
+	// be one receipt alone is sent as that receipt inside SMPP JSON instead.
 	Carrier string
 	// Region is a destination from RegionCodes (UK is read as GB); empty
 	// draws one, among the carrier's regions when Carrier is known.
 	Region string
 }
 
-// ParseStatus reads a status as a request names it: one of domain.Statuses,
-// in any case. An unknown one is an error naming it.
+// ParseStatus reads a status as a request names it: any spelling the
+// webhook understands (domain.ParseStatus: our names, SMPP stat: values such
+// as DELIVRD or UNDELIV, common vendor words), in any case, as the status
+// the webhook would store. A spelling the webhook would store as UNKNOWN is
+// an error naming what is accepted: pinning it would simulate something the
+// caller did not mean. UNKNOWN named outright is a status like any other.
 func ParseStatus(s string) (domain.Status, error) {
-	st := domain.Status(strings.ToUpper(strings.TrimSpace(s)))
-	if !st.Valid() {
-		names := make([]string, len(domain.Statuses))
-		for i, v := range domain.Statuses {
-			names[i] = string(v)
-		}
-		return "", fmt.Errorf("unknown status %q (have: %s)", s, strings.Join(names, ", "))
+	st := domain.ParseStatus(s)
+	if st != domain.StatusUnknown || isUnknown(s) {
+		return st, nil
 	}
-	return st, nil
+	digits := strings.TrimLeft(strings.TrimSpace(s), "0")
+	if ms := domain.ParseMessageState(digits); ms != domain.StatusUnknown && strings.Trim(digits, "0123456789") == "" {
+		// The webhook too reads a number in a status field as the
+		// gateway's own code, never as message_state: say what it meant.
+		return "", fmt.Errorf("unknown status %q: the webhook reads a number only as SMPP message_state, where %s is %s; name the status instead (have: %s)",
+			s, digits, ms, statusNames())
+	}
+	return "", fmt.Errorf("unknown status %q (have: %s)", s, statusNames())
+}
+
+// smppStats are the stat: values of SMPP 3.4 receipts (appendix B), which
+// ParseStatus accepts alongside our own names.
+var smppStats = []string{"ENROUTE", "ACCEPTD", "DELIVRD", "UNDELIV", "REJECTD", "EXPIRED", "DELETED", "UNKNOWN"}
+
+// statusNames lists what ParseStatus accepts, for its errors.
+func statusNames() string {
+	names := make([]string, len(domain.Statuses))
+	for i, v := range domain.Statuses {
+		names[i] = string(v)
+	}
+	return strings.Join(names, ", ") + "; or an SMPP stat: value, " + strings.Join(smppStats, ", ")
+}
+
+// isUnknown reports whether s names UNKNOWN itself, as domain.ParseStatus
+// reads it, rather than a word it does not know.
+func isUnknown(s string) bool {
+	u := strings.ToUpper(strings.TrimSpace(strings.Trim(s, "\x00")))
+	return strings.TrimSpace(strings.TrimPrefix(u, "STAT:")) == string(domain.StatusUnknown)
+}
+
+// maxCarrierLen is the webhook's limit on a carrier code (domain's
+// maxFieldLen, in characters): it clips a longer one, so a longer pinned
+// carrier would be stored as another. TestCarrierLimitIsTheWebhooks holds
+// the two together.
+const maxCarrierLen = 100
+
+// ParseCarrier reads a carrier as a request names it and returns it as the
+// webhook would store it: trimmed, case kept, any letters, digits, spaces
+// or punctuation ("T-Mobile US"), since CXone passes the carrier's own name
+// through. What the webhook could not store as given is an error: blank,
+// longer than its limit, or holding a control or format character (which
+// it drops or turns into a space). A known carrier in any case is that
+// carrier ("tmobile" is TMOBILE), so it gets its profile and its rows.
+func ParseCarrier(s string) (string, error) {
+	c := strings.TrimSpace(s)
+	if c == "" {
+		return "", fmt.Errorf("carrier %q is blank; leave it out to draw one (known: %s)", s, strings.Join(CarrierCodes(), ", "))
+	}
+	if !utf8.ValidString(c) {
+		return "", fmt.Errorf("carrier %q is not UTF-8 text", s)
+	}
+	for _, r := range c {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
+			return "", fmt.Errorf("carrier %q holds %U, a control character the webhook would not store as given", s, r)
+		}
+	}
+	if n := utf8.RuneCountInString(c); n > maxCarrierLen {
+		return "", fmt.Errorf("carrier is %d characters long, more than the webhook's limit of %d", n, maxCarrierLen)
+	}
+	for _, k := range CarrierCodes() {
+		if strings.EqualFold(k, c) {
+			return k, nil
+		}
+	}
+	return c, nil
 }
 
 // Generator draws messages. It is not safe for concurrent use: give each
@@ -70,9 +138,9 @@ func New(o Options) (*Generator, error) {
 		g.status = st
 	}
 	if o.Carrier != "" {
-		c := strings.ToUpper(strings.TrimSpace(o.Carrier))
-		if len(c) == 0 || len(c) > 32 || strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
-			return nil, fmt.Errorf("carrier %q must be 1 to 32 letters, digits, '-' or '_' (known: %s)", o.Carrier, strings.Join(CarrierCodes(), ", "))
+		c, err := ParseCarrier(o.Carrier)
+		if err != nil {
+			return nil, err
 		}
 		g.carrier = c
 		for i := range regions {
@@ -181,6 +249,13 @@ func (g *Generator) Next(anchor time.Time) *Message {
 		m.Form = domain.FormatJSON
 	}
 	m.smppVariant = r.IntN(2)
+	if g.carrier != "" && !g.sc.Lifecycle && m.Form == domain.FormatSMPPReceipt {
+		// Receipt text names no carrier, and without a lifecycle (whose
+		// QUEUED is JSON) it would be the message's only report: the
+		// pinned carrier would never reach the service. The same receipt
+		// inside a deliver_sm's JSON, beside carrierCode, carries it.
+		m.Form, m.smppVariant = domain.FormatSMPPJSON, 1
+	}
 	m.Final = g.outcome(m, car)
 	if !smppCanSay(m.Final) {
 		// SMPP has no FAILED (a gateway reports UNDELIV), and QUEUED or
