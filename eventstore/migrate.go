@@ -63,6 +63,22 @@ func schemaNewer(current, latest int) error {
 	return fmt.Errorf("%w: it is at version %d, this binary knows up to %d; run a release at least as new", ErrSchemaNewer, current, latest)
 }
 
+// CheckSchema returns ErrSchemaNewer when a newer release migrated the
+// database q reaches: what writes read models (a rebuild, a replay) asks
+// first, as the projector waits before it starts.
+func CheckSchema(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}) error {
+	var v int
+	if err := q.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return fmt.Errorf("eventstore: schema version: %w", classify(err))
+	}
+	if latest := LatestVersion(); v > latest {
+		return schemaNewer(v, latest)
+	}
+	return nil
+}
+
 // LatestVersion is the newest migration embedded in this binary. /readyz
 // asks on every probe; the embedded files never change, so they are read
 // once.

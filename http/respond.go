@@ -47,7 +47,10 @@ func statusOf(err error) (code int, msg, retryAfter string, unexpected bool) {
 		return http.StatusNotFound, "not found", "", false
 	case errors.Is(err, projections.ErrUnknownProjection):
 		return http.StatusNotFound, err.Error(), "", false
-	case errors.Is(err, projections.ErrRebuildRunning), errors.Is(err, projections.ErrAlreadyReplayed):
+	case errors.Is(err, projections.ErrRebuildRunning), errors.Is(err, projections.ErrAlreadyReplayed),
+		errors.Is(err, projections.ErrStillFails), errors.Is(err, eventstore.ErrSchemaNewer):
+		// The operator's request conflicts with the state of things: a
+		// rebuild under way, a cause not fixed, a newer release's schema.
 		return http.StatusConflict, err.Error(), "", false
 	case errors.Is(err, eventstore.ErrOverloaded):
 		return http.StatusServiceUnavailable, "too many reports waiting to be stored; retry shortly", "1", false

@@ -15,7 +15,7 @@ import (
 // State is what an operator sees of one projection.
 type State struct {
 	Name         string     `json:"name"`
-	State        string     `json:"state"` // live, lagging, rebuilding, failing
+	State        string     `json:"state"` // live, lagging, rebuilding, failing, stopped
 	Position     string     `json:"position"`
 	LagEvents    int64      `json:"lagEvents"`
 	LagSeconds   float64    `json:"lagSeconds"`
@@ -30,6 +30,12 @@ type State struct {
 // States reports every projection's position and lag behind the log.
 func (p *Projector) States(ctx context.Context) ([]State, error) {
 	out := make([]State, 0, len(p.projections))
+	// On a database a newer release migrated nothing projects (serve waits),
+	// which "live" hid.
+	newer := eventstore.CheckSchema(ctx, p.pool)
+	if newer != nil && !errors.Is(newer, eventstore.ErrSchemaNewer) {
+		newer = nil // the queries below say what is wrong with the database
+	}
 	for _, proj := range p.projections {
 		s := State{Name: proj.Name(), State: "live"}
 		var txid string
@@ -83,6 +89,9 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 		} else if s.LagSeconds > 5 {
 			s.State = "lagging"
 		}
+		if newer != nil {
+			s.State, s.LastError = "stopped", "not projecting: "+newer.Error()
+		}
 		out = append(out, s)
 	}
 	return out, nil
@@ -120,6 +129,9 @@ func (p *Projector) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 // unknown id and the apply error when the event still fails.
 func (p *Projector) ReplayDeadLetter(ctx context.Context, id int64) (DeadLetter, error) {
 	var d DeadLetter
+	if err := eventstore.CheckSchema(ctx, p.pool); err != nil {
+		return d, fmt.Errorf("replay dead letter %d: %w", id, err)
+	}
 	err := eventstore.InTx(ctx, p.pool, func(tx pgx.Tx) error {
 		var txid string
 		var off int64
@@ -148,7 +160,10 @@ func (p *Projector) ReplayDeadLetter(ctx context.Context, id int64) (DeadLetter,
 			return fmt.Errorf("dead letter %d: read event: %w", id, err)
 		}
 		if err := apply(ctx, tx, projs[0], e); err != nil {
-			return fmt.Errorf("dead letter %d still fails: %w", id, err)
+			if eventstore.Unavailable(err) {
+				return err
+			}
+			return fmt.Errorf("dead letter %d %w (fix its cause first): %w", id, ErrStillFails, err)
 		}
 		return tx.QueryRow(ctx, `UPDATE dead_letters SET replayed_at = now() WHERE id = $1
 			RETURNING id, projection, message_id, event_id, transaction_id::text || '/' || "offset", error, failed_at, replayed_at`, id).

@@ -24,6 +24,9 @@ var (
 	ErrRebuildRunning = errors.New("a rebuild of this projection is already running")
 	// ErrAlreadyReplayed means a dead letter was applied already.
 	ErrAlreadyReplayed = errors.New("already replayed")
+	// ErrStillFails means a replayed dead letter failed again: its cause
+	// is not fixed yet.
+	ErrStillFails = errors.New("still fails")
 )
 
 // rebuildBatch is how many events one read of the log takes: large enough
@@ -98,6 +101,12 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 	projs, err := p.find(name)
 	if err != nil {
 		return RebuildResult{}, err
+	}
+	// serve goes on answering (and storing reports) on a database a newer
+	// release migrated, but must not write its read models: the admin
+	// route rebuilt them there while the projector waited.
+	if err := eventstore.CheckSchema(ctx, p.pool); err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild %s: %w", name, err)
 	}
 	start := time.Now()
 	conn, err := p.pool.Acquire(ctx)
