@@ -398,8 +398,8 @@ func TestDeadLetterAndReplay(t *testing.T) {
 			t.Errorf("carrier_costs state = %+v, want one dead letter and its error", s)
 		}
 	}
-	if _, err := p.ReplayDeadLetter(ctx, dls[0].ID); err == nil {
-		t.Fatal("replay succeeded while the cause is still there")
+	if _, err := p.ReplayDeadLetter(ctx, dls[0].ID); !errors.Is(err, projections.ErrStillFails) {
+		t.Fatalf("replay while the cause is still there: %v, want ErrStillFails (the API's 409 with the reason, not a 500)", err)
 	}
 	if _, err := pool.Exec(ctx, `DROP TRIGGER poison ON carrier_cost_messages`); err != nil {
 		t.Fatal(err)
@@ -1124,7 +1124,8 @@ func TestOtherRulesInTheReadModelStopItsProjection(t *testing.T) {
 	t.Parallel()
 	pool, store := newLog(t)
 	ctx := context.Background()
-	p, stop := startProjector(t, pool)
+	failures := &failureCount{}
+	p, stop := startProjectorWith(t, pool, projections.Options{Retries: 2, BatchSize: 150, Observer: failures})
 	defer stop()
 	waitCaughtUp(t, p)
 	// Another process, with another RULES_FILE, rebuilt carrier_costs.
@@ -1141,6 +1142,9 @@ func TestOtherRulesInTheReadModelStopItsProjection(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("carrier_costs = %+v, want it to say the rules differ", costs())
 		}
+	}
+	if failures.of("carrier_costs.v1") == 0 {
+		t.Error("the refused batches are not counted as failures (cxsms_projection_errors_total)")
 	}
 	var n int64
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM carrier_cost_messages`).Scan(&n); err != nil || n != 0 {
@@ -1309,4 +1313,59 @@ func TestRulesEditedUnderSameVersionRebuildsOnStart(t *testing.T) {
 			t.Fatalf("still priced from the old rate card after starting under the edited one: %+v", cs)
 		}
 	}
+}
+
+// On a database a newer release migrated, serve stores reports but does not
+// project: the admin routes must not write read models either (a rebuild
+// there moved positions and filled current_status), and the admin view says
+// the projections are stopped rather than live.
+func TestNewerSchemaStopsAdminWrites(t *testing.T) {
+	t.Parallel()
+	pool, p := poisonedProjection(t)
+	ctx := context.Background()
+	dls, err := p.DeadLetters(ctx)
+	if err != nil || len(dls) != 1 {
+		t.Fatalf("dead letters %+v, %v; want the poisoned one", dls, err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_the_future.sql')`, eventstore.LatestVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Rebuild(ctx, "all", nil); !errors.Is(err, eventstore.ErrSchemaNewer) {
+		t.Errorf("Rebuild: %v, want ErrSchemaNewer", err)
+	}
+	if _, err := p.ReplayDeadLetter(ctx, dls[0].ID); !errors.Is(err, eventstore.ErrSchemaNewer) {
+		t.Errorf("ReplayDeadLetter: %v, want ErrSchemaNewer", err)
+	}
+	states, err := p.States(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range states {
+		if s.State != "stopped" || !strings.Contains(s.LastError, "newer") {
+			t.Errorf("%s: state %q (%s), want stopped, saying why", s.Name, s.State, s.LastError)
+		}
+	}
+}
+
+// failureCount counts Observer.Failed per projection.
+type failureCount struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (f *failureCount) Applied(string, time.Duration) {}
+func (f *failureCount) DeadLettered(string)           {}
+func (f *failureCount) Failed(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == nil {
+		f.n = map[string]int{}
+	}
+	f.n[name]++
+}
+
+func (f *failureCount) of(name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n[name]
 }

@@ -395,6 +395,12 @@ func (p *Projector) sameRules(ctx context.Context, tx pgx.Tx, proj projection) e
 // watermill reads the batch again, and until then the projection stands
 // still with no dead letter to show for it.
 func (p *Projector) noteFailure(batch context.Context, proj projection, err error) {
+	// Counted, as a failing event is: a batch refused whole (other rules in
+	// the read model, an ack deadline) left cxsms_projection_errors_total
+	// at zero while the projection stood still.
+	if p.opts.Observer != nil {
+		p.opts.Observer.Failed(proj.Name())
+	}
 	reason := err.Error()
 	if batch.Err() != nil {
 		reason = fmt.Sprintf("a batch took longer than its %s ack deadline and is read again: %v", p.opts.AckDeadline, err)
