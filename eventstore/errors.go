@@ -85,6 +85,13 @@ func readOnly(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "25006"
 }
 
+// NotMigrated reports whether err is a query on a table the migrations
+// create that is not there yet: a database `cxsms migrate` has not run on.
+func NotMigrated(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "42P01"
+}
+
 // Unavailable reports whether err, from any query on the store's database,
 // means the database cannot answer right now (down, restarting, out of
 // connections, timed out): the caller should retry later, not treat it as

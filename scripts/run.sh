@@ -26,5 +26,6 @@ fi
 if [ -z "${SIMULATOR_ENABLED:-}" ] && ! in_env_file SIMULATOR_ENABLED; then
   export SIMULATOR_ENABLED=true
 fi
-echo "dashboard: http://127.0.0.1:${PORT:-8080}/" >&2
+# The service prints where it listens (and so where the dashboard is) once
+# it does: PORT may come from .env, which only it reads.
 exec "$bin" serve

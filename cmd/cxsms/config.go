@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/joho/godotenv"
 	"github.com/sirupsen/logrus"
@@ -24,9 +25,10 @@ type config struct {
 	LogLevel         logrus.Level
 	PublicURL        string
 	getenv           func(string) string
-	// webhookSecretPadded says WEBHOOK_SECRET came with surrounding
-	// whitespace, which was dropped; newLogger warns about it.
-	webhookSecretPadded bool
+	// webhookSecretPadded and adminTokenPadded say WEBHOOK_SECRET or
+	// ADMIN_TOKEN came with surrounding whitespace, which was dropped;
+	// newLogger warns about it.
+	webhookSecretPadded, adminTokenPadded bool
 }
 
 // loadConfig reads the environment, with a .env file in the working directory
@@ -50,15 +52,23 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Port:          get("PORT"),
 		WebhookSecret: secret.Reveal(),
 		SigningSecret: get("WEBHOOK_SIGNING_SECRET"),
-		AdminToken:    get("ADMIN_TOKEN"),
-		RulesFile:     get("RULES_FILE"),
-		MaxBodyBytes:  1 << 20,
-		PublicURL:     get("PUBLIC_URL"),
-		getenv:        get,
+		// Trimmed as WEBHOOK_SECRET is: a token mounted from a file ends in
+		// a newline, and every admin request was a 401 without a word.
+		AdminToken:   strings.TrimSpace(get("ADMIN_TOKEN")),
+		RulesFile:    get("RULES_FILE"),
+		MaxBodyBytes: 1 << 20,
+		PublicURL:    get("PUBLIC_URL"),
+		getenv:       get,
 	}
 	cfg.webhookSecretPadded = padded
+	cfg.adminTokenPadded = cfg.AdminToken != get("ADMIN_TOKEN")
 	if cfg.Port == "" {
 		cfg.Port = "8080"
+	}
+	// A number only: net.Listen also takes a service name ("http" bound
+	// port 80 without a word).
+	if n, err := strconv.Atoi(cfg.Port); err != nil || n < 0 || n > 65535 {
+		return config{}, fmt.Errorf("PORT must be a port number from 0 to 65535 (0 picks a free one), got %q", cfg.Port)
 	}
 	if cfg.PublicURL != "" {
 		if err := cxone.CheckPublicURL(cfg.PublicURL); err != nil {

@@ -27,6 +27,10 @@ func history(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	if errors.Is(err, eventstore.ErrNotFound) {
 		return fmt.Errorf("no events for message %q", args[0])
 	}
+	if eventstore.NotMigrated(err) {
+		// Not "unavailable", which it is to a sender: the database is up.
+		return fmt.Errorf("the database has no cxsms tables yet: run `cxsms migrate` (`cxsms serve` migrates too)")
+	}
 	if err != nil {
 		return err
 	}
