@@ -6,25 +6,107 @@ import "strings"
 // number. It is a region of its own, not a guess: rules never apply to it.
 const Unknown = "UNKNOWN"
 
-// callingCodes maps E.164 country calling codes to ISO 3166-1 alpha-2 codes
-// for the largest SMS markets. Codes are prefix-free by ITU design, so trying
-// the one-, two- and three-digit prefixes of a number finds at most one. +1
-// (NANP) and +7 (Russia and Kazakhstan) share a code between countries and are
-// split by what follows, in regionOfDigits.
-var callingCodes = map[string]string{
-	"20": "EG", "212": "MA", "213": "DZ", "216": "TN", "233": "GH",
-	"234": "NG", "254": "KE", "255": "TZ", "256": "UG", "27": "ZA",
-	"30": "GR", "31": "NL", "32": "BE", "33": "FR", "34": "ES",
-	"351": "PT", "353": "IE", "358": "FI", "36": "HU", "380": "UA",
-	"39": "IT", "40": "RO", "41": "CH", "420": "CZ", "43": "AT",
-	"44": "GB", "45": "DK", "46": "SE", "47": "NO", "48": "PL",
-	"49": "DE", "51": "PE", "52": "MX", "54": "AR", "55": "BR",
-	"56": "CL", "57": "CO", "58": "VE", "593": "EC", "60": "MY",
-	"61": "AU", "62": "ID", "63": "PH", "64": "NZ", "65": "SG",
-	"66": "TH", "81": "JP", "82": "KR", "84": "VN", "852": "HK",
-	"86": "CN", "880": "BD", "886": "TW", "90": "TR", "91": "IN",
-	"92": "PK", "94": "LK", "962": "JO", "965": "KW", "966": "SA",
-	"971": "AE", "972": "IL", "974": "QA",
+// country is what callingCodes knows of one calling code: whose it is, and
+// how many digits that country's numbers have after the code.
+type country struct {
+	region string // ISO 3166-1 alpha-2
+	// min and max bound the length of the national significant number
+	// (NSN): the digits after the calling code, without a trunk 0.
+	min, max int
+}
+
+// zeroNSN holds the calling codes whose NSNs may begin with 0. Elsewhere a
+// leading 0 is the trunk prefix, which E.164 numbers never carry; Italy's
+// fixed lines keep the 0 of their area code (Rome is +39 06...).
+var zeroNSN = map[string]bool{"39": true}
+
+// fitsPlan reports whether nsn could be a national significant number of the
+// country that code (a key of callingCodes) belongs to. RegionOf asks it of
+// bare digits, which may also be a national number.
+func fitsPlan(code, nsn string) bool {
+	c := callingCodes[code]
+	return len(nsn) >= c.min && len(nsn) <= c.max && (nsn[0] != '0' || zeroNSN[code])
+}
+
+// callingCodes maps the E.164 country calling codes of the largest SMS
+// markets to their country and its number lengths. Codes are prefix-free by
+// ITU design, so trying the one-, two- and three-digit prefixes of a number
+// finds at most one. +1 (NANP) and +7 (Russia and Kazakhstan) are not here:
+// they share a code between countries, have ten-digit NSNs, and are split by
+// what follows, in regionOfDigits.
+//
+// The lengths are those of fixed-line and mobile numbers in each country's
+// national numbering plan (the national plans published under ITU-T E.164),
+// checked against the fixed-line and mobile lengths in Google's libphonenumber
+// metadata (9.0, 2026). Freephone, premium-rate and other service numbers are
+// left out: they do not receive SMS, and some are short enough (GB's 0800 1111
+// has seven digits) to let national numbers through. Where a plan's numbers
+// vary widely in length (DE, AT, IT, FI, ID) the range is the whole span of
+// its fixed and mobile numbers, up to E.164's 15 digits in all.
+var callingCodes = map[string]country{
+	"20":  {"EG", 8, 10},  // fixed 8 (Alexandria 3 + 7) or 9 (Cairo 2 + 8); mobile 10
+	"212": {"MA", 9, 9},   // closed 9-digit plan
+	"213": {"DZ", 8, 9},   // fixed 8; mobile 9
+	"216": {"TN", 8, 8},   // closed 8-digit plan
+	"233": {"GH", 9, 9},   // fixed and mobile 9
+	"234": {"NG", 10, 10}, // mobile 80x/70x/90x + 7; fixed 20x + 7
+	"254": {"KE", 7, 9},   // fixed 7-9 (Nairobi 20 + 7); mobile 9
+	"255": {"TZ", 9, 9},   // closed 9-digit plan
+	"256": {"UG", 9, 9},   // closed 9-digit plan
+	"27":  {"ZA", 9, 9},   // closed 9-digit plan
+	"30":  {"GR", 10, 10}, // closed 10-digit plan
+	"31":  {"NL", 9, 11},  // fixed and mobile 9; M2M mobiles (970) 11
+	"32":  {"BE", 8, 9},   // fixed 8; mobile 9
+	"33":  {"FR", 9, 9},   // closed 9-digit plan
+	"34":  {"ES", 9, 9},   // closed 9-digit plan
+	"351": {"PT", 9, 9},   // closed 9-digit plan
+	"353": {"IE", 7, 9},   // fixed 7-9 (Dublin 1 + 7); mobile 9
+	"358": {"FI", 5, 10},  // fixed 5-9; mobile 6-10
+	"36":  {"HU", 8, 9},   // fixed 8 (Budapest 1 + 7); mobile 9
+	"380": {"UA", 9, 9},   // closed 9-digit plan
+	"39":  {"IT", 6, 11},  // fixed 6-11, keeping the area code's 0 (zeroNSN); mobile 9-10
+	"40":  {"RO", 9, 9},   // closed 9-digit plan
+	"41":  {"CH", 9, 9},   // closed 9-digit plan
+	"420": {"CZ", 9, 9},   // closed 9-digit plan
+	"43":  {"AT", 4, 13},  // fixed 4-13 (extensions dialled through); mobile 7-13
+	"44":  {"GB", 9, 10},  // fixed 9-10; mobile 10
+	"45":  {"DK", 8, 8},   // closed 8-digit plan
+	"46":  {"SE", 7, 9},   // fixed 7-9; mobile 9
+	"47":  {"NO", 8, 8},   // fixed and mobile 8
+	"48":  {"PL", 9, 9},   // closed 9-digit plan
+	"49":  {"DE", 5, 13},  // fixed 5-13 (E.164's limit; extensions dialled through); mobile 10-11
+	"51":  {"PE", 8, 9},   // fixed 8 (Lima 1 + 7); mobile 9
+	"52":  {"MX", 10, 10}, // closed 10-digit plan
+	"54":  {"AR", 10, 11}, // fixed 10; mobile 9 + 10
+	"55":  {"BR", 10, 11}, // area code 2 + fixed 8 or mobile 9
+	"56":  {"CL", 9, 9},   // closed 9-digit plan
+	"57":  {"CO", 10, 10}, // closed 10-digit plan since 2021
+	"58":  {"VE", 10, 10}, // closed 10-digit plan
+	"593": {"EC", 8, 9},   // fixed 8; mobile 9
+	"60":  {"MY", 8, 10},  // fixed 8-9; mobile 9-10
+	"61":  {"AU", 9, 9},   // fixed and mobile 9
+	"62":  {"ID", 7, 12},  // fixed 7-11; mobile 9-12
+	"63":  {"PH", 8, 10},  // fixed 8-10 (Manila 2 + 8); mobile 10
+	"64":  {"NZ", 8, 10},  // fixed 8; mobile 8-10
+	"65":  {"SG", 8, 8},   // closed 8-digit plan
+	"66":  {"TH", 8, 9},   // fixed 8; mobile 9
+	"81":  {"JP", 9, 10},  // fixed 9; mobile 10
+	"82":  {"KR", 8, 10},  // fixed 8-10 (Seoul 2 + 7 or 8); mobile 9-10
+	"84":  {"VN", 9, 10},  // fixed 10; mobile 9
+	"852": {"HK", 8, 8},   // closed 8-digit plan
+	"86":  {"CN", 10, 11}, // fixed 10-11 (area code 2 + 8, or 3 + 7-8); mobile 11
+	"880": {"BD", 6, 10},  // fixed 6-10; mobile 10
+	"886": {"TW", 8, 9},   // fixed 8-9 (Taipei 2 + 8); mobile 9
+	"90":  {"TR", 10, 10}, // closed 10-digit plan
+	"91":  {"IN", 10, 10}, // closed 10-digit plan
+	"92":  {"PK", 9, 10},  // fixed 9-10; mobile 10
+	"94":  {"LK", 9, 9},   // closed 9-digit plan
+	"962": {"JO", 8, 9},   // fixed 8; mobile 9
+	"965": {"KW", 8, 8},   // closed 8-digit plan
+	"966": {"SA", 9, 9},   // fixed and mobile 9
+	"971": {"AE", 8, 9},   // fixed 8; mobile 9
+	"972": {"IL", 8, 9},   // fixed 8; mobile 9
+	"974": {"QA", 8, 8},   // fixed and mobile 8
 }
 
 // nanpAreas maps the NANP area codes that are not the United States' to their
@@ -64,8 +146,8 @@ var nanpTollFree = map[string]bool{
 // Parse uses it to refuse a rule for a region no recipient will ever have.
 var regionCallingCode = func() map[string]string {
 	m := map[string]string{"US": "1", "RU": "7", "KZ": "7"}
-	for code, region := range callingCodes {
-		m[region] = code
+	for code, c := range callingCodes {
+		m[c.region] = code
 	}
 	for _, region := range nanpAreas {
 		m[region] = "1"
@@ -76,35 +158,42 @@ var regionCallingCode = func() map[string]string {
 // RegionOf returns the ISO 3166-1 alpha-2 country of an SMS recipient, read
 // from its E.164 country calling code, or Unknown.
 //
-// It accepts "+447700900123", "00447700900123" and, because CXone often sends
-// numbers without the plus, bare digits "447700900123", with spaces, dots,
-// dashes and parentheses ignored. The number must then have 8 to 15 digits
-// (E.164's length) and a calling code in the table. A national number such as
-// "07700 900123" starts with 0, which no calling code does, so it is Unknown
-// rather than guessed. A bare national number without its leading 0 (a US
-// "4155550123") cannot be told from an international one and is read as
-// international ("41" is Switzerland); senders that write numbers that way
-// must add the country code.
+// It accepts "+447700900123", "00447700900123" and, because CXone and SMPP
+// often send numbers without the plus, bare digits "447700900123", with
+// spaces, dots, dashes and parentheses ignored. The number must then have 8 to
+// 15 digits (E.164's length) and a calling code in the table. A national
+// number such as "07700 900123" starts with 0, which no calling code does, so
+// it is Unknown rather than guessed.
+//
+// Bare digits may also be a national number written without its trunk 0, such
+// as a US "4155550100", which starts like a Swiss number (+41). So they are
+// read as international only when what follows the calling code fits that
+// country's numbering plan: a length its numbers have, and no leading 0 (the
+// Swiss "55550100" has 8 digits, where Swiss numbers have 9). Otherwise they
+// are Unknown, never assumed to be American or of any other country. Where
+// both readings fit, the international one is taken; only a "+" settles it. A
+// number with "+" or "00" is taken as its sender wrote it.
 //
 // +1 numbers must have the NANP shape (area code and exchange starting 2-9);
 // Canadian and Caribbean area codes map to their countries, the rest to US.
 func RegionOf(recipient string) string {
-	digits, ok := e164Digits(recipient)
+	digits, intl, ok := e164Digits(recipient)
 	if !ok {
 		return Unknown
 	}
-	return regionOfDigits(digits)
+	return regionOfDigits(digits, !intl)
 }
 
 // e164Digits strips the international prefix and separators from s and
-// reports whether what is left could be an E.164 number.
-func e164Digits(s string) (string, bool) {
+// reports whether s had that prefix ("+" or "00") and whether what is left
+// could be an E.164 number.
+func e164Digits(s string) (digits string, intl, ok bool) {
 	s = strings.TrimSpace(s)
 	switch {
 	case strings.HasPrefix(s, "+"):
-		s = s[1:]
+		s, intl = s[1:], true
 	case strings.HasPrefix(s, "00"):
-		s = s[2:]
+		s, intl = s[2:], true
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -114,19 +203,22 @@ func e164Digits(s string) (string, bool) {
 			b.WriteByte(c)
 		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')':
 		default:
-			return "", false
+			return "", false, false
 		}
 	}
 	d := b.String()
 	if len(d) < 8 || len(d) > 15 || d[0] == '0' {
-		return "", false
+		return "", false, false
 	}
-	return d, true
+	return d, intl, true
 }
 
-func regionOfDigits(d string) string {
+// regionOfDigits reads the country of the international number d. A bare
+// number (no "+" or "00") must also fit the country's numbering plan.
+func regionOfDigits(d string, bare bool) string {
 	switch d[0] {
 	case '1':
+		// validNANP checks the length and the leading digits.
 		if !validNANP(d) {
 			return Unknown
 		}
@@ -136,7 +228,7 @@ func regionOfDigits(d string) string {
 		return "US"
 	case '7':
 		// Kazakhstan holds +7 6xx and +7 7xx; the rest of +7 is Russia.
-		if len(d) != 11 {
+		if len(d) != 11 || (bare && d[1] == '0') {
 			return Unknown
 		}
 		if d[1] == '6' || d[1] == '7' {
@@ -144,10 +236,14 @@ func regionOfDigits(d string) string {
 		}
 		return "RU"
 	}
-	if code := callingCodeOf(d); code != "" {
-		return callingCodes[code]
+	code := callingCodeOf(d)
+	if code == "" {
+		return Unknown
 	}
-	return Unknown
+	if bare && !fitsPlan(code, d[len(code):]) {
+		return Unknown
+	}
+	return callingCodes[code].region
 }
 
 // validNANP reports whether d (with its leading 1) is a dialable NANP number:

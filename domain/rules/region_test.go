@@ -1,6 +1,9 @@
 package rules
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestRegionOf(t *testing.T) {
 	tests := []struct {
@@ -125,10 +128,157 @@ func TestRegionOf(t *testing.T) {
 // TestRegionOfEveryCallingCode proves the table resolves each of its codes
 // to its own country, whichever length the code has.
 func TestRegionOfEveryCallingCode(t *testing.T) {
-	for code, want := range callingCodes {
+	for code, c := range callingCodes {
 		n := "+" + code + "712345678"
-		if got := RegionOf(n); got != want {
-			t.Errorf("RegionOf(%q) = %q, want %q", n, got, want)
+		if got := RegionOf(n); got != c.region {
+			t.Errorf("RegionOf(%q) = %q, want %q", n, got, c.region)
+		}
+	}
+}
+
+// TestRegionOfBareDigits is the fault a tester reported: national numbers
+// written without "+" read as foreign. Bare digits are international only
+// when what follows the calling code fits that country's numbering plan.
+func TestRegionOfBareDigits(t *testing.T) {
+	tests := []struct {
+		recipient string
+		want      string
+	}{
+		// US numbers written nationally, which used to read as +41, +212,
+		// +31 and +44: the rest is too short for those countries.
+		{"4155550100", Unknown},
+		{"2125550100", Unknown},
+		{"3105550100", Unknown},
+		{"4405550100", Unknown},
+		{"(415) 555-0100", Unknown},
+		// The length fits, but no NSN there starts with a trunk 0: Atlanta
+		// (470), the Bay Area (650), Quebec (450), Connecticut (860) and
+		// Washington (360) would be Norway, Singapore, Denmark, China and
+		// Hungary.
+		{"4705550100", Unknown},
+		{"6505550100", Unknown},
+		{"4505550100", Unknown},
+		{"8605550100", Unknown},
+		{"3605550100", Unknown},
+		// Never US either: an Indian mobile written nationally, and a US
+		// number missing a digit.
+		{"9876543210", Unknown},
+		{"415555010", Unknown},
+		// Where both readings fit, the international one wins: this Oregon
+		// number is also a Danish mobile. Only a "+" tells them apart.
+		{"4582345678", "DK"},
+		// Bare international numbers whose rest fits the plan.
+		{"447700900123", "GB"},
+		{"442071234567", "GB"},
+		{"14155550100", "US"},
+		{"14165550123", "CA"},
+		{"919876543210", "IN"},
+		{"4915123456789", "DE"},
+		{"49301234567", "DE"},
+		{"33612345678", "FR"},
+		{"61412345678", "AU"},
+		{"8613812345678", "CN"},
+		{"5511987654321", "BR"},
+		{"525512345678", "MX"},
+		{"34612345678", "ES"},
+		{"393123456789", "IT"},
+		{"390612345678", "IT"}, // Rome keeps its 0
+		{"31612345678", "NL"},
+		{"41791234567", "CH"},
+		{"4520123456", "DK"},
+		{"4741234567", "NO"},
+		{"6581234567", "SG"},
+		{"85291234567", "HK"},
+		{"819012345678", "JP"},
+		{"821012345678", "KR"},
+		{"2348031234567", "NG"},
+		{"254712345678", "KE"},
+		{"27821234567", "ZA"},
+		{"971501234567", "AE"},
+		{"966501234567", "SA"},
+		{"201001234567", "EG"},
+		{"79123456789", "RU"},
+		{"77012345678", "KZ"},
+		{"0044 7700 900123", "GB"},
+		// Bare, and not fitting: a digit short or long, or a trunk 0 kept.
+		{"4477009001", Unknown},    // GB: 8 digits, where it has 9 or 10
+		{"4477009001234", Unknown}, // GB: 11 digits
+		{"4407700900123", Unknown}, // GB with its trunk 0 kept
+		{"330612345678", Unknown},  // FR with its trunk 0 kept
+		{"9109876543210", Unknown}, // IN with its trunk 0 kept
+		{"4907012345678", Unknown}, // DE: the length fits, the trunk 0 does not
+		{"61041234567", Unknown},   // AU: likewise
+		{"551198765432", "BR"},     // São Paulo fixed line: 10 digits fit
+		{"55119876543", Unknown},   // 9 digits do not
+		{"70123456789", Unknown},   // +7 with a trunk 0
+		{"7912345678", Unknown},    // +7 needs ten digits after it
+		// With "+" or "00" the sender has said the number is international:
+		// the same digits keep their plain reading.
+		{"+4155550100", "CH"},
+		{"+2125550100", "MA"},
+		{"+3105550100", "NL"},
+		{"+4405550100", "GB"},
+		{"004405550100", "GB"},
+		{"+4407700900123", "GB"},
+		{"+70123456789", "RU"},
+	}
+	for _, tt := range tests {
+		if got := RegionOf(tt.recipient); got != tt.want {
+			t.Errorf("RegionOf(%q) = %q, want %q", tt.recipient, got, tt.want)
+		}
+	}
+}
+
+// TestRegionOfBareEveryLength walks each country's NSN lengths: bare digits
+// fit inside the range and not a digit outside it, while the same digits
+// with "+" keep their plain reading.
+func TestRegionOfBareEveryLength(t *testing.T) {
+	for code, c := range callingCodes {
+		for n := c.min - 1; n <= c.max+1; n++ {
+			total := len(code) + n
+			if n < 1 || total < 8 || total > 15 {
+				continue // e164Digits refuses these however they are written
+			}
+			nsn := "7" + strings.Repeat("1", n-1)
+			want := c.region
+			if n < c.min || n > c.max {
+				want = Unknown
+			}
+			if got := RegionOf(code + nsn); got != want {
+				t.Errorf("%s (%s, %d-digit NSN): RegionOf = %q, want %q", code+nsn, c.region, n, got, want)
+			}
+			if got := RegionOf("+" + code + nsn); got != c.region {
+				t.Errorf("+%s: RegionOf = %q, want %q", code+nsn, got, c.region)
+			}
+			zero := "0" + nsn[1:]
+			want = Unknown
+			if zeroNSN[code] && n >= c.min && n <= c.max {
+				want = c.region
+			}
+			if got := RegionOf(code + zero); got != want {
+				t.Errorf("%s (%s, NSN with a leading 0): RegionOf = %q, want %q", code+zero, c.region, got, want)
+			}
+		}
+	}
+}
+
+// TestCallingCodeTable keeps the table within E.164: an NSN range that makes
+// sense, inside 15 digits in all, for a region code in capitals.
+func TestCallingCodeTable(t *testing.T) {
+	for code, c := range callingCodes {
+		if len(code) < 2 || len(code) > 3 || code[0] == '0' || code[0] == '1' || code[0] == '7' {
+			t.Errorf("%s: not a two- or three-digit calling code outside +1 and +7", code)
+		}
+		if c.min < 4 || c.min > c.max || len(code)+c.max > 15 {
+			t.Errorf("+%s: NSN length %d..%d is not within E.164's 15 digits", code, c.min, c.max)
+		}
+		if len(c.region) != 2 || strings.ToUpper(c.region) != c.region {
+			t.Errorf("+%s: region %q is not an ISO 3166-1 alpha-2 code", code, c.region)
+		}
+	}
+	for code := range zeroNSN {
+		if _, ok := callingCodes[code]; !ok {
+			t.Errorf("zeroNSN lists +%s, which callingCodes does not", code)
 		}
 	}
 }
