@@ -115,6 +115,28 @@ func parse(req Request) ([]StatusReceived, error) {
 		// and from here a missing id: is reported as such.
 		return nil, &ParseError{Index: bodyLevel, Reason: "body is neither JSON nor an SMPP delivery receipt"}
 	}
+	if parts := splitReceipts(text); len(parts) > 1 {
+		// Several receipts, one per line, as some gateways batch them: each
+		// is a report (the second was folded into the first's text and lost).
+		out := make([]StatusReceived, len(parts))
+		for i, part := range parts {
+			rc, _, err := parseReceipt(part)
+			if err != nil {
+				var pe *ParseError
+				if errors.As(err, &pe) {
+					pe.Index = i
+				}
+				return nil, err
+			}
+			out[i] = receiptEvent(rc, req.ReceivedAt)
+			out[i].Format = FormatSMPPReceipt
+			out[i].Raw = jsonString([]byte(part))
+			if out[i].EventID = headerEventID(req.EventIDHeader, i, len(parts)); out[i].EventID == "" {
+				out[i].EventID = contentEventID([]byte(part))
+			}
+		}
+		return out, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +147,27 @@ func parse(req Request) ([]StatusReceived, error) {
 		e.EventID = contentEventID([]byte(text))
 	}
 	return []StatusReceived{e}, nil
+}
+
+// splitReceipts splits a text body into its receipts: a line that starts
+// with "id:" (in any case) starts the next one, and any other line belongs
+// to the receipt before it (a text: that ran onto a new line). Blank lines
+// are dropped. One receipt, the usual body, comes back whole.
+func splitReceipts(text string) []string {
+	var parts []string
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if strings.Trim(line, " \t\x00") == "" {
+			continue
+		}
+		start := strings.TrimLeft(line, " \t")
+		if len(parts) == 0 || len(start) >= 3 && strings.EqualFold(start[:3], "id:") {
+			parts = append(parts, line)
+			continue
+		}
+		parts[len(parts)-1] += "\n" + line
+	}
+	return parts
 }
 
 // receiptEvent fills the fields a receipt carries. Receipts name no carrier,

@@ -167,6 +167,17 @@ func TestParseShapes(t *testing.T) {
 			want: []wantEvent{{id: "m9", status: "DELIVERED", raw: "DELIVERED", carrier: "ATT"}},
 		},
 		{
+			// A tester's gateway batch: the second receipt was folded into
+			// the first's text and lost.
+			name:        "receipts one per line",
+			body:        "id:MR1 sub:001 dlvrd:001 stat:DELIVRD err:000 text:a\r\nid:MR2 sub:001 dlvrd:000 stat:UNDELIV err:034 text:b\r\n",
+			contentType: "text/plain",
+			want: []wantEvent{
+				{id: "MR1", status: "DELIVERED", raw: "DELIVRD", err: "000", format: FormatSMPPReceipt},
+				{id: "MR2", status: "UNDELIVERED", raw: "UNDELIV", err: "034", format: FormatSMPPReceipt},
+			},
+		},
+		{
 			// A tester's report: status, carrier and the rest in the
 			// envelope, only the message ID in the payload. They were
 			// dropped, and a FAILED report stored as UNKNOWN.
