@@ -574,7 +574,7 @@ func TestAnswersMatchTheDocument(t *testing.T) {
 		simulator(``, http.StatusOK),
 		simulator(`{"count":0}`, http.StatusBadRequest),
 		simulator(`{"count":2,"scenario":"nope"}`, http.StatusBadRequest),
-		simulator(`{"bogus":true}`, http.StatusBadRequest),
+		simulator(`{"count":"5","bogus":true}`, http.StatusBadRequest),
 		simulator(`{"region":"`+strings.Repeat("x", 70<<10)+`"}`, http.StatusRequestEntityTooLarge),
 	} {
 		c.do(base, r)

@@ -9,6 +9,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,7 +43,8 @@ var simulatorDeadline = 20 * time.Second
 var errOutcomeUnknown = errors.New("simulator: the deadline cut an attempt short")
 
 // simulatorRequest is the tutorial's request (status, carrier, region; each
-// drawn when absent) plus the scenario and its shares.
+// drawn when absent) plus the scenario and its shares. Other fields are
+// ignored, as the tutorial ignores them (see decodeSimulatorRequest).
 type simulatorRequest struct {
 	Status   string  `json:"status"`
 	Carrier  string  `json:"carrier"`
@@ -76,6 +79,9 @@ type simulatorAnswer struct {
 	Scenario            string           `json:"scenario"`
 	Seed                uint64           `json:"seed"`
 	Summary             simulatorSummary `json:"summary"`
+	// IgnoredFields names the request's fields the simulator does not
+	// know, when there are any.
+	IgnoredFields []string `json:"ignoredFields,omitempty"`
 }
 
 // handleSimulator makes synthetic reports and puts each through the webhook
@@ -88,23 +94,30 @@ func (s *Server) handleSimulator(w http.ResponseWriter, r *http.Request) error {
 	if !s.cfg.SimulatorEnabled {
 		return errorf(http.StatusForbidden, "the simulator is disabled: set SIMULATOR_ENABLED=true to enable POST /simulator/sms")
 	}
-	var req simulatorRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+	req, ignored, err := decodeSimulatorRequest(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return err
 		}
 		return errorf(http.StatusBadRequest, "simulator request: "+err.Error())
 	}
+	// A refusal names the fields ignored too: a misspelt field is often
+	// why the rest of the request is not what the caller meant.
+	refuse := func(err error) error {
+		msg := err.Error()
+		if len(ignored) > 0 {
+			msg += "; ignored unknown field(s): " + strings.Join(ignored, ", ")
+		}
+		return errorf(http.StatusBadRequest, msg)
+	}
 	opts, count, err := req.options()
 	if err != nil {
-		return errorf(http.StatusBadRequest, err.Error())
+		return refuse(err)
 	}
 	gen, err := simulate.New(opts)
 	if err != nil {
-		return errorf(http.StatusBadRequest, err.Error())
+		return refuse(err)
 	}
 
 	start := time.Now()
@@ -128,9 +141,56 @@ func (s *Server) handleSimulator(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, simulatorAnswer{
 		Success: true, SimulatedMessageID: ids[0], SimulatedMessageIDs: ids,
-		Scenario: opts.Scenario.Name, Seed: opts.Seed, Summary: sum,
+		Scenario: opts.Scenario.Name, Seed: opts.Seed, Summary: sum, IgnoredFields: ignored,
 	})
 	return nil
+}
+
+// decodeSimulatorRequest reads the request as the tutorial's simulator
+// does: a field it does not know is ignored, not refused, and returned in
+// ignored (sorted) so that the answer shows a typo ("cout"). A known field
+// of the wrong type is still an error: it can only be a mistake. An empty
+// body is the tutorial's "everything random"; after the first JSON value,
+// anything is left unread, as before.
+func decodeSimulatorRequest(body io.Reader) (req simulatorRequest, ignored []string, err error) {
+	var raw json.RawMessage
+	if err := json.NewDecoder(body).Decode(&raw); err != nil {
+		if errors.Is(err, io.EOF) {
+			return req, nil, nil
+		}
+		return req, nil, err
+	}
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return req, nil, err
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return req, nil, nil // null: no fields at all
+	}
+	for name := range fields {
+		if !simulatorFieldKnown(name) {
+			ignored = append(ignored, name)
+		}
+	}
+	slices.Sort(ignored)
+	return req, ignored, nil
+}
+
+// simulatorFields are the JSON names of simulatorRequest's fields, read
+// from its tags so that a new field is never reported as ignored.
+var simulatorFields = func() []string {
+	t := reflect.TypeFor[simulatorRequest]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	}
+	return names
+}()
+
+// simulatorFieldKnown matches names as encoding/json does, ignoring case:
+// {"Count":5} sets count, so it is not ignored.
+func simulatorFieldKnown(name string) bool {
+	return slices.ContainsFunc(simulatorFields, func(f string) bool { return strings.EqualFold(f, name) })
 }
 
 // options turns the request into generator options, naming what is wrong.

@@ -212,6 +212,76 @@ func TestSimulatorTutorialRequest(t *testing.T) {
 	}
 }
 
+// A black-box tester found the simulator refusing what the tutorial's
+// simulator and the webhook accept: a carrier such as "T-Mobile US", SMPP
+// statuses (DELIVRD, UNDELIV), and fields it does not know. Each is taken
+// now, stored as the webhook stores it, and unknown fields are named in the
+// answer so that a typo shows.
+func TestSimulatorAcceptsWhatTheWebhookAccepts(t *testing.T) {
+	env := newSimEnv(t, Config{SimulatorEnabled: true})
+	doc := loadOpenAPI(t)
+	for _, tc := range []struct {
+		body          string
+		status        string // the outcome stored
+		carrier       string // the carrier stored ("" for any)
+		messages      int
+		ignoredFields []string
+	}{
+		{body: `{"carrier":"T-Mobile US"}`, carrier: "T-Mobile US", messages: 1},
+		{body: `{"status":"DELIVRD","carrier":"T-Mobile US","region":"US","scenario":"single"}`, status: "DELIVERED", carrier: "T-Mobile US", messages: 1},
+		{body: `{"status":"UNDELIV","carrier":"tmobile","count":3}`, status: "UNDELIVERED", carrier: "TMOBILE", messages: 3},
+		{body: `{"status":"stat:rejectd","carrier":" AT&T \"Biz\" \\ Télécom ","scenario":"chaos","count":5,"seed":3}`,
+			status: "REJECTED", carrier: `AT&T "Biz" \ Télécom`, messages: 5},
+		// Receipts name no carrier: with one report per message, the
+		// simulator sends them as SMPP JSON so the carrier still arrives.
+		{body: `{"carrier":"Receipt Mobile","scenario":"single","smppReceipt":1,"count":4}`, carrier: "Receipt Mobile", messages: 4},
+		{body: `{"messageId":"X","cout":2,"status":"SENT"}`, status: "SENT", messages: 1, ignoredFields: []string{"cout", "messageId"}},
+		{body: `{"Count":2}`, messages: 2}, // encoding/json reads names in any case
+		{body: `null`, messages: 1},
+	} {
+		t.Run(tc.body, func(t *testing.T) {
+			res, err := http.Post(env.url+"/simulator/sms", "application/json", strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("POST /simulator/sms %s = %d %s", tc.body, res.StatusCode, body)
+			}
+			c := &apiContract{t: t, doc: doc, exercise: map[string][]int{}}
+			c.check(apiRequest{method: http.MethodPost, template: "/simulator/sms"}, res, body)
+			var ans struct {
+				simAnswer
+				IgnoredFields []string `json:"ignoredFields"`
+			}
+			if err := json.Unmarshal(body, &ans); err != nil {
+				t.Fatal(err)
+			}
+			if len(ans.SimulatedMessageIDs) != tc.messages || !slices.Equal(ans.IgnoredFields, tc.ignoredFields) {
+				t.Fatalf("%d messages, ignoredFields %q; want %d and %q: %s", len(ans.SimulatedMessageIDs), ans.IgnoredFields, tc.messages, tc.ignoredFields, body)
+			}
+			for _, id := range ans.SimulatedMessageIDs {
+				var last string
+				var carriers []string
+				err := env.pool.QueryRow(context.Background(), `SELECT
+						(SELECT status FROM events WHERE message_id = $1 ORDER BY occurred_at DESC LIMIT 1),
+						(SELECT coalesce(array_agg(DISTINCT carrier_code), '{}') FROM events WHERE message_id = $1 AND carrier_code <> '')`,
+					id).Scan(&last, &carriers)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.status != "" && last != tc.status {
+					t.Errorf("%s ends %s, want %s", id, last, tc.status)
+				}
+				if len(carriers) != 1 || tc.carrier != "" && carriers[0] != tc.carrier {
+					t.Errorf("%s stored carriers %q, want just %q", id, carriers, tc.carrier)
+				}
+			}
+		})
+	}
+}
+
 func TestSimulatorRefusedWhenDisabled(t *testing.T) {
 	env := newSimEnv(t, Config{})
 	code, body := env.post(t, `{"count":5}`)
@@ -231,11 +301,17 @@ func TestSimulatorValidatesItsRequest(t *testing.T) {
 		{`{"status":"DELIVERD"}`, `unknown status \"DELIVERD\"`},
 		{`{"scenario":"storm"}`, `unknown scenario \"storm\"`},
 		{`{"region":"XX"}`, `unknown region \"XX\"`},
-		{`{"carrier":"T MOBILE"}`, `carrier \"T MOBILE\"`},
+		{`{"status":"processed"}`, "an SMPP stat: value, ENROUTE, ACCEPTD, DELIVRD, UNDELIV"},
+		{`{"carrier":"T\tMobile"}`, `holds U+0009`},
+		{`{"carrier":"   "}`, `carrier \"   \" is blank`},
+		{`{"carrier":"` + strings.Repeat("x", 101) + `"}`, "more than the webhook's limit of 100"},
 		{`{"duplicates":0.9}`, "duplicates must be"},
 		{`{"scenario":"single","outOfOrder":0.2}`, "outOfOrder needs"},
-		{`{"cuont":5}`, `unknown field \"cuont\"`},
+		// Unknown fields are ignored, but named when the request fails.
+		{`{"cuont":0,"count":0}`, "ignored unknown field(s): cuont"},
+		// A known field of the wrong type is still refused.
 		{`{"count":"5"}`, "simulator request"},
+		{`{"carrier":5}`, "simulator request"},
 	} {
 		code, body := env.post(t, tc.body)
 		if code != http.StatusBadRequest || !strings.Contains(string(body), tc.want) {

@@ -17,6 +17,27 @@ import (
 // webhookPath is where CXone posts status reports.
 const webhookPath = "/webhooks/cxone/sms"
 
+// cxoneSettings are the variables that say where CXone is and how to reach
+// it (README, Configuration). Any of them set means the operator meant this
+// service to talk to CXone.
+var cxoneSettings = []string{
+	"CXONE_ISSUER", "CXONE_TOKEN_URL", "CXONE_DOMAIN", "CXONE_API_URL", "CXONE_GRANT",
+	"CXONE_CLIENT_ID", "CXONE_CLIENT_SECRET", "CXONE_ACCESS_KEY_ID", "CXONE_ACCESS_KEY_SECRET",
+	"CXONE_ALLOW_LOCALHOST", "CXONE_WEBHOOK_NAME",
+}
+
+// cxoneSettingsSet returns the names (never the values: some are secrets)
+// of the CXone variables that are set, in cxoneSettings' order.
+func cxoneSettingsSet(getenv func(string) string) []string {
+	var set []string
+	for _, k := range cxoneSettings {
+		if strings.TrimSpace(getenv(k)) != "" {
+			set = append(set, k)
+		}
+	}
+	return set
+}
+
 // registerWebhook creates or updates the CXone subscription; running it
 // twice changes nothing.
 func registerWebhook(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {

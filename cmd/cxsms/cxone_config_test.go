@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cxsms/cxsms/http/cxone"
 	"github.com/cxsms/cxsms/http/cxone/fakecxone"
@@ -75,5 +76,100 @@ func TestCXoneRegisterWebhookReadsAllowLocalhost(t *testing.T) {
 	}
 	if subs := fake.Subscriptions(); len(subs) != 1 || subs[0].CallbackURL != "http://127.0.0.1:9"+webhookPath {
 		t.Errorf("subscriptions = %v", subs)
+	}
+}
+
+// serve with CXone configured but no PUBLIC_URL registered nothing and said
+// nothing. It now warns once, naming PUBLIC_URL, and otherwise decides as
+// before: a keeper only with PUBLIC_URL and a usable CXone configuration.
+func TestServeSaysWhetherItKeepsTheSubscription(t *testing.T) {
+	noDotEnv(t)
+	const secret = "cxone-client-secret-value"
+	creds := map[string]string{"CXONE_DOMAIN": "api-na1.niceincontact.com", "CXONE_CLIENT_ID": "id", "CXONE_CLIENT_SECRET": secret}
+	with := func(extra map[string]string) map[string]string {
+		env := map[string]string{"WEBHOOK_SECRET": "s"}
+		for k, v := range creds {
+			env[k] = v
+		}
+		for k, v := range extra {
+			env[k] = v
+		}
+		return env
+	}
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		keeper   string // the callback kept, or "" for none
+		level    string // the one line logged, or "" for none
+		mentions []string
+	}{
+		{name: "no CXone, no PUBLIC_URL", env: map[string]string{"WEBHOOK_SECRET": "s"}},
+		{name: "CXone without PUBLIC_URL", env: with(nil), level: "warning",
+			mentions: []string{"PUBLIC_URL is not set", "will not be created or checked", "$PUBLIC_URL/webhooks/cxone/sms",
+				"CXONE_DOMAIN,CXONE_CLIENT_ID,CXONE_CLIENT_SECRET"}},
+		{name: "only an issuer, no PUBLIC_URL", env: map[string]string{"WEBHOOK_SECRET": "s", "CXONE_ISSUER": "https://cxone.niceincontact.com"},
+			level: "warning", mentions: []string{"PUBLIC_URL is not set", "CXONE_ISSUER"}},
+		{name: "PUBLIC_URL, unusable CXone", env: map[string]string{"WEBHOOK_SECRET": "s", "PUBLIC_URL": "https://sms.example.com", "CXONE_CLIENT_ID": "id"},
+			level: "error", mentions: []string{"not usable", "CXONE_CLIENT_SECRET"}},
+		{name: "PUBLIC_URL and CXone", env: with(map[string]string{"PUBLIC_URL": "https://sms.example.com/base/"}),
+			keeper: "https://sms.example.com/base" + webhookPath},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := loadConfig(envFunc(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs bytes.Buffer
+			log := newLogger(cfg, &logs)
+			k := subscriptionKeeper(cfg, log, cxone.Hooks{})
+			kept := "" // the keeper's callback
+			if k != nil {
+				kept = k.callback
+			}
+			if kept != tc.keeper {
+				t.Errorf("keeper for %q, want %q (\"\" is none)", kept, tc.keeper)
+			}
+			lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+			if tc.level == "" {
+				if logs.Len() > 0 {
+					t.Errorf("logged %s, want nothing", logs.String())
+				}
+				return
+			}
+			if len(lines) != 1 || !strings.Contains(lines[0], `"level":"`+tc.level+`"`) {
+				t.Fatalf("logged %s, want one %s line", logs.String(), tc.level)
+			}
+			for _, m := range tc.mentions {
+				if !strings.Contains(lines[0], m) {
+					t.Errorf("the %s does not say %q: %s", tc.level, m, lines[0])
+				}
+			}
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("the log shows CXONE_CLIENT_SECRET: %s", logs.String())
+			}
+		})
+	}
+}
+
+// serve itself logs the warning once at start, before any webhook arrives.
+// The database is unreachable: serve listens (and warns) all the same.
+func TestServeWarnsAtStartWithoutPublicURL(t *testing.T) {
+	noDotEnv(t)
+	env := map[string]string{"PORT": "0", "DATABASE_URL": "postgres://127.0.0.1:1/none", "WEBHOOK_SECRET": "s",
+		"CXONE_DOMAIN": "api-na1.niceincontact.com", "CXONE_CLIENT_ID": "id", "CXONE_CLIENT_SECRET": "cxone-client-secret-value"}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, envFunc(env), &stdout, &stderr) }()
+	waitFor(t, "serve to listen", func() bool { return strings.Contains(stdout.String(), "listening") })
+	waitFor(t, "the warning", func() bool { return strings.Contains(stderr.String(), "PUBLIC_URL is not set") })
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop with its context")
+	}
+	if n := strings.Count(stderr.String(), "PUBLIC_URL is not set"); n != 1 || strings.Contains(stderr.String(), "cxone-client-secret-value") {
+		t.Errorf("want one warning, without the secret; logs:\n%s", stderr.String())
 	}
 }

@@ -149,22 +149,7 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	fmt.Fprintf(stdout, "cxsms listening on http://127.0.0.1:%d\n", addr.Port)
 	log.WithField("port", addr.Port).Info("listening")
 
-	// With PUBLIC_URL set, keep CXone's subscription pointing here. Neither
-	// a bad CXone configuration nor CXone failing stops serve: reports keep
-	// arriving on an existing subscription, and refusing them for want of
-	// the registration would lose them. The first is logged once (no retry
-	// fixes it), the second logged and retried.
-	var keeper *webhookKeeper
-	if cfg.PublicURL != "" {
-		ccfg, err := cxone.ConfigFromEnv(cfg.getenv)
-		if err != nil {
-			log.WithError(err).Error("PUBLIC_URL is set, but the CXone configuration is not usable: the webhook subscription is not kept; fix it and restart, or run `cxsms register-webhook`")
-		} else {
-			client := cxone.New(ccfg, cxone.WithLogger(log), cxone.WithWebhookName(cfg.getenv("CXONE_WEBHOOK_NAME")),
-				cxone.WithHooks(cxone.Hooks{TokenRefresh: metrics.TokenRefresh, Retry: metrics.CXoneRetry}))
-			keeper = newWebhookKeeper(client, strings.TrimRight(cfg.PublicURL, "/")+webhookPath, log)
-		}
-	}
+	keeper := subscriptionKeeper(cfg, log, cxone.Hooks{TokenRefresh: metrics.TokenRefresh, Retry: metrics.CXoneRetry})
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -208,6 +193,33 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 // shutdownGrace is how long serve waits for the requests in flight when it
 // stops, before it closes their connections.
 var shutdownGrace = 10 * time.Second
+
+// subscriptionKeeper decides whether serve keeps CXone's subscription
+// pointing here: only with PUBLIC_URL set, since nothing else tells serve
+// the address CXone can reach. Neither a bad CXone configuration nor CXone
+// failing stops serve: reports keep arriving on an existing subscription,
+// and refusing them for want of the registration would lose them. A bad
+// configuration is logged once (no retry fixes it); CXone failing is the
+// keeper's to log and retry. It returns nil when there is nothing to keep.
+func subscriptionKeeper(cfg config, log logrus.FieldLogger, hooks cxone.Hooks) *webhookKeeper {
+	if cfg.PublicURL == "" {
+		// CXone settings without PUBLIC_URL look like a service meant to
+		// register itself; saying nothing left operators waiting for
+		// reports that CXone had never been told to send.
+		if set := cxoneSettingsSet(cfg.getenv); len(set) > 0 {
+			log.WithField("set", strings.Join(set, ",")).Warn("CXone is configured but PUBLIC_URL is not set: the webhook subscription will not be created or checked. " +
+				"Set PUBLIC_URL to this service's public address (CXone will call $PUBLIC_URL" + webhookPath + "), or register it once with `cxsms register-webhook --callback URL`")
+		}
+		return nil
+	}
+	ccfg, err := cxone.ConfigFromEnv(cfg.getenv)
+	if err != nil {
+		log.WithError(err).Error("PUBLIC_URL is set, but the CXone configuration is not usable: the webhook subscription is not kept; fix it and restart, or run `cxsms register-webhook`")
+		return nil
+	}
+	client := cxone.New(ccfg, cxone.WithLogger(log), cxone.WithWebhookName(cfg.getenv("CXONE_WEBHOOK_NAME")), cxone.WithHooks(hooks))
+	return newWebhookKeeper(client, strings.TrimRight(cfg.PublicURL, "/")+webhookPath, log)
+}
 
 // webhookKeeper keeps CXone's subscription pointing at this service for as
 // long as serve runs: it retries until EnsureWebhook succeeds, then checks
@@ -295,6 +307,9 @@ func newLogger(cfg config, out io.Writer) *logrus.Logger {
 	log.SetLevel(cfg.LogLevel)
 	if cfg.webhookSecretPadded {
 		log.Warn("WEBHOOK_SECRET has leading or trailing whitespace (a newline at the end of a mounted file?); it is ignored, here and in the secret registered with CXone")
+	}
+	if cfg.adminTokenPadded {
+		log.Warn("ADMIN_TOKEN has leading or trailing whitespace (a newline at the end of a mounted file?); it is ignored: send the token without it")
 	}
 	return log
 }

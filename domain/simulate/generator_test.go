@@ -383,7 +383,7 @@ func TestOptionErrorsNameTheField(t *testing.T) {
 	}{
 		{Options{Scenario: lc, Status: "DELIVERD"}, `unknown status "DELIVERD"`},
 		{Options{Scenario: lc, Region: "XX"}, `unknown region "XX"`},
-		{Options{Scenario: lc, Carrier: "NOT A CARRIER"}, `carrier "NOT A CARRIER"`},
+		{Options{Scenario: lc, Carrier: "NOT\tA CARRIER"}, `carrier "NOT\tA CARRIER"`},
 		{Options{Scenario: Scenario{Name: "x", Duplicates: 0.7}}, "duplicates must be"},
 		{Options{Scenario: Scenario{Name: "x", Lifecycle: true, SMPPJSON: 0.6, SMPPReceipt: 0.6}}, "smppJson + smppReceipt"},
 		{Options{Scenario: Scenario{Name: "single", OutOfOrder: 0.1}}, "outOfOrder needs"},
