@@ -803,19 +803,11 @@ func TestStopMidBatchIsExactlyOnce(t *testing.T) {
 // violation.
 func rulesV2(t *testing.T) *rules.Rules {
 	t.Helper()
-	var doc map[string]any
-	if err := json.Unmarshal(rules.DefaultJSON(), &doc); err != nil {
-		t.Fatal(err)
-	}
-	doc["version"] = "test-v2"
-	doc["rateCard"].(map[string]any)["countries"].(map[string]any)["US"].(map[string]any)["carriers"].(map[string]any)["ATT"] = "0.0170"
-	delete(doc["countries"].(map[string]any), "GB")
-	raw, _ := json.Marshal(doc)
-	v2, err := rules.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v2
+	return rulesEdited(t, func(doc map[string]any) {
+		doc["version"] = "test-v2"
+		doc["rateCard"].(map[string]any)["countries"].(map[string]any)["US"].(map[string]any)["carriers"].(map[string]any)["ATT"] = "0.0170"
+		delete(doc["countries"].(map[string]any), "GB")
+	})
 }
 
 // Rules are applied at projection time: reports judged under rules v1, the
