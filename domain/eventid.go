@@ -9,15 +9,15 @@ import (
 )
 
 // jsonEventID picks a JSON report's event ID, from the most specific source to
-// the least: the report's own eventId or id, the envelope's, the request
-// header, and last a hash of the report's content. In a CXone envelope "id"
-// names the event, never the message.
+// the least: an eventId or id field (eventIDField), the request header, and
+// last a hash of the report's content. In a CXone envelope "id" names the
+// event, never the message.
 func jsonEventID(r *reportFields, header string, index, n int, raw []byte) (string, error) {
 	// An event ID of the wrong type or form (too long, with spaces, not
 	// UTF-8) is no event ID: the content names the report instead, so an
 	// identical redelivery still dedupes. Only the message ID may refuse a
 	// report (design.md), and the raw report keeps what was sent.
-	if id, _, _ := r.orEnvelope(eventIDKeys, trimID); id != "" {
+	if id := r.eventIDField(); id != "" {
 		if id, err := checkID(id, maxEventIDLen); err == nil {
 			return id, nil
 		}
@@ -30,6 +30,25 @@ func jsonEventID(r *reportFields, header string, index, n int, raw []byte) (stri
 		return "", &ParseError{Index: index, Reason: "invalid JSON: " + err.Error()}
 	}
 	return contentEventID(canonical), nil
+}
+
+// eventIDField is the report's event ID field: an eventId (the payload's,
+// then the envelope's) before any "id", and the envelope's "id" (CXone's
+// event ID) before the payload's, which gateways use for the message's own
+// resource. A tester's two envelopes, evt-a (SENT) and evt-b (DELIVERED),
+// with one payload id were stored as one event, the DELIVERED acknowledged
+// as a duplicate and lost.
+func (r *reportFields) eventIDField() string {
+	if id, _, _ := r.orEnvelope(eventIDKeys[:1], trimID); id != "" {
+		return id
+	}
+	if r.envelope != nil {
+		if id, _, _ := r.envelope.text(eventIDKeys[1:], trimID); id != "" {
+			return id
+		}
+	}
+	id, _, _ := r.text(eventIDKeys[1:], trimID)
+	return id
 }
 
 // headerEventID derives the event ID from the request header. The header

@@ -12,7 +12,12 @@ func TestEventIDSources(t *testing.T) {
 		want               []string
 	}{
 		{"payload eventId", `{"eventId":"env","payload":{"eventId":"pl","id":"pl-id","messageId":"m"}}`, "hdr", []string{"pl"}},
-		{"payload id", `{"eventId":"env","payload":{"id":"pl-id","messageId":"m"}}`, "hdr", []string{"pl-id"}},
+		// An eventId anywhere names the event before any id: gateways put
+		// the message's own resource ID in the payload's id, and every later
+		// status of the message was taken for a duplicate of the first.
+		{"an eventId before a payload id", `{"eventId":"env","payload":{"id":"pl-id","messageId":"m"}}`, "hdr", []string{"env"}},
+		{"the envelope's id before the payload's", `{"id":"env-id","payload":{"id":"pl-id","messageId":"m"}}`, "hdr", []string{"env-id"}},
+		{"payload id", `{"payload":{"id":"pl-id","messageId":"m"}}`, "hdr", []string{"pl-id"}},
 		{"payload id as a number", `{"payload":{"id":1234567890123,"messageId":"m"}}`, "", []string{"1234567890123"}},
 		{"envelope eventId", `{"eventId":"env","id":"env-id","payload":{"messageId":"m"}}`, "hdr", []string{"env"}},
 		{"envelope id", `{"id":"env-id","payload":{"messageId":"m"}}`, "hdr", []string{"env-id"}},

@@ -295,7 +295,7 @@ var (
 	currencyKey     = []string{"currency"}
 	occurredKeys    = []string{"timestamp", "deliveryTime"}
 	receiptKeys     = []string{"shortMessage", "short_message", "receipt"}
-	eventIDKeys     = []string{"eventId", "id"}
+	eventIDKeys     = []string{"eventId", "id"} // in this order: eventIDField splits them
 
 	// smppKeys mark a report as FormatSMPPJSON: names taken from SMPP PDUs
 	// and TLVs rather than CXone's own API.
