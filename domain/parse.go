@@ -99,75 +99,93 @@ func parse(req Request) ([]StatusReceived, error) {
 	}
 	if body[0] == '"' && json.Valid(body) {
 		// Receipt text sent as a JSON string, as inside an array.
-		e, err := parseReceiptString(&req, body, 0, 1)
-		if err != nil {
-			return nil, err
-		}
-		return []StatusReceived{e}, nil
+		return parseReceiptString(&req, body, 0, 1)
 	}
 	text := string(body)
 	if !isTextPlain(req.ContentType) && json.Valid(body) {
 		return nil, &ParseError{Index: bodyLevel, Reason: "body is " + jsonKind(body[0]) + ", not a report"}
 	}
-	rc, keys, err := parseReceipt(text)
-	if keys < 2 && !isTextPlain(req.ContentType) {
+	if _, keys, _ := parseReceipt(text); keys < 2 && !isTextPlain(req.ContentType) {
 		// One key could be anything ("note: hi"); two receipt keys are a receipt,
 		// and from here a missing id: is reported as such.
 		return nil, &ParseError{Index: bodyLevel, Reason: "body is neither JSON nor an SMPP delivery receipt"}
 	}
-	if parts := splitReceipts(text); len(parts) > 1 {
-		// Several receipts, one per line, as some gateways batch them: each
-		// is a report (the second was folded into the first's text and lost).
-		out := make([]StatusReceived, len(parts))
-		for i, part := range parts {
-			rc, _, err := parseReceipt(part)
-			if err != nil {
-				var pe *ParseError
-				if errors.As(err, &pe) {
-					pe.Index = i
-				}
-				return nil, err
-			}
-			out[i] = receiptEvent(rc, req.ReceivedAt)
-			out[i].Format = FormatSMPPReceipt
-			out[i].Raw = jsonString([]byte(part))
-			if out[i].EventID = headerEventID(req.EventIDHeader, i, len(parts)); out[i].EventID == "" {
-				out[i].EventID = contentEventID([]byte(part))
-			}
-		}
-		return out, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	e := receiptEvent(rc, req.ReceivedAt)
-	e.Format = FormatSMPPReceipt
-	e.Raw = jsonString(req.Body)
-	if e.EventID = headerEventID(req.EventIDHeader, 0, 1); e.EventID == "" {
-		e.EventID = contentEventID([]byte(text))
-	}
-	return []StatusReceived{e}, nil
+	return receiptReports(&req, text, jsonString(req.Body), -1, 1)
 }
 
-// splitReceipts splits a text body into its receipts: a line that starts
-// with "id:" (in any case) starts the next one, and any other line belongs
-// to the receipt before it (a text: that ran onto a new line). Blank lines
-// are dropped. One receipt, the usual body, comes back whole.
+// receiptReports reads receipt text: one receipt, or several one per line
+// (splitReceipts), as some gateways batch them. raw is the text as it goes
+// into the log when it is one receipt; several are logged each as its own
+// text. index is the report's place in a JSON array, or -1 for a text body,
+// where each receipt counts as a report of its own.
+func receiptReports(req *Request, text string, raw json.RawMessage, index, n int) ([]StatusReceived, error) {
+	parts := splitReceipts(text)
+	if len(parts) <= 1 {
+		parts = []string{text}
+	}
+	out := make([]StatusReceived, len(parts))
+	for k, part := range parts {
+		rc, _, err := parseReceipt(part)
+		if err != nil {
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				// parseReceipt reads one receipt; say which report it is.
+				pe.Index = max(index, k)
+			}
+			return nil, err
+		}
+		e := receiptEvent(rc, req.ReceivedAt)
+		e.Format = FormatSMPPReceipt
+		switch {
+		case len(parts) == 1:
+			e.Raw = raw
+			if e.EventID = headerEventID(req.EventIDHeader, max(index, 0), n); e.EventID == "" {
+				e.EventID = contentEventID([]byte(text))
+			}
+		case index < 0: // the receipts of a text body
+			e.Raw = jsonString([]byte(part))
+			if e.EventID = headerEventID(req.EventIDHeader, k, len(parts)); e.EventID == "" {
+				e.EventID = contentEventID([]byte(part))
+			}
+		default: // the receipts of one string in an array: the header's ID names the string
+			e.Raw = jsonString([]byte(part))
+			e.EventID = contentEventID([]byte(part))
+		}
+		out[k] = e
+	}
+	return out, nil
+}
+
+// splitReceipts splits receipt text into its receipts, one per line. A
+// receipt's text: holds the start of the SMS, which may hold line breaks
+// and even "id:" ("Hello\nid:4821 is your code"), so a line starts the next
+// receipt only when it is one whole (it starts with id: and has a stat:)
+// and the receipt before it is whole too (it has its stat:). Lines may end
+// in \r\n, \n or \r; blank lines are dropped. One receipt, the usual body,
+// comes back as one part.
 func splitReceipts(text string) []string {
+	lines := strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' })
 	var parts []string
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimRight(line, "\r")
+	complete := false // the last part has its stat:
+	for _, line := range lines {
 		if strings.Trim(line, " \t\x00") == "" {
 			continue
 		}
-		start := strings.TrimLeft(line, " \t")
-		if len(parts) == 0 || len(start) >= 3 && strings.EqualFold(start[:3], "id:") {
+		start := strings.TrimLeft(line, " \t\x00")
+		if len(parts) == 0 || complete && len(start) >= 3 && strings.EqualFold(start[:3], "id:") && hasStat(line) {
 			parts = append(parts, line)
-			continue
+		} else {
+			parts[len(parts)-1] += "\n" + line
 		}
-		parts[len(parts)-1] += "\n" + line
+		complete = hasStat(parts[len(parts)-1])
 	}
 	return parts
+}
+
+// hasStat reports whether receipt text has a stat: field.
+func hasStat(s string) bool {
+	rc, _, _ := parseReceipt(s)
+	return rc.Stat != ""
 }
 
 // receiptEvent fills the fields a receipt carries. Receipts name no carrier,
@@ -228,56 +246,43 @@ func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
 			return nil, &ParseError{Index: bodyLevel, Field: "events", Reason: "no reports: the array is empty"}
 		}
 	}
-	out := make([]StatusReceived, len(reports))
+	out := make([]StatusReceived, 0, len(reports))
 	for i, raw := range reports {
-		var e StatusReceived
 		switch raw[0] {
 		case '{':
 			m, err := splitObject(raw)
 			if err != nil {
 				return nil, jsonSyntaxError(err)
 			}
-			if e, err = parseJSONReport(req, bytes.Clone(raw), m, i, len(reports)); err != nil {
+			e, err := parseJSONReport(req, bytes.Clone(raw), m, i, len(reports))
+			if err != nil {
 				return nil, err
 			}
+			out = append(out, e)
 		case '"':
-			if e, err = parseReceiptString(req, raw, i, len(reports)); err != nil {
+			es, err := parseReceiptString(req, raw, i, len(reports))
+			if err != nil {
 				return nil, err
 			}
+			out = append(out, es...)
 		default:
 			return nil, &ParseError{Index: i, Reason: "report is " + jsonKind(raw[0]) + ", not an object or SMPP receipt text"}
 		}
-		out[i] = e
 	}
 	return out, nil
 }
 
 // parseReceiptString reads a report of a batch given as a JSON string of
 // SMPP receipt text, as gateways that batch raw receipts send them.
-func parseReceiptString(req *Request, raw []byte, index, n int) (StatusReceived, error) {
+func parseReceiptString(req *Request, raw []byte, index, n int) ([]StatusReceived, error) {
 	text, err := decodeJSONString(raw)
 	if err != nil {
-		return StatusReceived{}, &ParseError{Index: index, Reason: "report is not a valid JSON string"}
+		return nil, &ParseError{Index: index, Reason: "report is not a valid JSON string"}
 	}
-	rc, keys, err := parseReceipt(text)
-	if keys < 2 {
-		return StatusReceived{}, &ParseError{Index: index, Reason: "report is a JSON string but not an SMPP delivery receipt"}
+	if _, keys, _ := parseReceipt(text); keys < 2 {
+		return nil, &ParseError{Index: index, Reason: "report is a JSON string but not an SMPP delivery receipt"}
 	}
-	var pe *ParseError
-	if errors.As(err, &pe) {
-		pe.Index = index // parseReceipt reads one receipt; this one is report index
-		return StatusReceived{}, pe
-	}
-	if err != nil {
-		return StatusReceived{}, err
-	}
-	e := receiptEvent(rc, req.ReceivedAt)
-	e.Format = FormatSMPPReceipt
-	e.Raw = validUTF8(bytes.Clone(raw))
-	if e.EventID = headerEventID(req.EventIDHeader, index, n); e.EventID == "" {
-		e.EventID = contentEventID([]byte(text))
-	}
-	return e, nil
+	return receiptReports(req, text, validUTF8(bytes.Clone(raw)), index, n)
 }
 
 // JSON field names, in order of preference. They follow the CXone tutorial's

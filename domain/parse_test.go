@@ -178,6 +178,30 @@ func TestParseShapes(t *testing.T) {
 			},
 		},
 		{
+			// A receipt's text: holds the SMS's first characters, line
+			// breaks and "id:" included: one receipt, not a second one.
+			name:        "a line break in a receipt's text",
+			body:        "id:L3 sub:001 dlvrd:001 stat:DELIVRD err:000 text:Hello\nid:4821 is your code",
+			contentType: "text/plain",
+			want:        []wantEvent{{id: "L3", status: "DELIVERED", raw: "DELIVRD", err: "000", format: FormatSMPPReceipt}},
+		},
+		{
+			name:        "a text: before stat: that runs onto the next line",
+			body:        "id:L5 sub:001 text:Code\nid:77 stat:DELIVRD err:000",
+			contentType: "text/plain",
+			want:        []wantEvent{{id: "L5", status: "DELIVERED", raw: "DELIVRD", err: "000", format: FormatSMPPReceipt}},
+		},
+		{
+			name: "receipts one per line in a JSON string, and split by CR",
+			body: `["id:R1 stat:DELIVRD err:000\nid:R2 stat:UNDELIV err:001", "id:R3 stat:DELIVRD err:000\rid:R4 stat:EXPIRED err:002"]`,
+			want: []wantEvent{
+				{id: "R1", status: "DELIVERED", raw: "DELIVRD", err: "000", format: FormatSMPPReceipt},
+				{id: "R2", status: "UNDELIVERED", raw: "UNDELIV", err: "001", format: FormatSMPPReceipt},
+				{id: "R3", status: "DELIVERED", raw: "DELIVRD", err: "000", format: FormatSMPPReceipt},
+				{id: "R4", status: "EXPIRED", raw: "EXPIRED", err: "002", format: FormatSMPPReceipt},
+			},
+		},
+		{
 			// A tester's report: status, carrier and the rest in the
 			// envelope, only the message ID in the payload. They were
 			// dropped, and a FAILED report stored as UNKNOWN.
