@@ -212,7 +212,14 @@ func (c *committer) observe(batch []*request, start time.Time, err error) {
 // already there and calls them duplicates, which is still the truth that
 // matters: they are stored.
 func (c *committer) insertRetrying(batch []*request) ([][]bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RetryFor)
+	n := 0
+	for _, r := range batch {
+		n += len(r.events)
+	}
+	// A big batch gets longer: 10,000 reports take about a second to
+	// insert on a busy machine, and a deadline they can never meet would
+	// answer 503 to every retry of the same request.
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RetryFor+time.Duration(n)*100*time.Microsecond)
 	defer cancel()
 	backoff := 20 * time.Millisecond
 	for attempt := 1; ; attempt++ {

@@ -1,7 +1,9 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -58,6 +60,47 @@ func TestWebhookReadsOtherCharsets(t *testing.T) {
 		}
 		if p["source_addr"] != "CaféBar" || !strings.HasSuffix(p["short_message"].(string), "text:Grüße") {
 			t.Errorf("%s: stored %s, want CaféBar and Grüße", tt.name, h.Events[0].Payload)
+		}
+	}
+}
+
+// A request carries at most 10,000 reports: a tester's 60,000 short
+// receipts, within the byte limit, made one INSERT that could not commit
+// in time, a 503 on every retry and never stored. Past the cap it is a 413,
+// which no sender retries as is, and nothing is stored.
+func TestWebhookReportCap(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, Config{})
+	body := func(n int, prefix string) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "id:%s%d stat:DELIVRD\n", prefix, i)
+		}
+		return b.String()
+	}
+	for _, tt := range []struct {
+		n    int
+		want int
+	}{{maxReportsPerRequest + 1, http.StatusRequestEntityTooLarge}, {maxReportsPerRequest, http.StatusOK}} {
+		prefix := fmt.Sprintf("cap%d-", tt.n)
+		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/webhooks/cxone/sms", strings.NewReader(body(tt.n, prefix)))
+		req.Header.Set("X-Webhook-Secret", testWebhookSecret)
+		req.Header.Set("Content-Type", "text/plain")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%d reports: %d %.200s, want %d", tt.n, resp.StatusCode, answer, tt.want)
+		}
+		var stored int
+		if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE message_id LIKE $1`, prefix+"%").Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: tt.n, false: 0}[tt.want == http.StatusOK]; stored != want {
+			t.Errorf("%d reports: %d stored, want %d", tt.n, stored, want)
 		}
 	}
 }
