@@ -25,7 +25,11 @@ func toUTF8(body []byte, contentType string) ([]byte, error) {
 		if err != nil {
 			return nil, errorf(http.StatusUnsupportedMediaType, "charset "+quote(cs)+" is not one this service can read: send UTF-8, or name the charset the body is in (ISO-8859-1, windows-1252, ...)")
 		}
-		if name, _ := htmlindex.Name(enc); name != "utf-8" {
+		name, _ := htmlindex.Name(enc)
+		if name == "windows-1252" { // also what "iso-8859-1" and "latin1" name
+			return latin1(body, func([]byte) (rune, int) { return utf8.RuneError, 1 }), nil
+		}
+		if name != "utf-8" {
 			out, err := enc.NewDecoder().Bytes(body)
 			if err != nil {
 				return nil, errorf(http.StatusBadRequest, "body is not "+cs+": "+err.Error())
@@ -36,16 +40,27 @@ func toUTF8(body []byte, contentType string) ([]byte, error) {
 	if utf8.Valid(body) {
 		return body, nil
 	}
+	return latin1(body, utf8.DecodeRune), nil
+}
+
+// latin1 decodes body as windows-1252 wherever valid says a byte is not the
+// start of a valid rune (RuneError of size 1), keeping the rest. The five
+// bytes windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) are the
+// C1 controls ISO-8859-1 gives them, as the WHATWG decoder does: every byte
+// stays a character, and the original can be told from the log.
+func latin1(body []byte, valid func([]byte) (rune, int)) []byte {
 	out := make([]byte, 0, len(body)+len(body)/8)
 	for len(body) > 0 {
-		r, size := utf8.DecodeRune(body)
+		r, size := valid(body)
 		if r == utf8.RuneError && size == 1 {
-			r = charmap.Windows1252.DecodeByte(body[0])
+			if r = charmap.Windows1252.DecodeByte(body[0]); r == utf8.RuneError {
+				r = rune(body[0])
+			}
 		}
 		out = utf8.AppendRune(out, r)
 		body = body[size:]
 	}
-	return out, nil
+	return out
 }
 
 // charsetOf is the charset parameter of a Content-Type, in lower case, or "".

@@ -104,3 +104,15 @@ func TestWebhookReportCap(t *testing.T) {
 		}
 	}
 }
+
+// Every byte of a Latin-1 body stays a character, the five windows-1252
+// leaves undefined included (0x81 is U+0081, as ISO-8859-1 and the WHATWG
+// decoder have it): they were U+FFFD, the original lost.
+func TestLatin1KeepsEveryByte(t *testing.T) {
+	for _, ct := range []string{"text/plain; charset=ISO-8859-1", "text/plain; charset=windows-1252", "text/plain"} {
+		got, err := toUTF8([]byte("A\x81B\x80\xe9"), ct)
+		if err != nil || string(got) != "A\u0081B€é" {
+			t.Errorf("%s: %q, %v; want %q", ct, got, err, "A\u0081B€é")
+		}
+	}
+}
