@@ -3,6 +3,7 @@ package http
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -16,7 +17,7 @@ func (s *Server) routes() *mux.Router {
 	// cleaned: mux answered "//healthz" with a bare 301, which turns a
 	// webhook's POST into a GET.
 	r := mux.NewRouter().UseEncodedPath().SkipClean(true)
-	r.Use(s.requestID, s.recoverPanics, s.observe, checkURL)
+	r.Use(s.requestID, s.recoverPanics, s.observe, checkPath)
 	get := []string{http.MethodGet, http.MethodHead} // every GET answers HEAD (RFC 9110 §9.1)
 
 	r.Handle("/webhooks/cxone/sms", handlerFunc(s.handleWebhook)).Methods(http.MethodPost)
@@ -24,11 +25,13 @@ func (s *Server) routes() *mux.Router {
 	r.Handle("/messages/{id}", handlerFunc(s.handleMessage)).Methods(get...)
 	r.Handle("/messages/{id}/history", handlerFunc(s.handleHistory)).Methods(get...)
 
-	r.Handle("/analytics/carriers", handlerFunc(s.handleCarriers)).Methods(get...)
-	r.Handle("/analytics/sla", handlerFunc(s.handleSLA)).Methods(get...)
+	// Routes that filter name their parameters: a misspelt or mangled
+	// filter would answer the unfiltered totals as if filtered.
+	r.Handle("/analytics/carriers", params(s.handleCarriers, "from", "to", "region", "carrier")).Methods(get...)
+	r.Handle("/analytics/sla", params(s.handleSLA, "from", "to", "carrier", "region")).Methods(get...)
 	r.Handle("/analytics/delivery", handlerFunc(s.handleDelivery)).Methods(get...)
-	r.Handle("/compliance/violations", handlerFunc(s.handleViolations)).Methods(get...)
-	r.Handle("/compliance/check", handlerFunc(s.handleCheck)).Methods(get...)
+	r.Handle("/compliance/violations", params(s.handleViolations, "region", "senderId")).Methods(get...)
+	r.Handle("/compliance/check", params(s.handleCheck, "senderId", "recipient", "region")).Methods(get...)
 
 	r.Handle("/simulator/sms", handlerFunc(s.handleSimulator)).Methods(http.MethodPost)
 
@@ -88,34 +91,37 @@ const webhookPath = "/webhooks/cxone/sms"
 // be refused here.
 func lenientPath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		trimmed := len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasSuffix(p, "//")
+		// The path as sent: a trailing "%2F" belongs to a message ID
+		// ("z1/"), and only a literal trailing slash may go.
+		raw := r.URL.EscapedPath()
+		trimmed := len(raw) > 1 && strings.HasSuffix(raw, "/") && !strings.HasSuffix(raw, "//")
 		if trimmed {
-			p = p[:len(p)-1]
+			raw = raw[:len(raw)-1]
 		}
-		if trimmed || (p != webhookPath && strings.EqualFold(p, webhookPath)) {
-			r2 := *r
-			u := *r.URL
-			if strings.EqualFold(p, webhookPath) {
-				p = webhookPath
-			}
-			u.Path, u.RawPath = p, ""
-			if trimmed && r.URL.RawPath != "" {
-				u.RawPath = strings.TrimSuffix(r.URL.RawPath, "/")
-			}
-			r2.URL = &u
-			r = &r2
+		webhook := raw != webhookPath && strings.EqualFold(raw, webhookPath)
+		if !trimmed && !webhook {
+			next.ServeHTTP(w, r)
+			return
 		}
-		next.ServeHTTP(w, r)
+		if webhook {
+			raw = webhookPath
+		}
+		path, err := url.PathUnescape(raw)
+		if err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		u := *r.URL
+		u.Path, u.RawPath = path, raw
+		r2 := *r
+		r2.URL = &u
+		next.ServeHTTP(w, &r2)
 	})
 }
 
-// checkURL refuses a request whose query cannot be read, repeats a
-// parameter, or whose path or query holds a NUL or bytes that are not
-// UTF-8: net/http drops a malformed pair (?region=%zz) without a word and
-// keeps the first of a repeated one, so a mangled filter answered with the
-// unfiltered totals; and PostgreSQL refuses such text, which was a 500.
-func checkURL(next http.Handler) http.Handler {
+// checkPath refuses a path that holds a NUL or bytes that are not UTF-8,
+// which no message ID or route can: PostgreSQL refused such text, a 500.
+func checkPath(next http.Handler) http.Handler {
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		path, err := url.PathUnescape(r.URL.EscapedPath())
 		if err != nil {
@@ -124,20 +130,35 @@ func checkURL(next http.Handler) http.Handler {
 		if !cleanText(path) {
 			return errorf(http.StatusBadRequest, "the path holds a NUL or bytes that are not UTF-8, which no message ID or route can")
 		}
+		next.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+// params serves h when the query holds only the parameters names, each at
+// most once, readable and without a NUL or bytes that are not UTF-8.
+// net/http drops a malformed pair (?region=%zz) without a word, keeps the
+// first of a repeated one, and a handler ignores a misspelt one (?regoin=):
+// each answered the unfiltered totals as if filtered. Routes that read no
+// parameter take any, as pages and scrapers send their own.
+func params(h handlerFunc, names ...string) http.Handler {
+	takes := "this route takes " + strings.Join(names, ", ")
+	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		q, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
 			return errorf(http.StatusBadRequest, "query: "+err.Error())
 		}
 		for k, vs := range q {
-			if len(vs) > 1 {
+			switch {
+			case !slices.Contains(names, k):
+				return errorf(http.StatusBadRequest, "query: unknown parameter "+quote(k)+"; "+takes)
+			case len(vs) > 1:
 				return errorf(http.StatusBadRequest, "query: "+quote(k)+" is given "+itoa(int64(len(vs)))+" times; give it once")
-			}
-			if !cleanText(k) || !cleanText(vs[0]) {
+			case !cleanText(vs[0]):
 				return errorf(http.StatusBadRequest, "query: "+quote(k)+" holds a NUL or bytes that are not UTF-8")
 			}
 		}
-		next.ServeHTTP(w, r)
-		return nil
+		return h(w, r)
 	})
 }
 

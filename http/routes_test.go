@@ -38,6 +38,11 @@ func TestRoutesMeetHTTPClients(t *testing.T) {
 		{"GET", "/analytics/carriers?region=US&region=ZZ", http.StatusBadRequest, ""},
 		{"GET", "/analytics/carriers?carrier=%00", http.StatusBadRequest, ""},
 		{"GET", "/compliance/violations?senderId=%ff", http.StatusBadRequest, ""},
+		{"GET", "/analytics/carriers?regoin=GB", http.StatusBadRequest, ""}, // a misspelt filter
+		{"GET", "/compliance/violations?senderid=X", http.StatusBadRequest, ""},
+		// Routes that read no parameter take any (trackers, cache busters).
+		{"GET", "/healthz?a=1&a=2", http.StatusOK, ""},
+		{"GET", "/?utm_source=x;y", http.StatusOK, ""},
 		{"GET", "/messages/%00x", http.StatusBadRequest, ""},
 		{"GET", "/messages/%ff/history", http.StatusBadRequest, ""},
 	} {

@@ -127,7 +127,10 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 		Reads:          projections.NewReader(pool, ruleset),
 		Admin:          projector,
 		Metrics:        metrics,
-		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true}),
+		// The text format only: client_golang's OpenMetrics output names a
+		// gauge and a counter go_memstats_alloc_bytes(_total), which strict
+		// OpenMetrics parsers refuse whole (client_golang issue 829).
+		MetricsHandler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 	})
 	if err != nil {
 		return err
