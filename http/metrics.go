@@ -144,6 +144,16 @@ func (m *Metrics) Applied(projection string, took time.Duration) {
 // Failed implements projections.Observer.
 func (m *Metrics) Failed(projection string) { m.proj.errors.WithLabelValues(projection).Inc() }
 
+// StartProjections makes the projections' failure counters exist at 0, so
+// that increase() sees the first failure after a start; a counter that
+// appears at 1 looks to Prometheus like one that was always 1.
+func (m *Metrics) StartProjections(names []string) {
+	for _, n := range names {
+		m.proj.errors.WithLabelValues(n)
+		m.proj.deadLetters.WithLabelValues(n)
+	}
+}
+
 // DeadLettered implements projections.Observer.
 func (m *Metrics) DeadLettered(projection string) {
 	m.proj.deadLetters.WithLabelValues(projection).Inc()

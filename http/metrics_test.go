@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -319,5 +320,19 @@ func TestGrafanaDashboardChartsRealMetrics(t *testing.T) {
 	}
 	if charted < 20 {
 		t.Errorf("the dashboard charts only %d series", charted)
+	}
+}
+
+// The failure counters exist at 0 from the start: one that appears at its
+// first increment is invisible to increase(), so the first dead letter after
+// a restart raised no alert.
+func TestProjectionCountersStartAtZero(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.StartProjections([]string{"current_status.v1", "carrier_costs.v1"})
+	for _, name := range []string{"cxsms_projection_errors_total", "cxsms_projection_dead_letters_total"} {
+		if n := testutil.CollectAndCount(reg, name); n != 2 {
+			t.Errorf("%s: %d series, want 2 (one per projection, at 0)", name, n)
+		}
 	}
 }

@@ -91,6 +91,7 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	popts.IngestBusy = store.Busy
 	projector := projections.NewProjector(pool, ruleset, log, popts)
 	http.RegisterProjectionLag(reg, projector.States)
+	metrics.StartProjections(projector.Names())
 	// PROJECTORS=off makes an ingest-only node; run `cxsms project`
 	// elsewhere (reads and the admin API still work here).
 	projectorsOn := true
