@@ -414,6 +414,18 @@ func TestDeadLetterAndReplay(t *testing.T) {
 	if costed != 3 {
 		t.Fatalf("after replay carrier_costs counts %d, want 3", costed)
 	}
+	// Replayed, the error clears with the next batch that applies: it
+	// stayed in the admin view, in red, on a live projection.
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	logStream(t, store, []domain.StatusReceived{sr("after", "e1", domain.StatusDelivered, "ATT", time.Now().UTC())}, 1)
+	waitCaughtUp(t, p)
+	states, _ = p.States(ctx)
+	for _, s := range states {
+		if s.Name == "carrier_costs.v1" && s.LastError != "" {
+			t.Errorf("carrier_costs still says %q after its dead letter was replayed and a batch applied", s.LastError)
+		}
+	}
 }
 
 // One poisoned event in a full batch costs a few batch writes, not one
@@ -905,7 +917,7 @@ func TestCarriersJudgedAcrossCurrencies(t *testing.T) {
 		t.Fatalf("got %d entries, want 2 (EUR and USD): %+v", len(cs), cs)
 	}
 	for _, c := range cs {
-		if c.Recommendation != "REROUTE" || !strings.Contains(c.Reason, "30") {
+		if c.Recommendation != "REROUTE" || !strings.HasPrefix(c.Reason, "across its currencies: ") || !strings.Contains(c.Reason, "30") {
 			t.Errorf("%s %s: %s (%s), want REROUTE judged from 30 terminal messages", c.Carrier, c.Currency, c.Recommendation, c.Reason)
 		}
 		// The USD entry holds only failures: it has no cost per delivery

@@ -516,6 +516,11 @@ func (p *Projector) writeBatch(ctx context.Context, tx pgx.Tx, proj projection, 
 	b.Queue(`SAVEPOINT flush`)
 	finals := queueFold(&b, proj, events, written)
 	queuePosition(&b, proj.Name(), events[len(events)-1])
+	// A batch that applies clears the last error once no dead letter waits
+	// for a replay: one fixed long ago stayed in the admin view, in red, on
+	// a live projection. Its time stays.
+	b.Queue(`UPDATE projection_status SET last_error = '' WHERE name = $1 AND last_error <> ''
+		AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE projection = $1 AND replayed_at IS NULL)`, proj.Name())
 	b.Queue(`RELEASE SAVEPOINT flush`)
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		if _, rbErr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT flush`); rbErr != nil {

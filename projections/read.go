@@ -218,9 +218,17 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, error)
 	if err != nil {
 		return nil, fmt.Errorf("carriers: %w", err)
 	}
+	entries := map[string]int{}
+	for _, c := range out {
+		entries[c.Carrier]++
+	}
 	for i, c := range out {
 		o := byCarrier[c.Carrier]
 		out[i].Recommendation, out[i].Reason = judged.Thresholds.Recommend(o.terminal, o.failed)
+		if entries[c.Carrier] > 1 {
+			// Beside this entry's own rates, say whose figures these are.
+			out[i].Reason = "across its currencies: " + out[i].Reason
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].FailureRate != out[j].FailureRate {
