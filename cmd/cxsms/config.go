@@ -83,9 +83,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		cfg.MaxBodyBytes = n
 	}
 	if v := get("SIMULATOR_ENABLED"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return config{}, fmt.Errorf("SIMULATOR_ENABLED must be true or false, got %q", v)
+		b, ok := parseSwitch(v)
+		if !ok {
+			return config{}, fmt.Errorf("SIMULATOR_ENABLED must be true or false (1/0, yes/no, on/off), got %q", v)
 		}
 		cfg.SimulatorEnabled = b
 	}
@@ -98,6 +98,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		cfg.LogLevel = l
 	}
 	return cfg, nil
+}
+
+// parseSwitch reads an on/off setting as people write them: true/false,
+// 1/0, yes/no, on/off, in any case (CXONE_ALLOW_LOCALHOST takes yes too).
+func parseSwitch(v string) (on, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "t", "true", "yes", "y", "on":
+		return true, true
+	case "0", "f", "false", "no", "n", "off":
+		return false, true
+	}
+	return false, false
 }
 
 func (c config) requireDatabase() error {

@@ -59,3 +59,16 @@ func TestHistoryOnUnmigratedDatabase(t *testing.T) {
 		t.Errorf("history: %v, want it to say to run cxsms migrate", err)
 	}
 }
+
+// SIMULATOR_ENABLED=yes stopped serve, where =1 was taken.
+func TestConfigSimulatorSwitch(t *testing.T) {
+	for v, want := range map[string]bool{"yes": true, "ON": true, "1": true, "true": true, "no": false, "off": false, "0": false} {
+		cfg, err := loadConfig(envFunc(map[string]string{"SIMULATOR_ENABLED": v}))
+		if err != nil || cfg.SimulatorEnabled != want {
+			t.Errorf("SIMULATOR_ENABLED=%s: %v, %v; want %v", v, cfg.SimulatorEnabled, err, want)
+		}
+	}
+	if _, err := loadConfig(envFunc(map[string]string{"SIMULATOR_ENABLED": "maybe"})); err == nil {
+		t.Error("SIMULATOR_ENABLED=maybe was taken")
+	}
+}

@@ -123,11 +123,11 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 		AdminToken:       cfg.AdminToken,
 		SimulatorEnabled: cfg.SimulatorEnabled,
 	}, http.Deps{
-		Log:            log,
-		Store:          store,
-		Reads:          projections.NewReader(pool, ruleset),
-		Admin:          projector,
-		Metrics:        metrics,
+		Log:     log,
+		Store:   store,
+		Reads:   projections.NewReader(pool, ruleset),
+		Admin:   projector,
+		Metrics: metrics,
 		// The text format only: client_golang's OpenMetrics output names a
 		// gauge and a counter go_memstats_alloc_bytes(_total), which strict
 		// OpenMetrics parsers refuse whole (client_golang issue 829).
