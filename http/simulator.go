@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/big"
 	"math/rand/v2"
 	"net/http"
 	"reflect"
@@ -16,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cxsms/cxsms/domain"
 	"github.com/cxsms/cxsms/domain/simulate"
 )
 
@@ -46,12 +49,12 @@ var errOutcomeUnknown = errors.New("simulator: the deadline cut an attempt short
 // drawn when absent) plus the scenario and its shares. Other fields are
 // ignored, as the tutorial ignores them (see decodeSimulatorRequest).
 type simulatorRequest struct {
-	Status   string  `json:"status"`
-	Carrier  string  `json:"carrier"`
-	Region   string  `json:"region"`
-	Count    *int    `json:"count"`
-	Scenario string  `json:"scenario"`
-	Seed     *uint64 `json:"seed"`
+	Status   string       `json:"status"`
+	Carrier  string       `json:"carrier"`
+	Region   string       `json:"region"`
+	Count    *wholeNumber `json:"count"`
+	Scenario string       `json:"scenario"`
+	Seed     *wholeNumber `json:"seed"`
 	// Overrides of the scenario's shares.
 	Duplicates  *float64 `json:"duplicates"`
 	OutOfOrder  *float64 `json:"outOfOrder"`
@@ -95,13 +98,6 @@ func (s *Server) handleSimulator(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusForbidden, "the simulator is disabled: set SIMULATOR_ENABLED=true to enable POST /simulator/sms")
 	}
 	req, ignored, err := decodeSimulatorRequest(http.MaxBytesReader(w, r.Body, 64<<10))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return err
-		}
-		return errorf(http.StatusBadRequest, "simulator request: "+err.Error())
-	}
 	// A refusal names the fields ignored too: a misspelt field is often
 	// why the rest of the request is not what the caller meant.
 	refuse := func(err error) error {
@@ -110,6 +106,13 @@ func (s *Server) handleSimulator(w http.ResponseWriter, r *http.Request) error {
 			msg += "; ignored unknown field(s): " + strings.Join(ignored, ", ")
 		}
 		return errorf(http.StatusBadRequest, msg)
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return refuse(fmt.Errorf("simulator request: %w", err))
 	}
 	opts, count, err := req.options()
 	if err != nil {
@@ -147,32 +150,45 @@ func (s *Server) handleSimulator(w http.ResponseWriter, r *http.Request) error {
 }
 
 // decodeSimulatorRequest reads the request as the tutorial's simulator
-// does: a field it does not know is ignored, not refused, and returned in
-// ignored (sorted) so that the answer shows a typo ("cout"). A known field
-// of the wrong type is still an error: it can only be a mistake. An empty
-// body is the tutorial's "everything random"; after the first JSON value,
-// anything is left unread, as before.
+// reads req.body: names match as written ("status", as req.body.status; a
+// tester's {"count":2,"Count":4} made 4 messages, where encoding/json
+// matches names in any case), and a field it does not know is ignored, not
+// refused, and returned in ignored (sorted) so that the answer shows a typo
+// ("cout", "Count"). A known field of the wrong type is an error: it can
+// only be a mistake. So is text after the JSON value, as the webhook
+// answers it. An empty body, or null, is the tutorial's "everything random".
 func decodeSimulatorRequest(body io.Reader) (req simulatorRequest, ignored []string, err error) {
-	var raw json.RawMessage
-	if err := json.NewDecoder(body).Decode(&raw); err != nil {
-		if errors.Is(err, io.EOF) {
-			return req, nil, nil
-		}
+	b, err := io.ReadAll(body)
+	if err != nil {
 		return req, nil, err
 	}
-	if err := json.Unmarshal(raw, &req); err != nil {
-		return req, nil, err
+	if b = bytes.Trim(b, " \t\r\n"); len(b) == 0 {
+		return req, nil, nil
 	}
 	var fields map[string]json.RawMessage
-	if json.Unmarshal(raw, &fields) != nil {
-		return req, nil, nil // null: no fields at all
+	if err := json.Unmarshal(b, &fields); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return req, nil, fmt.Errorf("invalid JSON at byte %d: %w", syntax.Offset, err)
+		}
+		return req, nil, fmt.Errorf("the body must be a JSON object, not %s", jsonValueKind(b[0]))
 	}
 	for name := range fields {
-		if !simulatorFieldKnown(name) {
+		if !slices.Contains(simulatorFields, name) {
 			ignored = append(ignored, name)
 		}
 	}
 	slices.Sort(ignored)
+	v := reflect.ValueOf(&req).Elem()
+	for i, name := range simulatorFields {
+		raw, ok := fields[name]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(raw, v.Field(i).Addr().Interface()); err != nil {
+			return req, ignored, fmt.Errorf("%s must be %s, got %s", name, simulatorFieldWants(v.Field(i).Type()), clip(raw, 40))
+		}
+	}
 	return req, ignored, nil
 }
 
@@ -187,50 +203,99 @@ var simulatorFields = func() []string {
 	return names
 }()
 
-// simulatorFieldKnown matches names as encoding/json does, ignoring case:
-// {"Count":5} sets count, so it is not ignored.
-func simulatorFieldKnown(name string) bool {
-	return slices.ContainsFunc(simulatorFields, func(f string) bool { return strings.EqualFold(f, name) })
+// simulatorFieldWants names what a field of type t takes, for errors.
+func simulatorFieldWants(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[*wholeNumber]():
+		return "a whole number"
+	case reflect.TypeFor[*float64]():
+		return "a number"
+	}
+	return "a string"
 }
 
+func jsonValueKind(c byte) string {
+	switch c {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
+}
+
+// clip shortens b for an error message.
+func clip(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "..."
+}
+
+// wholeNumber is a JSON number that is a whole number however it is
+// written: 2, 2.0, 1e1 and 20e-1 alike, as a JavaScript caller may write
+// one (a tester's {"count":2.0} was refused). It is read exactly, so a
+// seed above 2^53 is not rounded; 2.5 is refused.
+type wholeNumber struct{ big.Int }
+
+func (n *wholeNumber) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "" || s[0] != '-' && (s[0] < '0' || s[0] > '9') {
+		return errNotWhole
+	}
+	mant, exp, _ := strings.Cut(strings.ToLower(s), "e")
+	if exp != "" {
+		// A huge exponent would make big.Rat compute a huge power. Past
+		// 40 digits beyond the mantissa's length, a number not zero is
+		// far from any count or seed, or has a fraction.
+		e, err := strconv.Atoi(exp)
+		if err != nil || e > len(mant)+40 || e < -len(mant)-40 {
+			if strings.Trim(mant, "-0.") == "" {
+				n.SetInt64(0)
+				return nil
+			}
+			return errNotWhole
+		}
+	}
+	var r big.Rat
+	if _, ok := r.SetString(s); !ok || !r.IsInt() {
+		return errNotWhole
+	}
+	n.Set(r.Num())
+	return nil
+}
+
+var errNotWhole = errors.New("not a whole number")
+
 // options turns the request into generator options, naming what is wrong.
+// The status goes on as spelled: the reports send it so, and simulate.New
+// checks it.
 func (q simulatorRequest) options() (simulate.Options, int, error) {
 	count := 1
 	if q.Count != nil {
-		count = *q.Count
-	}
-	if count < 1 {
-		return simulate.Options{}, 0, fmt.Errorf("count must be at least 1, got %d", count)
-	}
-	if count > simulatorMaxCount {
-		return simulate.Options{}, 0, fmt.Errorf("count %d is more than the limit of %d messages per request; use `cxsms simulate` for more", count, simulatorMaxCount)
+		switch {
+		case q.Count.Cmp(big.NewInt(1)) < 0:
+			return simulate.Options{}, 0, fmt.Errorf("count must be at least 1, got %s", q.Count.String())
+		case q.Count.Cmp(big.NewInt(simulatorMaxCount)) > 0:
+			return simulate.Options{}, 0, fmt.Errorf("count %s is more than the limit of %d messages per request; use `cxsms simulate` for more", q.Count.String(), simulatorMaxCount)
+		}
+		count = int(q.Count.Int64())
 	}
 	sc, err := simulate.LookupScenario(q.Scenario)
 	if err != nil {
 		return simulate.Options{}, 0, err
 	}
-	for _, o := range []struct {
-		v   *float64
-		dst *float64
-	}{
-		{q.Duplicates, &sc.Duplicates}, {q.OutOfOrder, &sc.OutOfOrder}, {q.SMPPJSON, &sc.SMPPJSON},
-		{q.SMPPReceipt, &sc.SMPPReceipt}, {q.BadSenders, &sc.BadSenders}, {q.InFlight, &sc.InFlight},
-	} {
-		if o.v != nil {
-			*o.dst = *o.v
-		}
-	}
+	sc = sc.With(simulate.Shares{Duplicates: q.Duplicates, OutOfOrder: q.OutOfOrder, SMPPJSON: q.SMPPJSON,
+		SMPPReceipt: q.SMPPReceipt, BadSenders: q.BadSenders, InFlight: q.InFlight})
 	// A seed under 2^53, so that JavaScript reads the answer's seed exactly.
-	o := simulate.Options{Scenario: sc, Carrier: q.Carrier, Region: q.Region, Seed: rand.Uint64() >> 11}
-	if q.Status != "" {
-		st, err := simulate.ParseStatus(q.Status)
-		if err != nil {
-			return simulate.Options{}, 0, err
-		}
-		o.Status = st
-	}
+	o := simulate.Options{Scenario: sc, Status: domain.Status(q.Status), Carrier: q.Carrier, Region: q.Region, Seed: rand.Uint64() >> 11}
 	if q.Seed != nil {
-		o.Seed = *q.Seed
+		if q.Seed.Sign() < 0 || !q.Seed.IsUint64() {
+			return simulate.Options{}, 0, fmt.Errorf("seed must be a whole number from 0 to %d, got %s", uint64(math.MaxUint64), q.Seed.String())
+		}
+		o.Seed = q.Seed.Uint64()
 	}
 	return o, count, nil
 }
@@ -278,7 +343,7 @@ func (s *Server) inject(ctx context.Context, msgs []*simulate.Message) (simulato
 						return
 					}
 					body = rep.AppendBody(body[:0])
-					tally.AddReport(rep, false)
+					tally.AddReport(rep)
 					dup, tries, err := s.injectReport(ctx, stop, rep, body)
 					retries += tries
 					if err != nil {

@@ -236,7 +236,8 @@ func TestSimulatorAcceptsWhatTheWebhookAccepts(t *testing.T) {
 		// simulator sends them as SMPP JSON so the carrier still arrives.
 		{body: `{"carrier":"Receipt Mobile","scenario":"single","smppReceipt":1,"count":4}`, carrier: "Receipt Mobile", messages: 4},
 		{body: `{"messageId":"X","cout":2,"status":"SENT"}`, status: "SENT", messages: 1, ignoredFields: []string{"cout", "messageId"}},
-		{body: `{"Count":2}`, messages: 2}, // encoding/json reads names in any case
+		// Names match as written, as the tutorial's req.body.status does.
+		{body: `{"Count":2}`, messages: 1, ignoredFields: []string{"Count"}},
 		{body: `null`, messages: 1},
 	} {
 		t.Run(tc.body, func(t *testing.T) {
@@ -507,5 +508,163 @@ func TestSimulatorNamesTheWebhookBodyLimit(t *testing.T) {
 	}
 	if n := env.count(t, `SELECT count(*) FROM events`); n != 0 {
 		t.Fatalf("%d events stored", n)
+	}
+}
+
+func (e *simEnv) simulate(t *testing.T, body string) simAnswer {
+	t.Helper()
+	code, b := e.post(t, body)
+	if code != http.StatusOK {
+		t.Fatalf("POST /simulator/sms %s = %d %s", body, code, b)
+	}
+	var ans simAnswer
+	if err := json.Unmarshal(b, &ans); err != nil {
+		t.Fatal(err)
+	}
+	return ans
+}
+
+// A tester's carrier that the rate card does not list was charged another
+// carrier's price (TMOBILE's in the US, VODAFONE's in GB); the card gives
+// it the country's default, and so does the simulator now.
+func TestSimulatorPricesByTheRateCard(t *testing.T) {
+	env := newSimEnv(t, Config{SimulatorEnabled: true})
+	for region, perSegment := range map[string]string{"US": "0.008300", "GB": "0.046300"} {
+		ans := env.simulate(t, `{"count":4,"scenario":"single","status":"DELIVERED","carrier":"Acme Wireless","region":"`+region+`"}`)
+		rows, err := env.pool.Query(context.Background(),
+			`SELECT (price / (raw->'payload'->>'segments')::int)::numeric(18,6)::text FROM events WHERE message_id = ANY($1)`, ans.SimulatedMessageIDs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			var got string
+			if err := rows.Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if n++; got != perSegment {
+				t.Errorf("Acme Wireless in %s: %s a segment, the rate card says %s", region, got, perSegment)
+			}
+		}
+		if rows.Err() != nil || n != 4 {
+			t.Fatalf("%d priced events, %v", n, rows.Err())
+		}
+	}
+}
+
+// A tester's seed 60606 sent with DELIVERED, then with FAILED, reused the
+// message and event IDs: the FAILED reports were stored as duplicates while
+// the answer said FAILED was simulated. Other options make other messages.
+func TestSimulatorSameSeedOtherOptions(t *testing.T) {
+	env := newSimEnv(t, Config{SimulatorEnabled: true})
+	delivered := env.simulate(t, `{"seed":60606,"scenario":"single","status":"DELIVERED","count":3}`)
+	failed := env.simulate(t, `{"seed":60606,"scenario":"single","status":"FAILED","count":3}`)
+	if s := failed.Summary; s.Duplicates != 0 || s.DuplicatesSent != 0 || s.Acknowledged != 3 || s.ByStatus[domain.StatusFailed] != 3 {
+		t.Fatalf("FAILED after DELIVERED: %+v", s)
+	}
+	for _, id := range failed.SimulatedMessageIDs {
+		if slices.Contains(delivered.SimulatedMessageIDs, id) {
+			t.Fatalf("message %s made by both", id)
+		}
+	}
+	if n := env.count(t, `SELECT count(*) FROM events WHERE status = 'FAILED' AND message_id = ANY($1)`, failed.SimulatedMessageIDs); n != 3 {
+		t.Fatalf("%d FAILED events stored, want 3", n)
+	}
+	// The same seed and options again are the same reports, stored once.
+	again := env.simulate(t, `{"seed":60606,"scenario":"single","status":"FAILED","count":3}`)
+	if again.Summary.Duplicates != 3 || !slices.Equal(again.SimulatedMessageIDs, failed.SimulatedMessageIDs) {
+		t.Fatalf("repeat: %+v %v", again.Summary, again.SimulatedMessageIDs)
+	}
+}
+
+// A tester's {"smppReceipt":1} was refused for a sum of 1.15, made with the
+// scenario's smppJson, which the request never gave.
+func TestSimulatorOneSMPPShareShrinksTheOther(t *testing.T) {
+	env := newSimEnv(t, Config{SimulatorEnabled: true})
+	ans := env.simulate(t, `{"smppReceipt":1,"status":"DELIVERED","count":5,"duplicates":0}`)
+	if s := ans.Summary; s.ByForm[domain.FormatSMPPJSON] != 0 || s.ByForm[domain.FormatSMPPReceipt] != 10 {
+		t.Fatalf("smppReceipt 1 on lifecycle: forms %v, want every SENT and DELIVERED a receipt", s.ByForm)
+	}
+	if code, body := env.post(t, `{"smppReceipt":0.7,"smppJson":0.5}`); code != http.StatusBadRequest ||
+		!strings.Contains(string(body), "smppJson + smppReceipt must be at most 1, got 1.2") {
+		t.Fatalf("both shares, too many: %d %s", code, body)
+	}
+}
+
+// A tester's {"status":"DELIVRD"} was stored with rawStatus DELIVERED: the
+// simulator sends the spelling it is given, and the webhook normalizes it.
+func TestSimulatorSendsTheStatusAsSpelled(t *testing.T) {
+	env := newSimEnv(t, Config{SimulatorEnabled: true})
+	for _, spelling := range []string{"DELIVRD", "delivered", "stat:undeliv"} {
+		ans := env.simulate(t, `{"status":"`+spelling+`","scenario":"single","count":2}`)
+		var raws []string
+		if err := env.pool.QueryRow(context.Background(), `SELECT array_agg(raw_status || '/' || status) FROM events WHERE message_id = ANY($1)`,
+			ans.SimulatedMessageIDs).Scan(&raws); err != nil {
+			t.Fatal(err)
+		}
+		want := spelling + "/" + string(domain.ParseStatus(spelling))
+		if len(raws) != 2 || raws[0] != want || raws[1] != want {
+			t.Errorf("status %q stored as %q, want %q", spelling, raws, want)
+		}
+		if len(ans.Summary.ByStatus) != 1 || ans.Summary.ByStatus[domain.ParseStatus(spelling)] != 2 {
+			t.Errorf("status %q: byStatus %v", spelling, ans.Summary.ByStatus)
+		}
+	}
+}
+
+// A tester found field names matched in any case ({"count":2,"Count":4}
+// made 4 messages), text after the JSON value ignored, and 2.0 refused as a
+// count. Names match as written, trailing text is a 400 as at the webhook,
+// and a whole number is one however it is written.
+func TestSimulatorReadsItsRequestExactly(t *testing.T) {
+	env := newSimEnv(t, Config{SimulatorEnabled: true})
+	for _, tc := range []struct {
+		body     string
+		messages int
+		seed     uint64
+		ignored  []string
+	}{
+		{body: `{"count":2,"Count":4}`, messages: 2, ignored: []string{"Count"}},
+		{body: `{"COUNT":4,"Status":"FAILED"}`, messages: 1, ignored: []string{"COUNT", "Status"}},
+		{body: `{"count":2.0}`, messages: 2},
+		{body: `{"count":1e1}`, messages: 10},
+		{body: `{"count":20E-1,"seed":6.0606e4}`, messages: 2, seed: 60606},
+		{body: `{"count":3,"seed":18446744073709551615}`, messages: 3, seed: 18446744073709551615},
+		{body: " {\"count\":1}\n", messages: 1},
+	} {
+		code, b := env.post(t, tc.body)
+		var ans struct {
+			simAnswer
+			IgnoredFields []string `json:"ignoredFields"`
+		}
+		if code != http.StatusOK || json.Unmarshal(b, &ans) != nil {
+			t.Errorf("%s: %d %s", tc.body, code, b)
+			continue
+		}
+		if len(ans.SimulatedMessageIDs) != tc.messages || !slices.Equal(ans.IgnoredFields, tc.ignored) || tc.seed != 0 && ans.Seed != tc.seed {
+			t.Errorf("%s: %d messages, seed %d, ignoredFields %q; want %d, %d, %q", tc.body, len(ans.SimulatedMessageIDs), ans.Seed,
+				ans.IgnoredFields, tc.messages, tc.seed, tc.ignored)
+		}
+	}
+	before := env.count(t, `SELECT count(*) FROM events`)
+	for _, tc := range []struct{ body, want string }{
+		{`{"count":1} garbage`, "invalid JSON at byte 13: invalid character 'g' after top-level value"},
+		{`{"count":1}{"count":2}`, "after top-level value"},
+		{`{"count":2.5}`, "count must be a whole number, got 2.5"},
+		{`{"count":1e999999999}`, "count must be a whole number, got 1e999999999"},
+		{`{"count":1e-999999999}`, "count must be a whole number"},
+		{`{"count":1e30}`, "count 1000000000000000000000000000000 is more than the limit"},
+		{`{"seed":-1}`, "seed must be a whole number from 0 to 18446744073709551615, got -1"},
+		{`{"seed":18446744073709551616}`, "got 18446744073709551616"},
+		{`{"smppJson":"0.5"}`, `smppJson must be a number, got \"0.5\"`},
+		{`[{"count":1}]`, "the body must be a JSON object, not an array"},
+		{`{"count":"2","Count":2}`, `count must be a whole number, got \"2\"; ignored unknown field(s): Count`},
+	} {
+		if code, b := env.post(t, tc.body); code != http.StatusBadRequest || !strings.Contains(string(b), tc.want) {
+			t.Errorf("%s: %d %s, want 400 naming %s", tc.body, code, b, tc.want)
+		}
+	}
+	if n := env.count(t, `SELECT count(*) FROM events`); n != before {
+		t.Fatalf("refused requests stored %d events", n-before)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/cxsms/cxsms/domain"
 	"github.com/cxsms/cxsms/domain/simulate"
 	"github.com/cxsms/cxsms/http"
 )
@@ -39,10 +41,13 @@ percentiles on stdout. A 503 is retried after its Retry-After, and counted.
 
 An interrupt (SIGINT, SIGTERM) ends the run early: the summary is printed,
 and requests the interrupt cut before their answer are counted apart, as
-neither acknowledged nor failed (the service may have stored them).
+neither acknowledged nor failed (the service may have stored them); so are
+requests whose answer had not begun after --timeout. A 401 or 403 ends the
+run at once, as no retry can succeed; the error names what the webhook said,
+and for other failures the first error of each kind.
 
 exit status: 0 when every request was acknowledged; 1 when a request failed
-for good or a flag is wrong; 130 when the run was interrupted.
+for good or timed out, or a flag is wrong; 130 when the run was interrupted.
 
 scenarios:
   single     one CXone JSON report per message, as the tutorial's simulator
@@ -89,7 +94,7 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 	fs.DurationVar(&o.warmup, "warmup", 0, "send for this long before measuring rates and latencies")
 	fs.IntVar(&o.count, "count", 0, "stop after this many messages (0: run for --duration)")
 	fs.IntVar(&o.concurrency, "concurrency", 8, "concurrent workers, one keep-alive connection each")
-	fs.IntVar(&o.batch, "batch", 1, "reports per request (a JSON array when more than 1)")
+	fs.IntVar(&o.batch, "batch", 1, "reports per request (a JSON array when more than 1, receipts in it as JSON strings)")
 	scenario := fs.String("scenario", simulate.DefaultScenario, "traffic: "+strings.Join(simulate.ScenarioNames(), ", "))
 	seed := fs.String("seed", "", "seed of the generator (default: random, printed in the summary)")
 	start := fs.String("start", "", "pin the reports' clock to this RFC 3339 time, so a repeat sends identical bytes")
@@ -179,19 +184,11 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 	if o.scenario, err = simulate.LookupScenario(*scenario); err != nil {
 		return o, err
 	}
-	for name, dst := range map[string]*float64{
-		"duplicates": &o.scenario.Duplicates, "out-of-order": &o.scenario.OutOfOrder, "smpp-json": &o.scenario.SMPPJSON,
-		"smpp-receipt": &o.scenario.SMPPReceipt, "bad-senders": &o.scenario.BadSenders, "in-flight": &o.scenario.InFlight,
-	} {
-		if v := shares[name]; v != nil {
-			*dst = *v
-		}
-	}
-	if *status != "" {
-		if o.gen.Status, err = simulate.ParseStatus(*status); err != nil {
-			return o, err
-		}
-	}
+	// One SMPP share given shrinks the scenario's other to fit (With).
+	o.scenario = o.scenario.With(simulate.Shares{Duplicates: shares["duplicates"], OutOfOrder: shares["out-of-order"],
+		SMPPJSON: shares["smpp-json"], SMPPReceipt: shares["smpp-receipt"], BadSenders: shares["bad-senders"], InFlight: shares["in-flight"]})
+	// Sent as spelled, for the webhook to normalize; simulate.New checks it.
+	o.gen.Status = domain.Status(*status)
 	if *seed == "" {
 		o.seed = rand.Uint64() >> 11 // short enough to retype
 	} else if o.seed, err = strconv.ParseUint(*seed, 10, 64); err != nil {
@@ -279,10 +276,35 @@ func simulateCmd(ctx context.Context, cfg config, args []string, stdout, stderr 
 	if sum.Interrupted {
 		return fmt.Errorf("simulate: %w", errInterrupted)
 	}
-	if n := sum.Totals.Failed; n > 0 {
-		return fmt.Errorf("simulate: %d of %d requests failed (%s)", n, sum.Totals.Requests, formatErrors(sum.Totals.Errors))
+	t := sum.Totals
+	var problems []string
+	if sum.Stopped != "" {
+		problems = append(problems, "stopped early: "+sum.Stopped)
+	}
+	switch {
+	case t.Failed > 0 && sum.Stopped != "":
+		problems = append(problems, fmt.Sprintf("%d of %d requests failed (%s)", t.Failed, t.Requests, formatErrors(t.Errors)))
+	case t.Failed > 0:
+		problems = append(problems, fmt.Sprintf("%d of %d requests failed (%s): %s", t.Failed, t.Requests, formatErrors(t.Errors), formatCauses(t.FirstErrors)))
+	}
+	if t.TimedOutRequests > 0 {
+		problems = append(problems, fmt.Sprintf("%d requests timed out after --timeout %v: their outcome is unknown, they may be stored",
+			t.TimedOutRequests, sum.timeout))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("simulate: %s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// formatCauses lists what the first failure of each kind said.
+func formatCauses(m map[string]string) string {
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("first %s: %s", k, m[k])
+	}
+	return strings.Join(parts, "; ")
 }
 
 // errInterrupted is simulate's error when an interrupt cut the run short:
@@ -295,8 +317,10 @@ type counters struct {
 	requests, reports, acked, duplicates, failed, retries atomic.Int64
 	// interrupted and interruptedReports are requests an interrupt cut
 	// before their answer: not in requests and reports, as their outcome
-	// is unknown.
+	// is unknown. timedOut and timedOutReports are the same for requests
+	// whose answer had not begun after --timeout.
 	interrupted, interruptedReports atomic.Int64
+	timedOut, timedOutReports       atomic.Int64
 }
 
 // simulation is one run's shared state.
@@ -306,8 +330,14 @@ type simulation struct {
 	measured  counters // since the warm-up ended
 	measuring atomic.Bool
 
+	// stop ends the run early, with why, when no request can succeed.
+	stop context.CancelCauseFunc
+
 	mu     sync.Mutex
 	errors map[string]int64 // by status code, or "transport"
+	// firstErrors is what the first failure of each kind said: a count
+	// alone does not say why (a service down, a wrong secret).
+	firstErrors map[string]string
 }
 
 // worker is one connection's sender. It reuses its buffers, and its request
@@ -351,11 +381,13 @@ func (w *worker) counters(measuring bool) []*counters {
 }
 
 func runSimulation(ctx context.Context, o simulateOptions, stderr io.Writer) *simulateSummary {
-	s := &simulation{o: o, errors: map[string]int64{}}
+	s := &simulation{o: o, errors: map[string]int64{}, firstErrors: map[string]string{}}
 
-	stop, cancel := context.WithCancel(ctx)
-	defer cancel()
+	stop, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	s.stop = abort
 	if o.duration > 0 {
+		var cancel context.CancelFunc
 		stop, cancel = context.WithTimeout(stop, o.duration)
 		defer cancel()
 	}
@@ -418,6 +450,9 @@ func runSimulation(ctx context.Context, o simulateOptions, stderr io.Writer) *si
 	}
 	sum := s.summarize(workers, measureFrom, ended, whole)
 	sum.Interrupted = ctx.Err() != nil
+	if cause := context.Cause(stop); !sum.Interrupted && errors.Is(cause, errRefused) {
+		sum.Stopped = cause.Error()
+	}
 	return sum
 }
 
@@ -550,10 +585,9 @@ func (w *worker) nextReport() (*simulate.Report, *simulate.Message) {
 // gets its answer.
 func (w *worker) send(ctx, stop context.Context) {
 	s, o := w.s, w.s.o
-	batched := o.batch > 1
 	h := &w.req.Header
 	h.Del("X-Cxone-Event-Id")
-	if batched {
+	if o.batch > 1 {
 		w.body = simulate.AppendBatch(w.body[:0], w.batch)
 		h.SetContentType(simulate.ContentTypeJSON)
 	} else {
@@ -572,7 +606,8 @@ func (w *worker) send(ctx, stop context.Context) {
 	// the next batch.
 	w.req.SetBodyRaw(w.body)
 	// The batch is tallied as sent once its outcome is known, answered or
-	// failed: one an interrupt cut is counted apart, like in the counters.
+	// failed: one an interrupt or --timeout cut is counted apart, like in
+	// the counters.
 	cut := false
 	defer func() {
 		if cut {
@@ -582,7 +617,7 @@ func (w *worker) send(ctx, stop context.Context) {
 			if m := w.starts[i]; m != nil {
 				w.tally.AddMessage(m)
 			}
-			w.tally.AddReport(r, batched)
+			w.tally.AddReport(r)
 		}
 	}()
 	if o.signingKey != nil {
@@ -599,8 +634,8 @@ func (w *worker) send(ctx, stop context.Context) {
 		c.requests.Add(1)
 		c.reports.Add(n)
 	}
-	fail := func(kind string) {
-		s.fail(kind)
+	fail := func(kind, why string) {
+		s.fail(kind, why)
 		for _, c := range cs {
 			c.failed.Add(1)
 		}
@@ -631,16 +666,24 @@ func (w *worker) send(ctx, stop context.Context) {
 				}
 				return
 			}
-			fail("transport")
+			if timedOut(err) {
+				// The request went out and its answer never began: the
+				// service may have stored it, so it is counted apart like
+				// an interrupted one, and its wait is a latency.
+				cut = true
+				w.addLatency(w.answered.Sub(began), cs)
+				for _, c := range cs {
+					c.requests.Add(-1)
+					c.reports.Add(-n)
+					c.timedOut.Add(1)
+					c.timedOutReports.Add(n)
+				}
+				return
+			}
+			fail("transport", err.Error())
 			return
 		}
-		took := w.answered.Sub(began)
-		// Warm-up latencies are kept too, for a run that ends during the
-		// warm-up; the measuring flag only turns on, so they come first.
-		w.lat = append(w.lat, took)
-		if len(cs) == 1 {
-			w.warmLat = len(w.lat)
-		}
+		w.addLatency(w.answered.Sub(began), cs)
 		status := w.res.StatusCode()
 		switch {
 		case status == fasthttp.StatusOK:
@@ -657,15 +700,67 @@ func (w *worker) send(ctx, stop context.Context) {
 			wait, _ := strconv.Atoi(string(w.res.Header.Peek("Retry-After")))
 			select {
 			case <-stop.Done():
-				fail("503")
+				fail("503", answerError(&w.res))
 				return
 			case <-time.After(time.Duration(min(max(wait, 0), 60)) * time.Second):
 			}
 			continue
+		case status == fasthttp.StatusUnauthorized || status == fasthttp.StatusForbidden:
+			// Every request carries the same secret and key: none can
+			// succeed, so the run stops rather than send them all.
+			why := answerError(&w.res)
+			fail(strconv.Itoa(status), why)
+			what := "X-Webhook-Secret"
+			if o.signingKey != nil {
+				what += " or the signature"
+			}
+			s.stop(fmt.Errorf("%w %s (%d: %s); no retry can succeed", errRefused, what, status, why))
+			return
 		}
-		fail(strconv.Itoa(status))
+		fail(strconv.Itoa(status), answerError(&w.res))
 		return
 	}
+}
+
+// errRefused starts the cause of a run stopped by a 401 or 403.
+var errRefused = errors.New("the webhook refused")
+
+// addLatency keeps a request's latency. Warm-up latencies are kept too, for
+// a run that ends during the warm-up; the measuring flag only turns on, so
+// they come first.
+func (w *worker) addLatency(took time.Duration, cs []*counters) {
+	w.lat = append(w.lat, took)
+	if len(cs) == 1 {
+		w.warmLat = len(w.lat)
+	}
+}
+
+// timedOut tells whether err is --timeout ending the wait for an answer, as
+// opposed to a connection that could not be made (the dialer's own timeout),
+// after which nothing was sent.
+func timedOut(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	var t interface{ Timeout() bool }
+	return errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &t) && t.Timeout()
+}
+
+// answerError is what a refusal said: the error of the webhook's JSON
+// answer, else the start of its body, else the status text.
+func answerError(res *fasthttp.Response) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	body := bytes.TrimSpace(res.Body())
+	switch {
+	case json.Unmarshal(body, &e) == nil && e.Error != "":
+		return e.Error
+	case len(body) > 0:
+		return strconv.Quote(string(body[:min(len(body), 200)]))
+	}
+	return fasthttp.StatusMessage(res.StatusCode())
 }
 
 // closedBeforeAnswer tells whether err means the connection was closed by
@@ -675,9 +770,12 @@ func closedBeforeAnswer(err error) bool {
 	return errors.Is(err, fasthttp.ErrConnectionClosed) || errors.As(err, &op) && op.Op == "write"
 }
 
-func (s *simulation) fail(kind string) {
+func (s *simulation) fail(kind, why string) {
 	s.mu.Lock()
 	s.errors[kind]++
+	if _, ok := s.firstErrors[kind]; !ok {
+		s.firstErrors[kind] = why
+	}
 	s.mu.Unlock()
 }
 
@@ -761,6 +859,10 @@ type simulateSummary struct {
 	EndedInWarmup bool `json:"endedInWarmup"`
 	// Interrupted says an interrupt (SIGINT, SIGTERM) ended the run early.
 	Interrupted bool `json:"interrupted"`
+	// Stopped says why the run stopped early, when a refusal (401, 403)
+	// meant no request could succeed.
+	Stopped string `json:"stopped,omitempty"`
+	timeout time.Duration
 
 	RequestsPerSec float64 `json:"requestsPerSecond"`
 	ReportsPerSec  float64 `json:"reportsPerSecond"`
@@ -779,10 +881,16 @@ type simulateSummary struct {
 		Failed       int64            `json:"failed"`
 		Retries      int64            `json:"retries503"`
 		Errors       map[string]int64 `json:"errors"`
+		// FirstErrors is, by the same kinds, what the first failure said.
+		FirstErrors map[string]string `json:"firstErrors"`
 		// InterruptedRequests were cut by the interrupt before their
 		// answer: not in Requests, and maybe stored.
 		InterruptedRequests int64 `json:"interruptedRequests"`
 		InterruptedReports  int64 `json:"interruptedReports"`
+		// TimedOutRequests had no answer begun after --timeout: not in
+		// Requests, and maybe stored. Their waits are in the latencies.
+		TimedOutRequests int64 `json:"timedOutRequests"`
+		TimedOutReports  int64 `json:"timedOutReports"`
 	} `json:"totals"`
 	Sent *simulate.Tally `json:"sent"`
 }
@@ -792,7 +900,7 @@ type simulateSummary struct {
 func (s *simulation) summarize(workers []*worker, from, to time.Time, whole bool) *simulateSummary {
 	o := s.o
 	sum := &simulateSummary{Target: o.target, Scenario: o.scenario.Name, Seed: o.seed, Concurrency: o.concurrency, Batch: o.batch,
-		EndedInWarmup: whole, Sent: simulate.NewTally()}
+		EndedInWarmup: whole, Sent: simulate.NewTally(), timeout: o.timeout}
 	window := to.Sub(from).Seconds()
 	sum.WarmupSec = o.warmup.Seconds()
 	sum.MeasuredSec = window
@@ -824,8 +932,9 @@ func (s *simulation) summarize(workers []*worker, from, to time.Time, whole bool
 	t := &sum.Totals
 	t.Requests, t.Reports, t.Acknowledged = s.all.requests.Load(), s.all.reports.Load(), s.all.acked.Load()
 	t.Duplicates, t.Failed, t.Retries = s.all.duplicates.Load(), s.all.failed.Load(), s.all.retries.Load()
-	t.Errors = s.errors
+	t.Errors, t.FirstErrors = s.errors, s.firstErrors
 	t.InterruptedRequests, t.InterruptedReports = s.all.interrupted.Load(), s.all.interruptedReports.Load()
+	t.TimedOutRequests, t.TimedOutReports = s.all.timedOut.Load(), s.all.timedOutReports.Load()
 	return sum
 }
 
@@ -843,13 +952,23 @@ func (sum *simulateSummary) print(w io.Writer) {
 	fmt.Fprintf(w, ": %.0f req/s, %.0f reports/s\n", sum.RequestsPerSec, sum.ReportsPerSec)
 	fmt.Fprintf(w, "latency    p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n", sum.Latency.P50, sum.Latency.P90, sum.Latency.P99, sum.Latency.Max)
 	fmt.Fprintf(w, "requests   %d sent, %d failed (%s), %d retried after 503\n", t.Requests, t.Failed, formatErrors(t.Errors), t.Retries)
+	if len(t.FirstErrors) > 0 {
+		fmt.Fprintf(w, "causes     %s\n", formatCauses(t.FirstErrors))
+	}
 	fmt.Fprintf(w, "reports    %d sent, %d acknowledged, %d duplicates (%d sent as such)\n", t.Reports, t.Acknowledged, t.Duplicates, sum.Sent.Duplicates)
 	fmt.Fprintf(w, "messages   %d, %d out of order, %d from non-compliant senders\n", sum.Sent.Messages, sum.Sent.OutOfOrder, sum.Sent.NonCompliant)
 	fmt.Fprintf(w, "forms      %s\n", formatCounts(sum.Sent.ByForm))
 	fmt.Fprintf(w, "statuses   %s\n", formatCounts(sum.Sent.ByStatus))
+	if t.TimedOutRequests > 0 {
+		fmt.Fprintf(w, "timed out  %d requests (%d reports) without an answer after %v, outcome unknown: they may be stored; not counted above\n",
+			t.TimedOutRequests, t.TimedOutReports, sum.timeout)
+	}
 	if sum.Interrupted {
 		fmt.Fprintf(w, "interrupted %d requests (%d reports) cut before their answer, outcome unknown: they may be stored; not counted above\n",
 			t.InterruptedRequests, t.InterruptedReports)
+	}
+	if sum.Stopped != "" {
+		fmt.Fprintf(w, "stopped    early: %s\n", sum.Stopped)
 	}
 }
 

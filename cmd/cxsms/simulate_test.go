@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -28,6 +29,7 @@ import (
 type fakeWebhook struct {
 	mu       sync.Mutex
 	bodies   [][]byte
+	events   []domain.StatusReceived
 	seen     map[domain.Key]bool
 	requests int
 	// unavailableEvery answers 503 to every n-th request (0: never).
@@ -64,6 +66,7 @@ func (f *fakeWebhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.bodies = append(f.bodies, body)
+	f.events = append(f.events, evs...)
 	type result struct {
 		MessageID string `json:"messageId"`
 		EventID   string `json:"eventId"`
@@ -330,16 +333,30 @@ func TestSimulateLastProgressLineAgrees(t *testing.T) {
 }
 
 // TestSimulateBatches: --batch N sends JSON arrays of N reports; receipts
-// travel inside them as SMPP JSON.
+// travel inside them as JSON strings, so the receipt share holds (a tester's
+// --batch 50 --smpp-receipt 0.5 sent none), and the forms the summary
+// counts are the ones stored.
 func TestSimulateBatches(t *testing.T) {
 	f, url := newFakeWebhook(t)
 	sum, stderr, err := runSimulate(t, nil, "--target", url, "--secret", f.secret, "--count", "500", "--concurrency", "3",
-		"--batch", "50", "--rate", "0", "--scenario", "chaos", "--quiet")
+		"--batch", "50", "--rate", "0", "--scenario", "chaos", "--smpp-receipt", "0.5", "--quiet")
 	if err != nil {
 		t.Fatalf("simulate: %v\n%s", err, stderr)
 	}
-	if sum.Totals.Acknowledged != sum.Totals.Reports || sum.Sent.ByForm[domain.FormatSMPPReceipt] != 0 {
-		t.Fatalf("totals %+v, forms %v", sum.Totals, sum.Sent.ByForm)
+	stored := map[domain.Format]int{}
+	for _, e := range f.events {
+		stored[e.Format]++
+	}
+	if sum.Totals.Acknowledged != sum.Totals.Reports || !maps.Equal(sum.Sent.ByForm, stored) {
+		t.Fatalf("totals %+v, forms sent %v, stored %v", sum.Totals, sum.Sent.ByForm, stored)
+	}
+	// Of the messages with carrier reports, about half are receipts: at
+	// least a third of the reports not QUEUED.
+	if n := int64(stored[domain.FormatSMPPReceipt]); n < (sum.Totals.Reports-int64(sum.Sent.ByStatus[domain.StatusQueued]))/3 {
+		t.Fatalf("%d receipts of %d reports: --smpp-receipt 0.5 does not hold in batches (%v)", n, sum.Totals.Reports, stored)
+	}
+	if sum.Totals.Duplicates != int64(sum.Sent.Duplicates) {
+		t.Fatalf("the target saw %d duplicates, simulate sent %d", sum.Totals.Duplicates, sum.Sent.Duplicates)
 	}
 	if sum.Totals.Requests > sum.Totals.Reports/40 {
 		t.Fatalf("%d requests for %d reports: not batched", sum.Totals.Requests, sum.Totals.Reports)
@@ -369,12 +386,134 @@ func TestSimulateRate(t *testing.T) {
 }
 
 // TestSimulateFailuresAreReported: a refused request makes the command fail
-// and names the status.
+// and names the status and what the webhook said.
 func TestSimulateFailuresAreReported(t *testing.T) {
-	_, url := newFakeWebhook(t)
-	sum, _, err := runSimulate(t, nil, "--target", url, "--secret", "wrong", "--count", "5", "--rate", "0", "--scenario", "single", "--quiet")
-	if err == nil || !strings.Contains(err.Error(), "401:5") || sum.Totals.Failed != 5 {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"error":"report 0: messageId: missing"}`)
+	}))
+	t.Cleanup(srv.Close)
+	sum, _, err := runSimulate(t, nil, "--target", srv.URL, "--secret", "s", "--count", "5", "--rate", "0", "--scenario", "single", "--quiet")
+	if err == nil || !strings.Contains(err.Error(), "5 of 5 requests failed (400:5): first 400: report 0: messageId: missing") || sum.Totals.Failed != 5 {
 		t.Fatalf("err %v, summary %+v", err, sum)
+	}
+}
+
+// TestSimulateStopsWhenRefused: a 401 ends the run at once, since every
+// request carries the same secret, and says so. A tester's run against a
+// service with another secret sent 300 requests and ended with
+// "300 of 300 requests failed (401:300)".
+func TestSimulateStopsWhenRefused(t *testing.T) {
+	f, url := newFakeWebhook(t)
+	start := time.Now()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"simulate", "--target", url, "--secret", "wrong", "--duration", "10s", "--rate", "50",
+		"--concurrency", "2", "--scenario", "single", "--quiet"}, func(string) string { return "" }, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "the webhook refused X-Webhook-Secret (401: Unauthorized); no retry can succeed") {
+		t.Fatalf("simulate: %v\n%s", err, stdout.String())
+	}
+	if took := time.Since(start); took > 3*time.Second || f.requests > 4 {
+		t.Fatalf("a refused run took %v and %d requests", took, f.requests)
+	}
+	if !strings.Contains(stdout.String(), "stopped    early: the webhook refused X-Webhook-Secret") {
+		t.Fatalf("the summary does not say why it stopped:\n%s", stdout.String())
+	}
+	// The webhook's own words, when it gives them, and the signature named.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":"bad signature: no signature matches"}`)
+	}))
+	t.Cleanup(srv.Close)
+	sum, _, err := runSimulate(t, map[string]string{"WEBHOOK_SIGNING_SECRET": "k"}, "--target", srv.URL, "--secret", "s", "--duration", "10s",
+		"--rate", "0", "--quiet")
+	if err == nil || !strings.Contains(err.Error(), "refused X-Webhook-Secret or the signature (401: bad signature: no signature matches)") ||
+		!strings.Contains(sum.Stopped, "bad signature") {
+		t.Fatalf("simulate: %v, stopped %q", err, sum.Stopped)
+	}
+}
+
+// TestSimulateNamesTheTransportError: against a service that is down, the
+// error says why every request failed, not only how many did.
+func TestSimulateNamesTheTransportError(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there now
+	sum, _, err := runSimulate(t, nil, "--target", url, "--secret", "s", "--count", "3", "--concurrency", "1", "--rate", "0", "--scenario", "single", "--quiet")
+	if err == nil || !strings.Contains(err.Error(), "3 of 3 requests failed (transport:3): first transport: ") ||
+		!strings.Contains(err.Error(), "connection refused") || !strings.Contains(sum.Totals.FirstErrors["transport"], "connection refused") {
+		t.Fatalf("simulate: %v", err)
+	}
+}
+
+// TestSimulateTimeoutsAreOutcomeUnknown: a request cut by --timeout may be
+// stored, so it is counted apart, not as failed, and its wait is in the
+// latencies. A tester found such requests counted "failed".
+func TestSimulateTimeoutsAreOutcomeUnknown(t *testing.T) {
+	f, _ := newFakeWebhook(t)
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Add(1) == 2 {
+			// Stored, but the answer comes too late.
+			f.ServeHTTP(httptest.NewRecorder(), r)
+			time.Sleep(time.Second)
+			return
+		}
+		f.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	sum, stderr, err := runSimulate(t, nil, "--target", srv.URL, "--secret", f.secret, "--count", "4", "--concurrency", "1",
+		"--rate", "0", "--scenario", "single", "--timeout", "300ms", "--quiet")
+	if err == nil || !strings.Contains(err.Error(), "1 requests timed out after --timeout 300ms: their outcome is unknown, they may be stored") ||
+		strings.Contains(err.Error(), "failed") {
+		t.Fatalf("simulate: %v\n%s", err, stderr)
+	}
+	tot := sum.Totals
+	if tot.Failed != 0 || tot.TimedOutRequests != 1 || tot.TimedOutReports != 1 || tot.Requests != 3 || tot.Acknowledged != 3 ||
+		sum.Sent.Reports != 3 || len(tot.Errors) != 0 {
+		t.Fatalf("totals %+v, sent %+v", tot, sum.Sent)
+	}
+	if sum.Latency.Max < 300 {
+		t.Fatalf("latency %+v: the timed-out request waited 300 ms", sum.Latency)
+	}
+}
+
+// TestSimulateOneSMPPShare: --smpp-receipt 1 alone shrinks the scenario's
+// SMPP JSON share to fit, where a tester was refused for a sum of 1.15;
+// both shares given and too many is still an error.
+func TestSimulateOneSMPPShare(t *testing.T) {
+	f, url := newFakeWebhook(t)
+	sum, stderr, err := runSimulate(t, nil, "--target", url, "--secret", f.secret, "--count", "20", "--rate", "0",
+		"--smpp-receipt", "1", "--duplicates", "0", "--status", "DELIVERED", "--quiet")
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, stderr)
+	}
+	if forms := sum.Sent.ByForm; forms[domain.FormatSMPPReceipt] != 40 || forms[domain.FormatSMPPJSON] != 0 {
+		t.Fatalf("--smpp-receipt 1: forms %v", forms)
+	}
+	_, _, err = runSimulate(t, nil, "--target", url, "--secret", f.secret, "--count", "1", "--smpp-receipt", "0.7", "--smpp-json", "0.5")
+	if err == nil || !strings.Contains(err.Error(), "smppJson + smppReceipt must be at most 1, got 1.2") {
+		t.Fatalf("both shares, too many: %v", err)
+	}
+}
+
+// TestSimulateSendsTheStatusAsSpelled: --status DELIVRD goes out as DELIVRD,
+// for the webhook to normalize; the summary counts DELIVERED.
+func TestSimulateSendsTheStatusAsSpelled(t *testing.T) {
+	f, url := newFakeWebhook(t)
+	sum, stderr, err := runSimulate(t, nil, "--target", url, "--secret", f.secret, "--count", "5", "--rate", "0",
+		"--scenario", "single", "--status", "DELIVRD", "--quiet")
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, stderr)
+	}
+	for _, e := range f.events {
+		if e.RawStatus != "DELIVRD" || e.Status != domain.StatusDelivered {
+			t.Fatalf("stored %s as %q", e.Status, e.RawStatus)
+		}
+	}
+	if len(f.events) != 5 || sum.Sent.ByStatus[domain.StatusDelivered] != 5 {
+		t.Fatalf("%d events, byStatus %v", len(f.events), sum.Sent.ByStatus)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cxsms/cxsms/domain"
+	"github.com/cxsms/cxsms/domain/rules"
 )
 
 // Carrier is how one carrier behaves on one destination's network.
@@ -14,7 +15,8 @@ type Carrier struct {
 	// FailureRate is the share of messages that end in a failure (any
 	// terminal status but DELIVERED) when nothing else goes wrong.
 	FailureRate float64
-	// Price is what one segment costs, in USD.
+	// Price is what one segment costs, in the rate card's currency: the
+	// card's price for this carrier in this region (see cardPrice).
 	Price domain.Micros
 	// Deliver is the median time from SENT to DELIVERED.
 	Deliver time.Duration
@@ -34,29 +36,51 @@ type Region struct {
 	number     func(r *source) string
 }
 
-func price(s string) domain.Micros {
-	m, err := domain.ParseMicros(s)
-	if err != nil {
-		panic(err)
+// card is the rate card simulated carriers charge by: the default rules
+// file's, which the projections also fall back on to price a report that
+// carries no price. Every simulated price is the card's, so a report priced
+// by the simulator and one priced by the card agree.
+var card = rules.Default()
+
+// cardPrice is what the card says one segment through carrier to region
+// costs: the carrier's own price there, else the country's default, else the
+// card's (rules.PricePerSegment). A tester found a pinned "Acme Wireless"
+// in the US charged TMOBILE's 0.0086, where the card says 0.0083.
+func cardPrice(carrier, region string) domain.Micros {
+	p, _, ok := card.PricePerSegment(carrier, region)
+	if !ok {
+		// The embedded card has a global default; TestPricesAreTheRateCards
+		// holds it to that.
+		panic("simulate: the default rate card has no price for " + carrier + " in " + region)
 	}
-	return m
+	return p
 }
 
-func carrier(code string, weight int, failure float64, perSegment string, deliver time.Duration) Carrier {
-	return Carrier{Code: code, FailureRate: failure, Price: price(perSegment), Deliver: deliver, weight: weight}
+func carrier(code string, weight int, failure float64, deliver time.Duration) Carrier {
+	return Carrier{Code: code, FailureRate: failure, Deliver: deliver, weight: weight}
 }
 
-// regions is the simulated world. Prices follow the rules file's rate card;
+// priced fills in each carrier's price from the card.
+func priced(rs []Region) []Region {
+	for i := range rs {
+		for j := range rs[i].Carriers {
+			rs[i].Carriers[j].Price = cardPrice(rs[i].Carriers[j].Code, rs[i].Code)
+		}
+	}
+	return rs
+}
+
+// regions is the simulated world. Prices are the rate card's (priced);
 // failure rates put a few carriers over the WATCH (5 %) and REROUTE (15 %)
 // thresholds, so the carrier analytics have every recommendation to show.
 // Sender IDs are checked against domain/rules' defaults by the tests.
-var regions = []Region{
+var regions = priced([]Region{
 	{
 		Code: "US", weight: 36, number: nanpNumber(usAreas),
 		Carriers: []Carrier{
-			carrier("TMOBILE", 3, 0.03, "0.0086", 1600*time.Millisecond),
-			carrier("VERIZON", 3, 0.02, "0.0089", 1200*time.Millisecond),
-			carrier("ATT", 3, 0.04, "0.0085", 2000*time.Millisecond),
+			carrier("TMOBILE", 3, 0.03, 1600*time.Millisecond),
+			carrier("VERIZON", 3, 0.02, 1200*time.Millisecond),
+			carrier("ATT", 3, 0.04, 2000*time.Millisecond),
 		},
 		// 10-digit long codes (national and E.164), 5-6 digit short codes, toll-free
 		Senders: []string{"+12025550143", "4155550178", "72345", "839204", "+18885550190"},
@@ -69,9 +93,9 @@ var regions = []Region{
 	{
 		Code: "CA", weight: 4, number: nanpNumber(caAreas),
 		Carriers: []Carrier{
-			carrier("ROGERS", 2, 0.03, "0.0083", 1500*time.Millisecond),
-			carrier("BELL", 2, 0.025, "0.0083", 1700*time.Millisecond),
-			carrier("TELUS", 1, 0.02, "0.0083", 1400*time.Millisecond),
+			carrier("ROGERS", 2, 0.03, 1500*time.Millisecond),
+			carrier("BELL", 2, 0.025, 1700*time.Millisecond),
+			carrier("TELUS", 1, 0.02, 1400*time.Millisecond),
 		},
 		Senders: []string{"+14165550132", "+16045550111", "24680"},
 		BadSenders: []string{
@@ -82,9 +106,9 @@ var regions = []Region{
 	{
 		Code: "GB", weight: 12, number: prefixed("+447", digitsFrom("456789"), 8),
 		Carriers: []Carrier{
-			carrier("VODAFONE", 3, 0.04, "0.0450", 1800*time.Millisecond),
-			carrier("EE", 3, 0.03, "0.0463", 1500*time.Millisecond),
-			carrier("O2", 2, 0.06, "0.0463", 2200*time.Millisecond),
+			carrier("VODAFONE", 3, 0.04, 1800*time.Millisecond),
+			carrier("EE", 3, 0.03, 1500*time.Millisecond),
+			carrier("O2", 2, 0.06, 2200*time.Millisecond),
 		},
 		Senders: []string{"ACMEBANK", "CXSMS", "ACME Shop", "60123", "+447700900555"},
 		BadSenders: []string{
@@ -96,8 +120,8 @@ var regions = []Region{
 	{
 		Code: "DE", weight: 7, number: germanMobile,
 		Carriers: []Carrier{
-			carrier("TELEKOM", 3, 0.02, "0.0887", 1400*time.Millisecond),
-			carrier("VODAFONE", 2, 0.05, "0.0887", 1900*time.Millisecond),
+			carrier("TELEKOM", 3, 0.02, 1400*time.Millisecond),
+			carrier("VODAFONE", 2, 0.05, 1900*time.Millisecond),
 		},
 		Senders: []string{"ACME", "ACMEBANK", "+4915123456789"},
 		BadSenders: []string{
@@ -108,8 +132,8 @@ var regions = []Region{
 	{
 		Code: "FR", weight: 5, number: prefixed("+33", digitsFrom("67"), 8),
 		Carriers: []Carrier{
-			carrier("ORANGE", 3, 0.03, "0.0798", 1600*time.Millisecond),
-			carrier("SFR", 2, 0.05, "0.0798", 2100*time.Millisecond),
+			carrier("ORANGE", 3, 0.03, 1600*time.Millisecond),
+			carrier("SFR", 2, 0.05, 2100*time.Millisecond),
 		},
 		Senders: []string{"ACMEBANK", "ACME", "38123"},
 		BadSenders: []string{
@@ -120,9 +144,9 @@ var regions = []Region{
 	{
 		Code: "IN", weight: 14, number: prefixed("+91", digitsFrom("9999876"), 9),
 		Carriers: []Carrier{
-			carrier("AIRTEL", 4, 0.09, "0.0830", 4000*time.Millisecond),
-			carrier("JIO", 4, 0.07, "0.0830", 3200*time.Millisecond),
-			carrier("VI", 2, 0.12, "0.0830", 5500*time.Millisecond),
+			carrier("AIRTEL", 4, 0.09, 4000*time.Millisecond),
+			carrier("JIO", 4, 0.07, 3200*time.Millisecond),
+			carrier("VI", 2, 0.12, 5500*time.Millisecond),
 		},
 		// EXMPLE is the DLT header the default rules list as registered.
 		Senders: []string{"EXMPLE", "567678"},
@@ -135,8 +159,8 @@ var regions = []Region{
 	{
 		Code: "AU", weight: 6, number: prefixed("+614", digitsFrom("0123456789"), 7),
 		Carriers: []Carrier{
-			carrier("TELSTRA", 3, 0.015, "0.0515", 1300*time.Millisecond),
-			carrier("OPTUS", 2, 0.03, "0.0515", 1600*time.Millisecond),
+			carrier("TELSTRA", 3, 0.015, 1300*time.Millisecond),
+			carrier("OPTUS", 2, 0.03, 1600*time.Millisecond),
 		},
 		// the default rules' registered IDs
 		Senders: []string{"EXAMPLECO", "EXAMPLEBANK", "+61412345678", "19912"},
@@ -148,9 +172,9 @@ var regions = []Region{
 	{
 		Code: "BR", weight: 8, number: brazilMobile,
 		Carriers: []Carrier{
-			carrier("CLARO", 3, 0.18, "0.0450", 7000*time.Millisecond),
-			carrier("VIVO", 3, 0.11, "0.0450", 5000*time.Millisecond),
-			carrier("TIM", 2, 0.14, "0.0450", 6000*time.Millisecond),
+			carrier("CLARO", 3, 0.18, 7000*time.Millisecond),
+			carrier("VIVO", 3, 0.11, 5000*time.Millisecond),
+			carrier("TIM", 2, 0.14, 6000*time.Millisecond),
 		},
 		Senders: []string{"28911", "40404"},
 		BadSenders: []string{
@@ -161,15 +185,15 @@ var regions = []Region{
 	{
 		Code: "MX", weight: 5, number: prefixed("+52", []string{"55", "33", "81"}, 8),
 		Carriers: []Carrier{
-			carrier("TELCEL", 3, 0.06, "0.0600", 3000*time.Millisecond),
-			carrier("MOVISTAR", 2, 0.17, "0.0600", 6000*time.Millisecond),
+			carrier("TELCEL", 3, 0.06, 3000*time.Millisecond),
+			carrier("MOVISTAR", 2, 0.17, 6000*time.Millisecond),
 		},
 		Senders: []string{"+525512345678", "89191"},
 		BadSenders: []string{
 			"ACMEMX", // alphanumeric_not_allowed
 		},
 	},
-}
+})
 
 // Regions returns the simulated destinations, for validation messages and
 // tests; callers must not modify them.

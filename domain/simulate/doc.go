@@ -9,7 +9,11 @@
 // sending them to its callers, POST /simulator/sms (http/simulator.go) and
 // `cxsms simulate` (cmd/cxsms/simulate.go). The same seed gives the same
 // messages, reports and send order; timestamps follow the anchor time the
-// caller passes, so a pinned anchor gives the same bytes too.
+// caller passes, so a pinned anchor gives the same bytes too. Message IDs
+// follow the seed and every other option, and event IDs each report's
+// content too: the same seed with other options (another status, carrier,
+// share) makes other messages, never duplicates of the first run's, while
+// the same seed and options sent again later resend the same reports.
 //
 // Shares are promises the tests hold it to: Duplicates is the share of the
 // reports sent that repeat one sent before, OutOfOrder the share of messages

@@ -1,7 +1,10 @@
 package simulate
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"hash"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -21,7 +24,10 @@ type Options struct {
 	// per worker of a load generator, so each worker's traffic repeats.
 	Stream uint64
 	// Status is every message's outcome (the last status of a lifecycle, or
-	// the single report's status); empty draws it from the carrier's profile.
+	// the single report's status), in any spelling ParseStatus reads
+	// ("DELIVRD", "delivered"); empty draws it from the carrier's profile.
+	// Reports that spell their status freely spell it as given (see
+	// Report.RawStatus), and the webhook normalizes it as it would CXone's.
 	Status domain.Status
 	// Carrier is any carrier the webhook would store as given (see
 	// ParseCarrier); empty draws one that serves the region. Bare SMPP
@@ -114,14 +120,22 @@ func ParseCarrier(s string) (string, error) {
 // Generator draws messages. It is not safe for concurrent use: give each
 // goroutine its own, on its own Stream.
 type Generator struct {
-	sc      Scenario
-	status  domain.Status
-	carrier string
-	region  *Region
+	sc     Scenario
+	status domain.Status
+	// spelling is the pinned status as the caller wrote it.
+	spelling string
+	carrier  string
+	region   *Region
 	// carrierRegions are the regions a pinned, known carrier serves.
 	carrierRegions []*Region
 	src            *source
 	seq            int
+	// idKey is a digest of the options, mixed into message IDs (see
+	// optionsKey); h and buf hash each report's content into its event ID.
+	idKey [2]uint64
+	h     hash.Hash
+	buf   []byte
+	sum   [sha256.Size]byte
 }
 
 // New validates o and returns a generator for it.
@@ -129,13 +143,13 @@ func New(o Options) (*Generator, error) {
 	if err := o.Scenario.Validate(); err != nil {
 		return nil, err
 	}
-	g := &Generator{sc: o.Scenario, src: &source{rand.New(rand.NewPCG(o.Seed, o.Stream^0x9e3779b97f4a7c15))}}
+	g := &Generator{sc: o.Scenario, src: &source{rand.New(rand.NewPCG(o.Seed, o.Stream^0x9e3779b97f4a7c15))}, h: sha256.New()}
 	if o.Status != "" {
 		st, err := ParseStatus(string(o.Status))
 		if err != nil {
 			return nil, err
 		}
-		g.status = st
+		g.status, g.spelling = st, string(o.Status)
 	}
 	if o.Carrier != "" {
 		c, err := ParseCarrier(o.Carrier)
@@ -156,7 +170,29 @@ func New(o Options) (*Generator, error) {
 		}
 		g.region = r
 	}
+	g.idKey = g.optionsKey()
 	return g, nil
+}
+
+// optionsKey digests every option that shapes the traffic but the seed and
+// stream, which the draws already follow. Message IDs mix it in, so that the
+// same seed with other options (status FAILED where it was DELIVERED) makes
+// other messages, never new reports about the first run's: a tester's FAILED
+// run was stored as duplicates of the DELIVERED one. The same seed and
+// options still make the same IDs, and the anchor time is not an option: a
+// repeat at another time resends the same reports, stored once.
+func (g *Generator) optionsKey() [2]uint64 {
+	sc := g.sc
+	region := ""
+	if g.region != nil {
+		region = g.region.Code
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "scenario=%q lifecycle=%t duplicates=%x outOfOrder=%x smppJson=%x smppReceipt=%x badSenders=%x inFlight=%x status=%q carrier=%q region=%q",
+		sc.Name, sc.Lifecycle, sc.Duplicates, sc.OutOfOrder, sc.SMPPJSON, sc.SMPPReceipt, sc.BadSenders, sc.InFlight,
+		g.spelling, g.carrier, region)
+	sum := h.Sum(nil)
+	return [2]uint64{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])}
 }
 
 // Message is one simulated SMS and the reports sent about it.
@@ -192,8 +228,16 @@ type Message struct {
 // Report is one report about a message.
 type Report struct {
 	Message *Message
+	// EventID is derived from the report's content and its message's ID
+	// (see eventID): a report that differs in anything but its time has
+	// another one.
 	EventID string
 	Status  domain.Status
+	// RawStatus is the status as the report spells it, where the form
+	// spells it freely (CXone JSON's status, SMPP JSON's deliveryStatus):
+	// the pinned status as the caller wrote it, on the report of the
+	// outcome. Empty means the canonical spelling (Status, or the SMPP code).
+	RawStatus string
 	// Seq is the report's place in the message's life, from 0.
 	Seq int
 	// Form is the form the report has when it is sent alone.
@@ -224,13 +268,14 @@ func (g *Generator) Next(anchor time.Time) *Message {
 	g.seq++
 	reg := g.pickRegion()
 	car := g.pickCarrier(reg)
+	hi, lo := r.Uint64(), r.Uint64()
 	m := &Message{
-		ID:        "SIM-" + string(r.appendUUID(make([]byte, 0, 36))),
+		ID:        "SIM-" + string(appendUUID(make([]byte, 0, 36), hi^g.idKey[0], lo^g.idKey[1], 4)),
 		Region:    reg.Code,
 		Carrier:   car.Code,
 		Recipient: reg.number(r),
 		Text:      texts[r.IntN(len(texts))],
-		Currency:  "USD",
+		Currency:  card.RateCard.Currency,
 	}
 	if r.chance(g.sc.BadSenders) && len(reg.BadSenders) > 0 {
 		m.Sender = reg.BadSenders[r.IntN(len(reg.BadSenders))]
@@ -285,13 +330,16 @@ func (g *Generator) Next(anchor time.Time) *Message {
 	for i := first; i < len(chain); i++ {
 		rep := &Report{
 			Message:    m,
-			EventID:    string(r.appendUUID(make([]byte, 0, 36))),
 			Status:     chain[i],
 			Seq:        i - first,
 			Form:       m.formOf(chain[i]),
 			OccurredAt: times[i],
 		}
+		if g.spelling != "" && i == len(chain)-1 {
+			rep.RawStatus = g.spelling // the pinned outcome, as written
+		}
 		rep.ErrorCode = errorCode(rep.Status, rep.Form != domain.FormatJSON, r)
+		rep.EventID = g.eventID(rep)
 		distinct = append(distinct, rep)
 	}
 	if len(distinct) > 1 && r.chance(g.sc.OutOfOrder) {
@@ -327,8 +375,34 @@ func (g *Generator) pickCarrier(reg *Region) Carrier {
 	if c, ok := reg.carrier(g.carrier); ok {
 		return c
 	}
-	// A carrier we have no profile for: an average one at local prices.
-	return Carrier{Code: g.carrier, FailureRate: 0.05, Price: reg.Carriers[0].Price, Deliver: 2 * time.Second}
+	// A carrier we have no profile for: an average one, at the price the
+	// rate card gives a carrier it does not list (the country's default).
+	return Carrier{Code: g.carrier, FailureRate: 0.05, Price: cardPrice(g.carrier, reg.Code), Deliver: 2 * time.Second}
+}
+
+// eventID names a report by what it says: a hash of its message's ID (which
+// carries the seed, stream, place in the sequence and options) and of every
+// field the report sends but its time, as a version 8 (custom) UUID. A
+// redelivery is a copy and keeps it; a report with other content, from other
+// options, never shares it. Times are left out, so the same seed and options
+// sent again later are the same reports, stored once.
+func (g *Generator) eventID(rep *Report) string {
+	m := rep.Message
+	b := g.buf[:0]
+	for _, f := range [...]string{m.ID, string(rep.Status), rep.RawStatus, string(rep.Form), rep.ErrorCode,
+		m.Carrier, m.Sender, m.Recipient, m.Text, m.Currency} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	b = binary.AppendUvarint(b, uint64(rep.Seq))
+	b = binary.AppendUvarint(b, uint64(m.smppVariant))
+	b = binary.AppendUvarint(b, uint64(m.Segments))
+	b = binary.AppendVarint(b, int64(m.Price))
+	g.buf = b
+	g.h.Reset()
+	g.h.Write(b)
+	sum := g.h.Sum(g.sum[:0])
+	return string(appendUUID(make([]byte, 0, 36), binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16]), 8))
 }
 
 func pickWeighted[T any](r *source, items []T, weight func(T) int) T {
@@ -581,11 +655,11 @@ func (r *source) appendDigits(b []byte, n int) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendUUID appends a random (version 4) UUID.
-func (r *source) appendUUID(b []byte) []byte {
-	hi, lo := r.Uint64(), r.Uint64()
-	hi = hi&^(0xf<<12) | 0x4<<12 // version 4
-	lo = lo&^(0x3<<62) | 0x2<<62 // RFC 4122 variant
+// appendUUID appends the 128 bits hi, lo as a UUID of the given version
+// (4 for random bits, 8 for a hash).
+func appendUUID(b []byte, hi, lo, version uint64) []byte {
+	hi = hi&^(0xf<<12) | version<<12
+	lo = lo&^(0x3<<62) | 0x2<<62 // RFC 9562 variant
 	var raw [16]byte
 	for i := range 8 {
 		raw[i] = byte(hi >> (56 - 8*i))

@@ -145,7 +145,7 @@ func TestPinnedCarrierReachesTheService(t *testing.T) {
 						t.Fatal(err)
 					}
 					if c := evs[0].CarrierCode; c != "" && c != carrier {
-						t.Fatalf("%s report in a batch stored carrier %q, want %q\n%s", r.BatchForm(), c, carrier, batch)
+						t.Fatalf("%s report in a batch stored carrier %q, want %q\n%s", r.Form, c, carrier, batch)
 					}
 				}
 				if !named {
@@ -156,5 +156,50 @@ func TestPinnedCarrierReachesTheService(t *testing.T) {
 				t.Errorf("%s: forms %v, want every SMPP form tried", sc.Name, forms)
 			}
 		}
+	}
+}
+
+// TestPinnedSpellingIsSent: a pinned status goes out as the caller spelled
+// it wherever a report spells its status freely (CXone JSON's status, SMPP
+// JSON's deliveryStatus), so the webhook's reading of raw spellings is what
+// is exercised; receipts and message_state speak SMPP codes. A tester's
+// {"status":"DELIVRD"} was stored with rawStatus DELIVERED.
+func TestPinnedSpellingIsSent(t *testing.T) {
+	for _, spelling := range []string{"DELIVRD", "delivered", "Undeliv", "stat:rejectd", "en-route", "Failed"} {
+		want, err := ParseStatus(spelling)
+		if err != nil {
+			t.Fatal(err)
+		}
+		free := 0
+		for _, m := range generate(t, Options{Scenario: mustScenario(t, "chaos"), Seed: 23, Status: domain.Status(spelling)}, 300) {
+			for _, r := range m.Reports {
+				evs, err := domain.Parse(domain.Request{Body: r.AppendBody(nil), ContentType: r.ContentType(), EventIDHeader: r.EventIDHeader(), ReceivedAt: anchor})
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := evs[0]
+				if e.Status != r.Status {
+					t.Fatalf("%s: %s report stored as %s, want %s", spelling, r.Form, e.Status, r.Status)
+				}
+				if r.Status != want || r.Form == domain.FormatSMPPReceipt || r.Form == domain.FormatSMPPJSON && r.Message.smppVariant == 1 {
+					continue
+				}
+				free++
+				if e.RawStatus != spelling {
+					t.Fatalf("pinned %q: the %s report's raw status is %q\n%s", spelling, r.Form, e.RawStatus, r.AppendBody(nil))
+				}
+			}
+		}
+		if free == 0 {
+			t.Errorf("pinned %q: no report spells its status freely", spelling)
+		}
+	}
+	// The tally counts normalized statuses.
+	tally := NewTally()
+	for _, m := range generate(t, Options{Scenario: mustScenario(t, "single"), Seed: 24, Status: "DELIVRD"}, 10) {
+		tally.Add(m)
+	}
+	if tally.ByStatus[domain.StatusDelivered] != 10 || len(tally.ByStatus) != 1 {
+		t.Errorf("byStatus %v, want DELIVERED 10", tally.ByStatus)
 	}
 }

@@ -33,37 +33,38 @@ func (r *Report) EventIDHeader() string {
 	return ""
 }
 
-// BatchForm is the form r takes inside a JSON batch: receipt text travels
-// there as short_message in a CXone envelope, which is SMPP-wrapped JSON.
-func (r *Report) BatchForm() domain.Format {
-	if r.Form == domain.FormatSMPPReceipt {
-		return domain.FormatSMPPJSON
-	}
-	return r.Form
-}
-
 // AppendBody appends r as the body of a request of its own.
 func (r *Report) AppendBody(b []byte) []byte {
 	if r.Form == domain.FormatSMPPReceipt {
 		return r.appendReceipt(b)
 	}
-	return r.AppendBatchItem(b)
+	return r.appendJSON(b)
 }
 
 // AppendBatch appends rs as one JSON array, the body of a batch request.
+// Each report keeps its form: receipt text travels as a JSON string, as
+// gateways that batch raw receipts send it and the webhook reads it, so a
+// batched run sends the scenario's share of receipts too. Such a string has
+// no field for the report's EventID, and the request's X-CXone-Event-Id
+// would name the batch: the webhook names the receipt by its text instead,
+// which a redelivery repeats, so it is still stored once.
 func AppendBatch(b []byte, rs []*Report) []byte {
 	b = append(b, '[')
 	for i, r := range rs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = r.AppendBatchItem(b)
+		if r.Form == domain.FormatSMPPReceipt {
+			b = appendString(b, r.appendReceipt(nil))
+		} else {
+			b = r.appendJSON(b)
+		}
 	}
 	return append(b, ']')
 }
 
-// AppendBatchItem appends r as one JSON report in a CXone envelope.
-func (r *Report) AppendBatchItem(b []byte) []byte {
+// appendJSON appends r, a JSON or SMPP JSON report, in a CXone envelope.
+func (r *Report) appendJSON(b []byte) []byte {
 	m := r.Message
 	b = append(b, `{"eventType":"`+EventType+`","eventId":`...)
 	b = appendString(b, r.EventID)
@@ -73,7 +74,7 @@ func (r *Report) AppendBatchItem(b []byte) []byte {
 		b = append(b, `"messageId":`...)
 		b = appendString(b, m.ID)
 		b = append(b, `,"status":`...)
-		b = appendString(b, string(r.Status))
+		b = appendString(b, r.statusWord(string(r.Status)))
 		b = append(b, `,"errorCode":`...)
 		if r.ErrorCode == "" {
 			b = append(b, "null"...)
@@ -100,9 +101,9 @@ func (r *Report) AppendBatchItem(b []byte) []byte {
 		// SMPP names for every field, as carrier gateways pass them on.
 		b = append(b, `"smppMessageId":`...)
 		b = appendString(b, m.ID)
-		b = append(b, `,"deliveryStatus":"`...)
-		b = append(b, smppStat(r.Status)...)
-		b = append(b, `","message_state":`...)
+		b = append(b, `,"deliveryStatus":`...)
+		b = appendString(b, r.statusWord(smppStat(r.Status)))
+		b = append(b, `,"message_state":`...)
 		b = strconv.AppendInt(b, int64(messageState(r.Status)), 10)
 		b = append(b, `,"smppErrorCode":`...)
 		b = appendString(b, r.ErrorCode)
@@ -115,7 +116,7 @@ func (r *Report) AppendBatchItem(b []byte) []byte {
 		b = append(b, `,"deliveryTime":"`...)
 		b = r.OccurredAt.AppendFormat(b, jsonTime)
 		b = append(b, '"')
-	case r.Form == domain.FormatSMPPJSON:
+	default:
 		// The deliver_sm's TLVs and its receipt text, which holds the time.
 		b = append(b, `"receipted_message_id":`...)
 		b = appendString(b, m.ID)
@@ -130,10 +131,6 @@ func (r *Report) AppendBatchItem(b []byte) []byte {
 		b = append(b, `,"destination_addr":`...)
 		b = appendString(b, m.Recipient)
 		b = append(b, `,"short_message":`...)
-		b = appendString(b, r.appendReceipt(nil))
-	default:
-		// Receipt text in a batch: the envelope carries it as short_message.
-		b = append(b, `"short_message":`...)
 		b = appendString(b, r.appendReceipt(nil))
 	}
 	return append(b, "}}"...)
@@ -170,6 +167,15 @@ func (r *Report) appendReceipt(b []byte) []byte {
 		text = text[:20] // receipts carry the first 20 characters
 	}
 	return append(b, text...)
+}
+
+// statusWord is the status as a field that spells it freely says it: the
+// caller's spelling of a pinned outcome, as given, else canonical.
+func (r *Report) statusWord(canonical string) string {
+	if r.RawStatus != "" {
+		return r.RawStatus
+	}
+	return canonical
 }
 
 // smppStat is the receipt stat: value for a status.

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 )
@@ -69,6 +70,53 @@ func LookupScenario(name string) (Scenario, error) {
 		return Scenario{}, fmt.Errorf("unknown scenario %q (have: %s)", name, strings.Join(ScenarioNames(), ", "))
 	}
 	return sc, nil
+}
+
+// Shares override a scenario's shares, as a request or flags give them; a
+// nil share keeps the scenario's own.
+type Shares struct {
+	Duplicates, OutOfOrder, SMPPJSON, SMPPReceipt, BadSenders, InFlight *float64
+}
+
+// With returns s with the shares o gives in place of its own. SMPPJSON and
+// SMPPReceipt split the messages between them, so when o gives one of them
+// and the scenario's default for the other would take the two past 1, the
+// other shrinks to what is left: {"smppReceipt":1} on lifecycle is all
+// receipts, where a tester was refused for a sum of 1.15 made with a default
+// never sent. When o gives both, they stay as given, and Validate refuses a
+// sum over 1: the caller asked for it.
+func (s Scenario) With(o Shares) Scenario {
+	for _, f := range []struct{ v, dst *float64 }{
+		{o.Duplicates, &s.Duplicates}, {o.OutOfOrder, &s.OutOfOrder}, {o.SMPPJSON, &s.SMPPJSON},
+		{o.SMPPReceipt, &s.SMPPReceipt}, {o.BadSenders, &s.BadSenders}, {o.InFlight, &s.InFlight},
+	} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	switch {
+	case o.SMPPJSON != nil && o.SMPPReceipt == nil:
+		s.SMPPReceipt = fitShare(s.SMPPJSON, s.SMPPReceipt)
+	case o.SMPPReceipt != nil && o.SMPPJSON == nil:
+		s.SMPPJSON = fitShare(s.SMPPReceipt, s.SMPPJSON)
+	}
+	return s
+}
+
+// fitShare shrinks other so that given+other is at most 1, when given is a
+// share (a bad given is left for Validate to name).
+func fitShare(given, other float64) float64 {
+	if !(given >= 0 && given <= 1) {
+		return other
+	}
+	for other > 0 && given+other > 1 {
+		// 1-given, then down to the float below while rounding says more.
+		other = min(other, max(0, 1-given))
+		if given+other > 1 {
+			other = math.Nextafter(other, 0)
+		}
+	}
+	return other
 }
 
 // Validate says what is wrong with a scenario's shares, naming the field.

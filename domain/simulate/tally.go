@@ -24,12 +24,11 @@ func NewTally() *Tally {
 	return &Tally{ByForm: map[domain.Format]int{}, ByStatus: map[domain.Status]int{}, ByCarrier: map[string]int{}}
 }
 
-// Add counts a message and all its reports as sent: one per request when
-// batched is false, inside JSON batches when it is true (see BatchForm).
-func (t *Tally) Add(m *Message, batched bool) {
+// Add counts a message and all its reports as sent.
+func (t *Tally) Add(m *Message) {
 	t.AddMessage(m)
 	for _, r := range m.Reports {
-		t.AddReport(r, batched)
+		t.AddReport(r)
 	}
 }
 
@@ -59,17 +58,15 @@ func (t *Tally) AddMessage(m *Message) {
 	}
 }
 
-// AddReport counts one report as sent.
-func (t *Tally) AddReport(r *Report, batched bool) {
+// AddReport counts one report as sent, alone or in a batch: a report keeps
+// its form in both (see AppendBatch). ByStatus counts the status the
+// webhook stores, whatever the report's spelling.
+func (t *Tally) AddReport(r *Report) {
 	t.Reports++
 	if r.Duplicate {
 		t.Duplicates++
 	}
-	f := r.Form
-	if batched {
-		f = r.BatchForm()
-	}
-	t.ByForm[f]++
+	t.ByForm[r.Form]++
 	t.ByStatus[r.Status]++
 }
 

@@ -1,0 +1,63 @@
+package simulate
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cxsms/cxsms/domain"
+)
+
+func share(v float64) *float64 { return &v }
+
+// TestWithShrinksTheOtherSMPPShare: overriding one SMPP share shrinks the
+// scenario's default for the other to fit, as a tester's {"smppReceipt":1}
+// was refused for a sum of 1.15 made with lifecycle's smppJson 0.15. Both
+// given and too many is still an error.
+func TestWithShrinksTheOtherSMPPShare(t *testing.T) {
+	lc, chaos := mustScenario(t, "lifecycle"), mustScenario(t, "chaos")
+	for _, tc := range []struct {
+		name              string
+		sc                Scenario
+		o                 Shares
+		smppJSON, receipt float64
+		err               string
+	}{
+		{"receipt 1", lc, Shares{SMPPReceipt: share(1)}, 0, 1, ""},
+		{"json 1", lc, Shares{SMPPJSON: share(1)}, 1, 0, ""},
+		{"json 0.9", lc, Shares{SMPPJSON: share(0.9)}, 0.9, 0.1, ""},
+		{"fits already", chaos, Shares{SMPPReceipt: share(0.7)}, 0.3, 0.7, ""},
+		{"chaos receipt 0.75", chaos, Shares{SMPPReceipt: share(0.75)}, 0.25, 0.75, ""},
+		{"both given", lc, Shares{SMPPJSON: share(0.6), SMPPReceipt: share(0.6)}, 0.6, 0.6, "smppJson + smppReceipt must be at most 1, got 1.2"},
+		{"bad given", lc, Shares{SMPPReceipt: share(1.5)}, 0.15, 1.5, "smppReceipt must be a share between 0 and 1, got 1.5"},
+		{"other shares", lc, Shares{Duplicates: share(0.3)}, 0.15, 0.10, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.sc.With(tc.o)
+			if d := got.SMPPJSON - tc.smppJSON; d > 1e-12 || d < -1e-12 {
+				t.Errorf("smppJson %g, want %g", got.SMPPJSON, tc.smppJSON)
+			}
+			if d := got.SMPPReceipt - tc.receipt; d > 1e-12 || d < -1e-12 {
+				t.Errorf("smppReceipt %g, want %g", got.SMPPReceipt, tc.receipt)
+			}
+			err := got.Validate()
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("Validate() = %v, want %q", err, tc.err)
+			}
+		})
+	}
+	// Every float the other could round to still fits.
+	for _, v := range []float64{0.7, 0.1, 0.3, 0.33, 0.9999999, 1e-9} {
+		if err := chaos.With(Shares{SMPPReceipt: share(v)}).Validate(); err != nil {
+			t.Errorf("smppReceipt %g: %v", v, err)
+		}
+		if err := chaos.With(Shares{SMPPJSON: share(v)}).Validate(); err != nil {
+			t.Errorf("smppJson %g: %v", v, err)
+		}
+	}
+	// And the generator sends what was asked: every carrier report a receipt.
+	for _, m := range generate(t, Options{Scenario: lc.With(Shares{SMPPReceipt: share(1)}), Seed: 41, Status: "DELIVERED"}, 200) {
+		if m.Form != domain.FormatSMPPReceipt {
+			t.Fatalf("smppReceipt 1, a message in %s", m.Form)
+		}
+	}
+}
