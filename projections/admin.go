@@ -91,6 +91,8 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 		}
 		if newer != nil {
 			s.State, s.LastError = "stopped", "not projecting: "+newer.Error()
+		} else if why, ok := p.refused.Load(proj.Name()); ok {
+			s.State, s.LastError = "stopped", why.(string)
 		}
 		out = append(out, s)
 	}

@@ -1373,3 +1373,34 @@ func (f *failureCount) of(name string) int {
 	defer f.mu.Unlock()
 	return f.n[name]
 }
+
+// A process already running when a newer release migrates the database
+// stops projecting too: it went on writing read models while /readyz and
+// the admin view said it had stopped.
+func TestRunningProjectorStopsOnNewerSchema(t *testing.T) {
+	t.Parallel()
+	pool, store := newLog(t)
+	ctx := context.Background()
+	p, stop := startProjector(t, pool)
+	defer stop()
+	logStream(t, store, []domain.StatusReceived{sr("before", "e1", domain.StatusDelivered, "ATT", time.Now().UTC())}, 1)
+	waitCaughtUp(t, p)
+	if _, err := pool.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_the_future.sql')`, eventstore.LatestVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	logStream(t, store, []domain.StatusReceived{sr("after", "e1", domain.StatusDelivered, "ATT", time.Now().UTC())}, 1)
+	time.Sleep(2 * time.Second) // past the guard's one-second pass, and a few polls
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM current_status WHERE message_id = 'after'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("current_status holds the report logged after the newer migration (%d rows, %v)", n, err)
+	}
+	states, err := p.States(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range states {
+		if s.State != "stopped" {
+			t.Errorf("%s: %s, want stopped", s.Name, s.State)
+		}
+	}
+}

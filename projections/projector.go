@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -84,6 +85,10 @@ type Projector struct {
 	slots chan struct{}
 	// lagCap is how many events States counts one by one (see States).
 	lagCap int64
+	// refused holds, by projection name, why this process does not project
+	// it now (guard), for its admin view: the reason in projection_status
+	// is shared by every process, and was another's.
+	refused sync.Map
 	// shadowChunkRows is how many rows a rebuild writes per transaction
 	// from Go, and shadowChunkPages how many pages it copies per
 	// transaction from one shadow state table into another (smaller in
@@ -127,7 +132,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		ackDeadline := p.opts.AckDeadline
 		found := &atomic.Int64{}
-		sub, err := wsql.NewSubscriber(lockingBeginner{wsql.BeginnerFromPgx(p.pool), proj.Name()}, wsql.SubscriberConfig{
+		sub, err := wsql.NewSubscriber(lockingBeginner{wsql.BeginnerFromPgx(p.pool), proj.Name(), p.guard(proj)}, wsql.SubscriberConfig{
 			ConsumerGroup: proj.Name(),
 			// A batch whose connection died is abandoned after this and read
 			// again, instead of retrying on a dead transaction for 30 s.
@@ -350,7 +355,7 @@ func (p *Projector) handler(running context.Context, proj projection) message.No
 		// the batch again in this same transaction, which must not see the
 		// first attempt's writes.
 		err = eventstore.InTx(ctx, tx, func(tx pgx.Tx) error {
-			if err := p.sameRules(ctx, tx, proj); err != nil {
+			if err := p.mayProject(ctx, tx, proj); err != nil {
 				return err
 			}
 			events, err := readRange(ctx, tx, proj.StateTable(), r)
@@ -369,14 +374,52 @@ func (p *Projector) handler(running context.Context, proj projection) message.No
 	}
 }
 
+// mayProject says why this process must not apply a batch to proj's read
+// model now, or nil: a newer release migrated the database (the projector
+// waits at start for that, but a process already running must stop too: it
+// went on writing read models the newer code reads otherwise), or the read
+// model holds other rules (sameRules).
+func (p *Projector) mayProject(ctx context.Context, q rowQuerier, proj projection) error {
+	if err := eventstore.CheckSchema(ctx, q); err != nil {
+		return fmt.Errorf("%s: not projecting: %w", proj.Name(), err)
+	}
+	return p.sameRules(ctx, q, proj)
+}
+
+// guard is what a subscriber asks before it begins a batch's transaction
+// (lockingBeginner): a process that may not project must not take the
+// position row either, or it held it, batch after refused batch, while the
+// process whose rules the read model holds waited 5 s for each of its own.
+// A pass holds for a second (the handler checks again inside the batch);
+// a refusal is kept for this process's admin view, and asked again each
+// time.
+func (p *Projector) guard(proj projection) func(context.Context) error {
+	var passedAt atomic.Int64
+	return func(ctx context.Context) error {
+		if time.Since(time.Unix(0, passedAt.Load())) < time.Second {
+			return nil
+		}
+		if err := p.mayProject(ctx, p.pool, proj); err != nil {
+			p.refused.Store(proj.Name(), err.Error())
+			if p.opts.Observer != nil && ctx.Err() == nil {
+				p.opts.Observer.Failed(proj.Name())
+			}
+			return err
+		}
+		p.refused.Delete(proj.Name())
+		passedAt.Store(time.Now().UnixNano())
+		return nil
+	}
+}
+
 // sameRules refuses to apply a batch to a read model another process has
 // rebuilt under other rules: folding this process's judgments into it would
 // mix the two for good (a tester's two processes, one started with another
 // RULES_FILE, left costs and compliance that neither rules give). The
 // projection stands still, failing with the reason, until the processes
 // agree; the one whose rules the read model holds goes on.
-func (p *Projector) sameRules(ctx context.Context, tx pgx.Tx, proj projection) error {
-	judged, err := judgedUnder(ctx, tx, proj.Name())
+func (p *Projector) sameRules(ctx context.Context, q rowQuerier, proj projection) error {
+	judged, err := judgedUnder(ctx, q, proj.Name())
 	if err != nil {
 		return err
 	}

@@ -35,9 +35,16 @@ import (
 type lockingBeginner struct {
 	wsql.Beginner
 	group string
+	// guard says why no batch may begin now (Projector.guard), or nil.
+	guard func(context.Context) error
 }
 
 func (b lockingBeginner) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (wsql.Tx, error) {
+	if b.guard != nil {
+		if err := b.guard(ctx); err != nil {
+			return nil, err
+		}
+	}
 	tx, err := b.Beginner.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
