@@ -58,6 +58,9 @@ type rebuildAnswer struct {
 	Messages    int      `json:"messages"`
 	TookMs      int64    `json:"tookMs"`
 	Rate        float64  `json:"eventsPerSecond"`
+	// RulesVersion is the rules the rebuild judges the log under: this
+	// process's, which need not be another's behind the same balancer.
+	RulesVersion string `json:"rulesVersion"`
 }
 
 // handleRebuild starts a rebuild and waits a while for it: a small log is
@@ -85,9 +88,9 @@ func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		writeJSON(w, http.StatusOK, rebuildAnswer{Status: "done", Projections: res.Projections, Events: res.Events,
-			Messages: res.Messages, TookMs: res.Took.Milliseconds(), Rate: res.Rate})
+			Messages: res.Messages, TookMs: res.Took.Milliseconds(), Rate: res.Rate, RulesVersion: s.reads.Rules().Version})
 	case <-time.After(20 * time.Second):
-		writeJSON(w, http.StatusAccepted, rebuildAnswer{Status: "running"})
+		writeJSON(w, http.StatusAccepted, rebuildAnswer{Status: "running", RulesVersion: s.reads.Rules().Version})
 	}
 	return nil
 }

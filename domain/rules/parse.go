@@ -71,12 +71,33 @@ func Parse(data []byte) (*Rules, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	// Maps marshal with sorted keys and json.Numbers as written: the same
-	// rules give the same document however the file is laid out.
-	if r.Document, err = json.Marshal(tree); err != nil {
+	// Maps marshal with sorted keys, and numbers are written one way (0.2
+	// for 0.200 and 2e-1): the same rules give the same document however
+	// the file is laid out, and a reformatted file rebuilds nothing.
+	if r.Document, err = json.Marshal(canonicalNumbers(tree)); err != nil {
 		return nil, &FieldError{Reason: "cannot encode: " + err.Error()}
 	}
 	return r, nil
+}
+
+// canonicalNumbers rewrites the json.Numbers of a decoded tree in one
+// spelling each.
+func canonicalNumbers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = canonicalNumbers(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = canonicalNumbers(e)
+		}
+	case json.Number:
+		if f, err := strconv.ParseFloat(string(t), 64); err == nil {
+			return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
+		}
+	}
+	return v
 }
 
 // The file's shape. Fields tagged rules:"required" must be present; checkShape

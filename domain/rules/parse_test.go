@@ -236,6 +236,7 @@ func TestParseDocument(t *testing.T) {
 	}{
 		{"white space", relaid, true},
 		{"keys reordered", replace(t, baseRules, `"rerouteFailureRate": 0.15, "watchFailureRate": 0.05`, `"watchFailureRate": 0.05, "rerouteFailureRate": 0.15`), true},
+		{"a number written otherwise", replace(t, baseRules, `"rerouteFailureRate": 0.15`, `"rerouteFailureRate": 1.50e-1`), true},
 		{"a threshold", replace(t, baseRules, `"rerouteFailureRate": 0.15`, `"rerouteFailureRate": 0.2`), false},
 		{"a price", replace(t, baseRules, `"ATT": "0.0085"`, `"ATT": "0.5"`), false},
 	}
