@@ -26,23 +26,15 @@ func TestWebhookReadsOtherCharsets(t *testing.T) {
 		{"charset that cannot be read", "application/json; charset=x-klingon", "klingon", http.StatusUnsupportedMediaType},
 	} {
 		body := `{"receipted_message_id":"` + tt.id + `","message_state":2,"source_addr":"Caf` + "\xe9" + `Bar","destination_addr":"447700900123","short_message":"id:` + tt.id + ` stat:DELIVRD err:000 text:Gr` + "\xfc\xdf" + `e"}`
-		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/webhooks/cxone/sms", strings.NewReader(body))
-		req.Header.Set("X-Webhook-Secret", testWebhookSecret)
-		req.Header.Set("Content-Type", tt.contentType)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		answer, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tt.want {
-			t.Errorf("%s: %d %s, want %d", tt.name, resp.StatusCode, answer, tt.want)
+		code, answer := postWebhook(t, env, tt.contentType, body)
+		if code != tt.want {
+			t.Errorf("%s: %d %s, want %d", tt.name, code, answer, tt.want)
 			continue
 		}
 		if tt.want != http.StatusOK {
 			continue
 		}
-		resp, err = http.Get(env.srv.URL + "/messages/" + tt.id + "/history")
+		resp, err := http.Get(env.srv.URL + "/messages/" + tt.id + "/history")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,17 +75,9 @@ func TestWebhookReportCap(t *testing.T) {
 		want int
 	}{{maxReportsPerRequest + 1, http.StatusRequestEntityTooLarge}, {maxReportsPerRequest, http.StatusOK}} {
 		prefix := fmt.Sprintf("cap%d-", tt.n)
-		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/webhooks/cxone/sms", strings.NewReader(body(tt.n, prefix)))
-		req.Header.Set("X-Webhook-Secret", testWebhookSecret)
-		req.Header.Set("Content-Type", "text/plain")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		answer, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tt.want {
-			t.Errorf("%d reports: %d %.200s, want %d", tt.n, resp.StatusCode, answer, tt.want)
+		code, answer := postWebhook(t, env, "text/plain", body(tt.n, prefix))
+		if code != tt.want {
+			t.Errorf("%d reports: %d %.200s, want %d", tt.n, code, answer, tt.want)
 		}
 		var stored int
 		if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE message_id LIKE $1`, prefix+"%").Scan(&stored); err != nil {
@@ -115,4 +99,20 @@ func TestLatin1KeepsEveryByte(t *testing.T) {
 			t.Errorf("%s: %q, %v; want %q", ct, got, err, "A\u0081B€é")
 		}
 	}
+}
+
+// postWebhook posts body to the webhook with the test secret and returns the
+// status and answer.
+func postWebhook(t *testing.T, env *apiEnv, contentType, body string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/webhooks/cxone/sms", strings.NewReader(body))
+	req.Header.Set("X-Webhook-Secret", testWebhookSecret)
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, answer
 }
