@@ -400,17 +400,29 @@ func (p *Projector) guard(proj projection) func(context.Context) error {
 			return nil
 		}
 		if err := p.mayProject(ctx, p.pool, proj); err != nil {
-			p.refused.Store(proj.Name(), err.Error())
-			if p.opts.Observer != nil && ctx.Err() == nil {
+			if ctx.Err() != nil || eventstore.Unavailable(err) {
+				return err // watermill logs and retries those as any other
+			}
+			// Said once, not on every poll (watermill's own line for it
+			// is kept to debug: logrusAdapter.Error).
+			if old, _ := p.refused.Swap(proj.Name(), err.Error()); old != err.Error() {
+				p.log.WithField("projection", proj.Name()).Error(err.Error())
+			}
+			if p.opts.Observer != nil {
 				p.opts.Observer.Failed(proj.Name())
 			}
-			return err
+			return fmt.Errorf("%w: %w", errRefused, err)
 		}
-		p.refused.Delete(proj.Name())
+		if _, was := p.refused.LoadAndDelete(proj.Name()); was {
+			p.log.WithField("projection", proj.Name()).Info("projecting again")
+		}
 		passedAt.Store(time.Now().UnixNano())
 		return nil
 	}
 }
+
+// errRefused marks a batch this process may not begin (guard).
+var errRefused = errors.New("not projecting")
 
 // sameRules refuses to apply a batch to a read model another process has
 // rebuilt under other rules: folding this process's judgments into it would
@@ -669,7 +681,7 @@ func (l logrusAdapter) Error(msg string, err error, f watermill.LogFields) {
 	// rollback as an error on every clean shutdown; the batch is read again
 	// on the next start. A batch cancelled by its ack deadline is reported
 	// by the handler (Projector.noteFailure).
-	if errors.Is(err, context.Canceled) || (l.stopping != nil && l.stopping()) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, errRefused) || (l.stopping != nil && l.stopping()) {
 		l.entry(f).WithError(err).Debug(msg)
 		return
 	}
