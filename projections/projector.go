@@ -115,6 +115,18 @@ func (p *Projector) Run(ctx context.Context) error {
 		return fmt.Errorf("projector: %w", err)
 	}
 	var stale []string
+	// The guard holds only once every subscriber has subscribed: watermill
+	// begins a transaction to subscribe too, and a refusal there fails the
+	// whole router (a test saw the projector stop). Until then the handler's
+	// own check inside each batch is the guard.
+	subscribed := &atomic.Bool{}
+	go func() {
+		select {
+		case <-router.Running():
+			subscribed.Store(true)
+		case <-ctx.Done():
+		}
+	}()
 	for _, proj := range p.projections {
 		judged, err := p.recordRules(ctx, proj)
 		if err != nil {
@@ -132,7 +144,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		ackDeadline := p.opts.AckDeadline
 		found := &atomic.Int64{}
-		sub, err := wsql.NewSubscriber(lockingBeginner{wsql.BeginnerFromPgx(p.pool), proj.Name(), p.guard(proj)}, wsql.SubscriberConfig{
+		sub, err := wsql.NewSubscriber(lockingBeginner{wsql.BeginnerFromPgx(p.pool), proj.Name(), p.guard(proj, subscribed)}, wsql.SubscriberConfig{
 			ConsumerGroup: proj.Name(),
 			// A batch whose connection died is abandoned after this and read
 			// again, instead of retrying on a dead transaction for 30 s.
@@ -393,10 +405,10 @@ func (p *Projector) mayProject(ctx context.Context, q rowQuerier, proj projectio
 // A pass holds for a second (the handler checks again inside the batch);
 // a refusal is kept for this process's admin view, and asked again each
 // time.
-func (p *Projector) guard(proj projection) func(context.Context) error {
+func (p *Projector) guard(proj projection, subscribed *atomic.Bool) func(context.Context) error {
 	var passedAt atomic.Int64
 	return func(ctx context.Context) error {
-		if time.Since(time.Unix(0, passedAt.Load())) < time.Second {
+		if !subscribed.Load() || time.Since(time.Unix(0, passedAt.Load())) < time.Second {
 			return nil
 		}
 		if err := p.mayProject(ctx, p.pool, proj); err != nil {
