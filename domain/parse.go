@@ -129,8 +129,12 @@ func receiptReports(req *Request, text string, raw json.RawMessage, index, n int
 		if err != nil {
 			var pe *ParseError
 			if errors.As(err, &pe) {
-				// parseReceipt reads one receipt; say which report it is.
-				pe.Index = max(index, k)
+				// parseReceipt reads one receipt; say which report it is:
+				// the array's string, or the text body's receipt.
+				pe.Index = index
+				if index < 0 {
+					pe.Index = k
+				}
 			}
 			return nil, err
 		}

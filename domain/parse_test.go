@@ -527,6 +527,9 @@ func TestParseErrors(t *testing.T) {
 		{name: "text/plain without an id", body: "hello", contentType: "text/plain", field: "id", is: ErrNoMessageID},
 		{name: "payload not an object, no message ID beside it", body: `{"payload":"messageId=m"}`, field: "messageId", is: ErrNoMessageID},
 		{name: "report a string that is no receipt", index: 1, body: `[{"messageId":"a"},"hello world"]`, reason: "not an SMPP delivery receipt"},
+		// Several receipts in one report: its index, not the receipt's.
+		{name: "second receipt of a string, malformed", index: 0, body: "[\"id:r1 stat:DELIVRD\\nid:m\xff stat:DELIVRD\"]", field: "id", is: ErrNoMessageID},
+		{name: "second receipt of a text body, malformed", index: 1, body: "id:r1 stat:DELIVRD\nid:m\xff stat:DELIVRD", field: "id", is: ErrNoMessageID},
 		{name: "receipt string without an id", index: 1, body: `[{"messageId":"a"},"sub:001 stat:DELIVRD err:000"]`, field: "id", is: ErrNoMessageID},
 		{name: "report a number", index: 0, body: `[7]`, reason: "JSON number"},
 		{name: "10000 brackets", index: bodyLevel, body: strings.Repeat("[", 10000), reason: "nested deeper than 32"},
