@@ -27,7 +27,7 @@ func toUTF8(body []byte, contentType string) ([]byte, error) {
 		}
 		name, _ := htmlindex.Name(enc)
 		if name == "windows-1252" { // also what "iso-8859-1" and "latin1" name
-			return latin1(body, func([]byte) (rune, int) { return utf8.RuneError, 1 }), nil
+			return latin1(body, false), nil
 		}
 		if name != "utf-8" {
 			out, err := enc.NewDecoder().Bytes(body)
@@ -40,18 +40,21 @@ func toUTF8(body []byte, contentType string) ([]byte, error) {
 	if utf8.Valid(body) {
 		return body, nil
 	}
-	return latin1(body, utf8.DecodeRune), nil
+	return latin1(body, true), nil
 }
 
-// latin1 decodes body as windows-1252 wherever valid says a byte is not the
-// start of a valid rune (RuneError of size 1), keeping the rest. The five
+// latin1 decodes body as windows-1252: every byte, or with keepUTF8 only
+// those that do not start a valid UTF-8 sequence. The five
 // bytes windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) are the
 // C1 controls ISO-8859-1 gives them, as the WHATWG decoder does: every byte
 // stays a character, and the original can be told from the log.
-func latin1(body []byte, valid func([]byte) (rune, int)) []byte {
+func latin1(body []byte, keepUTF8 bool) []byte {
 	out := make([]byte, 0, len(body)+len(body)/8)
 	for len(body) > 0 {
-		r, size := valid(body)
+		r, size := utf8.RuneError, 1
+		if keepUTF8 {
+			r, size = utf8.DecodeRune(body)
+		}
 		if r == utf8.RuneError && size == 1 {
 			if r = charmap.Windows1252.DecodeByte(body[0]); r == utf8.RuneError {
 				r = rune(body[0])
