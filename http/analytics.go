@@ -17,7 +17,7 @@ import (
 // readModels answers from the projections.
 type readModels interface {
 	CurrentStatus(ctx context.Context, id string) (projections.MessageStatus, error)
-	Carriers(ctx context.Context, f projections.Filter) ([]projections.CarrierStats, error)
+	Carriers(ctx context.Context, f projections.Filter) ([]projections.CarrierStats, string, error)
 	SLA(ctx context.Context, f projections.Filter) (projections.SLAReport, error)
 	Violations(ctx context.Context, region, sender string) ([]projections.Violation, error)
 	Rules() *rules.Rules
@@ -101,16 +101,12 @@ func (s *Server) handleCarriers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cs, err := s.reads.Carriers(r.Context(), f)
+	cs, judged, err := s.reads.Carriers(r.Context(), f)
 	if err != nil {
 		return err
 	}
 	if cs == nil {
 		cs = []projections.CarrierStats{}
-	}
-	judged, err := s.reads.JudgedUnder(r.Context(), "carrier_costs")
-	if err != nil {
-		return err
 	}
 	writeJSON(w, http.StatusOK, carriersAnswer{RulesVersion: judged, Carriers: cs})
 	return nil
@@ -146,11 +142,7 @@ func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	judged, err := s.reads.JudgedUnder(r.Context(), "sla_latency")
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, slaAnswer{RulesVersion: judged, From: f.From, To: f.To, SLAReport: rep})
+	writeJSON(w, http.StatusOK, slaAnswer{RulesVersion: rep.RulesVersion, From: f.From, To: f.To, SLAReport: rep})
 	return nil
 }
 
@@ -180,11 +172,7 @@ func (s *Server) handleDelivery(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cs, err := s.reads.Carriers(r.Context(), projections.Filter{})
-	if err != nil {
-		return err
-	}
-	judged, err := s.reads.JudgedUnder(r.Context(), "carrier_costs") // the verdicts' read model
+	cs, judged, err := s.reads.Carriers(r.Context(), projections.Filter{}) // judged: the verdicts' rules
 	if err != nil {
 		return err
 	}

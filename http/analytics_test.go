@@ -22,8 +22,8 @@ type fixedCarriers struct {
 	carriers []projections.CarrierStats
 }
 
-func (f fixedCarriers) Carriers(context.Context, projections.Filter) ([]projections.CarrierStats, error) {
-	return f.carriers, nil
+func (f fixedCarriers) Carriers(context.Context, projections.Filter) ([]projections.CarrierStats, string, error) {
+	return f.carriers, rules.Default().Version, nil
 }
 
 func (f fixedCarriers) SLA(context.Context, projections.Filter) (projections.SLAReport, error) {

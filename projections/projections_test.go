@@ -719,7 +719,7 @@ func TestReadsDuringRebuild(t *testing.T) {
 			default:
 			}
 			st, err1 := reader.CurrentStatus(ctx, "m-0")
-			cs, err2 := reader.Carriers(ctx, projections.Filter{})
+			cs, _, err2 := reader.Carriers(ctx, projections.Filter{})
 			reads++
 			if err := errors.Join(err1, err2); err != nil || st.MessageID != "m-0" || len(cs) == 0 {
 				failures++
@@ -854,7 +854,7 @@ func TestRulesChangeRejudgesHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 		reader := projections.NewReader(pool, r)
-		cs, err := reader.Carriers(ctx, projections.Filter{})
+		cs, _, err := reader.Carriers(ctx, projections.Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -909,7 +909,7 @@ func TestCarriersJudgedAcrossCurrencies(t *testing.T) {
 	if _, err := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{}).Rebuild(ctx, "carrier_costs", nil); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := projections.NewReader(pool, rules.Default()).Carriers(ctx, projections.Filter{})
+	cs, _, err := projections.NewReader(pool, rules.Default()).Carriers(ctx, projections.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -959,7 +959,7 @@ func TestCarriersFilterTakesOverlappingDays(t *testing.T) {
 		{"from inside the first day", day.Add(11 * time.Hour), time.Time{}, 2},
 		{"both days", day, day.Add(48 * time.Hour), 2},
 	} {
-		cs, err := reader.Carriers(ctx, projections.Filter{From: tt.from, To: tt.to})
+		cs, _, err := reader.Carriers(ctx, projections.Filter{From: tt.from, To: tt.to})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1094,7 +1094,7 @@ func TestCarrierCodesCountInUpperCase(t *testing.T) {
 	waitCaughtUp(t, p)
 	stop()
 	reader := projections.NewReader(pool, rules.Default())
-	cs, err := reader.Carriers(ctx, projections.Filter{})
+	cs, _, err := reader.Carriers(ctx, projections.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1259,19 +1259,19 @@ func TestReadsJudgeUnderTheReadModelsRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	reader := projections.NewReader(pool, rules.Default()) // a process left on the old rules
-	cs, err := reader.Carriers(ctx, projections.Filter{})
+	cs, version, err := reader.Carriers(ctx, projections.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs) != 1 || cs[0].Recommendation != "WATCH" {
-		t.Errorf("carriers: %+v, want ATT at WATCH, as the lenient rules the read model holds judge 20 %%", cs)
+	if len(cs) != 1 || cs[0].Recommendation != "WATCH" || version != "lenient" {
+		t.Errorf("carriers under %q: %+v, want ATT at WATCH under lenient, as the rules the read model holds judge 20 %%", version, cs)
 	}
 	rep, err := reader.SLA(ctx, projections.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Delivery.ThresholdMs != 90000 {
-		t.Errorf("SLA delivery threshold %d ms, want the lenient rules' 90000", rep.Delivery.ThresholdMs)
+	if rep.Delivery.ThresholdMs != 90000 || rep.RulesVersion != "lenient" {
+		t.Errorf("SLA delivery threshold %d ms under %q, want the lenient rules' 90000", rep.Delivery.ThresholdMs, rep.RulesVersion)
 	}
 }
 
@@ -1306,7 +1306,7 @@ func TestRulesEditedUnderSameVersionRebuildsOnStart(t *testing.T) {
 	}()
 	reader := projections.NewReader(pool, edited)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		cs, err := reader.Carriers(ctx, projections.Filter{})
+		cs, _, err := reader.Carriers(ctx, projections.Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}

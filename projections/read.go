@@ -51,34 +51,36 @@ func (r *Reader) JudgedUnder(ctx context.Context, projection string) (string, er
 }
 
 // rulesOf returns the rules the read model of projection was built under,
-// for what an answer judges as it is read (a carrier's recommendation, the
-// SLA thresholds): judged under this process's rules over numbers a rebuild
-// with another RULES_FILE made, an answer said one version and meant two.
-// A read model recorded before documents were, or with a document this
-// binary cannot read (a newer release's), is judged under this process's
-// rules, as before.
-func (r *Reader) rulesOf(ctx context.Context, projection string) (*rules.Rules, error) {
+// and their version, for what an answer judges as it is read (a carrier's
+// recommendation, the SLA thresholds) and the rulesVersion it names, from
+// one read: judged under this process's rules over numbers a rebuild with
+// another RULES_FILE made, an answer said one version and meant two. A read
+// model recorded before documents were, or with a document this binary
+// cannot read (a newer release's), is judged under this process's rules, as
+// before, under its recorded version.
+func (r *Reader) rulesOf(ctx context.Context, projection string) (*rules.Rules, string, error) {
 	j, err := judgedUnder(ctx, r.pool, projection)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (j.document == "" || j.is(r.rules))) {
-		return r.rules, nil
-	}
-	if err != nil {
-		return nil, err
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return r.rules, r.rules.Version, nil
+	case err != nil:
+		return nil, "", err
+	case j.document == "" || j.is(r.rules):
+		return r.rules, j.version, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if rs, ok := r.parsed[j.document]; ok {
-		return rs, nil
+	rs, ok := r.parsed[j.document]
+	if !ok {
+		if rs, err = rules.Parse([]byte(j.document)); err != nil {
+			rs = r.rules
+		}
+		if len(r.parsed) >= 8 { // rules change rarely; forget old ones rather than grow
+			clear(r.parsed)
+		}
+		r.parsed[j.document] = rs
 	}
-	rs, err := rules.Parse([]byte(j.document))
-	if err != nil {
-		rs = r.rules
-	}
-	if len(r.parsed) >= 8 { // rules change rarely; forget old ones rather than grow
-		clear(r.parsed)
-	}
-	r.parsed[j.document] = rs
-	return rs, nil
+	return rs, j.version, nil
 }
 
 // MessageStatus is a message's current status.
@@ -155,8 +157,9 @@ type CarrierStats struct {
 // have too few reports to judge.
 //
 // Messages count under the UTC day of their first report, so the filter
-// takes every day that overlaps [From, To).
-func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, error) {
+// takes every day that overlaps [From, To). It also returns the version of
+// the rules the recommendations were judged under (rulesOf).
+func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, string, error) {
 	q := `SELECT carrier, currency, sum(total), sum(delivered), sum(failed), sum(pending),
 			sum(cost)::text, sum(wasted)::text, sum(estimated)
 		FROM carrier_costs WHERE true`
@@ -184,7 +187,7 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, error)
 	q += ` GROUP BY carrier, currency`
 	rows, err := r.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("carriers: %w", err)
+		return nil, "", fmt.Errorf("carriers: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CarrierStats, error) {
 		var c CarrierStats
@@ -206,7 +209,7 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, error)
 		return c, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("carriers: %w", err)
+		return nil, "", fmt.Errorf("carriers: %w", err)
 	}
 	type outcome struct{ terminal, failed int }
 	byCarrier := map[string]outcome{}
@@ -214,9 +217,9 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, error)
 		o := byCarrier[c.Carrier]
 		byCarrier[c.Carrier] = outcome{o.terminal + int(c.Delivered+c.Failed), o.failed + int(c.Failed)}
 	}
-	judged, err := r.rulesOf(ctx, "carrier_costs")
+	judged, version, err := r.rulesOf(ctx, "carrier_costs")
 	if err != nil {
-		return nil, fmt.Errorf("carriers: %w", err)
+		return nil, "", fmt.Errorf("carriers: %w", err)
 	}
 	entries := map[string]int{}
 	for _, c := range out {
@@ -236,7 +239,7 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, error)
 		}
 		return out[i].Carrier < out[j].Carrier
 	})
-	return out, nil
+	return out, version, nil
 }
 
 func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
@@ -297,6 +300,9 @@ type SLAReport struct {
 	Throughput int64        `json:"throughput"` // reports in the range
 	Carriers   []SLACarrier `json:"carriers"`
 	Windows    []SLAWindow  `json:"windows"`
+	// RulesVersion is the rules the thresholds came from, as the read
+	// model records them (the answer says it at its top).
+	RulesVersion string `json:"-"`
 }
 
 // SLA combines the per-minute histograms in the filter's range (default: the
@@ -308,7 +314,7 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 	if f.From.IsZero() {
 		f.From = f.To.Add(-time.Hour)
 	}
-	judged, err := r.rulesOf(ctx, "sla_latency")
+	judged, version, err := r.rulesOf(ctx, "sla_latency")
 	if err != nil {
 		return SLAReport{}, fmt.Errorf("sla: %w", err)
 	}
@@ -390,7 +396,7 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 			h.within += c.within
 		}
 	}
-	var out SLAReport
+	out := SLAReport{RulesVersion: version}
 	for _, c := range through {
 		out.Throughput += c.count
 		reports[c.carrier] += c.count
