@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/cxsms/cxsms/eventstore"
 )
@@ -39,7 +42,7 @@ func history(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	for i, r := range recs {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1,
 			r.OccurredAt.UTC().Format(time.RFC3339Nano), r.ReceivedAt.UTC().Format(time.RFC3339Nano),
-			r.Status, dash(r.RawStatus), dash(r.CarrierCode), dash(r.ErrorCode), r.Format, r.EventID)
+			r.Status, cell(r.RawStatus), cell(r.CarrierCode), cell(r.ErrorCode), r.Format, cell(r.EventID))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -51,9 +54,15 @@ func history(ctx context.Context, cfg config, args []string, stdout io.Writer) e
 	return nil
 }
 
-func dash(s string) string {
+// cell is a field as the table shows it: "-" for none, and quoted with Go
+// escapes when it holds a character a terminal would act on or tabwriter
+// would split at (a carrier's "\x1b[2J" cleared the operator's screen).
+func cell(s string) string {
 	if s == "" {
 		return "-"
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return strconv.Quote(s)
 	}
 	return s
 }
