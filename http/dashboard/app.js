@@ -813,7 +813,7 @@
     var total = list.reduce(function (n, v) { return n + v.count; }, 0);
     $('#violations-sub').textContent = list.length
       ? fmtInt(list.length) + ' sender ID' + (list.length === 1 ? '' : 's') + ' breaking rules in ' + fmtInt(total) +
-        ' report' + (total === 1 ? '' : 's') + ', most recent first.'
+        ' message' + (total === 1 ? '' : 's') + ', most recent first.'
       : 'Sender IDs breaking the destination country\u2019s rules, most recent first.';
     if (!list.length) { emptyRow(tbody, 6, 'No violations under rules ' + r.data.rulesVersion + '.'); return; }
     clear(tbody);
@@ -1000,10 +1000,18 @@
       redraw = setTimeout(function () { drawSLAChart(); drawThroughput(); }, 120);
     });
 
-    if (location.hash.indexOf('#message=') === 0) {
-      try { openMessage(decodeURIComponent(location.hash.slice(9))); } catch (e) { /* a malformed hash: ignore */ }
-    }
+    // A #message= link opens its message at start, and also when pasted
+    // into a dashboard already open (the URL and the dialog disagreed).
+    openFromHash();
+    window.addEventListener('hashchange', openFromHash);
     refreshNow();
+  }
+
+  function openFromHash() {
+    if (location.hash.indexOf('#message=') !== 0) return;
+    var id;
+    try { id = decodeURIComponent(location.hash.slice(9)); } catch (e) { return; /* a malformed hash: ignore */ }
+    if (id.trim() !== state.messageId) openMessage(id);
   }
 
   function refreshNow() {

@@ -165,6 +165,9 @@ test('compliance violations are listed', async () => {
   await page.waitForSelector('#violations tbody tr[data-sender]');
   const senders = await page.locator('#violations tbody .cell-main').allTextContents();
   assert.ok(senders.includes('PROMO'), `violations: ${senders}`);
+  // Each violation counts messages, not reports.
+  assert.equal((await page.locator('#violations thead th.num').first().textContent()).trim(), 'Messages');
+  assert.match(await page.locator('#violations-sub').textContent(), / in \d+ messages?, /);
 });
 
 test('the projections panel asks for the admin token once', async () => {
@@ -249,6 +252,18 @@ test('the search box opens a message and its history with raw payloads', async (
   await page.waitForSelector('#message-body pre.raw');
   assert.equal(await page.locator('#message-body pre.raw .invisible').first().textContent(), '\\u202E');
   assert.doesNotMatch(await page.locator('#message-body').textContent(), /\u202e/, 'no override reaches the page');
+  await page.click('#message-close');
+  await dialog.waitFor({ state: 'hidden' });
+
+  // A #message= link pasted into the open dashboard opens its message, and
+  // another one replaces it.
+  await page.evaluate((id) => { location.hash = '#message=' + encodeURIComponent(id); }, demoMessage);
+  await dialog.waitFor({ state: 'visible' });
+  await page.waitForFunction((id) => document.querySelector('#message-title').textContent === id, demoMessage);
+  await page.evaluate((id) => { location.hash = '#message=' + encodeURIComponent(id); }, receiptMessage);
+  await page.waitForFunction((id) => document.querySelector('#message-title').textContent === id, receiptMessage);
+  await page.waitForSelector('#message-body pre.raw');
+  assert.match(await page.locator('#message-body pre.raw').first().textContent(), /stat:DELIVRD/);
   await page.click('#message-close');
   await dialog.waitFor({ state: 'hidden' });
 });
