@@ -280,11 +280,23 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) error {
 	if recipient == "" && region == "" {
 		return errorf(http.StatusBadRequest, "give recipient (E.164) or region (ISO country code)")
 	}
-	if region == "" {
+	if region != "" {
+		given, ok := rules.ParseRegion(region)
+		if !ok {
+			// Judged as a country without rules, ZZ or GBR would pass as valid.
+			return errorf(http.StatusBadRequest, "region: want an ISO 3166 country code (GB, US, IN...), got "+quote(region))
+		}
+		// A recipient written with its calling code decides, as it does for
+		// the read models: a region against it judged a US number by GB
+		// rules and called valid what /compliance/violations then flags.
+		// Bare digits may be national numbers: there the region says which.
+		written := strings.TrimSpace(recipient)
+		intl := strings.HasPrefix(written, "+") || strings.HasPrefix(written, "00")
+		if of := rules.RegionOf(recipient); intl && of != rules.Unknown && of != given {
+			return errorf(http.StatusBadRequest, "region "+given+" contradicts the recipient "+quote(recipient)+", a number in "+of+": give one of them")
+		}
+	} else {
 		region = rules.RegionOf(recipient)
-	} else if _, ok := rules.ParseRegion(region); !ok {
-		// Judged as a country without rules, ZZ or GBR would pass as valid.
-		return errorf(http.StatusBadRequest, "region: want an ISO 3166 country code (GB, US, IN...), got "+quote(region))
 	}
 	rs := s.reads.Rules()
 	v := rs.CheckSender(sender, region)

@@ -91,6 +91,13 @@ func TestAnalyticsRegionParameter(t *testing.T) {
 		{"/analytics/sla?from=2999-01-01", http.StatusBadRequest},
 		{"/compliance/check?senderId=ACME&region=uk", http.StatusOK},
 		{"/compliance/check?senderId=ACME&region=ZZ", http.StatusBadRequest},
+		// A number with its calling code decides the region; bare digits
+		// may be national, and the region says whose.
+		{"/compliance/check?senderId=ACME&recipient=%2B14155550100&region=GB", http.StatusBadRequest},
+		{"/compliance/check?senderId=ACME&recipient=0044%207911%20123456&region=US", http.StatusBadRequest},
+		{"/compliance/check?senderId=ACME&recipient=%2B14155550100&region=us", http.StatusOK},
+		{"/compliance/check?senderId=ACME&recipient=4155550100&region=US", http.StatusOK},
+		{"/compliance/check?senderId=ACME&recipient=%2B999&region=GB", http.StatusOK},
 	} {
 		resp, err := http.Get(env.srv.URL + tt.path)
 		if err != nil {
