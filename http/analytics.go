@@ -79,6 +79,12 @@ func parseFilter(r *http.Request) (projections.Filter, error) {
 
 func parseTime(v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		// Go reads an offset of ±24:00, which RFC 3339 does not allow
+		// (hours 00-23) and Go cannot write back: /analytics/sla answered
+		// an empty 200 for it.
+		if _, off := t.Zone(); off <= -24*60*60 || off >= 24*60*60 {
+			return time.Time{}, errors.New("offset out of range")
+		}
 		return t, nil
 	}
 	return time.Parse("2006-01-02", v)
@@ -137,6 +143,14 @@ func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !f.From.Before(f.To) { // a from in the future, against the default to
 		return errorf(http.StatusBadRequest, "from must be before to ("+f.To.Format(time.RFC3339)+" when to is not given)")
+	}
+	// The read model is kept per minute: the range takes every minute it
+	// overlaps, and the answer says so. A part of a minute counted the
+	// minute whole at the end and not at all at the start, under the
+	// range as asked.
+	f.From = f.From.Truncate(time.Minute)
+	if t := f.To.Truncate(time.Minute); t.Before(f.To) {
+		f.To = t.Add(time.Minute)
 	}
 	rep, err := s.reads.SLA(r.Context(), f)
 	if err != nil {

@@ -125,8 +125,6 @@ func TestLastMinute(t *testing.T) {
 	}
 }
 
-// ?carrier= finds a carrier whatever the case it is written in: the read
-// models count carriers in upper case.
 // from=0001-01-01, "since the beginning", is kept: it is Go's zero time,
 // and /analytics/sla took it for "not given" and answered its default hour.
 func TestFilterFromTheBeginning(t *testing.T) {
@@ -137,6 +135,8 @@ func TestFilterFromTheBeginning(t *testing.T) {
 	}
 }
 
+// ?carrier= finds a carrier whatever the case it is written in: the read
+// models count carriers in upper case.
 func TestCarrierFilterIgnoresCase(t *testing.T) {
 	t.Parallel()
 	r := httptest.NewRequest(http.MethodGet, "/analytics/carriers?carrier=%20tMobile%20", nil)
@@ -170,6 +170,97 @@ func TestAnswersNameTheRulesOfTheirReadModel(t *testing.T) {
 		resp.Body.Close()
 		if err != nil || ans.RulesVersion != want {
 			t.Errorf("GET %s: rulesVersion %q (%v), want %q", path, ans.RulesVersion, err, want)
+		}
+	}
+}
+
+// An offset of ±24:00 is not RFC 3339, and Go cannot write it back: it was
+// read, and /analytics/sla answered 200 with an empty body.
+func TestFilterOffsetOutOfRange(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		query string
+		ok    bool
+	}{
+		{"from=2026-11-09T10:00:00%2B24:00", false},
+		{"to=2026-11-10T10:00:00-24:00", false},
+		{"from=2026-11-09T10:00:00%2B24:30", false},
+		{"from=2026-11-09T10:00:00%2B23:59", true},
+		{"from=2026-11-09T10:00:00-23:59", true},
+	} {
+		_, err := parseFilter(httptest.NewRequest(http.MethodGet, "/analytics/sla?"+tt.query, nil))
+		if (err == nil) != tt.ok {
+			t.Errorf("parseFilter(%s): %v, want ok %v", tt.query, err, tt.ok)
+		}
+	}
+}
+
+// An answer that cannot be encoded is a 500 that says so, not a 200 with an
+// empty body.
+func TestWriteJSONUnencodable(t *testing.T) {
+	t.Parallel()
+	w := httptest.NewRecorder()
+	writeJSON(w, http.StatusOK, map[string]any{"at": time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", 24*60*60))})
+	var answer struct{ Error string }
+	if err := json.Unmarshal(w.Body.Bytes(), &answer); w.Code != http.StatusInternalServerError || err != nil || answer.Error == "" {
+		t.Errorf("answer %d %q, want a 500 with an error", w.Code, w.Body.String())
+	}
+}
+
+// /analytics/sla is kept per minute: a range takes every minute it
+// overlaps, and says so. A part of a minute at the start was left out, one
+// at the end counted whole, and the answer echoed the range as asked.
+func TestSLATakesWholeMinutes(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, Config{})
+	for _, body := range []string{
+		`{"messageId":"G1","status":"SENT","carrier":"EDGE","to":"+14155550100","timestamp":"2026-11-09T10:07:00Z"}`,
+		`{"messageId":"G1","status":"DELIVERED","carrier":"EDGE","to":"+14155550100","timestamp":"2026-11-09T10:07:40Z"}`,
+	} {
+		if code, answer := postWebhook(t, env, "application/json", body); code != http.StatusOK {
+			t.Fatalf("webhook: %d %s", code, answer)
+		}
+	}
+	type answer struct {
+		From, To time.Time
+		Delivery projections.Percentiles
+	}
+	get := func(query string) answer {
+		t.Helper()
+		resp, err := http.Get(env.srv.URL + "/analytics/sla?carrier=EDGE&" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a answer
+		if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /analytics/sla?%s: %d %v", query, resp.StatusCode, err)
+		}
+		return a
+	}
+	// The delivery at 10:07:40 counts once projected.
+	for deadline := time.Now().Add(10 * time.Second); get("from=2026-11-09&to=2026-11-10").Delivery.Count != 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the delivery was not projected")
+		}
+	}
+	minute := func(m int) time.Time { return time.Date(2026, 11, 9, 10, m, 0, 0, time.UTC) }
+	for _, tt := range []struct {
+		query    string
+		from, to time.Time
+		count    int64
+	}{
+		{"from=2026-11-09T10:07:30Z&to=2026-11-09T10:08:00Z", minute(7), minute(8), 1},
+		{"from=2026-11-09T10:00:00Z&to=2026-11-09T10:07:30Z", minute(0), minute(8), 1},
+		{"from=2026-11-09T10:07:00Z&to=2026-11-09T10:07:01Z", minute(7), minute(8), 1},
+		{"from=2026-11-09T10:08:00Z&to=2026-11-09T10:08:30Z", minute(8), minute(9), 0},
+		{"from=2026-11-09T10:00:00Z&to=2026-11-09T10:07:00Z", minute(0), minute(7), 0},
+		{"from=0001-01-01&to=2026-11-09T10:07:30Z", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), minute(8), 1},
+	} {
+		a := get(tt.query)
+		if !a.From.Equal(tt.from) || !a.To.Equal(tt.to) || a.Delivery.Count != tt.count {
+			t.Errorf("?%s: range %s - %s, %d deliveries; want %s - %s, %d",
+				tt.query, a.From, a.To, a.Delivery.Count, tt.from, tt.to, tt.count)
 		}
 	}
 }

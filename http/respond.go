@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -93,15 +94,19 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // writeJSON encodes v as the answer. Every JSON answer goes through here.
+// It encodes before it sends the status: a value that cannot be encoded
+// went out as a 200 with an empty body.
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // "AT&T" stays AT&T: these are API answers, not HTML
 	if err := enc.Encode(v); err != nil {
-		logrus.WithError(err).Debug("write response")
+		logrus.WithError(err).WithField("status", code).Error("encode answer")
+		code = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":"internal error: the answer could not be encoded"}` + "\n")
 	}
+	writeJSONBytes(w, code, buf.Bytes())
 }
 
 // writeJSONBytes answers with body, already encoded.

@@ -305,13 +305,15 @@ type SLAReport struct {
 	RulesVersion string `json:"-"`
 }
 
-// SLA combines the per-minute histograms in the filter's range (default: the
-// last hour) into true percentiles, overall, per carrier and per minute.
+// SLA combines the per-minute histograms in the filter's range into true
+// percentiles, overall, per carrier and per minute. With neither end given
+// the range is the last hour; with only to, it runs from the beginning.
 func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
+	none := f.From.IsZero() && f.To.IsZero()
 	if f.To.IsZero() {
 		f.To = time.Now().Add(time.Minute)
 	}
-	if f.From.IsZero() {
+	if none {
 		f.From = f.To.Add(-time.Hour)
 	}
 	judged, version, err := r.rulesOf(ctx, "sla_latency")
