@@ -1,10 +1,13 @@
 package eventstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -244,20 +247,33 @@ func (c *committer) insert(ctx context.Context, batch []*request) ([][]bool, err
 	for _, r := range batch {
 		n += len(r.events)
 	}
-	cols := newColumns(n)
 	first := make(map[domain.Key]bool, n) // key -> seen earlier in this batch
+	unique := make([]*domain.StatusReceived, 0, n)
 	dups := make([][]bool, len(batch))
 	for i, r := range batch {
 		dups[i] = make([]bool, len(r.events))
-		for j, e := range r.events {
-			k := e.Key()
+		for j := range r.events {
+			k := r.events[j].Key()
 			if first[k] {
 				dups[i][j] = true
 				continue
 			}
 			first[k] = true
-			cols.add(e)
+			unique = append(unique, &r.events[j])
 		}
+	}
+	// In key order: two batches holding the same reports in other orders
+	// (a redelivery racing its original) each waited in the unique index
+	// for a key the other held, until PostgreSQL's 1 s deadlock_timeout
+	// broke the cycle, and every request behind them waited that second.
+	// Inserted in one order, the second batch waits for the first and
+	// finds its keys there.
+	slices.SortFunc(unique, func(a, b *domain.StatusReceived) int {
+		return cmp.Or(strings.Compare(a.MessageID, b.MessageID), strings.Compare(a.EventID, b.EventID))
+	})
+	cols := newColumns(len(unique))
+	for _, e := range unique {
+		cols.add(*e)
 	}
 	rows, err := c.pool.Query(ctx, insertSQL, cols.args()...)
 	if err != nil {

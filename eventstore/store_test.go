@@ -682,3 +682,59 @@ func TestOverloadCountsReports(t *testing.T) {
 		t.Errorf("a 200-report request alone: %v", err)
 	}
 }
+
+// Two batches holding the same reports in other orders (a redelivery racing
+// its original, two subscriptions to one URL) deadlocked in the unique
+// index: PostgreSQL broke the cycle only after its 1 s deadlock_timeout, and
+// every request waiting behind either batch waited that second too.
+func TestSameReportsInOtherOrdersDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A batch takes one request of 1,000 reports, so the two go to the two
+	// writers at once.
+	s := eventstore.New(pool, eventstore.Options{Writers: 2, MaxBatch: 1000})
+	for trial := range 5 {
+		forward := make([]domain.StatusReceived, 1000)
+		for i := range forward {
+			forward[i] = report(fmt.Sprintf("dl-%d-%03d", trial, i), "e", domain.StatusDelivered)
+		}
+		backward := make([]domain.StatusReceived, len(forward))
+		for i, r := range forward {
+			backward[len(forward)-1-i] = r
+		}
+		var wg sync.WaitGroup
+		for _, batch := range [][]domain.StatusReceived{forward, backward} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.Append(context.Background(), batch); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	// Closed, the backends leave, and their statistics with them.
+	s.Close()
+	pool.Close()
+	c, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	var deadlocks int64
+	if err := c.QueryRow(context.Background(), `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&deadlocks); err != nil {
+		t.Fatal(err)
+	}
+	if deadlocks != 0 {
+		t.Errorf("%d deadlocks between batches of the same reports", deadlocks)
+	}
+	var n int
+	if err := c.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil || n != 5000 {
+		t.Errorf("events = %d (%v), want 5000", n, err)
+	}
+}
