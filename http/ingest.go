@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -99,6 +100,13 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 			s.metrics.ingestRequests.WithLabelValues("overloaded").Inc()
 		case errors.Is(err, eventstore.ErrRejected):
 			s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
+		case r.Context().Err() != nil && errors.Is(err, context.Canceled):
+			// The sender hung up before its batch began, and nothing was
+			// stored. Counted as a 503 it looked like a store outage
+			// nobody saw (a load tool's last requests at its end). 499 is
+			// what proxies log for it; no client reads it.
+			s.metrics.ingestRequests.WithLabelValues("client_gone").Inc()
+			return errorf(statusClientClosed, "the sender closed the request before its reports were written; nothing was stored")
 		default:
 			s.metrics.ingestRequests.WithLabelValues("unavailable").Inc()
 			if errors.Is(err, eventstore.ErrUnavailable) {
@@ -124,6 +132,9 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 	writeJSONBytes(w, http.StatusOK, answer.appendJSON(make([]byte, 0, 64+96*len(answer.Results))))
 	return nil
 }
+
+// statusClientClosed is nginx's code for a request its client abandoned.
+const statusClientClosed = 499
 
 // appendJSON appends the answer exactly as writeJSON would encode it, newline
 // included, without going through reflection: this answer goes out once per

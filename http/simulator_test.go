@@ -668,3 +668,54 @@ func TestSimulatorReadsItsRequestExactly(t *testing.T) {
 		t.Fatalf("refused requests stored %d events", n-before)
 	}
 }
+
+// A sender that hangs up before its batch is written is counted as gone,
+// not as a 503 from the store: a load tool's last requests at its end
+// showed as store outages nobody saw, with nothing in the log.
+func TestSenderGoneIsNotUnavailable(t *testing.T) {
+	t.Parallel()
+	entered := make(chan struct{}, 1)
+	env := newSimEnvWith(t, Config{}, func(s *eventstore.Store) simStore { return hangUpStore{s, entered} })
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, env.url+"/webhooks/cxone/sms",
+		strings.NewReader(`{"messageId":"gone-1","status":"DELIVERED"}`))
+	req.Header.Set("X-Webhook-Secret", simSecret)
+	done := make(chan error, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		done <- err
+	}()
+	<-entered
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("the request was answered after its sender hung up")
+	}
+	gone := env.metrics.ingestRequests.WithLabelValues("client_gone")
+	for deadline := time.Now().Add(5 * time.Second); counterValue(t, gone) != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("client_gone was not counted")
+		}
+	}
+	if got := counterValue(t, env.metrics.ingestRequests.WithLabelValues("unavailable")); got != 0 {
+		t.Errorf("unavailable = %v, want 0", got)
+	}
+	if n := env.count(t, `SELECT count(*) FROM events`); n != 0 {
+		t.Errorf("a request whose sender hung up stored %d events", n)
+	}
+}
+
+// hangUpStore appends once the request's sender has hung up: the batch
+// begins after its caller is gone.
+type hangUpStore struct {
+	*eventstore.Store
+	entered chan struct{}
+}
+
+func (h hangUpStore) Append(ctx context.Context, events []domain.StatusReceived) ([]eventstore.AppendResult, error) {
+	h.entered <- struct{}{}
+	<-ctx.Done()
+	return h.Store.Append(ctx, events)
+}
