@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/andybalholm/brotli"
+
 	"github.com/cxsms/cxsms/domain"
 	"github.com/cxsms/cxsms/eventstore"
 )
@@ -182,7 +184,8 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// readBody reads the body, inflating a gzip or deflate one as it arrives.
+// readBody reads the body, inflating a gzip, deflate or brotli one as it
+// arrives.
 // Both what arrives and what it inflates to are held to limit, and a body
 // that crosses it fails with *http.MaxBytesError at once, before it is read
 // whole: a few kilobytes can inflate to gigabytes, and a sender that stalls
@@ -211,8 +214,13 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 			return nil, encodingError(encoding, err)
 		}
 		body = zr
+	case "br":
+		// The tutorial's Express takes brotli too: a report through a
+		// proxy that compresses with it got a 415, which tells a sender to
+		// give up.
+		body = brotli.NewReader(body)
 	default:
-		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding "+quote(encoding)+" is not supported: send the body as is, gzip or deflate")
+		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding "+quote(encoding)+" is not supported: send the body as is, gzip, deflate or br")
 	}
 	out, err := readAll(io.LimitReader(body, limit+1), size)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -402,6 +403,10 @@ func gzipped(t *testing.T, s string) string {
 	return compressed(t, s, func(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) })
 }
 
+func brotlied(t *testing.T, s string) string {
+	return compressed(t, s, func(w io.Writer) io.WriteCloser { return brotli.NewWriter(w) })
+}
+
 func deflated(t *testing.T, s string) string {
 	return compressed(t, s, func(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) })
 }
@@ -549,12 +554,17 @@ func TestAnswersMatchTheDocument(t *testing.T) {
 	// gzip: inflated and read like any body, within the same limit for what
 	// it inflates to. An ID with a slash is looked up below as a%2Fb.
 	gz := map[string]string{"Content-Encoding": "gzip"}
+	br := map[string]string{"Content-Encoding": "br"}
 	for _, r := range []apiRequest{
 		webhookPost(gzipped(t, `{"messageId":"a/b","eventId":"gz-1","status":"DELIVERED","carrier":"ATT"}`), gz, http.StatusOK),
 		webhookPost(gzipped(t, `{"events":[`+strings.Repeat(" ", 20<<10)+`]}`), gz, http.StatusRequestEntityTooLarge),
 		webhookPost(`{"messageId":"x","status":"SENT"}`, gz, http.StatusBadRequest),
-		webhookPost(`{"messageId":"x","status":"SENT"}`, map[string]string{"Content-Encoding": "br"}, http.StatusUnsupportedMediaType),
+		webhookPost(`{"messageId":"x","status":"SENT"}`, map[string]string{"Content-Encoding": "zstd"}, http.StatusUnsupportedMediaType),
 		webhookPost(deflated(t, `{"messageId":"deflated-1","status":"SENT"}`), map[string]string{"Content-Encoding": "deflate"}, http.StatusOK),
+		// brotli, as the tutorial's Express takes it, within the same limit.
+		webhookPost(brotlied(t, `{"messageId":"brotli-1","status":"SENT"}`), br, http.StatusOK),
+		webhookPost(brotlied(t, `{"events":[`+strings.Repeat(" ", 20<<10)+`]}`), br, http.StatusRequestEntityTooLarge),
+		webhookPost(`{"messageId":"x","status":"SENT"}`, br, http.StatusBadRequest),
 		webhookPost(`{"messageId":"utf8-enc-1","status":"SENT"}`, map[string]string{"Content-Encoding": "UTF-8"}, http.StatusOK),
 	} {
 		c.do(base, r)
