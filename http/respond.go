@@ -49,9 +49,11 @@ func statusOf(err error) (code int, msg, retryAfter string, unexpected bool) {
 	case errors.Is(err, projections.ErrUnknownProjection):
 		return http.StatusNotFound, err.Error(), "", false
 	case errors.Is(err, projections.ErrRebuildRunning), errors.Is(err, projections.ErrAlreadyReplayed),
-		errors.Is(err, projections.ErrStillFails), errors.Is(err, eventstore.ErrSchemaNewer):
+		errors.Is(err, projections.ErrStillFails), errors.Is(err, eventstore.ErrSchemaNewer),
+		errors.Is(err, projections.ErrOtherRules):
 		// The operator's request conflicts with the state of things: a
-		// rebuild under way, a cause not fixed, a newer release's schema.
+		// rebuild under way, a cause not fixed, a newer release's schema,
+		// a read model judged under other rules than this process's.
 		return http.StatusConflict, err.Error(), "", false
 	case errors.Is(err, eventstore.ErrOverloaded):
 		return http.StatusServiceUnavailable, "too many reports waiting to be stored; retry shortly", "1", false

@@ -157,6 +157,12 @@ func (p *Projector) ReplayDeadLetter(ctx context.Context, id int64) (DeadLetter,
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM projection_offsets WHERE consumer_group = $1 FOR UPDATE`, d.Projection); err != nil {
 			return err
 		}
+		// Applied under this process's rules, on a read model judged under
+		// others, the event's cost went in at another rate card while the
+		// answers named the read model's rules.
+		if err := p.sameRules(ctx, tx, projs[0]); err != nil {
+			return fmt.Errorf("dead letter %d: replay it from a process on the read model's rules, or rebuild: %w", id, err)
+		}
 		e, err := scanEvent(tx.QueryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE transaction_id = $1::text::xid8 AND "offset" = $2`, txid, off))
 		if err != nil {
 			return fmt.Errorf("dead letter %d: read event: %w", id, err)

@@ -404,6 +404,16 @@ func TestDeadLetterAndReplay(t *testing.T) {
 	if _, err := pool.Exec(ctx, `DROP TRIGGER poison ON carrier_cost_messages`); err != nil {
 		t.Fatal(err)
 	}
+	// A process on other rules may not replay it: the event would be
+	// costed at its rate card in a read model that names the first rules.
+	other := projections.NewProjector(pool, rulesV2(t), logrus.New(), projections.Options{})
+	if _, err := other.ReplayDeadLetter(ctx, dls[0].ID); !errors.Is(err, projections.ErrOtherRules) {
+		t.Fatalf("replay under other rules: %v, want ErrOtherRules", err)
+	}
+	pool.QueryRow(ctx, `SELECT sum(total) FROM carrier_costs`).Scan(&costed)
+	if costed != 2 {
+		t.Fatalf("a refused replay changed carrier_costs: %d messages, want 2", costed)
+	}
 	if _, err := p.ReplayDeadLetter(ctx, dls[0].ID); err != nil {
 		t.Fatal(err)
 	}

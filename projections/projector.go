@@ -452,8 +452,8 @@ func (p *Projector) sameRules(ctx context.Context, q rowQuerier, proj projection
 		if judged.version == p.rules.Version {
 			other = fmt.Sprintf("another rules file of the same version %q", judged.version)
 		}
-		return fmt.Errorf("%s: the read model was built under %s and this process runs %q: "+
-			"not applying events until every process projecting this database runs the same RULES_FILE", proj.Name(), other, p.rules.Version)
+		return fmt.Errorf("%s: %w: it was built under %s and this process runs %q: "+
+			"not applying events until every process projecting this database runs the same RULES_FILE", proj.Name(), ErrOtherRules, other, p.rules.Version)
 	}
 	return nil
 }

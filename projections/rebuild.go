@@ -27,6 +27,9 @@ var (
 	// ErrStillFails means a replayed dead letter failed again: its cause
 	// is not fixed yet.
 	ErrStillFails = errors.New("still fails")
+	// ErrOtherRules means the read model was judged under other rules than
+	// this process runs: applying events to it would mix the two.
+	ErrOtherRules = errors.New("the read model holds other rules")
 )
 
 // rebuildBatch is how many events one read of the log takes: large enough
