@@ -5,9 +5,12 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/cxsms/cxsms/projections"
 )
@@ -61,6 +64,9 @@ type rebuildAnswer struct {
 	// RulesVersion is the rules the rebuild judges the log under: this
 	// process's, which need not be another's behind the same balancer.
 	RulesVersion string `json:"rulesVersion"`
+	// Warning says when the read models held other rules before: every
+	// process projecting them under those stops until it runs these.
+	Warning string `json:"warning,omitempty"`
 }
 
 // handleRebuild starts a rebuild and waits a while for it: a small log is
@@ -68,6 +74,12 @@ type rebuildAnswer struct {
 // (202; GET /admin/projections shows it), and reads go on throughout.
 func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request) error {
 	name := pathVar(r, "name")
+	version := s.reads.Rules().Version
+	warning, err := s.otherRulesBefore(r.Context(), name, version)
+	if err != nil {
+		return err
+	}
+	log := loggerFrom(r.Context()).WithFields(logrus.Fields{"projection": name, "rules_version": version})
 	done := make(chan error, 1)
 	var res projections.RebuildResult
 	go func() {
@@ -77,8 +89,11 @@ func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request) error {
 		res, err = s.admin.Rebuild(context.WithoutCancel(r.Context()), name, func(p projections.Progress) {
 			s.metrics.RebuildProgress(name, p.Read, p.Total)
 		})
-		if err != nil && !errors.Is(err, projections.ErrRebuildRunning) && !errors.Is(err, projections.ErrUnknownProjection) {
-			s.log.WithError(err).WithField("projection", name).Error("rebuild failed")
+		switch {
+		case err == nil:
+			log.WithFields(logrus.Fields{"events": res.Events, "took": res.Took.Round(time.Millisecond).String()}).Info("rebuilt")
+		case !errors.Is(err, projections.ErrRebuildRunning) && !errors.Is(err, projections.ErrUnknownProjection):
+			log.WithError(err).Error("rebuild failed")
 		}
 		done <- err
 	}()
@@ -87,12 +102,45 @@ func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		if warning != "" {
+			log.Warn(warning)
+		}
 		writeJSON(w, http.StatusOK, rebuildAnswer{Status: "done", Projections: res.Projections, Events: res.Events,
-			Messages: res.Messages, TookMs: res.Took.Milliseconds(), Rate: res.Rate, RulesVersion: s.reads.Rules().Version})
+			Messages: res.Messages, TookMs: res.Took.Milliseconds(), Rate: res.Rate, RulesVersion: version, Warning: warning})
 	case <-time.After(20 * time.Second):
-		writeJSON(w, http.StatusAccepted, rebuildAnswer{Status: "running", RulesVersion: s.reads.Rules().Version})
+		log.Info("rebuild goes on in the background")
+		if warning != "" {
+			log.Warn(warning)
+		}
+		writeJSON(w, http.StatusAccepted, rebuildAnswer{Status: "running", RulesVersion: version, Warning: warning})
 	}
 	return nil
+}
+
+// otherRulesBefore says, when the read models name is about to rebuild hold
+// other rules than version, what that rebuild does to the processes
+// projecting under them: from a node with another RULES_FILE (an ingest-only
+// one, say) it stopped every projector of the deployment without a word.
+func (s *Server) otherRulesBefore(ctx context.Context, name, version string) (string, error) {
+	states, err := s.admin.States(ctx)
+	if err != nil {
+		return "", err
+	}
+	var others []string
+	for _, st := range states {
+		bare, _, _ := strings.Cut(st.Name, ".")
+		if name != "all" && name != st.Name && name != bare {
+			continue
+		}
+		if st.RulesVersion != "" && st.RulesVersion != version && !slices.Contains(others, st.RulesVersion) {
+			others = append(others, st.RulesVersion)
+		}
+	}
+	if len(others) == 0 {
+		return "", nil
+	}
+	return "the read models were judged under rules " + strings.Join(others, ", ") + " and are rebuilt under " + version +
+		": a process projecting under other rules stops applying events until it runs " + version + " (RULES_FILE)", nil
 }
 
 type deadLettersAnswer struct {
@@ -120,6 +168,8 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	loggerFrom(r.Context()).WithFields(logrus.Fields{"dead_letter": d.ID, "projection": d.Projection,
+		"message_id": d.MessageID, "event_id": d.EventID}).Info("dead letter replayed")
 	writeJSON(w, http.StatusOK, d)
 	return nil
 }

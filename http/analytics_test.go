@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -262,5 +263,41 @@ func TestSLATakesWholeMinutes(t *testing.T) {
 			t.Errorf("?%s: range %s - %s, %d deliveries; want %s - %s, %d",
 				tt.query, a.From, a.To, a.Delivery.Count, tt.from, tt.to, tt.count)
 		}
+	}
+}
+
+// A rebuild under other rules than its read models held says what it does
+// to the processes projecting under those: they stop. From an ingest-only
+// node with another RULES_FILE it stopped a deployment without a word.
+func TestRebuildUnderOtherRulesWarns(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, Config{AdminToken: testAdminToken})
+	rebuild := func(name string) rebuildAnswer {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/admin/projections/"+name+"/rebuild", nil)
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a rebuildAnswer
+		if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("rebuild %s: %d %v", name, resp.StatusCode, err)
+		}
+		return a
+	}
+	if a := rebuild("carrier_costs"); a.Warning != "" {
+		t.Errorf("a rebuild under the same rules warns: %q", a.Warning)
+	}
+	if _, err := env.pool.Exec(context.Background(), `UPDATE projection_status SET rules_version = 'other' WHERE name = 'carrier_costs.v1'`); err != nil {
+		t.Fatal(err)
+	}
+	if a := rebuild("current_status"); a.Warning != "" {
+		t.Errorf("a rebuild of another projection warns: %q", a.Warning)
+	}
+	a := rebuild("all")
+	if !strings.Contains(a.Warning, `rules other`) || !strings.Contains(a.Warning, a.RulesVersion) {
+		t.Errorf("warning %q, want it to name rules other and %s", a.Warning, a.RulesVersion)
 	}
 }
