@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/andybalholm/brotli"
@@ -111,6 +112,12 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 			return errorf(statusClientClosed, "the sender closed the request before its reports were written; nothing was stored")
 		default:
 			s.metrics.ingestRequests.WithLabelValues("unavailable").Inc()
+			// Said in the log, once every few seconds with a count: an
+			// operator whose senders were refused found only a counter.
+			if ok, more := s.storeRefusals.allow(5 * time.Second); ok {
+				loggerFrom(r.Context()).WithError(err).WithField("refused_before", more).
+					Warn("webhook answered 503: the event store could not commit")
+			}
 			if errors.Is(err, eventstore.ErrUnavailable) {
 				// Not "nothing was stored": a commit whose answer was lost
 				// with the connection may have landed. The retry is safe
@@ -260,4 +267,23 @@ func readAll(r io.Reader, size int) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// throttle lets one log line through every so often and counts the ones it
+// held back, so an outage is said without a line per request.
+type throttle struct {
+	last atomic.Int64 // Unix nanoseconds of the last line let through
+	held atomic.Int64
+}
+
+// allow reports whether a line may go out now, and how many were held back
+// since the last one that did.
+func (t *throttle) allow(every time.Duration) (bool, int64) {
+	now := time.Now().UnixNano()
+	last := t.last.Load()
+	if now-last < int64(every) || !t.last.CompareAndSwap(last, now) {
+		t.held.Add(1)
+		return false, 0
+	}
+	return true, t.held.Swap(0)
 }

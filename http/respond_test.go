@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // A read that fails because the database is away is a 503 with Retry-After,
@@ -27,5 +28,22 @@ func TestStatusOfDatabaseAway(t *testing.T) {
 func TestNewServerNeedsAWebhookSecret(t *testing.T) {
 	if _, err := NewServer(Config{}, Deps{}); err == nil {
 		t.Fatal("NewServer accepted an empty WebhookSecret")
+	}
+}
+
+// An outage is said once every so often, with how many lines it held back.
+func TestThrottle(t *testing.T) {
+	var th throttle
+	if ok, held := th.allow(time.Hour); !ok || held != 0 {
+		t.Fatalf("first line: %v, %d held; want it through", ok, held)
+	}
+	for range 3 {
+		if ok, _ := th.allow(time.Hour); ok {
+			t.Fatal("a line within the interval went through")
+		}
+	}
+	th.last.Store(time.Now().Add(-2 * time.Hour).UnixNano())
+	if ok, held := th.allow(time.Hour); !ok || held != 3 {
+		t.Fatalf("after the interval: %v, %d held; want through, 3 held", ok, held)
 	}
 }

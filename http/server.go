@@ -66,6 +66,9 @@ type Server struct {
 	admin          projectionAdmin
 	metrics        *Metrics
 	metricsHandler http.Handler
+	// storeRefusals spaces out the log lines of webhooks refused because
+	// the store could not commit.
+	storeRefusals throttle
 }
 
 // NewServer returns the whole API as one handler.
