@@ -35,6 +35,14 @@ func openPool(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
 	if _, set := pc.ConnConfig.RuntimeParams["jit"]; !set {
 		pc.ConnConfig.RuntimeParams["jit"] = "off"
 	}
+	// A transaction left open holds back every consumer of the log (its
+	// xmin guards the positions): a frozen process (a paused VM, a half-open
+	// connection) with a projector batch open stopped the read models of
+	// every node until TCP gave up, hours later. Ours are never idle inside
+	// a transaction for more than a moment; PostgreSQL ends one that is.
+	if _, set := pc.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
+		pc.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "20s"
+	}
 	pc.HealthCheckPeriod = 5 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
