@@ -36,6 +36,13 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 	if newer != nil && !errors.Is(newer, eventstore.ErrSchemaNewer) {
 		newer = nil // the queries below say what is wrong with the database
 	}
+	// Whether any process projects this database at all (holdPresence).
+	var present bool
+	if err := p.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND ((classid::bigint << 32) | objid::bigint) = $1)`, presenceKey).Scan(&present); err != nil {
+		return nil, fmt.Errorf("projector presence: %w", err)
+	}
 	for _, proj := range p.projections {
 		s := State{Name: proj.Name(), State: "live"}
 		var txid string
@@ -88,6 +95,9 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 			s.State = "failing" // behind, and failed lately: see LastError
 		} else if s.LagSeconds > 5 {
 			s.State = "lagging"
+		}
+		if !present && s.LagEvents > 0 && s.State != "rebuilding" {
+			s.State, s.LastError = "stopped", "no process is projecting this database: run serve with PROJECTORS=on, or cxsms project"
 		}
 		if newer != nil {
 			s.State, s.LastError = "stopped", "not projecting: "+newer.Error()

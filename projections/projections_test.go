@@ -1414,3 +1414,48 @@ func TestRunningProjectorStopsOnNewerSchema(t *testing.T) {
 		}
 	}
 }
+
+// Any process can tell whether anything projects the database: an
+// ingest-only node said "live", then "lagging", with its `cxsms project`
+// gone and nothing moving.
+func TestStatesSayWhenNothingProjects(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	at := time.Now().UTC()
+	if _, err := store.Append(ctx, []domain.StatusReceived{sr("p1", "e1", domain.StatusSent, "ATT", at)}); err != nil {
+		t.Fatal(err)
+	}
+	p, stop := startProjector(t, pool)
+	waitCaughtUp(t, p)
+	if _, err := store.Append(ctx, []domain.StatusReceived{sr("p2", "e1", domain.StatusSent, "ATT", at)}); err != nil {
+		t.Fatal(err)
+	}
+	waitCaughtUp(t, p)
+	stop()
+	// Another process's view: it projects nothing itself.
+	ingestOnly := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{})
+	states, err := ingestOnly.States(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range states {
+		if s.State != "live" {
+			t.Errorf("%s caught up: %s (%s), want live", s.Name, s.State, s.LastError)
+		}
+	}
+	if _, err := store.Append(ctx, []domain.StatusReceived{sr("p3", "e1", domain.StatusSent, "ATT", at)}); err != nil {
+		t.Fatal(err)
+	}
+	states, err = ingestOnly.States(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range states {
+		if s.State != "stopped" || !strings.Contains(s.LastError, "no process is projecting") {
+			t.Errorf("%s with nothing projecting: %s (%q), want stopped with the reason", s.Name, s.State, s.LastError)
+		}
+	}
+}

@@ -109,6 +109,12 @@ func NewProjector(pool *pgxpool.Pool, r *rules.Rules, log *logrus.Logger, opts O
 // a consumer group's position row is locked while a batch is applied, so
 // each event is applied once per projection.
 func (p *Projector) Run(ctx context.Context) error {
+	present := make(chan struct{})
+	go func() {
+		defer close(present)
+		p.holdPresence(ctx)
+	}()
+	defer func() { <-present }()
 	wlog := logrusAdapter{e: p.log.WithField("component", "projector"), stopping: func() bool { return ctx.Err() != nil }}
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wlog)
 	if err != nil {
