@@ -301,3 +301,31 @@ func TestRebuildUnderOtherRulesWarns(t *testing.T) {
 		t.Errorf("warning %q, want it to name rules other and %s", a.Warning, a.RulesVersion)
 	}
 }
+
+// A read behind a lock waits ReadTimeout, then answers 503 with
+// Retry-After: readers piled up for as long as a maintenance session held
+// the events table, while the webhook had answered 503 long before.
+func TestReadsWaitAtMostReadTimeout(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, Config{ReadTimeout: 300 * time.Millisecond})
+	if code, answer := postWebhook(t, env, "application/json", `{"messageId":"locked-1","status":"SENT"}`); code != http.StatusOK {
+		t.Fatalf("webhook: %d %s", code, answer)
+	}
+	ctx := context.Background()
+	tx, err := env.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `LOCK TABLE events IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(env.srv.URL + "/messages/locked-1/history")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("history behind a lock: %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}

@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -57,6 +58,10 @@ func statusOf(err error) (code int, msg, retryAfter string, unexpected bool) {
 		return http.StatusConflict, err.Error(), "", false
 	case errors.Is(err, eventstore.ErrOverloaded):
 		return http.StatusServiceUnavailable, "too many reports waiting to be stored; retry shortly", "1", false
+	case errors.Is(err, context.DeadlineExceeded):
+		// A read that waited its ReadTimeout (bounded): the database is
+		// there but busy or locked.
+		return http.StatusServiceUnavailable, "the database did not answer in time; retry later", "5", false
 	case errors.Is(err, eventstore.ErrUnavailable), eventstore.Unavailable(err):
 		// A read (read models, history, admin) while the database is away;
 		// the webhook says what a failed commit means itself.

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,24 +23,28 @@ func (s *Server) routes() *mux.Router {
 
 	r.Handle("/webhooks/cxone/sms", handlerFunc(s.handleWebhook)).Methods(http.MethodPost)
 
-	r.Handle("/messages/{id}", handlerFunc(s.handleMessage)).Methods(get...)
-	r.Handle("/messages/{id}/history", handlerFunc(s.handleHistory)).Methods(get...)
+	// Reads wait for the database at most ReadTimeout: behind a lock (a
+	// maintenance session's LOCK TABLE, say) they piled up for as long as
+	// it was held, while the webhook had answered 503 long before.
+	read := s.bounded
+	r.Handle("/messages/{id}", read(handlerFunc(s.handleMessage))).Methods(get...)
+	r.Handle("/messages/{id}/history", read(handlerFunc(s.handleHistory))).Methods(get...)
 
 	// Routes that filter name their parameters: a misspelt or mangled
 	// filter would answer the unfiltered totals as if filtered.
-	r.Handle("/analytics/carriers", params(s.handleCarriers, "from", "to", "region", "carrier")).Methods(get...)
-	r.Handle("/analytics/sla", params(s.handleSLA, "from", "to", "carrier", "region")).Methods(get...)
-	r.Handle("/analytics/delivery", handlerFunc(s.handleDelivery)).Methods(get...)
-	r.Handle("/compliance/violations", params(s.handleViolations, "region", "senderId")).Methods(get...)
+	r.Handle("/analytics/carriers", read(params(s.handleCarriers, "from", "to", "region", "carrier"))).Methods(get...)
+	r.Handle("/analytics/sla", read(params(s.handleSLA, "from", "to", "carrier", "region"))).Methods(get...)
+	r.Handle("/analytics/delivery", read(handlerFunc(s.handleDelivery))).Methods(get...)
+	r.Handle("/compliance/violations", read(params(s.handleViolations, "region", "senderId"))).Methods(get...)
 	r.Handle("/compliance/check", params(s.handleCheck, "senderId", "recipient", "region")).Methods(get...)
 
 	r.Handle("/simulator/sms", handlerFunc(s.handleSimulator)).Methods(http.MethodPost)
 
 	// Admin routes check the token themselves rather than through a
 	// subrouter: a wrong method on one got the subrouter's 404.
-	r.Handle("/admin/projections", s.requireAdmin(handlerFunc(s.handleProjections))).Methods(get...)
+	r.Handle("/admin/projections", s.requireAdmin(read(handlerFunc(s.handleProjections)))).Methods(get...)
 	r.Handle("/admin/projections/{name}/rebuild", s.requireAdmin(handlerFunc(s.handleRebuild))).Methods(http.MethodPost)
-	r.Handle("/admin/dead-letters", s.requireAdmin(handlerFunc(s.handleDeadLetters))).Methods(get...)
+	r.Handle("/admin/dead-letters", s.requireAdmin(read(handlerFunc(s.handleDeadLetters)))).Methods(get...)
 	r.Handle("/admin/dead-letters/{id}/replay", s.requireAdmin(handlerFunc(s.handleReplay))).Methods(http.MethodPost)
 
 	r.Handle("/healthz", handlerFunc(s.handleHealthz)).Methods(get...)
@@ -65,6 +70,15 @@ func (s *Server) routes() *mux.Router {
 		return errorf(http.StatusMethodNotAllowed, "method "+req.Method+" not allowed on "+req.URL.Path+": use "+strings.Join(allowed, " or "))
 	}))))
 	return r
+}
+
+// bounded gives a read ReadTimeout to get its answer from the database.
+func (s *Server) bounded(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ReadTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // allowedMethods are the methods some route of router takes for req's path,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -35,6 +36,8 @@ type Config struct {
 	MaxBodyBytes     int64
 	AdminToken       string
 	SimulatorEnabled bool
+	// ReadTimeout bounds a read's wait for the database (default 10 s).
+	ReadTimeout time.Duration
 }
 
 // Deps are the things the handlers call.
@@ -83,6 +86,9 @@ func NewServer(cfg Config, deps Deps) (http.Handler, error) {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 10 * time.Second
 	}
 	s := &Server{cfg: cfg, keys: keys, log: deps.Log, store: deps.Store, reads: deps.Reads, admin: deps.Admin, metrics: deps.Metrics, metricsHandler: deps.MetricsHandler}
 	return lenientPath(s.routes()), nil
