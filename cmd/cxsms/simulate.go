@@ -38,8 +38,12 @@ keep-alive connection, each on its own seeded stream, so the same --seed sends
 the same reports in the same order per worker (and --start pins their
 timestamps too). Prints a progress line on stderr and a summary with latency
 percentiles on stdout. A 503 is retried after its Retry-After, and counted.
+A connection that cannot be made (the service is down or restarting) is
+tried again after a pause that doubles up to 5s; a request given up while
+the service cannot be reached is counted as not sent, apart from the sent
+ones, and the run stops once the service has been unreachable for 30s.
 
-An interrupt (SIGINT, SIGTERM) ends the run early: the summary is printed,
+An interrupt (SIGINT, SIGTERM, SIGHUP) ends the run early: the summary is printed,
 and requests the interrupt cut before their answer are counted apart, as
 neither acknowledged nor failed (the service may have stored them); so are
 requests whose answer had not begun after --timeout. A 401 or 403 ends the
@@ -47,7 +51,8 @@ run at once, as no retry can succeed; the error names what the webhook said,
 and for other failures the first error of each kind.
 
 exit status: 0 when every request was acknowledged; 1 when a request failed
-for good or timed out, or a flag is wrong; 130 when the run was interrupted.
+for good, timed out or was not sent, or a flag is wrong; 130 when the run
+was interrupted.
 
 scenarios:
   single     one CXone JSON report per message, as the tutorial's simulator
@@ -287,6 +292,10 @@ func simulateCmd(ctx context.Context, cfg config, args []string, stdout, stderr 
 	case t.Failed > 0:
 		problems = append(problems, fmt.Sprintf("%d of %d requests failed (%s): %s", t.Failed, t.Requests, formatErrors(t.Errors), formatCauses(t.FirstErrors)))
 	}
+	if t.NotSentRequests > 0 {
+		problems = append(problems, fmt.Sprintf("%d requests (%d reports) were not sent: the target could not be reached (%s)",
+			t.NotSentRequests, t.NotSentReports, t.ConnectError))
+	}
 	if t.TimedOutRequests > 0 {
 		problems = append(problems, fmt.Sprintf("%d requests timed out after --timeout %v: their outcome is unknown, they may be stored",
 			t.TimedOutRequests, sum.timeout))
@@ -321,7 +330,22 @@ type counters struct {
 	// whose answer had not begun after --timeout.
 	interrupted, interruptedReports atomic.Int64
 	timedOut, timedOutReports       atomic.Int64
+	// notSent and notSentReports are requests given up while the target
+	// could not be reached: not in requests and reports either, and
+	// certainly not stored. reconnects are the pauses before dialling
+	// again.
+	notSent, notSentReports, reconnects atomic.Int64
 }
+
+// A worker whose connection cannot be made waits connectRetryFirst before
+// it dials again, twice as long after each failure in a row, up to
+// connectRetryMost; once its connections have failed for unreachableFor,
+// it stops the run. Variables, so tests can shorten them.
+var (
+	connectRetryFirst = 100 * time.Millisecond
+	connectRetryMost  = 5 * time.Second
+	unreachableFor    = 30 * time.Second
+)
 
 // simulation is one run's shared state.
 type simulation struct {
@@ -338,6 +362,9 @@ type simulation struct {
 	// firstErrors is what the first failure of each kind said: a count
 	// alone does not say why (a service down, a wrong secret).
 	firstErrors map[string]string
+	// connectError is what the first connection that could not be made
+	// said.
+	connectError string
 }
 
 // worker is one connection's sender. It reuses its buffers, and its request
@@ -367,6 +394,11 @@ type worker struct {
 	// answered is when the last answer (or failure) came, so the next
 	// request knows how long the connection has been idle.
 	answered time.Time
+	// connectWait is the pause after the last connection that could not be
+	// made, and unreachable when the failures in a row began; both zero
+	// while connections succeed.
+	connectWait time.Duration
+	unreachable time.Time
 }
 
 // counters returns the counters a request counts in: all of them, and the
@@ -450,7 +482,7 @@ func runSimulation(ctx context.Context, o simulateOptions, stderr io.Writer) *si
 	}
 	sum := s.summarize(workers, measureFrom, ended, whole)
 	sum.Interrupted = ctx.Err() != nil
-	if cause := context.Cause(stop); !sum.Interrupted && errors.Is(cause, errRefused) {
+	if cause := context.Cause(stop); !sum.Interrupted && (errors.Is(cause, errRefused) || errors.Is(cause, errUnreachable)) {
 		sum.Stopped = cause.Error()
 	}
 	return sum
@@ -536,10 +568,8 @@ func (w *worker) run(ctx, stop context.Context) {
 		if interval > 0 {
 			now := time.Now()
 			if d := next.Sub(now); d > 0 {
-				select {
-				case <-stop.Done():
+				if !pause(stop, d) {
 					return
-				case <-time.After(d):
 				}
 			} else if d < -time.Second {
 				next = now // far behind: do not burst to catch up
@@ -640,7 +670,7 @@ func (w *worker) send(ctx, stop context.Context) {
 			c.failed.Add(1)
 		}
 	}
-	for attempt := 0; ; attempt++ {
+	for unavailable := 0; ; {
 		began := time.Now()
 		// fasthttp reads the whole body before Do returns, so a body that
 		// fails half-way is an error here, timed as none.
@@ -653,6 +683,39 @@ func (w *worker) send(ctx, stop context.Context) {
 			err = w.client.Do(&w.req, &w.res)
 		}
 		w.answered = time.Now()
+		if err != nil && notConnected(err) {
+			// Nothing was sent: the target is down or restarting. Dialling
+			// again at once made 125,000 attempts in 5 s, each counted as a
+			// message sent; so pause, as after a 503, and give the request
+			// up, counted apart, only when the run ends meanwhile.
+			if ctx.Err() == nil {
+				s.connectFailed(err)
+				if w.unreachable.IsZero() {
+					w.unreachable = began
+				}
+				if time.Since(w.unreachable) >= unreachableFor {
+					s.stop(fmt.Errorf("%w for %v: %v", errUnreachable, unreachableFor, err))
+				}
+			}
+			if stop.Err() == nil {
+				w.connectWait = min(max(2*w.connectWait, connectRetryFirst), connectRetryMost)
+				for _, c := range cs {
+					c.reconnects.Add(1)
+				}
+				if pause(stop, w.connectWait) {
+					continue
+				}
+			}
+			cut = true
+			for _, c := range cs {
+				c.requests.Add(-1)
+				c.reports.Add(-n)
+				c.notSent.Add(1)
+				c.notSentReports.Add(n)
+			}
+			return
+		}
+		w.connectWait, w.unreachable = 0, time.Time{}
 		if err != nil {
 			if ctx.Err() != nil {
 				// Interrupted: neither acknowledged nor failed, and maybe
@@ -693,16 +756,15 @@ func (w *worker) send(ctx, stop context.Context) {
 				c.duplicates.Add(dups)
 			}
 			return
-		case status == fasthttp.StatusServiceUnavailable && attempt < 10:
+		case status == fasthttp.StatusServiceUnavailable && unavailable < 10:
+			unavailable++
 			for _, c := range cs {
 				c.retries.Add(1)
 			}
 			wait, _ := strconv.Atoi(string(w.res.Header.Peek("Retry-After")))
-			select {
-			case <-stop.Done():
+			if !pause(stop, time.Duration(min(max(wait, 0), 60))*time.Second) {
 				fail("503", answerError(&w.res))
 				return
-			case <-time.After(time.Duration(min(max(wait, 0), 60)) * time.Second):
 			}
 			continue
 		case status == fasthttp.StatusUnauthorized || status == fasthttp.StatusForbidden:
@@ -725,6 +787,38 @@ func (w *worker) send(ctx, stop context.Context) {
 // errRefused starts the cause of a run stopped by a 401 or 403.
 var errRefused = errors.New("the webhook refused")
 
+// errUnreachable starts the cause of a run stopped because no connection
+// to the target could be made for unreachableFor.
+var errUnreachable = errors.New("the target could not be reached")
+
+// pause waits d, or until stop ends; it tells whether it waited all of d.
+func pause(stop context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-stop.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// notConnected tells whether err is a connection that could not be made:
+// the worker's dialer failed (refused, unreachable, the dialer's own
+// timeout, a name that does not resolve), and nothing was sent.
+func notConnected(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func (s *simulation) connectFailed(err error) {
+	s.mu.Lock()
+	if s.connectError == "" {
+		s.connectError = err.Error()
+	}
+	s.mu.Unlock()
+}
+
 // addLatency keeps a request's latency. Warm-up latencies are kept too, for
 // a run that ends during the warm-up; the measuring flag only turns on, so
 // they come first.
@@ -739,8 +833,7 @@ func (w *worker) addLatency(took time.Duration, cs []*counters) {
 // opposed to a connection that could not be made (the dialer's own timeout),
 // after which nothing was sent.
 func timedOut(err error) bool {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
+	if notConnected(err) {
 		return false
 	}
 	var t interface{ Timeout() bool }
@@ -803,9 +896,15 @@ func (s *simulation) progress(workersDone <-chan struct{}, began time.Time, stde
 		if !s.measuring.Load() {
 			warm = " (warming up)"
 		}
-		fmt.Fprintf(stderr, "%s%6.1fs  sent %d req, %d reports  acked %d  dup %d  retried %d  errors %s  %.0f req/s%s%s",
+		// While the target cannot be reached, say so: the line alone
+		// showed nothing moving.
+		unreachable := ""
+		if r, ns := s.all.reconnects.Load(), s.all.notSent.Load(); r > 0 || ns > 0 {
+			unreachable = fmt.Sprintf("  reconnects %d  not sent %d", r, ns)
+		}
+		fmt.Fprintf(stderr, "%s%6.1fs  sent %d req, %d reports  acked %d  dup %d  retried %d  errors %s%s  %.0f req/s%s%s",
 			start, now.Sub(began).Seconds(), reqs, s.all.reports.Load(), s.all.acked.Load(), s.all.duplicates.Load(),
-			s.all.retries.Load(), errs, rate, warm, end)
+			s.all.retries.Load(), errs, unreachable, rate, warm, end)
 	}
 	for {
 		select {
@@ -845,7 +944,8 @@ func formatErrors(m map[string]int64) string {
 // simulateSummary is what a run did. Rates and latencies cover the measured
 // window (after the warm-up, or the whole run when it ended during the
 // warm-up); totals cover the whole run. Totals and Sent count requests
-// whose outcome is known; those an interrupt cut are counted apart.
+// whose outcome is known; those an interrupt or --timeout cut, and those
+// never sent, are counted apart.
 type simulateSummary struct {
 	Target      string  `json:"target"`
 	Scenario    string  `json:"scenario"`
@@ -857,10 +957,12 @@ type simulateSummary struct {
 	// EndedInWarmup says the run ended during the warm-up, so the measured
 	// window is the whole run.
 	EndedInWarmup bool `json:"endedInWarmup"`
-	// Interrupted says an interrupt (SIGINT, SIGTERM) ended the run early.
+	// Interrupted says an interrupt (SIGINT, SIGTERM, SIGHUP) ended the run
+	// early.
 	Interrupted bool `json:"interrupted"`
 	// Stopped says why the run stopped early, when a refusal (401, 403)
-	// meant no request could succeed.
+	// meant no request could succeed, or the target could not be reached
+	// for unreachableFor.
 	Stopped string `json:"stopped,omitempty"`
 	timeout time.Duration
 
@@ -891,6 +993,15 @@ type simulateSummary struct {
 		// Requests, and maybe stored. Their waits are in the latencies.
 		TimedOutRequests int64 `json:"timedOutRequests"`
 		TimedOutReports  int64 `json:"timedOutReports"`
+		// NotSentRequests were given up while the target could not be
+		// reached (no connection could be made until the run ended): not
+		// in Requests, nor in Sent, and not stored. ConnectRetries counts
+		// the pauses before dialling again, ConnectError what the first
+		// failed connection said.
+		NotSentRequests int64  `json:"notSentRequests"`
+		NotSentReports  int64  `json:"notSentReports"`
+		ConnectRetries  int64  `json:"connectRetries"`
+		ConnectError    string `json:"connectError,omitempty"`
 	} `json:"totals"`
 	Sent *simulate.Tally `json:"sent"`
 }
@@ -935,6 +1046,8 @@ func (s *simulation) summarize(workers []*worker, from, to time.Time, whole bool
 	t.Errors, t.FirstErrors = s.errors, s.firstErrors
 	t.InterruptedRequests, t.InterruptedReports = s.all.interrupted.Load(), s.all.interruptedReports.Load()
 	t.TimedOutRequests, t.TimedOutReports = s.all.timedOut.Load(), s.all.timedOutReports.Load()
+	t.NotSentRequests, t.NotSentReports = s.all.notSent.Load(), s.all.notSentReports.Load()
+	t.ConnectRetries, t.ConnectError = s.all.reconnects.Load(), s.connectError
 	return sum
 }
 
@@ -951,7 +1064,11 @@ func (sum *simulateSummary) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, ": %.0f req/s, %.0f reports/s\n", sum.RequestsPerSec, sum.ReportsPerSec)
 	fmt.Fprintf(w, "latency    p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n", sum.Latency.P50, sum.Latency.P90, sum.Latency.P99, sum.Latency.Max)
-	fmt.Fprintf(w, "requests   %d sent, %d failed (%s), %d retried after 503\n", t.Requests, t.Failed, formatErrors(t.Errors), t.Retries)
+	fmt.Fprintf(w, "requests   %d sent, %d failed (%s), %d retried after 503", t.Requests, t.Failed, formatErrors(t.Errors), t.Retries)
+	if t.ConnectRetries > 0 {
+		fmt.Fprintf(w, ", %d reconnects after a failed connection", t.ConnectRetries)
+	}
+	fmt.Fprintln(w)
 	if len(t.FirstErrors) > 0 {
 		fmt.Fprintf(w, "causes     %s\n", formatCauses(t.FirstErrors))
 	}
@@ -962,6 +1079,14 @@ func (sum *simulateSummary) print(w io.Writer) {
 	if t.TimedOutRequests > 0 {
 		fmt.Fprintf(w, "timed out  %d requests (%d reports) without an answer after %v, outcome unknown: they may be stored; not counted above\n",
 			t.TimedOutRequests, t.TimedOutReports, sum.timeout)
+	}
+	if t.NotSentRequests > 0 {
+		why := t.ConnectError
+		if why == "" {
+			why = "the interrupt came while connecting"
+		}
+		fmt.Fprintf(w, "not sent   %d requests (%d reports) given up while the target could not be reached (%s): not stored; not counted above\n",
+			t.NotSentRequests, t.NotSentReports, why)
 	}
 	if sum.Interrupted {
 		fmt.Fprintf(w, "interrupted %d requests (%d reports) cut before their answer, outcome unknown: they may be stored; not counted above\n",

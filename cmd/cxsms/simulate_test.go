@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -435,16 +436,115 @@ func TestSimulateStopsWhenRefused(t *testing.T) {
 }
 
 // TestSimulateNamesTheTransportError: against a service that is down, the
-// error says why every request failed, not only how many did.
+// error says why no request could be sent, none is counted as sent (each
+// was counted as a message sent and a request failed), and the run stops
+// once the service has been unreachable for a while. Not parallel: it
+// shortens the pauses.
 func TestSimulateNamesTheTransportError(t *testing.T) {
+	shortenConnectRetries(t, 20*time.Millisecond, 100*time.Millisecond, 500*time.Millisecond)
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there now
+	start := time.Now()
 	sum, _, err := runSimulate(t, nil, "--target", url, "--secret", "s", "--count", "3", "--concurrency", "1", "--rate", "0", "--scenario", "single", "--quiet")
-	if err == nil || !strings.Contains(err.Error(), "3 of 3 requests failed (transport:3): first transport: ") ||
-		!strings.Contains(err.Error(), "connection refused") || !strings.Contains(sum.Totals.FirstErrors["transport"], "connection refused") {
+	if err == nil || !strings.Contains(err.Error(), "stopped early: the target could not be reached for 500ms: ") ||
+		!strings.Contains(err.Error(), "1 requests (1 reports) were not sent: the target could not be reached (") ||
+		!strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "failed") {
 		t.Fatalf("simulate: %v", err)
 	}
+	tot := sum.Totals
+	if tot.Requests != 0 || tot.Reports != 0 || tot.Failed != 0 || tot.NotSentRequests != 1 || tot.NotSentReports != 1 ||
+		sum.Sent.Messages != 0 || sum.Sent.Reports != 0 || !strings.Contains(tot.ConnectError, "connection refused") {
+		t.Fatalf("totals %+v, sent %+v", tot, sum.Sent)
+	}
+	// 20, 40, 80, then 100 ms pauses over 500 ms: a handful, not thousands.
+	if tot.ConnectRetries < 3 || tot.ConnectRetries > 10 {
+		t.Errorf("%d connection retries in 500 ms, want pauses of 20 ms doubling to 100 ms", tot.ConnectRetries)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("an unreachable target held the run %v", took)
+	}
+}
+
+// A target that goes away mid-run (killed, restarting) is not hammered: a
+// tester's run made 125,000 connection attempts in 5 s, each counted as a
+// message sent and a request failed. Connections are retried after pauses,
+// and the requests given up when the run ends are counted as not sent,
+// apart from the sent ones. Not parallel: it shortens the pauses.
+func TestSimulateBacksOffWhenTheTargetGoesAway(t *testing.T) {
+	shortenConnectRetries(t, 50*time.Millisecond, 200*time.Millisecond, time.Minute)
+	f, _ := newFakeWebhook(t)
+	var served atomic.Int64
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.ServeHTTP(w, r)
+		if served.Add(1) == 20 {
+			go srv.Close() // after this answer: Close waits for the handlers
+		}
+	}))
+	t.Cleanup(srv.Close)
+	sum, stderr, err := runSimulate(t, nil, "--target", srv.URL, "--secret", f.secret, "--duration", "1500ms", "--rate", "0",
+		"--concurrency", "2", "--scenario", "single", "--quiet")
+	if err == nil || !strings.Contains(err.Error(), "were not sent: the target could not be reached") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("simulate: %v\n%s", err, stderr)
+	}
+	tot := sum.Totals
+	f.mu.Lock()
+	stored := int64(len(f.bodies))
+	f.mu.Unlock()
+	// Each worker's keep-alive connection may be cut under a request sent
+	// as the server closed: that one is a failure, the rest never left.
+	if tot.Acknowledged != stored || tot.Failed > 2 || tot.Requests != tot.Acknowledged+tot.Failed || tot.TimedOutRequests != 0 {
+		t.Errorf("target stored %d reports; totals %+v", stored, tot)
+	}
+	if tot.NotSentRequests < 1 || tot.NotSentRequests > 2 || int64(sum.Sent.Reports) != tot.Reports || sum.Sent.Messages != int(tot.Reports) {
+		t.Errorf("totals %+v, sent %+v: want the 1 or 2 requests given up apart, and only what was sent in sent", tot, sum.Sent)
+	}
+	// Two workers pausing 50, 100, then 200 ms for at most 1.5 s.
+	if tot.ConnectRetries < 2 || tot.ConnectRetries > 30 {
+		t.Errorf("%d connection retries in 1.5 s", tot.ConnectRetries)
+	}
+}
+
+// A target that is not up yet when the run starts (a service restarting)
+// gets every report once it is: the pauses are retries, and nothing is
+// lost or counted as not sent. Not parallel: it shortens the pauses.
+func TestSimulateWaitsForTheTarget(t *testing.T) {
+	shortenConnectRetries(t, 20*time.Millisecond, 100*time.Millisecond, time.Minute)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	f := &fakeWebhook{seen: map[domain.Key]bool{}, secret: "fake-secret"}
+	srv := &http.Server{Handler: f}
+	t.Cleanup(func() { srv.Close() })
+	time.AfterFunc(400*time.Millisecond, func() {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("listen again on %s: %v", addr, err)
+			return
+		}
+		srv.Serve(ln)
+	})
+	sum, stderr, err := runSimulate(t, nil, "--target", "http://"+addr, "--secret", f.secret, "--count", "10", "--concurrency", "2",
+		"--rate", "0", "--scenario", "single", "--quiet")
+	if err != nil {
+		t.Fatalf("simulate: %v\n%s", err, stderr)
+	}
+	tot := sum.Totals
+	if tot.Acknowledged != 10 || tot.Requests != 10 || tot.NotSentRequests != 0 || tot.ConnectRetries < 2 || sum.Sent.Messages != 10 {
+		t.Fatalf("totals %+v, sent %+v", tot, sum.Sent)
+	}
+}
+
+// shortenConnectRetries sets the pauses after a failed connection, and how
+// long the target may stay unreachable, for one test.
+func shortenConnectRetries(t *testing.T, first, most, unreachable time.Duration) {
+	f, m, u := connectRetryFirst, connectRetryMost, unreachableFor
+	t.Cleanup(func() { connectRetryFirst, connectRetryMost, unreachableFor = f, m, u })
+	connectRetryFirst, connectRetryMost, unreachableFor = first, most, unreachable
 }
 
 // TestSimulateTimeoutsAreOutcomeUnknown: a request cut by --timeout may be
