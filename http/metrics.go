@@ -71,6 +71,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// NewProjectionMetrics registers only the projectors' series, for a process
+// that runs nothing else (cxsms project): ingest counters there would say
+// 0 failures of work it never does.
+func NewProjectionMetrics(reg prometheus.Registerer) *Metrics {
+	return &Metrics{proj: newProjMetrics(reg)}
+}
+
 // BatchCommitted implements eventstore.Observer.
 func (m *Metrics) BatchCommitted(requests, reports int, took time.Duration, err error) {
 	if err != nil {

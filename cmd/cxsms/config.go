@@ -63,7 +63,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	cfg.webhookSecretPadded = padded
 	cfg.adminTokenPadded = cfg.AdminToken != get("ADMIN_TOKEN")
 	if cfg.Port == "" {
-		cfg.Port = "8080"
+		cfg.Port = defaultServePort
 	}
 	// A number only: net.Listen also takes a service name ("http" bound
 	// port 80 without a word).
@@ -89,6 +89,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.SimulatorEnabled = b
 	}
+	// Read by the CXone client only once serve has a PUBLIC_URL to keep
+	// registered, so a typo went unnoticed at start: checked here, by the
+	// client's rule, as register-webhook checks it.
+	if v := strings.TrimSpace(get("CXONE_ALLOW_LOCALHOST")); v != "" {
+		if _, ok := parseYesNo(v); !ok {
+			return config{}, fmt.Errorf("CXONE_ALLOW_LOCALHOST: %q is not a yes/no value: use true or false", v)
+		}
+	}
 	cfg.LogLevel = logrus.InfoLevel
 	if v := get("LOG_LEVEL"); v != "" {
 		l, err := logrus.ParseLevel(v)
@@ -111,6 +119,28 @@ func parseSwitch(v string) (on, ok bool) {
 	}
 	return false, false
 }
+
+// parseYesNo reads a yes/no setting by the CXone client's rule (cxone's
+// parseBool): true/false, 1/0, yes/no, on/off, in any case, and not the t/y
+// parseSwitch also takes, so that serve and register-webhook agree on
+// CXONE_ALLOW_LOCALHOST.
+func parseYesNo(v string) (on, ok bool) {
+	switch strings.ToLower(v) {
+	case "1", "true", "yes", "on":
+		return true, true
+	case "0", "false", "no", "off":
+		return false, true
+	}
+	return false, false
+}
+
+// defaultServePort is serve's port when PORT is not set; defaultProjectPort
+// is project's, next to it, so that both can run on one machine as they
+// come.
+const (
+	defaultServePort   = "8080"
+	defaultProjectPort = "8081"
+)
 
 func (c config) requireDatabase() error {
 	if c.DatabaseURL == "" {

@@ -5,10 +5,12 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cxsms/cxsms/eventstore/pgtest"
+	"github.com/cxsms/cxsms/http/cxone"
 )
 
 // PORT is a number: net.Listen took "http" for port 80 without a word.
@@ -70,5 +72,91 @@ func TestConfigSimulatorSwitch(t *testing.T) {
 	}
 	if _, err := loadConfig(envFunc(map[string]string{"SIMULATOR_ENABLED": "maybe"})); err == nil {
 		t.Error("SIMULATOR_ENABLED=maybe was taken")
+	}
+}
+
+// CXONE_ALLOW_LOCALHOST=maybe started serve without a word, where
+// register-webhook refused it; loadConfig now refuses it for every command,
+// by the CXone client's own rule (checked here value by value against it).
+func TestConfigAllowLocalhostAsTheCXoneClientReadsIt(t *testing.T) {
+	creds := map[string]string{"CXONE_DOMAIN": "api-na1.niceincontact.com", "CXONE_CLIENT_ID": "id", "CXONE_CLIENT_SECRET": "secret"}
+	for _, v := range []string{"1", "0", "true", "FALSE", "Yes", "no", "ON", "off", " true ", "maybe", "t", "y", "n", "2", "enable"} {
+		env := map[string]string{"CXONE_ALLOW_LOCALHOST": v}
+		for k, c := range creds {
+			env[k] = c
+		}
+		_, clientErr := cxone.ConfigFromEnv(envFunc(env))
+		_, err := loadConfig(envFunc(env))
+		if (err == nil) != (clientErr == nil) {
+			t.Errorf("CXONE_ALLOW_LOCALHOST=%q: loadConfig says %v, the CXone client %v", v, err, clientErr)
+		}
+		if err != nil && !strings.Contains(err.Error(), `CXONE_ALLOW_LOCALHOST: "`+strings.TrimSpace(v)+`" is not a yes/no value`) {
+			t.Errorf("CXONE_ALLOW_LOCALHOST=%q: %v, want the variable and the value named", v, err)
+		}
+	}
+}
+
+// A bad setting is refused before the database is opened or anything
+// starts: without DATABASE_URL, the error is the setting's, and nothing was
+// logged first. PROJECTOR_CONCURRENCY=0 first warned that migrations were
+// not applied ("operation was canceled"), and project logged "projecting"
+// before refusing it; COMMIT_WRITERS=1000000 took 2 GB and 40 s to start.
+func TestConfigRefusedBeforeAnythingStarts(t *testing.T) {
+	noDotEnv(t)
+	for _, tc := range []struct {
+		cmd, name, value string
+		want             string
+	}{
+		{"serve", "COMMIT_WRITERS", "0", "COMMIT_WRITERS must be a number from 1 to 64"},
+		{"serve", "COMMIT_WRITERS", "1000000", `COMMIT_WRITERS must be a number from 1 to 64, got "1000000"`},
+		{"serve", "COMMIT_WINDOW", "soon", "COMMIT_WINDOW"},
+		{"serve", "PROJECTOR_CONCURRENCY", "0", "PROJECTOR_CONCURRENCY must be a number from 1 to 4 (there are 4 projections)"},
+		{"serve", "PROJECTOR_CONCURRENCY", "5", `PROJECTOR_CONCURRENCY must be a number from 1 to 4 (there are 4 projections), got "5"`},
+		{"serve", "PROJECTOR_CONCURRENCY", "1000000", "PROJECTOR_CONCURRENCY"},
+		{"serve", "PROJECTORS", "maybe", `PROJECTORS must be on or off, got "maybe"`},
+		{"serve", "CXONE_ALLOW_LOCALHOST", "maybe", `CXONE_ALLOW_LOCALHOST: "maybe" is not a yes/no value`},
+		{"project", "PROJECTOR_CONCURRENCY", "0", "PROJECTOR_CONCURRENCY must be a number from 1 to 4"},
+		{"project", "PROJECTOR_CONCURRENCY", "1000000", "PROJECTOR_CONCURRENCY"},
+	} {
+		env := map[string]string{"WEBHOOK_SECRET": "s", "PORT": "0", "LOG_LEVEL": "debug", tc.name: tc.value}
+		var stdout, stderr syncBuffer
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := run(ctx, []string{tc.cmd}, envFunc(env), &stdout, &stderr)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s with %s=%s: %v, want an error saying %q", tc.cmd, tc.name, tc.value, err, tc.want)
+		}
+		if out := stdout.String() + stderr.String(); out != "" {
+			t.Errorf("%s with %s=%s said before refusing it: %s", tc.cmd, tc.name, tc.value, out)
+		}
+	}
+}
+
+// PROJECTORS is read in any case, as SIMULATOR_ENABLED is: PROJECTORS=OFF
+// was refused.
+func TestConfigProjectorsSwitch(t *testing.T) {
+	for v, want := range map[string]bool{"": true, "on": true, "On": true, "ON": true, "off": false, "OFF": false, " Off ": false} {
+		on, err := projectorsSwitch(config{getenv: envFunc(map[string]string{"PROJECTORS": v})})
+		if err != nil || on != want {
+			t.Errorf("PROJECTORS=%q: %v, %v; want %v", v, on, err, want)
+		}
+	}
+}
+
+// project serves its metrics on PORT, or beside serve's default port when
+// PORT is not set, so the two can share a machine as they come.
+func TestProjectPort(t *testing.T) {
+	noDotEnv(t)
+	for port, want := range map[string]string{"": "8081", "9100": "9100", "0": "0"} {
+		cfg, err := loadConfig(envFunc(map[string]string{"PORT": port}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := projectPort(cfg); got != want {
+			t.Errorf("PORT=%q: project listens on %s, want %s", port, got, want)
+		}
+		if port == "" && cfg.Port == projectPort(cfg) {
+			t.Errorf("serve and project both default to port %s", cfg.Port)
+		}
 	}
 }

@@ -35,7 +35,7 @@ const usage = `usage: cxsms <command> [flags]
 
 commands:
   serve              run the HTTP API and the projectors (migrates first)
-  project            run only the projectors
+  project            run only the projectors, with their /metrics on PORT (default 8081)
   migrate            apply database migrations
   rebuild NAME|all   rebuild read models from the event log
   history ID         print one message's events from the log
@@ -102,7 +102,7 @@ func dispatch(ctx context.Context, cfg config, cmd string, rest []string, stdout
 	case "serve":
 		return serve(ctx, cfg, rest, stdout, stderr)
 	case "project":
-		return project(ctx, cfg, stderr)
+		return project(ctx, cfg, stdout, stderr)
 	case "rebuild":
 		return rebuild(ctx, cfg, rest, stdout, stderr)
 	case "register-webhook":

@@ -4,25 +4,37 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	stdhttp "net/http"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sirupsen/logrus"
+
+	"github.com/cxsms/cxsms/http"
 	"github.com/cxsms/cxsms/projections"
 )
 
-// project runs only the projectors, so they can live apart from ingest.
-func project(ctx context.Context, cfg config, stderr io.Writer) error {
+// project runs only the projectors, so they can live apart from ingest. It
+// serves their metrics on GET /metrics, as serve does, and GET /healthz: on
+// a deployment whose serve runs with PROJECTORS=off, this is the only place
+// the projectors' work (and their failures) shows.
+func project(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	// Every setting is read before anything starts, so a bad one is refused
+	// alone, not after a log line saying the projectors run.
 	r, err := loadRules(cfg)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
-	pool, err := openMigrated(ctx, cfg)
+	opts, err := projectorOptions(cfg, r)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	log.WithField("rules", r.Version).Info("projecting")
+	port := projectPort(cfg)
+	log := newLogger(cfg, stderr)
 	// CXSMS_CPUPROFILE=path profiles the projectors alone, as on serve.
 	if path := cfg.getenv("CXSMS_CPUPROFILE"); path != "" {
 		stop, err := startCPUProfile(path)
@@ -31,17 +43,94 @@ func project(ctx context.Context, cfg config, stderr io.Writer) error {
 		}
 		defer stop()
 	}
-	opts, err := projectorOptions(cfg)
+	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	defer pool.Close()
+
+	// As serve's registry, with the projectors' series only: this node
+	// does no ingest.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := http.NewProjectionMetrics(reg)
+	opts.Observer = metrics
 	// No ingest here to yield to: all projections apply at once, unless
 	// PROJECTOR_CONCURRENCY asks for a limit (say, on a machine shared with
 	// an ingest node).
 	if opts.Concurrency == 0 {
 		opts.IngestBusy = func() bool { return false }
 	}
-	return projections.NewProjector(pool, r, log, opts).Run(ctx)
+	projector := projections.NewProjector(pool, r, log, opts)
+	http.RegisterProjectionLag(reg, projector.States)
+	metrics.StartProjections(projector.Names())
+
+	ln, err := net.Listen("tcp", net.JoinHostPort("", port))
+	if err != nil {
+		return fmt.Errorf("listen on port %s: %w", port, err)
+	}
+	srv := &stdhttp.Server{
+		Handler:           projectRoutes(reg),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	fmt.Fprintf(stdout, "cxsms listening on http://127.0.0.1:%d\n", addr.Port)
+	log.WithFields(logrus.Fields{"rules": r.Version, "port": addr.Port}).Info("projecting")
+
+	// Project until told to stop, or until the projector or the listener
+	// fails; either way the other is stopped before project returns.
+	running, stopProjecting := context.WithCancel(ctx)
+	defer stopProjecting()
+	projectorDone := make(chan error, 1)
+	go func() { projectorDone <- projector.Run(running) }()
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- srv.Serve(ln) }()
+	var failed error
+	select {
+	case err := <-serveDone:
+		stopProjecting()
+		<-projectorDone
+		return fmt.Errorf("serve metrics: %w", err)
+	case err := <-projectorDone:
+		if err != nil {
+			failed = fmt.Errorf("projector: %w", err)
+		}
+	}
+	// The metrics requests in flight get their answers.
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
+	}
+	return failed
+}
+
+// projectPort is where project serves its metrics: PORT when it is set, else
+// the port next to serve's default, so that the two can share a machine.
+func projectPort(cfg config) string {
+	if p := cfg.getenv("PORT"); p != "" {
+		return cfg.Port // as loadConfig checked it
+	}
+	return defaultProjectPort
+}
+
+// projectRoutes are project's whole HTTP API.
+func projectRoutes(reg *prometheus.Registry) stdhttp.Handler {
+	mux := stdhttp.NewServeMux()
+	// The text format only, as on serve (client_golang issue 829).
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// Alive, and nothing more, as serve's: a database outage must not get
+	// the process restarted for no gain.
+	mux.HandleFunc("GET /healthz", func(w stdhttp.ResponseWriter, r *stdhttp.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	return mux
 }
 
 // rebuild rebuilds read models from the log with a progress bar.

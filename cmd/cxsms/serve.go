@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sirupsen/logrus"
 
+	"github.com/cxsms/cxsms/domain/rules"
 	"github.com/cxsms/cxsms/eventstore"
 	"github.com/cxsms/cxsms/http"
 	"github.com/cxsms/cxsms/http/cxone"
@@ -29,10 +30,25 @@ import (
 // parses it, eventstore.Store.Append commits it in a group commit, and only
 // then does the handler answer 200. The projectors read the log afterwards.
 func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
+	// Every setting is read before anything starts, so a bad one is refused
+	// alone: read once the database was opened, it came after a misleading
+	// "migrations not applied yet" warning.
 	if cfg.WebhookSecret == "" {
 		return errors.New("WEBHOOK_SECRET is not set: serve refuses to accept webhooks anyone could forge; set it to the secret CXone sends in X-Webhook-Secret")
 	}
 	ruleset, err := loadRules(cfg)
+	if err != nil {
+		return err
+	}
+	commit, err := commitOptions(cfg)
+	if err != nil {
+		return err
+	}
+	popts, err := projectorOptions(cfg, ruleset)
+	if err != nil {
+		return err
+	}
+	projectorsOn, err := projectorsSwitch(cfg)
 	if err != nil {
 		return err
 	}
@@ -73,34 +89,21 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := http.NewMetrics(reg)
 
-	commit, err := commitOptions(cfg)
-	if err != nil {
-		return err
-	}
 	commit.Observer = metrics
 	store := eventstore.New(pool, commit)
 	defer store.Close()
 
 	// The projectors read the log into the read models, once the schema is
 	// there; reads are served from whatever they have projected so far.
-	popts, err := projectorOptions(cfg)
-	if err != nil {
-		return err
-	}
 	popts.Observer = metrics
 	popts.IngestBusy = store.Busy
 	projector := projections.NewProjector(pool, ruleset, log, popts)
+	// The lag is read from the database, true on any node; the failure
+	// counters only where the projectors run: at 0 on an ingest-only node
+	// they claimed no failures for work that node never does.
 	http.RegisterProjectionLag(reg, projector.States)
-	metrics.StartProjections(projector.Names())
-	// PROJECTORS=off makes an ingest-only node; run `cxsms project`
-	// elsewhere (reads and the admin API still work here).
-	projectorsOn := true
-	switch v := cfg.getenv("PROJECTORS"); v {
-	case "", "on":
-	case "off":
-		projectorsOn = false
-	default:
-		return fmt.Errorf("PROJECTORS must be on or off, got %q", v)
+	if projectorsOn {
+		metrics.StartProjections(projector.Names())
 	}
 	projectorDone := make(chan error, 1)
 	go func() {
@@ -324,7 +327,7 @@ func newLogger(cfg config, out io.Writer) *logrus.Logger {
 func commitOptions(cfg config) (eventstore.Options, error) {
 	var o eventstore.Options
 	var err error
-	if o.Writers, err = positiveEnv(cfg, "COMMIT_WRITERS"); err != nil {
+	if o.Writers, err = countEnv(cfg, "COMMIT_WRITERS", maxCommitWriters, ""); err != nil {
 		return o, err
 	}
 	if v := cfg.getenv("COMMIT_WINDOW"); v != "" {
@@ -337,27 +340,55 @@ func commitOptions(cfg config) (eventstore.Options, error) {
 	return o, nil
 }
 
+// maxCommitWriters bounds COMMIT_WRITERS. Each writer is a goroutine that
+// commits on a connection of the pool (24 unless DATABASE_URL sets
+// pool_max_conns), so many more gain nothing; a million (a typo) took 2 GB
+// and 40 s before serve listened, deaf to SIGTERM meanwhile.
+const maxCommitWriters = 64
+
 // projectorOptions reads PROJECTOR_CONCURRENCY: how many projections may
 // apply a batch at once while ingest is under way (default half the CPUs).
 // Fewer leave more CPU to ingest during a burst, and the read models catch
-// up after it, all projections at once.
-func projectorOptions(cfg config) (projections.Options, error) {
+// up after it, all projections at once. More than there are projections
+// would limit nothing, so it is refused as the typo it likely is.
+func projectorOptions(cfg config, r *rules.Rules) (projections.Options, error) {
 	var o projections.Options
 	var err error
-	o.Concurrency, err = positiveEnv(cfg, "PROJECTOR_CONCURRENCY")
+	n := len(projections.All(r))
+	o.Concurrency, err = countEnv(cfg, "PROJECTOR_CONCURRENCY", n, fmt.Sprintf("there are %d projections", n))
 	return o, err
 }
 
-// positiveEnv reads a positive whole number from the environment; 0 when
-// unset, for the default.
-func positiveEnv(cfg config, name string) (int, error) {
+// projectorsSwitch reads PROJECTORS, on (the default) or off, in any case.
+// Off makes an ingest-only node, with `cxsms project` elsewhere (reads and
+// the admin API still work here). Other words are refused rather than
+// guessed at: a node wrongly left without projectors lets the read models
+// fall behind without an error.
+func projectorsSwitch(cfg config) (bool, error) {
+	switch v := cfg.getenv("PROJECTORS"); strings.ToLower(strings.TrimSpace(v)) {
+	case "", "on":
+		return true, nil
+	case "off":
+		return false, nil
+	default:
+		return false, fmt.Errorf("PROJECTORS must be on or off, got %q", v)
+	}
+}
+
+// countEnv reads a whole number from 1 to most from the environment; 0 when
+// unset, for the default. why, when given, says in the error where most
+// comes from.
+func countEnv(cfg config, name string, most int, why string) (int, error) {
 	v := cfg.getenv(name)
 	if v == "" {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("%s must be a positive number, got %q", name, v)
+	if err != nil || n < 1 || n > most {
+		if why != "" {
+			why = " (" + why + ")"
+		}
+		return 0, fmt.Errorf("%s must be a number from 1 to %d%s, got %q", name, most, why, v)
 	}
 	return n, nil
 }
