@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -22,6 +23,7 @@ func main() {
 	// the webhooks in flight where SIGTERM lets them finish.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	go exitIfStuck(ctx, stop, stopWithin, os.Stderr, os.Exit)
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "cxsms:", err)
 		if errors.Is(err, errInterrupted) {
@@ -122,4 +124,22 @@ func dispatch(ctx context.Context, cfg config, cmd string, rest []string, stdout
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// stopWithin is how long a command may take to stop after a signal. serve
+// waits shutdownGrace for its requests, then for its commits and
+// projectors; with PostgreSQL frozen, those waited on it for 15 to 75 s,
+// longer than most supervisors wait before a SIGKILL, saying nothing.
+const stopWithin = 25 * time.Second
+
+// exitIfStuck waits for the first signal, then gives the command stopWithin
+// to stop before it exits, saying why. Nothing is lost by it: a report is
+// acknowledged only once committed. After the first signal the second one
+// is not caught: it ends the process at once, as a second Ctrl-C should.
+func exitIfStuck(ctx context.Context, stopCatching func(), within time.Duration, stderr io.Writer, exit func(int)) {
+	<-ctx.Done()
+	stopCatching()
+	time.Sleep(within)
+	fmt.Fprintf(stderr, "cxsms: still stopping %v after the signal (is the database answering?); exiting now: a report is acknowledged only once stored, so none is lost\n", within)
+	exit(1)
 }

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -71,4 +74,35 @@ func TestServeStopsGracefullyOnSIGHUP(t *testing.T) {
 		t.Fatalf("serve still runs 30 s after SIGHUP")
 	}
 	verifyStored(t, dbURL, []string{id})
+}
+
+// A command still stopping long after its signal exits, saying why: with
+// PostgreSQL frozen, serve took up to 75 s, silent, past most supervisors'
+// patience.
+func TestExitIfStuck(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stopped atomic.Bool
+	exited := make(chan int, 1)
+	var stderr bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		exitIfStuck(ctx, func() { stopped.Store(true) }, 10*time.Millisecond, &stderr, func(code int) { exited <- code })
+	}()
+	select {
+	case <-exited:
+		t.Fatal("exited before any signal")
+	case <-time.After(50 * time.Millisecond):
+	}
+	cancel()
+	if code := <-exited; code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	<-done
+	if !stopped.Load() {
+		t.Error("the signals were still caught: a second Ctrl-C would not end the process")
+	}
+	if !strings.Contains(stderr.String(), "still stopping") {
+		t.Errorf("stderr %q does not say why", stderr.String())
+	}
 }
