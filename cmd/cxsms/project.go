@@ -69,14 +69,7 @@ func project(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on port %s: %w", port, err)
 	}
-	srv := &stdhttp.Server{
-		Handler:           projectRoutes(reg),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := newHTTPServer(projectRoutes(reg))
 	addr := ln.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "cxsms listening on http://127.0.0.1:%d\n", addr.Port)
 	log.WithFields(logrus.Fields{"rules": r.Version, "port": addr.Port}).Info("projecting")

@@ -144,14 +144,7 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return fmt.Errorf("listen on port %s: %w", cfg.Port, err)
 	}
-	srv := &stdhttp.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := newHTTPServer(handler)
 	addr := ln.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "cxsms listening on http://127.0.0.1:%d\n", addr.Port)
 	log.WithField("port", addr.Port).Info("listening")
@@ -195,6 +188,20 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 		<-projectorDone
 	}
 	return nil
+}
+
+// newHTTPServer serves handler with timeouts that bound what a slow or
+// stalled client can hold: its headers, its body, its answer, its idle
+// connection.
+func newHTTPServer(handler stdhttp.Handler) *stdhttp.Server {
+	return &stdhttp.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 // shutdownGrace is how long serve waits for the requests in flight when it

@@ -707,12 +707,7 @@ func (w *worker) send(ctx, stop context.Context) {
 				}
 			}
 			cut = true
-			for _, c := range cs {
-				c.requests.Add(-1)
-				c.reports.Add(-n)
-				c.notSent.Add(1)
-				c.notSentReports.Add(n)
-			}
+			setAside(cs, n, func(c *counters) (_, _ *atomic.Int64) { return &c.notSent, &c.notSentReports })
 			return
 		}
 		w.connectWait, w.unreachable = 0, time.Time{}
@@ -721,12 +716,7 @@ func (w *worker) send(ctx, stop context.Context) {
 				// Interrupted: neither acknowledged nor failed, and maybe
 				// stored, so counted apart from both.
 				cut = true
-				for _, c := range cs {
-					c.requests.Add(-1)
-					c.reports.Add(-n)
-					c.interrupted.Add(1)
-					c.interruptedReports.Add(n)
-				}
+				setAside(cs, n, func(c *counters) (_, _ *atomic.Int64) { return &c.interrupted, &c.interruptedReports })
 				return
 			}
 			if timedOut(err) {
@@ -735,12 +725,7 @@ func (w *worker) send(ctx, stop context.Context) {
 				// an interrupted one, and its wait is a latency.
 				cut = true
 				w.addLatency(w.answered.Sub(began), cs)
-				for _, c := range cs {
-					c.requests.Add(-1)
-					c.reports.Add(-n)
-					c.timedOut.Add(1)
-					c.timedOutReports.Add(n)
-				}
+				setAside(cs, n, func(c *counters) (_, _ *atomic.Int64) { return &c.timedOut, &c.timedOutReports })
 				return
 			}
 			fail("transport", err.Error())
@@ -781,6 +766,19 @@ func (w *worker) send(ctx, stop context.Context) {
 		}
 		fail(strconv.Itoa(status), answerError(&w.res))
 		return
+	}
+}
+
+// setAside takes a request of n reports out of the requests and reports of
+// cs, into the pair of counters apart picks: one whose outcome is unknown
+// (interrupted, timed out) or that was never sent.
+func setAside(cs []*counters, n int64, apart func(*counters) (requests, reports *atomic.Int64)) {
+	for _, c := range cs {
+		c.requests.Add(-1)
+		c.reports.Add(-n)
+		requests, reports := apart(c)
+		requests.Add(1)
+		reports.Add(n)
 	}
 }
 
