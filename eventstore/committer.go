@@ -1,7 +1,6 @@
 package eventstore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -262,14 +261,17 @@ func (c *committer) insert(ctx context.Context, batch []*request) ([][]bool, err
 			unique = append(unique, &r.events[j])
 		}
 	}
-	// In key order: two batches holding the same reports in other orders
-	// (a redelivery racing its original) each waited in the unique index
-	// for a key the other held, until PostgreSQL's 1 s deadlock_timeout
-	// broke the cycle, and every request behind them waited that second.
-	// Inserted in one order, the second batch waits for the first and
-	// finds its keys there.
-	slices.SortFunc(unique, func(a, b *domain.StatusReceived) int {
-		return cmp.Or(strings.Compare(a.MessageID, b.MessageID), strings.Compare(a.EventID, b.EventID))
+	// In message order: two batches holding the same messages in other
+	// orders (a redelivery racing its original) each waited in the unique
+	// index for a key the other held, until PostgreSQL's 1 s
+	// deadlock_timeout broke the cycle, and every request behind them
+	// waited that second. Inserted in one order, the second batch waits for
+	// the first and finds its keys there. The sort is stable and goes by
+	// message only: a message's reports keep the order they were sent in,
+	// which is the order its history shows (sorted by event ID, a body's
+	// QUEUED, SENT, DELIVERED were listed SENT, DELIVERED, QUEUED).
+	slices.SortStableFunc(unique, func(a, b *domain.StatusReceived) int {
+		return strings.Compare(a.MessageID, b.MessageID)
 	})
 	cols := newColumns(len(unique))
 	for _, e := range unique {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -736,5 +737,35 @@ func TestSameReportsInOtherOrdersDoNotDeadlock(t *testing.T) {
 	var n int
 	if err := c.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil || n != 5000 {
 		t.Errorf("events = %d (%v), want 5000", n, err)
+	}
+}
+
+// A message's reports keep the order they were sent in, in one body or in
+// one batch of several: sorted by event ID for the insert, a body's QUEUED,
+// SENT, DELIVERED (evt-9, evt-10, evt-11) showed in its history as SENT,
+// DELIVERED, QUEUED.
+func TestHistoryKeepsTheOrderSent(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, eventstore.Options{Window: 20 * time.Millisecond})
+	ctx := context.Background()
+	body := []domain.StatusReceived{
+		report("z-msg", "evt-9", domain.StatusQueued),
+		report("a-msg", "evt-1", domain.StatusQueued),
+		report("z-msg", "evt-10", domain.StatusSent),
+		report("z-msg", "evt-11", domain.StatusDelivered),
+	}
+	if _, err := s.Append(ctx, body); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.History(ctx, "z-msg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range h {
+		got = append(got, r.EventID)
+	}
+	if want := []string{"evt-9", "evt-10", "evt-11"}; !slices.Equal(got, want) {
+		t.Errorf("history %v, want the order sent %v", got, want)
 	}
 }
