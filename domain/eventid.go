@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 )
 
 // jsonEventID picks a JSON report's event ID, from the most specific source to
@@ -79,6 +80,14 @@ func headerEventID(header string, index, n int) string {
 func contentEventID(canonical []byte) string {
 	sum := sha256.Sum256(canonical)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// receiptEventID names receipt text by its content, without the blanks,
+// line ends and NULs around it: a body is read without its trailing
+// newline, a string in an array keeps it, and SMSCs pad with NULs, so one
+// receipt redelivered in the other wrapper was stored twice.
+func receiptEventID(text string) string {
+	return contentEventID([]byte(strings.Trim(text, " \t\r\n\x00")))
 }
 
 // canonicalJSON re-encodes a JSON value with sorted keys and no whitespace,

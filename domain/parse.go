@@ -144,16 +144,16 @@ func receiptReports(req *Request, text string, raw json.RawMessage, index, n int
 		case len(parts) == 1:
 			e.Raw = raw
 			if e.EventID = headerEventID(req.EventIDHeader, max(index, 0), n); e.EventID == "" {
-				e.EventID = contentEventID([]byte(text))
+				e.EventID = receiptEventID(text)
 			}
 		case index < 0: // the receipts of a text body
 			e.Raw = jsonString([]byte(part))
 			if e.EventID = headerEventID(req.EventIDHeader, k, len(parts)); e.EventID == "" {
-				e.EventID = contentEventID([]byte(part))
+				e.EventID = receiptEventID(part)
 			}
 		default: // the receipts of one string in an array: the header's ID names the string
 			e.Raw = jsonString([]byte(part))
-			e.EventID = contentEventID([]byte(part))
+			e.EventID = receiptEventID(part)
 		}
 		out[k] = e
 	}

@@ -658,18 +658,24 @@ func BenchmarkParse(b *testing.B) {
 
 // A receipt sent alone and the same receipt inside an array are one report:
 // a gateway that batches its retries must not store it twice.
+// Blanks, line ends and NULs around a receipt do not make it another one:
+// a text body's trailing newline or an SMSC's NUL padding made the same
+// receipt, redelivered in an array, a second event.
 func TestParseReceiptStringEventID(t *testing.T) {
 	text := "id:r1 sub:001 dlvrd:001 stat:DELIVRD err:000"
-	alone, err := parseBody(text, "text/plain", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	batched, err := parseBody(`[{"messageId":"m"},"`+text+`"]`, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if alone[0].EventID != batched[1].EventID {
-		t.Errorf("event IDs differ: alone %s, in an array %s", alone[0].EventID, batched[1].EventID)
+	for _, tail := range []string{"", "\n", "\r\n", " ", "\u0000", "\u0000\u0000"} {
+		alone, err := parseBody(text+tail, "text/plain", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		inArray, _ := json.Marshal(text + tail)
+		batched, err := parseBody(`[{"messageId":"m"},`+string(inArray)+`]`, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if alone[0].EventID != batched[1].EventID {
+			t.Errorf("tail %q: event IDs differ: alone %s, in an array %s", tail, alone[0].EventID, batched[1].EventID)
+		}
 	}
 }
 
