@@ -40,13 +40,11 @@ func (p senderCompliance) verdict(m domain.Message) (violationKey, violation, bo
 	// first is the carrier time of the message's first report, last when we
 	// last received one: both only ever move outwards as reports arrive, so
 	// least()/greatest() live give what a rebuild gives. A carrier clock
-	// ahead of ours put first after last (a single report an hour "in the
-	// future"); last is never before first.
-	last := m.LastReceivedAt
-	if last.Before(m.FirstAt) {
-		last = m.FirstAt
-	}
-	return violationKey{m.SenderID, v.Region, v.Rule}, violation{reason: v.Reason, count: 1, first: m.FirstAt, last: last}, true
+	// ahead of ours may put first after last; the reader clamps that
+	// (Reader.Violations). Clamped here, last moved inwards when an earlier
+	// report came, and the live row kept a lastSeen hours in the future
+	// that a rebuild did not.
+	return violationKey{m.SenderID, v.Region, v.Rule}, violation{reason: v.Reason, count: 1, first: m.FirstAt, last: m.LastReceivedAt}, true
 }
 
 func (senderCompliance) StateTable() string { return "compliance_messages" }

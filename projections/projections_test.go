@@ -1190,22 +1190,25 @@ func stateOf(t *testing.T, p *projections.Projector, name string) (projections.S
 	return projections.State{}, nil
 }
 
-// A violation's lastSeen is never before its firstSeen, live or rebuilt:
-// firstSeen is the carrier's time and lastSeen ours, and a carrier clock an
-// hour ahead put a single report's firstSeen an hour after its lastSeen.
+// A violation's firstSeen is never after its lastSeen, and live and rebuilt
+// agree: firstSeen is the carrier's time and lastSeen ours. A carrier clock
+// an hour ahead put a single report's firstSeen an hour after its
+// lastSeen; clamping lastSeen up to it kept, live, a lastSeen in the future
+// after an earlier report came, which a rebuild did not.
 func TestViolationSeenInOrderWithCarrierClockAhead(t *testing.T) {
 	t.Parallel()
 	pool, store := newLog(t)
 	ctx := context.Background()
-	ahead := time.Now().UTC().Add(time.Hour).Truncate(time.Millisecond)
-	r := sr("skewed", "e1", domain.StatusDelivered, "VODAFONE", ahead)
-	r.Recipient, r.SenderID, r.ReceivedAt = "+447700900123", "INFO", time.Now().UTC()
-	logStream(t, store, []domain.StatusReceived{r}, 1)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	ahead := sr("skewed", "e1", domain.StatusDelivered, "VODAFONE", now.Add(time.Hour))
+	ahead.Recipient, ahead.SenderID, ahead.ReceivedAt = "+447700900123", "INFO", now
+	earlier := sr("skewed", "e2", domain.StatusSent, "VODAFONE", now.Add(-2*time.Hour))
+	earlier.Recipient, earlier.SenderID, earlier.ReceivedAt = "+447700900123", "INFO", now.Add(time.Millisecond)
 	p, stop := startProjector(t, pool)
+	logStream(t, store, []domain.StatusReceived{ahead}, 1)
 	waitCaughtUp(t, p)
-	stop()
 	reader := projections.NewReader(pool, rules.Default())
-	check := func(when string) {
+	check := func(when string) projections.Violation {
 		t.Helper()
 		vs, err := reader.Violations(ctx, "GB", "INFO")
 		if err != nil {
@@ -1214,15 +1217,24 @@ func TestViolationSeenInOrderWithCarrierClockAhead(t *testing.T) {
 		if len(vs) != 1 {
 			t.Fatalf("%s: %d violations, want 1: %+v", when, len(vs), vs)
 		}
-		if vs[0].LastSeen.Before(vs[0].FirstSeen) {
-			t.Errorf("%s: lastSeen %s before firstSeen %s", when, vs[0].LastSeen, vs[0].FirstSeen)
+		if vs[0].LastSeen.Before(vs[0].FirstSeen) || vs[0].LastSeen.After(now.Add(time.Second)) {
+			t.Errorf("%s: firstSeen %s, lastSeen %s; want lastSeen not before firstSeen, nor after %s, when the last report came",
+				when, vs[0].FirstSeen, vs[0].LastSeen, now.Add(time.Millisecond))
 		}
+		return vs[0]
 	}
-	check("live")
+	check("live, one report")
+	logStream(t, store, []domain.StatusReceived{earlier}, 1)
+	waitCaughtUp(t, p)
+	stop()
+	live := check("live")
 	if _, err := p.Rebuild(ctx, "sender_compliance", nil); err != nil {
 		t.Fatal(err)
 	}
-	check("rebuilt")
+	rebuilt := check("rebuilt")
+	if !live.FirstSeen.Equal(rebuilt.FirstSeen) || !live.LastSeen.Equal(rebuilt.LastSeen) {
+		t.Errorf("live %s - %s, rebuilt %s - %s: want the same", live.FirstSeen, live.LastSeen, rebuilt.FirstSeen, rebuilt.LastSeen)
+	}
 }
 
 // rulesEdited is the default rules file with edit applied to its JSON.

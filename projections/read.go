@@ -436,7 +436,9 @@ type Violation struct {
 
 // Violations lists sender-ID violations, most frequent first.
 func (r *Reader) Violations(ctx context.Context, region, sender string) ([]Violation, error) {
-	rows, err := r.pool.Query(ctx, `SELECT sender_id, region, rule, reason, count, first_seen, last_seen
+	// A carrier clock ahead of ours puts first_seen after last_seen, when
+	// we last received a report: firstSeen is never after lastSeen.
+	rows, err := r.pool.Query(ctx, `SELECT sender_id, region, rule, reason, count, least(first_seen, last_seen), last_seen
 		FROM sender_violations WHERE ($1 = '' OR region = $1) AND ($2 = '' OR sender_id = $2)
 		ORDER BY count DESC, last_seen DESC LIMIT 1000`, region, sender)
 	if err != nil {
