@@ -34,8 +34,12 @@ type Message struct {
 // Supersedes reports whether a report with status next at time at replaces
 // the current status cur set at time curAt. The rules (design.md):
 //   - a terminal status beats a non-terminal one, whatever the times;
-//   - between two terminal statuses the later carrier time wins (a tie keeps
-//     the current one, so a redelivered report never flips the answer);
+//   - between two terminal statuses the later carrier time wins; at the same
+//     time DELIVERED beats the failures, then UNDELIVERED, FAILED, REJECTED,
+//     EXPIRED, DELETED, so the same reports give the same answer in any
+//     order (receipt dates have minute precision, and ties are common); a
+//     tie with the same status keeps the current one, so a redelivered
+//     report never flips the answer;
 //   - among non-terminal statuses QUEUED < PENDING < SENT, so a late SENT
 //     never undoes a DELIVERED and a late QUEUED never undoes a SENT;
 //   - UNKNOWN never replaces a status we know.
@@ -49,6 +53,9 @@ func Supersedes(cur Status, curAt time.Time, next Status, at time.Time) bool {
 	case cur.IsTerminal() && !next.IsTerminal():
 		return false
 	case cur.IsTerminal() && next.IsTerminal():
+		if at.Equal(curAt) {
+			return next.terminalRank() > cur.terminalRank()
+		}
 		return at.After(curAt)
 	}
 	// Both non-terminal.
@@ -104,12 +111,15 @@ func (m Message) Apply(e StatusReceived) Message {
 }
 
 // DeliveryLatency is the carrier time from the first QUEUED/PENDING/SENT
-// report to the terminal one; ok is false until both are known.
+// report to the terminal one; ok is false until both are known. A terminal
+// report dated before the SENT one (a receipt's minute-precision date, a
+// carrier's clock) counts as delivered at once: left out, such messages,
+// all within any threshold, biased SLA compliance down.
 func (m Message) DeliveryLatency() (d time.Duration, ok bool) {
-	if m.SentAt.IsZero() || m.TerminalAt.IsZero() || m.TerminalAt.Before(m.SentAt) {
+	if m.SentAt.IsZero() || m.TerminalAt.IsZero() {
 		return 0, false
 	}
-	return m.TerminalAt.Sub(m.SentAt), true
+	return max(m.TerminalAt.Sub(m.SentAt), 0), true
 }
 
 func prefer(a, b string) string {

@@ -29,7 +29,10 @@ func TestFoldOutOfOrder(t *testing.T) {
 		{"PENDING beats QUEUED", []StatusReceived{ev(StatusQueued, 0), ev(StatusPending, 1)}, StatusPending, at(1), time.Time{}},
 		{"later terminal wins", []StatusReceived{ev(StatusUndelivered, 5), ev(StatusDelivered, 8)}, StatusDelivered, at(8), at(8)},
 		{"earlier terminal arriving late loses", []StatusReceived{ev(StatusDelivered, 8), ev(StatusUndelivered, 5)}, StatusDelivered, at(8), at(8)},
-		{"terminal tie keeps the first", []StatusReceived{ev(StatusExpired, 8), ev(StatusDelivered, 8)}, StatusExpired, at(8), at(8)},
+		{"terminal tie: DELIVERED wins, arriving last", []StatusReceived{ev(StatusExpired, 8), ev(StatusDelivered, 8)}, StatusDelivered, at(8), at(8)},
+		{"terminal tie: DELIVERED wins, arriving first", []StatusReceived{ev(StatusDelivered, 8), ev(StatusUndelivered, 8)}, StatusDelivered, at(8), at(8)},
+		{"terminal tie: UNDELIVERED before REJECTED", []StatusReceived{ev(StatusRejected, 8), ev(StatusUndelivered, 8)}, StatusUndelivered, at(8), at(8)},
+		{"terminal tie: REJECTED before EXPIRED", []StatusReceived{ev(StatusRejected, 8), ev(StatusExpired, 8)}, StatusRejected, at(8), at(8)},
 		{"UNKNOWN never hides a known status", []StatusReceived{ev(StatusSent, 1), ev(StatusUnknown, 9)}, StatusSent, at(1), time.Time{}},
 		{"known replaces UNKNOWN", []StatusReceived{ev(StatusUnknown, 9), ev(StatusQueued, 1)}, StatusQueued, at(1), time.Time{}},
 		{"terminal beats non-terminal from the future", []StatusReceived{ev(StatusSent, 100), ev(StatusRejected, 1)}, StatusRejected, at(1), at(1)},
@@ -78,5 +81,40 @@ func TestFoldFillsDetailsAndLatency(t *testing.T) {
 	}
 	if !m.FirstAt.Equal(at(0)) {
 		t.Errorf("firstAt = %v", m.FirstAt)
+	}
+}
+
+// A redelivered terminal report with the same status and time keeps the
+// first one's details: it never flips the answer.
+func TestFoldTieSameStatusKeepsTheFirst(t *testing.T) {
+	first, again := ev(StatusUndelivered, 8), ev(StatusUndelivered, 8)
+	first.RawStatus, again.RawStatus = "UNDELIV", "undeliverable"
+	m := Message{}.Apply(first).Apply(again)
+	if m.RawStatus != "UNDELIV" {
+		t.Errorf("rawStatus = %q, want the first report's UNDELIV", m.RawStatus)
+	}
+}
+
+// A terminal report dated before the SENT one counts as delivered at once,
+// not as no delivery at all.
+func TestDeliveryLatencyNeverNegative(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		reports []StatusReceived
+		want    time.Duration
+		ok      bool
+	}{
+		{"in order", []StatusReceived{ev(StatusSent, 30), ev(StatusDelivered, 90)}, time.Minute, true},
+		{"receipt dated before SENT", []StatusReceived{ev(StatusSent, 30), ev(StatusDelivered, 0)}, 0, true},
+		{"no SENT", []StatusReceived{ev(StatusDelivered, 0)}, 0, false},
+		{"not terminal", []StatusReceived{ev(StatusSent, 0)}, 0, false},
+	} {
+		var m Message
+		for _, r := range tt.reports {
+			m = m.Apply(r)
+		}
+		if d, ok := m.DeliveryLatency(); d != tt.want || ok != tt.ok {
+			t.Errorf("%s: %v %v, want %v %v", tt.name, d, ok, tt.want, tt.ok)
+		}
 	}
 }

@@ -66,6 +66,26 @@ func (s Status) rank() int {
 	return 4 // terminal
 }
 
+// terminalRank orders the terminal statuses for a tie in carrier time
+// (Supersedes): a delivery first, then the failures as design.md lists them.
+func (s Status) terminalRank() int {
+	switch s {
+	case StatusDelivered:
+		return 6
+	case StatusUndelivered:
+		return 5
+	case StatusFailed:
+		return 4
+	case StatusRejected:
+		return 3
+	case StatusExpired:
+		return 2
+	case StatusDeleted:
+		return 1
+	}
+	return 0
+}
+
 // statusWords maps every status spelling we have seen (CXone JSON, SMPP stat:
 // codes, SMPP message_state names, common vendor words) to a Status. Keys are
 // upper case with spaces and dashes turned into underscores.

@@ -1,0 +1,13 @@
+-- The fold of a message's reports changed, and read models built before
+-- would differ from what a rebuild makes of the same log:
+--   - a tie in carrier time between two terminal reports went to whichever
+--     arrived first; DELIVERED now wins, then the failures in a fixed order,
+--     so the same reports give the same status in any order (every read
+--     model holds statuses);
+--   - a terminal report dated before the SENT one left its message out of
+--     delivery latency; it counts as delivered at once (sla_latency);
+--   - a violation's last_seen was raised to a carrier clock's first_seen,
+--     and kept there live (sender_compliance).
+-- Mark every projection as judged under no rules version: the projector
+-- rebuilds them when it starts, as after a rules change.
+UPDATE projection_status SET rules_version = '';
