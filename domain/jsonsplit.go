@@ -40,6 +40,17 @@ func (o object) get(key string) (json.RawMessage, bool) {
 	return nil, false
 }
 
+// repeated reports whether key is given more than once.
+func (o object) repeated(key string) bool {
+	n := 0
+	for _, m := range o {
+		if string(m.key) == key {
+			n++
+		}
+	}
+	return n > 1
+}
+
 // splitObject returns the members of the valid JSON object b. Values, and
 // names without escapes, alias b.
 func splitObject(b []byte) (object, error) {

@@ -233,6 +233,11 @@ func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
 			return nil, jsonSyntaxError(err)
 		}
 		events, ok := top.get("events")
+		if ok && top.repeated("events") {
+			// The last one would win, and the reports of the others be
+			// acknowledged and lost.
+			return nil, &ParseError{Index: bodyLevel, Field: "events", Reason: "given more than once: send the reports in one array"}
+		}
 		if !ok {
 			e, err := parseJSONReport(req, bytes.Clone(body), top, 0, 1)
 			if err != nil {
@@ -327,6 +332,10 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 	r := reportFields{m: m, index: index}
 	// A payload that is not an object (null, mostly) is no envelope: the
 	// report's fields are then read from the top level.
+	if m.repeated("payload") {
+		// The last one would win, and the report of the others be lost.
+		return e, &ParseError{Index: index, Field: "payload", Reason: "given more than once: send one report per payload"}
+	}
 	if p, ok := m.get("payload"); ok && p[0] == '{' {
 		pm, err := splitObject(p)
 		if err != nil {
