@@ -36,13 +36,6 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 	if newer != nil && !errors.Is(newer, eventstore.ErrSchemaNewer) {
 		newer = nil // the queries below say what is wrong with the database
 	}
-	// Whether any process projects this database at all (holdPresence).
-	var present bool
-	if err := p.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
-			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			AND ((classid::bigint << 32) | objid::bigint) = $1)`, presenceKey).Scan(&present); err != nil {
-		return nil, fmt.Errorf("projector presence: %w", err)
-	}
 	for _, proj := range p.projections {
 		s := State{Name: proj.Name(), State: "live"}
 		var txid string
@@ -84,12 +77,18 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return nil, fmt.Errorf("projection %s status: %w", proj.Name(), err)
 		}
-		var rebuilding bool
-		// pg_locks shows every database of the cluster; advisory locks are
-		// per database, so a rebuild elsewhere on the server is not ours.
-		if err := p.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
-				AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-				AND ((classid::bigint << 32) | objid::bigint) = $1)`, lockKey(proj.Name())).Scan(&rebuilding); err == nil && rebuilding {
+		// A rebuild holds the projection's lock; a process that may
+		// project it holds its presence lock (holdPresence). pg_locks shows
+		// every database of the cluster; advisory locks are per database,
+		// so another database's are not ours.
+		var rebuilding, present bool
+		if err := p.pool.QueryRow(ctx, `SELECT coalesce(bool_or(key = $1), false), coalesce(bool_or(key = $2 AND granted), false)
+				FROM (SELECT ((classid::bigint << 32) | objid::bigint) AS key, granted FROM pg_locks WHERE locktype = 'advisory'
+					AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) l`,
+			lockKey(proj.Name()), presenceKey(proj.Name())).Scan(&rebuilding, &present); err != nil {
+			return nil, fmt.Errorf("projection %s locks: %w", proj.Name(), err)
+		}
+		if rebuilding {
 			s.State = "rebuilding"
 		} else if s.LagSeconds > 5 && s.LastErrorAt != nil && time.Since(*s.LastErrorAt) < time.Minute {
 			s.State = "failing" // behind, and failed lately: see LastError
@@ -97,7 +96,8 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 			s.State = "lagging"
 		}
 		if !present && s.LagEvents > 0 && s.State != "rebuilding" {
-			s.State, s.LastError = "stopped", "no process is projecting this database: run serve with PROJECTORS=on, or cxsms project"
+			s.State, s.LastError = "stopped", "no process projects it: none runs (start serve with PROJECTORS=on, or cxsms project), "+
+				"or every one refuses it, running other rules than the read model's "+strconv.Quote(s.RulesVersion)+" or an older release (see their logs)"
 		}
 		if newer != nil {
 			s.State, s.LastError = "stopped", "not projecting: "+newer.Error()

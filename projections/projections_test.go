@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1466,8 +1467,62 @@ func TestStatesSayWhenNothingProjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range states {
-		if s.State != "stopped" || !strings.Contains(s.LastError, "no process is projecting") {
+		if s.State != "stopped" || !strings.Contains(s.LastError, "no process projects it") {
 			t.Errorf("%s with nothing projecting: %s (%q), want stopped with the reason", s.Name, s.State, s.LastError)
 		}
+	}
+}
+
+// A process that refuses a read model (other rules) lets go of its
+// presence: on every other node the projection shows stopped, with a reason
+// that names the read model's rules, instead of "lagging" or another
+// process's batch error.
+func TestStatesSayWhenEveryProjectorRefuses(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	at := time.Now().UTC()
+	if _, err := store.Append(ctx, []domain.StatusReceived{sr("r1", "e1", domain.StatusSent, "ATT", at)}); err != nil {
+		t.Fatal(err)
+	}
+	p, stop := startProjector(t, pool)
+	defer stop()
+	waitCaughtUp(t, p)
+	// The read models are rebuilt under other rules, as by a `cxsms
+	// rebuild` with another RULES_FILE: the running projector refuses them.
+	other := projections.NewProjector(pool, rulesV2(t), quietLog(), projections.Options{})
+	if _, err := other.Rebuild(ctx, "all", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Append(ctx, []domain.StatusReceived{sr("r2", "e1", domain.StatusSent, "ATT", at)}); err != nil {
+		t.Fatal(err)
+	}
+	ingestOnly := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{})
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		states, err := ingestOnly.States(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopped := 0
+		for _, s := range states {
+			if s.State == "stopped" && strings.Contains(s.LastError, strconv.Quote(rulesV2(t).Version)) {
+				stopped++
+			}
+		}
+		if stopped == len(states) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("states with every projector refusing: %+v, want all stopped naming the read model's rules", states)
+		}
+	}
+	var lastError string
+	if err := pool.QueryRow(ctx, `SELECT string_agg(last_error, '') FROM projection_status`).Scan(&lastError); err != nil {
+		t.Fatal(err)
+	}
+	if lastError != "" {
+		t.Errorf("a refusing process wrote its refusal as the shared last error: %q", lastError)
 	}
 }

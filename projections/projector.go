@@ -385,11 +385,45 @@ func (p *Projector) handler(running context.Context, proj projection) message.No
 			}
 			return p.applyBatch(ctx, tx, proj, events)
 		})
-		if err != nil && running.Err() == nil { // not a shutdown
+		switch {
+		case err == nil || running.Err() != nil: // done, or a shutdown
+		case refusal(err):
+			p.refuse(proj, err)
+		case p.isRefused(proj.Name()):
+			// What follows a refusal in the same transaction ("tx is
+			// closed", its ack deadline) is this process's, and the
+			// refusal says it: written to projection_status, it showed on
+			// every node as the reason a projection stood still.
+		default:
 			p.noteFailure(ctx, proj, err)
 		}
 		return err
 	}
+}
+
+// refusal reports whether err is mayProject's: this process may not apply
+// batches to the read model now.
+func refusal(err error) bool {
+	return errors.Is(err, ErrOtherRules) || errors.Is(err, eventstore.ErrSchemaNewer)
+}
+
+// refuse records why this process does not project proj, for its own admin
+// view (the reason in projection_status is shared by every process, and
+// would be taken for another's), logs it once and counts it. The presence
+// lock of proj is let go (holdPresence), so other nodes can tell when no
+// process projects it.
+func (p *Projector) refuse(proj projection, err error) {
+	if old, _ := p.refused.Swap(proj.Name(), err.Error()); old != err.Error() {
+		p.log.WithField("projection", proj.Name()).Error(err.Error())
+	}
+	if p.opts.Observer != nil {
+		p.opts.Observer.Failed(proj.Name())
+	}
+}
+
+func (p *Projector) isRefused(name string) bool {
+	_, ok := p.refused.Load(name)
+	return ok
 }
 
 // mayProject says why this process must not apply a batch to proj's read
@@ -423,12 +457,7 @@ func (p *Projector) guard(proj projection, subscribed *atomic.Bool) func(context
 			}
 			// Said once, not on every poll (watermill's own line for it
 			// is kept to debug: logrusAdapter.Error).
-			if old, _ := p.refused.Swap(proj.Name(), err.Error()); old != err.Error() {
-				p.log.WithField("projection", proj.Name()).Error(err.Error())
-			}
-			if p.opts.Observer != nil {
-				p.opts.Observer.Failed(proj.Name())
-			}
+			p.refuse(proj, err)
 			return fmt.Errorf("%w: %w", errRefused, err)
 		}
 		if _, was := p.refused.LoadAndDelete(proj.Name()); was {
