@@ -30,8 +30,9 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 		if s.cfg.AdminToken == "" {
 			return errorf(http.StatusUnauthorized, "admin routes are disabled: set ADMIN_TOKEN")
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
+		// The scheme in any case (RFC 9110 §11.1): some clients send "bearer".
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cxsms admin"`)
 			return errorf(http.StatusUnauthorized, "missing or wrong bearer token")
 		}

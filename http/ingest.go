@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/andybalholm/brotli"
+	"github.com/sirupsen/logrus"
 
 	"github.com/cxsms/cxsms/domain"
 	"github.com/cxsms/cxsms/eventstore"
@@ -42,13 +43,22 @@ const maxReportsPerRequest = 10000
 // Every refusal stores nothing, so CXone's redelivery is always safe.
 func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 	receivedAt := time.Now().UTC()
-	if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Webhook-Secret")), []byte(s.cfg.WebhookSecret)) != 1 {
-		s.metrics.ingestRequests.WithLabelValues("unauthorized").Inc()
-		return errorf(http.StatusUnauthorized, "missing or wrong X-Webhook-Secret")
+	if !s.secretMatches(r.Header.Values("X-Webhook-Secret")) {
+		return s.unauthorized(r, "missing or wrong X-Webhook-Secret")
 	}
 	if r.ContentLength > s.cfg.MaxBodyBytes {
 		s.metrics.ingestRequests.WithLabelValues("too_large").Inc()
 		return &http.MaxBytesError{Limit: s.cfg.MaxBodyBytes}
+	}
+	// A signed compressed body may be signed as sent or as it inflates to
+	// (senders differ, and the specification says "the raw body"): with
+	// keys, the bytes as sent are kept to check both.
+	var sent bytes.Buffer
+	if len(s.keys) > 0 && r.Header.Get("Content-Encoding") != "" {
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.TeeReader(r.Body, &sent), r.Body}
 	}
 	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
@@ -61,25 +71,39 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 		case errors.As(err, &refused): // 415, or an encoding that does not decode
 			s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
 			return err
+		case r.Context().Err() != nil || errors.Is(err, io.ErrUnexpectedEOF):
+			// The sender hung up half-way through its body: not a
+			// malformed request, and nobody reads the answer.
+			s.metrics.ingestRequests.WithLabelValues("client_gone").Inc()
+			return errorf(statusClientClosed, "the sender closed the request before its body ended; nothing was stored")
 		}
 		s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
 		return errorf(http.StatusBadRequest, "could not read body: "+err.Error())
 	}
+	// The event ID a header gives: CXone's, else the Standard Webhooks id.
+	// With signatures on, only the signed webhook-id: an unsigned
+	// X-CXone-Event-Id added to a captured request stored it again under
+	// a new ID, signature intact.
+	eventIDHeader := r.Header.Get("X-CXone-Event-Id")
 	if len(s.keys) > 0 {
-		if err := s.keys.verify(r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"),
-			r.Header.Get("webhook-signature"), body, receivedAt); err != nil {
-			s.metrics.ingestRequests.WithLabelValues("unauthorized").Inc()
-			return errorf(http.StatusUnauthorized, "bad signature: "+err.Error())
+		signed := [][]byte{body}
+		if sent.Len() > 0 {
+			signed = append(signed, sent.Bytes())
 		}
+		// Repeated header lines are one list, as HTTP reads them.
+		if err := s.keys.verify(r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"),
+			strings.Join(r.Header.Values("webhook-signature"), " "), receivedAt, signed...); err != nil {
+			return s.unauthorized(r, "bad signature: "+err.Error())
+		}
+		eventIDHeader = ""
+	}
+	if eventIDHeader == "" {
+		eventIDHeader = r.Header.Get("webhook-id")
 	}
 	// After the signature, which covers the bytes as sent.
 	if body, err = toUTF8(body, r.Header.Get("Content-Type")); err != nil {
 		s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
 		return err
-	}
-	eventIDHeader := r.Header.Get("X-CXone-Event-Id")
-	if eventIDHeader == "" {
-		eventIDHeader = r.Header.Get("webhook-id")
 	}
 	events, err := domain.Parse(domain.Request{
 		Body: body, ContentType: r.Header.Get("Content-Type"),
@@ -140,6 +164,32 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSONBytes(w, http.StatusOK, answer.appendJSON(make([]byte, 0, 64+96*len(answer.Results))))
 	return nil
+}
+
+// secretMatches reports whether the request gives the webhook secret, in
+// every X-Webhook-Secret line it sends: with two lines, the first alone
+// decided, so a right one before a wrong one passed and the reverse did not.
+func (s *Server) secretMatches(given []string) bool {
+	if len(given) == 0 {
+		return false
+	}
+	ok := 1
+	for _, g := range given {
+		ok &= subtle.ConstantTimeCompare([]byte(g), []byte(s.cfg.WebhookSecret))
+	}
+	return ok == 1
+}
+
+// unauthorized refuses a webhook, and says so in the log every few
+// seconds: after a secret rotation gone wrong every CXone report is
+// refused, and only a counter showed it.
+func (s *Server) unauthorized(r *http.Request, reason string) error {
+	s.metrics.ingestRequests.WithLabelValues("unauthorized").Inc()
+	if ok, more := s.authRefusals.allow(5 * time.Second); ok {
+		loggerFrom(r.Context()).WithFields(logrus.Fields{"reason": reason, "refused_before": more, "remote": r.RemoteAddr}).
+			Warn("webhook refused (401): check WEBHOOK_SECRET and WEBHOOK_SIGNING_SECRET against what the sender uses")
+	}
+	return errorf(http.StatusUnauthorized, reason)
 }
 
 // statusClientClosed is nginx's code for a request its client abandoned.

@@ -72,6 +72,8 @@ type Server struct {
 	// storeRefusals spaces out the log lines of webhooks refused because
 	// the store could not commit.
 	storeRefusals throttle
+	// authRefusals does the same for webhooks refused with 401.
+	authRefusals throttle
 }
 
 // NewServer returns the whole API as one handler.

@@ -30,6 +30,11 @@ func parseSigningKeys(s string) (signingKeys, error) {
 			if err != nil {
 				return nil, fmt.Errorf("WEBHOOK_SIGNING_SECRET: a whsec_ key is not valid base64")
 			}
+			if len(k) == 0 {
+				// Anyone can compute an HMAC with an empty key: "$NEW
+				// whsec_$OLD" with OLD unset made signatures worthless.
+				return nil, fmt.Errorf("WEBHOOK_SIGNING_SECRET: a whsec_ key is empty, and would let anyone sign")
+			}
 			keys = append(keys, k)
 			continue
 		}
@@ -41,7 +46,10 @@ func parseSigningKeys(s string) (signingKeys, error) {
 // verify checks a Standard Webhooks signature: HMAC-SHA256 over
 // "{webhook-id}.{webhook-timestamp}.{body}", base64, in a header that may hold
 // several "v1,<sig>" entries (one per key during a rotation).
-func (keys signingKeys) verify(id, timestamp, header string, body []byte, now time.Time) error {
+//
+// bodies are the forms of the body a signature may cover (as sent, or as a
+// compressed one inflates to); one matching is enough.
+func (keys signingKeys) verify(id, timestamp, header string, now time.Time, bodies ...[]byte) error {
 	if id == "" || timestamp == "" || header == "" {
 		return fmt.Errorf("missing webhook-id, webhook-timestamp or webhook-signature header")
 	}
@@ -53,17 +61,19 @@ func (keys signingKeys) verify(id, timestamp, header string, body []byte, now ti
 		return fmt.Errorf("webhook-timestamp is more than %v from now", signatureTolerance)
 	}
 	for _, key := range keys {
-		mac := hmac.New(sha256.New, key)
-		mac.Write([]byte(id))
-		mac.Write([]byte{'.'})
-		mac.Write([]byte(timestamp))
-		mac.Write([]byte{'.'})
-		mac.Write(body)
-		want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
-		for _, sig := range strings.Fields(header) {
-			version, value, ok := strings.Cut(sig, ",")
-			if ok && version == "v1" && subtle.ConstantTimeCompare([]byte(value), []byte(want)) == 1 {
-				return nil
+		for _, body := range bodies {
+			mac := hmac.New(sha256.New, key)
+			mac.Write([]byte(id))
+			mac.Write([]byte{'.'})
+			mac.Write([]byte(timestamp))
+			mac.Write([]byte{'.'})
+			mac.Write(body)
+			want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+			for _, sig := range strings.Fields(header) {
+				version, value, ok := strings.Cut(sig, ",")
+				if ok && version == "v1" && subtle.ConstantTimeCompare([]byte(value), []byte(want)) == 1 {
+					return nil
+				}
 			}
 		}
 	}

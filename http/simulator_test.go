@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -718,4 +719,27 @@ func (h hangUpStore) Append(ctx context.Context, events []domain.StatusReceived)
 	h.entered <- struct{}{}
 	<-ctx.Done()
 	return h.Store.Append(ctx, events)
+}
+
+// A sender that hangs up half-way through its body is gone, not malformed:
+// counted as a 400, it showed on the dashboard as a refused request.
+func TestSenderGoneMidBody(t *testing.T) {
+	t.Parallel()
+	env := newSimEnv(t, Config{})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST /webhooks/cxone/sms HTTP/1.1\r\nHost: x\r\nX-Webhook-Secret: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"messageId\":", simSecret)
+	time.Sleep(100 * time.Millisecond)
+	conn.Close()
+	gone := env.metrics.ingestRequests.WithLabelValues("client_gone")
+	for deadline := time.Now().Add(5 * time.Second); counterValue(t, gone) != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("client_gone was not counted")
+		}
+	}
+	if got := counterValue(t, env.metrics.ingestRequests.WithLabelValues("malformed")); got != 0 {
+		t.Errorf("malformed = %v, want 0", got)
+	}
 }
