@@ -85,6 +85,9 @@ func parseTime(v string) (time.Time, error) {
 		if _, off := t.Zone(); off <= -24*60*60 || off >= 24*60*60 {
 			return time.Time{}, errors.New("offset out of range")
 		}
+		if t.UTC().Year() > 9999 { // 9999-12-31T23:59-23:59, and no answer could name it
+			return time.Time{}, errors.New("after the year 9999")
+		}
 		return t, nil
 	}
 	return time.Parse("2006-01-02", v)
@@ -150,7 +153,11 @@ func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
 	// range as asked.
 	f.From = f.From.Truncate(time.Minute)
 	if t := f.To.Truncate(time.Minute); t.Before(f.To) {
-		f.To = t.Add(time.Minute)
+		// Rounded up, a to in the last minute of 9999 would be in a year
+		// JSON cannot write (a 500): that minute stays as asked.
+		if up := t.Add(time.Minute); up.Year() <= 9999 {
+			f.To = up
+		}
 	}
 	rep, err := s.reads.SLA(r.Context(), f)
 	if err != nil {
@@ -300,14 +307,14 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) error {
 			// Judged as a country without rules, ZZ or GBR would pass as valid.
 			return errorf(http.StatusBadRequest, "region: want an ISO 3166 country code (GB, US, IN...), got "+quote(region))
 		}
-		// A recipient written with its calling code decides, as it does for
-		// the read models: a region against it judged a US number by GB
-		// rules and called valid what /compliance/violations then flags.
-		// Bare digits may be national numbers: there the region says which.
-		written := strings.TrimSpace(recipient)
-		intl := strings.HasPrefix(written, "+") || strings.HasPrefix(written, "00")
-		if of := rules.RegionOf(recipient); intl && of != rules.Unknown && of != given {
-			return errorf(http.StatusBadRequest, "region "+given+" contradicts the recipient "+quote(recipient)+", a number in "+of+": give one of them")
+		// A recipient whose country can be told decides, as it does for the
+		// read models: a region against it judged a US number by GB rules
+		// and called valid what /compliance/violations then flags. Only
+		// where the read models cannot tell the country either does the
+		// region say it.
+		if of := rules.RegionOf(recipient); recipient != "" && of != rules.Unknown && of != given {
+			return errorf(http.StatusBadRequest, "region "+given+" contradicts the recipient "+quote(recipient)+", which reads as a number in "+of+
+				" (as the read models read it): give one of them")
 		}
 	} else {
 		region = rules.RegionOf(recipient)

@@ -98,6 +98,9 @@ func TestAnalyticsRegionParameter(t *testing.T) {
 		{"/compliance/check?senderId=ACME&recipient=0044%207911%20123456&region=US", http.StatusBadRequest},
 		{"/compliance/check?senderId=ACME&recipient=%2B14155550100&region=us", http.StatusOK},
 		{"/compliance/check?senderId=ACME&recipient=4155550100&region=US", http.StatusOK},
+		// Bare digits the read models read as a country decide too.
+		{"/compliance/check?senderId=ACME&recipient=14155550100&region=GB", http.StatusBadRequest},
+		{"/compliance/check?senderId=ACME&recipient=447700900123&region=US", http.StatusBadRequest},
 		{"/compliance/check?senderId=ACME&recipient=%2B999&region=GB", http.StatusOK},
 	} {
 		resp, err := http.Get(env.srv.URL + tt.path)
@@ -188,6 +191,8 @@ func TestFilterOffsetOutOfRange(t *testing.T) {
 		{"from=2026-11-09T10:00:00%2B24:30", false},
 		{"from=2026-11-09T10:00:00%2B23:59", true},
 		{"from=2026-11-09T10:00:00-23:59", true},
+		{"to=9999-12-31T23:59:59-23:59", false},
+		{"to=9999-12-31T23:59:59Z", true},
 	} {
 		_, err := parseFilter(httptest.NewRequest(http.MethodGet, "/analytics/sla?"+tt.query, nil))
 		if (err == nil) != tt.ok {
@@ -257,6 +262,8 @@ func TestSLATakesWholeMinutes(t *testing.T) {
 		{"from=2026-11-09T10:08:00Z&to=2026-11-09T10:08:30Z", minute(8), minute(9), 0},
 		{"from=2026-11-09T10:00:00Z&to=2026-11-09T10:07:00Z", minute(0), minute(7), 0},
 		{"from=0001-01-01&to=2026-11-09T10:07:30Z", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), minute(8), 1},
+		// Rounded up, the last minute of 9999 is a year JSON cannot write.
+		{"from=2026-11-09&to=9999-12-31T23:59:59Z", time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), 1},
 	} {
 		a := get(tt.query)
 		if !a.From.Equal(tt.from) || !a.To.Equal(tt.to) || a.Delivery.Count != tt.count {
