@@ -811,8 +811,11 @@
     if (!r.ok) return;
     var list = r.data.violations.slice().sort(function (a, b) { return new Date(b.lastSeen) - new Date(a.lastSeen); });
     var total = list.reduce(function (n, v) { return n + v.count; }, 0);
+    // A sender ID breaking rules in several regions is one sender ID.
+    var senders = list.reduce(function (seen, v) { seen[v.senderId] = true; return seen; }, Object.create(null));
+    var nSenders = Object.keys(senders).length;
     $('#violations-sub').textContent = list.length
-      ? fmtInt(list.length) + ' sender ID' + (list.length === 1 ? '' : 's') + ' breaking rules in ' + fmtInt(total) +
+      ? fmtInt(nSenders) + ' sender ID' + (nSenders === 1 ? '' : 's') + ' breaking rules in ' + fmtInt(total) +
         ' message' + (total === 1 ? '' : 's') + ', most recent first.'
       : 'Sender IDs breaking the destination country\u2019s rules, most recent first.';
     if (!list.length) { emptyRow(tbody, 6, 'No violations under rules ' + r.data.rulesVersion + '.'); return; }

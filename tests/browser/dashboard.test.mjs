@@ -168,6 +168,12 @@ test('compliance violations are listed', async () => {
   // Each violation counts messages, not reports.
   assert.equal((await page.locator('#violations thead th.num').first().textContent()).trim(), 'Messages');
   assert.match(await page.locator('#violations-sub').textContent(), / in \d+ messages?, /);
+  // A sender ID breaking rules in several regions counts once.
+  const distinct = await page.evaluate(async () => {
+    const r = await fetch('/compliance/violations');
+    return new Set((await r.json()).violations.map((v) => v.senderId)).size;
+  });
+  assert.match(await page.locator('#violations-sub').textContent(), new RegExp('^' + distinct + ' sender ID'));
 });
 
 test('the projections panel asks for the admin token once', async () => {
