@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 type projectionAdmin interface {
 	States(ctx context.Context) ([]projections.State, error)
 	Rebuild(ctx context.Context, name string, progress func(projections.Progress)) (projections.RebuildResult, error)
+	RebuildWarning(ctx context.Context, name string) (string, error)
 	DeadLetters(ctx context.Context) ([]projections.DeadLetter, error)
 	ReplayDeadLetter(ctx context.Context, id int64) (projections.DeadLetter, error)
 }
@@ -76,7 +76,7 @@ type rebuildAnswer struct {
 func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request) error {
 	name := pathVar(r, "name")
 	version := s.reads.Rules().Version
-	warning, err := s.otherRulesBefore(r.Context(), name, version)
+	warning, err := s.admin.RebuildWarning(r.Context(), name)
 	if err != nil {
 		return err
 	}
@@ -116,32 +116,6 @@ func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusAccepted, rebuildAnswer{Status: "running", RulesVersion: version, Warning: warning})
 	}
 	return nil
-}
-
-// otherRulesBefore says, when the read models name is about to rebuild hold
-// other rules than version, what that rebuild does to the processes
-// projecting under them: from a node with another RULES_FILE (an ingest-only
-// one, say) it stopped every projector of the deployment without a word.
-func (s *Server) otherRulesBefore(ctx context.Context, name, version string) (string, error) {
-	states, err := s.admin.States(ctx)
-	if err != nil {
-		return "", err
-	}
-	var others []string
-	for _, st := range states {
-		bare, _, _ := strings.Cut(st.Name, ".")
-		if name != "all" && name != st.Name && name != bare {
-			continue
-		}
-		if st.RulesVersion != "" && st.RulesVersion != version && !slices.Contains(others, st.RulesVersion) {
-			others = append(others, st.RulesVersion)
-		}
-	}
-	if len(others) == 0 {
-		return "", nil
-	}
-	return "the read models were judged under rules " + strings.Join(others, ", ") + " and are rebuilt under " + version +
-		": a process projecting under other rules stops applying events until it runs " + version + " (RULES_FILE)", nil
 }
 
 type deadLettersAnswer struct {

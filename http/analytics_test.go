@@ -304,7 +304,7 @@ func TestRebuildUnderOtherRulesWarns(t *testing.T) {
 		t.Errorf("a rebuild of another projection warns: %q", a.Warning)
 	}
 	a := rebuild("all")
-	if !strings.Contains(a.Warning, `rules other`) || !strings.Contains(a.Warning, a.RulesVersion) {
+	if !strings.Contains(a.Warning, `"other"`) || !strings.Contains(a.Warning, a.RulesVersion) {
 		t.Errorf("warning %q, want it to name rules other and %s", a.Warning, a.RulesVersion)
 	}
 }

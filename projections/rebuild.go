@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +81,41 @@ func (p *Projector) find(name string) ([]projection, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w %q (have: all, %s)", ErrUnknownProjection, name, strings.Join(p.Names(), ", "))
+}
+
+// RebuildWarning says what rebuilding name ("all" or one projection) under
+// this process's rules does to the processes projecting it, when its read
+// model holds other rules: they stop applying events until they run these.
+// "" when the rules are the same. From a node with another RULES_FILE (an
+// ingest-only one, an on-call shell without it), a rebuild stopped every
+// projector of the deployment without a word.
+func (p *Projector) RebuildWarning(ctx context.Context, name string) (string, error) {
+	projs, err := p.find(name)
+	if err != nil {
+		return "", err
+	}
+	var others []string
+	for _, proj := range projs {
+		j, err := judgedUnder(ctx, p.pool, proj.Name())
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && (j.version == "" || j.is(p.rules)) {
+			continue // never projected, marked for a rebuild, or the same rules
+		}
+		if err != nil {
+			return "", err
+		}
+		other := strconv.Quote(j.version)
+		if j.version == p.rules.Version {
+			other = "another rules file of the same version " + other
+		}
+		if !slices.Contains(others, other) {
+			others = append(others, other)
+		}
+	}
+	if len(others) == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf("the read models were judged under %s and are rebuilt under %q: a process projecting them under other rules "+
+		"stops applying events until it runs these (RULES_FILE)", strings.Join(others, ", "), p.rules.Version), nil
 }
 
 // Rebuild throws a projection's read model away and builds it again from the

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/cxsms/cxsms/eventstore/pgtest"
@@ -22,5 +24,36 @@ func TestPoolEndsIdleTransactions(t *testing.T) {
 	}
 	if timeout != "20s" || jit != "off" {
 		t.Errorf("idle_in_transaction_session_timeout %q, jit %q; want 20s and off", timeout, jit)
+	}
+}
+
+// `cxsms rebuild` under other rules than the read models hold says what it
+// does to the projectors still on those: from an on-call shell without
+// RULES_FILE, it stopped every one of them without a word.
+func TestRebuildUnderOtherRulesWarns(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	env := envFunc(map[string]string{"DATABASE_URL": url})
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"rebuild", "all"}, env, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(errOut.String(), "warning") {
+		t.Errorf("a first rebuild warns: %s", errOut.String())
+	}
+	pool, err := openPool(context.Background(), config{DatabaseURL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(context.Background(), `UPDATE projection_status SET rules_version = 'other'`); err != nil {
+		t.Fatal(err)
+	}
+	errOut.Reset()
+	if err := run(context.Background(), []string{"rebuild", "all"}, env, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), `warning: the read models were judged under "other"`) {
+		t.Errorf("stderr %q, want a warning naming rules \"other\"", errOut.String())
 	}
 }

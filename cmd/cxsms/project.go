@@ -146,6 +146,15 @@ func rebuild(ctx context.Context, cfg config, args []string, stdout, stderr io.W
 	}
 	defer pool.Close()
 	p := projections.NewProjector(pool, r, newLogger(cfg, stderr), projections.Options{})
+	// Said before and after: a rebuild under other rules than the read
+	// models hold stops every projector still on those.
+	warning, err := p.RebuildWarning(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	if warning != "" {
+		fmt.Fprintln(stderr, "warning:", warning)
+	}
 	start := time.Now()
 	last := time.Time{}
 	res, err := p.Rebuild(ctx, args[0], func(pr projections.Progress) {
@@ -161,6 +170,9 @@ func rebuild(ctx context.Context, cfg config, args []string, stdout, stderr io.W
 	}
 	fmt.Fprintf(stdout, "rebuilt %s under rules %s: %d events, %d messages in %v (%.0f events/s)\n",
 		strings.Join(res.Projections, ", "), r.Version, res.Events, res.Messages, res.Took.Round(time.Millisecond), res.Rate)
+	if warning != "" {
+		fmt.Fprintln(stderr, "warning:", warning)
+	}
 	return nil
 }
 
