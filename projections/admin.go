@@ -106,7 +106,47 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 		}
 		out = append(out, s)
 	}
+	// A projection lagging for no reason of its own may be held back by a
+	// transaction left open elsewhere: the log is read in commit order, and
+	// an open one holds back every consumer (design.md). Name it.
+	var holder string
+	for i, s := range out {
+		if s.State != "lagging" || s.LastError != "" {
+			continue
+		}
+		if holder == "" {
+			var err error
+			if holder, err = p.oldestTransaction(ctx); err != nil {
+				return nil, err
+			}
+			if holder == "" {
+				break
+			}
+		}
+		out[i].LastError = holder
+	}
 	return out, nil
+}
+
+// oldestTransaction describes the oldest transaction of this database that
+// holds back the log's readers (it has written, or taken an ID, and is
+// open for more than 5 s), or "" when there is none.
+func (p *Projector) oldestTransaction(ctx context.Context) (string, error) {
+	var pid int
+	var since time.Time
+	var state, app string
+	err := p.pool.QueryRow(ctx, `SELECT pid, xact_start, coalesce(state, ''), coalesce(application_name, '')
+		FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL
+			AND xact_start < now() - interval '5 seconds' AND pid <> pg_backend_pid()
+		ORDER BY xact_start LIMIT 1`).Scan(&pid, &since, &state, &app)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("open transactions: %w", err)
+	}
+	return fmt.Sprintf("held back by a transaction open since %s (pid %d, %s, application %q): every reader of the log waits for it to end",
+		since.UTC().Format(time.RFC3339), pid, state, app), nil
 }
 
 // DeadLetter is an event a projection could not apply.

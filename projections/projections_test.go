@@ -1526,3 +1526,49 @@ func TestStatesSayWhenEveryProjectorRefuses(t *testing.T) {
 		t.Errorf("a refusing process wrote its refusal as the shared last error: %q", lastError)
 	}
 }
+
+// A transaction left open elsewhere holds back every reader of the log;
+// the admin view names it instead of "lagging" with no reason.
+func TestStatesNameAnOpenTransaction(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	p, stop := startProjector(t, pool)
+	defer stop()
+	waitCaughtUp(t, p)
+	// An operator's psql: BEGIN; SELECT txid_current(); and away.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT txid_current()`); err != nil {
+		t.Fatal(err)
+	}
+	// Reports logged after it wait for it; received 10 s ago, they lag.
+	r := sr("held", "e1", domain.StatusSent, "ATT", time.Now().UTC())
+	r.ReceivedAt = time.Now().UTC().Add(-10 * time.Second)
+	if _, err := store.Append(ctx, []domain.StatusReceived{r}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		states, err := p.States(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		named := 0
+		for _, s := range states {
+			if s.State == "lagging" && strings.Contains(s.LastError, "held back by a transaction open since") {
+				named++
+			}
+		}
+		if named == len(states) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("states behind an open transaction: %+v", states)
+		}
+	}
+}
