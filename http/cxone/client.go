@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -395,12 +396,14 @@ const minWordSecret = 8
 
 // echoForms are the shapes in which a secret can come back in an answer:
 // as sent, form- or path-escaped (a token endpoint echoing its form body),
-// and JSON-escaped with or without HTML escaping and escaped slashes (an
-// API echoing the subscription we posted).
+// JSON-escaped with or without HTML escaping and escaped slashes (an API
+// echoing the subscription we posted); each of those HTML-escaped (an
+// error page showing the request) or base64-encoded (an echoed Basic
+// credential, or a body or header shown encoded).
 func echoForms(v string) []string {
-	forms := []string{v, url.QueryEscape(v), url.PathEscape(v)}
+	sent := []string{v, url.QueryEscape(v), url.PathEscape(v)}
 	if j, err := json.Marshal(v); err == nil {
-		forms = append(forms, string(j[1:len(j)-1]))
+		sent = append(sent, string(j[1:len(j)-1]))
 	}
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
@@ -408,10 +411,57 @@ func echoForms(v string) []string {
 	if enc.Encode(v) == nil {
 		j := strings.TrimSpace(b.String())
 		j = j[1 : len(j)-1]
-		forms = append(forms, j, strings.ReplaceAll(j, "/", `\/`))
+		sent = append(sent, j, strings.ReplaceAll(j, "/", `\/`))
+	}
+	forms := slices.Clone(sent)
+	for _, f := range sent {
+		for _, r := range htmlEscapers {
+			forms = append(forms, r.Replace(f))
+		}
+		forms = append(forms, base64Forms(f, len(v) >= minWordSecret)...)
 	}
 	slices.Sort(forms)
 	return slices.Compact(forms)
+}
+
+// htmlEscapers are the ways an error page may escape text: all escape &,
+// < and >, but they differ on quotes, which some leave alone and others
+// write as &quot;, &apos; or a decimal or hexadecimal reference (Go's
+// html.EscapeString writes &#34; and &#39;).
+var htmlEscapers = []*strings.Replacer{
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;"),
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;"),
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;"),
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#039;"),
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;"),
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;"),
+}
+
+// base64Forms are the shapes of v base64-encoded, in the standard and the
+// URL alphabet: whole, padded or not, and, when inside is set, as it
+// reads inside a longer encoded text. There each 3 bytes become 4
+// characters, so v encodes one of three ways, by where it starts in a
+// group of 3; of each way, only the characters no byte around v shares
+// are the same in every text, and they are what is redacted (at most one
+// character at each end is left). Only for a secret long enough that
+// those characters cannot be met by chance.
+func base64Forms(v string, inside bool) []string {
+	var forms []string
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+		whole := enc.EncodeToString([]byte(v))
+		forms = append(forms, whole, strings.TrimRight(whole, "="))
+		if !inside {
+			continue
+		}
+		for lead := range 3 {
+			e := enc.EncodeToString(append(make([]byte, lead), v...))
+			// Character i encodes bits 6i to 6i+6 of the text; v's bits
+			// run from 8*lead to 8*(lead+len(v)).
+			from, to := (8*lead+5)/6, 8*(lead+len(v))/6
+			forms = append(forms, e[from:to])
+		}
+	}
+	return forms
 }
 
 // redact replaces secret in s; a short one only where it is not part of a

@@ -1,8 +1,11 @@
 package cxone
 
 import (
+	"encoding/base64"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +32,82 @@ func TestScrubRedactsEncodedSecrets(t *testing.T) {
 		if strings.Contains(got, tc.leak) || !strings.Contains(got, redacted) {
 			t.Errorf("scrub(%q) = %q", tc.echo, got)
 		}
+	}
+}
+
+// An error page shows the request HTML-escaped, and an API may show a
+// credential or a body base64-encoded: a tester saw the webhook secret
+// <Tok&en>2024 come back as &lt;Tok&amp;en&gt;2024, and in base64, in the
+// error. Escapers differ on quotes, and base64 comes in two alphabets,
+// padded or not, alone or inside a longer encoded text.
+func TestScrubRedactsHTMLAndBase64Secrets(t *testing.T) {
+	const webhook, client = "<Tok&en>2024", `cl'ient"secret`
+	b64 := func(enc *base64.Encoding, s string) string { return enc.EncodeToString([]byte(s)) }
+	c := New(Config{ClientID: "id", ClientSecret: client, WebhookSecret: webhook})
+	for _, tc := range []struct {
+		echo, leak string
+	}{
+		{"<p>invalid header X-Webhook-Secret: &lt;Tok&amp;en&gt;2024</p>", "&lt;Tok&amp;en&gt;2024"},
+		{"client_secret=cl&#39;ient&#34;secret", "cl&#39;ient&#34;secret"},
+		{"client_secret=cl&#x27;ient&quot;secret", "cl&#x27;ient&quot;secret"},
+		{"client_secret=cl&#039;ient&quot;secret", "cl&#039;ient&quot;secret"},
+		{"client_secret=cl&apos;ient&quot;secret", "cl&apos;ient&quot;secret"},
+		{"client_secret=cl'ient\"secret", "cl'ient\"secret"},
+		{`{"secret":"` + b64(base64.StdEncoding, webhook) + `"}`, b64(base64.StdEncoding, webhook)},
+		{`{"secret":"` + b64(base64.RawURLEncoding, webhook) + `"}`, b64(base64.RawURLEncoding, webhook)},
+	} {
+		got := c.scrub(tc.echo)
+		if strings.Contains(got, tc.leak) || !strings.Contains(got, redacted) {
+			t.Errorf("scrub(%q) = %q", tc.echo, got)
+		}
+	}
+
+	// Inside a longer encoded text a secret starts at any of the three
+	// byte offsets of a base64 group: an echoed body, or an echoed Basic
+	// credential (id and secret form-encoded, then encoded together). Of
+	// the characters that encode it, at most one at each end, which other
+	// bytes share, is left.
+	encodedIn := func(name, text, secret string, c *Client) {
+		t.Helper()
+		enc := b64(base64.StdEncoding, text)
+		got := c.scrub(enc)
+		before, after, ok := strings.Cut(got, redacted)
+		if !ok {
+			t.Errorf("%s: %q left whole", name, enc)
+			return
+		}
+		if n, want := len(enc)-len(before)-len(after), (len(secret)*4+2)/3-2; n < want {
+			t.Errorf("%s: %d characters of %q redacted (%q), want at least %d", name, n, enc, got, want)
+		}
+	}
+	for _, prefix := range []string{"", "x", "xy"} {
+		encodedIn("body after "+prefix, prefix+`{"headers":{"X-Webhook-Secret":"`+webhook+`"}}`, webhook, c)
+		id := "id" + prefix
+		encodedIn("Basic credential of "+id, id+":"+url.QueryEscape(client), url.QueryEscape(client),
+			New(Config{ClientID: id, ClientSecret: client}))
+	}
+}
+
+// The same through a client call: CXone answering an error page that
+// shows the webhook secret HTML-escaped and base64-encoded.
+func TestAPIErrorPageDoesNotLeakTheWebhookSecret(t *testing.T) {
+	const secret = "<Tok&en>2024"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			writeTestJSON(w, http.StatusOK, map[string]any{"access_token": "tok", "token_type": "bearer", "expires_in": 3600})
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, "<html><body>bad X-Webhook-Secret &lt;Tok&amp;en&gt;2024 ("+
+			base64.StdEncoding.EncodeToString([]byte(secret))+")</body></html>")
+	}))
+	defer srv.Close()
+	cfg := Config{TokenURL: srv.URL + "/token", APIURL: srv.URL, ClientID: "id", ClientSecret: "client-secret",
+		Grant: GrantClientCredentials, WebhookSecret: secret}
+	_, err := New(cfg, WithHTTPClient(srv.Client()), WithRetryPolicy(fastRetry)).EnsureWebhook(t.Context(), callback)
+	if err == nil || !strings.Contains(err.Error(), "bad X-Webhook-Secret "+redacted+" ("+redacted+")") {
+		t.Fatalf("err = %v, want the secret redacted in both forms", err)
 	}
 }
 
