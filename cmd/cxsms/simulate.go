@@ -41,7 +41,10 @@ percentiles on stdout. A 503 is retried after its Retry-After, and counted.
 A connection that cannot be made (the service is down or restarting) is
 tried again after a pause that doubles up to 5s; a request given up while
 the service cannot be reached is counted as not sent, apart from the sent
-ones, and the run stops once the service has been unreachable for 30s.
+ones, when none of its attempts reached the service. One answered 503
+first may have been stored after all, so it is counted as failed with 503,
+as when its 503 retries run out. The run stops once the service has been
+unreachable for 30s.
 
 An interrupt (SIGINT, SIGTERM, SIGHUP) ends the run early: the summary is printed,
 and requests the interrupt cut before their answer are counted apart, as
@@ -78,7 +81,7 @@ type simulateOptions struct {
 	seed          uint64
 	start         time.Time // pinned clock; zero = wall clock
 	secret        string
-	signingKey    []byte
+	signingKeys   [][]byte // each signs every request, as during a rotation
 	timeout       time.Duration
 	quiet, asJSON bool
 	cpuprofile    string
@@ -205,22 +208,25 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 		}
 	}
 	if *signing != "" {
-		// Like the service, read keys separated by spaces or commas; sign
-		// with the first.
+		// Like the service, read keys separated by spaces or commas. Sign
+		// with each: during a rotation the service may hold any one of
+		// them, and Standard Webhooks lets a header carry one signature
+		// per key.
 		keys := strings.Fields(strings.ReplaceAll(*signing, ",", " "))
 		if len(keys) == 0 {
 			return o, fmt.Errorf("%s holds no key, only spaces or commas", signingFrom)
 		}
-		key, ok := strings.CutPrefix(keys[0], "whsec_")
-		if ok {
-			if o.signingKey, err = base64.StdEncoding.DecodeString(key); err != nil {
-				return o, fmt.Errorf("%s: a whsec_ key is not valid base64", signingFrom)
+		for _, k := range keys {
+			key := []byte(k)
+			if b64, ok := strings.CutPrefix(k, "whsec_"); ok {
+				if key, err = base64.StdEncoding.DecodeString(b64); err != nil {
+					return o, fmt.Errorf("%s: a whsec_ key is not valid base64", signingFrom)
+				}
 			}
-		} else {
-			o.signingKey = []byte(key)
-		}
-		if len(o.signingKey) == 0 {
-			return o, fmt.Errorf("%s: the key is empty", signingFrom)
+			if len(key) == 0 {
+				return o, fmt.Errorf("%s: a key is empty", signingFrom)
+			}
+			o.signingKeys = append(o.signingKeys, key)
 		}
 	}
 	// Check the generator options once, for an error before any traffic.
@@ -331,9 +337,9 @@ type counters struct {
 	interrupted, interruptedReports atomic.Int64
 	timedOut, timedOutReports       atomic.Int64
 	// notSent and notSentReports are requests given up while the target
-	// could not be reached: not in requests and reports either, and
-	// certainly not stored. reconnects are the pauses before dialling
-	// again.
+	// could not be reached, none of whose attempts reached it: not in
+	// requests and reports either, and certainly not stored. reconnects
+	// are the pauses before dialling again.
 	notSent, notSentReports, reconnects atomic.Int64
 }
 
@@ -650,12 +656,16 @@ func (w *worker) send(ctx, stop context.Context) {
 			w.tally.AddReport(r)
 		}
 	}()
-	if o.signingKey != nil {
+	if len(o.signingKeys) > 0 {
 		id := w.batch[0].EventID
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		sigs := make([]string, len(o.signingKeys))
+		for i, key := range o.signingKeys {
+			sigs[i] = http.Sign(key, id, ts, w.body)
+		}
 		h.Set("webhook-id", id)
 		h.Set("webhook-timestamp", ts)
-		h.Set("webhook-signature", http.Sign(o.signingKey, id, ts, w.body))
+		h.Set("webhook-signature", strings.Join(sigs, " "))
 	}
 
 	n := int64(len(w.batch))
@@ -670,6 +680,11 @@ func (w *worker) send(ctx, stop context.Context) {
 			c.failed.Add(1)
 		}
 	}
+	// unknown is the kind of the last answer that left the outcome unknown
+	// (a 503: the webhook may have stored the reports after all), and
+	// unknownWhy what it said. A request given up after one may be
+	// stored, so it is failed with that kind, never counted as not sent.
+	var unknown, unknownWhy string
 	for unavailable := 0; ; {
 		began := time.Now()
 		// fasthttp reads the whole body before Do returns, so a body that
@@ -684,10 +699,12 @@ func (w *worker) send(ctx, stop context.Context) {
 		}
 		w.answered = time.Now()
 		if err != nil && notConnected(err) {
-			// Nothing was sent: the target is down or restarting. Dialling
-			// again at once made 125,000 attempts in 5 s, each counted as a
-			// message sent; so pause, as after a 503, and give the request
-			// up, counted apart, only when the run ends meanwhile.
+			// Nothing was sent this time: the target is down or
+			// restarting. Dialling again at once made 125,000 attempts in
+			// 5 s, each counted as a message sent; so pause, as after a
+			// 503, and give the request up only when the run ends
+			// meanwhile: counted apart as not sent if no attempt reached
+			// the service, else failed.
 			if ctx.Err() == nil {
 				s.connectFailed(err)
 				if w.unreachable.IsZero() {
@@ -705,6 +722,12 @@ func (w *worker) send(ctx, stop context.Context) {
 				if pause(stop, w.connectWait) {
 					continue
 				}
+			}
+			if unknown != "" {
+				// An earlier attempt reached the service, so the request
+				// is a failure, as when its 503 retries run out.
+				fail(unknown, unknownWhy)
+				return
 			}
 			cut = true
 			setAside(cs, n, func(c *counters) (_, _ *atomic.Int64) { return &c.notSent, &c.notSentReports })
@@ -746,9 +769,10 @@ func (w *worker) send(ctx, stop context.Context) {
 			for _, c := range cs {
 				c.retries.Add(1)
 			}
+			unknown, unknownWhy = "503", answerError(&w.res)
 			wait, _ := strconv.Atoi(string(w.res.Header.Peek("Retry-After")))
 			if !pause(stop, time.Duration(min(max(wait, 0), 60))*time.Second) {
-				fail("503", answerError(&w.res))
+				fail(unknown, unknownWhy)
 				return
 			}
 			continue
@@ -758,7 +782,7 @@ func (w *worker) send(ctx, stop context.Context) {
 			why := answerError(&w.res)
 			fail(strconv.Itoa(status), why)
 			what := "X-Webhook-Secret"
-			if o.signingKey != nil {
+			if len(o.signingKeys) > 0 {
 				what += " or the signature"
 			}
 			s.stop(fmt.Errorf("%w %s (%d: %s); no retry can succeed", errRefused, what, status, why))
@@ -992,8 +1016,10 @@ type simulateSummary struct {
 		TimedOutRequests int64 `json:"timedOutRequests"`
 		TimedOutReports  int64 `json:"timedOutReports"`
 		// NotSentRequests were given up while the target could not be
-		// reached (no connection could be made until the run ended): not
-		// in Requests, nor in Sent, and not stored. ConnectRetries counts
+		// reached (no connection could be made until the run ended), and
+		// no earlier attempt had reached it: not in Requests, nor in Sent,
+		// and not stored. One answered 503 before is in Failed instead,
+		// as it may be stored. ConnectRetries counts
 		// the pauses before dialling again, ConnectError what the first
 		// failed connection said.
 		NotSentRequests int64  `json:"notSentRequests"`
