@@ -694,12 +694,7 @@ func TestSenderGoneIsNotUnavailable(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("the request was answered after its sender hung up")
 	}
-	gone := env.metrics.ingestRequests.WithLabelValues("client_gone")
-	for deadline := time.Now().Add(5 * time.Second); counterValue(t, gone) != 1; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("client_gone was not counted")
-		}
-	}
+	waitCounted(t, env.metrics.ingestRequests.WithLabelValues("client_gone"), 1)
 	if got := counterValue(t, env.metrics.ingestRequests.WithLabelValues("unavailable")); got != 0 {
 		t.Errorf("unavailable = %v, want 0", got)
 	}
@@ -733,13 +728,19 @@ func TestSenderGoneMidBody(t *testing.T) {
 	fmt.Fprintf(conn, "POST /webhooks/cxone/sms HTTP/1.1\r\nHost: x\r\nX-Webhook-Secret: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"messageId\":", simSecret)
 	time.Sleep(100 * time.Millisecond)
 	conn.Close()
-	gone := env.metrics.ingestRequests.WithLabelValues("client_gone")
-	for deadline := time.Now().Add(5 * time.Second); counterValue(t, gone) != 1; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("client_gone was not counted")
-		}
-	}
+	waitCounted(t, env.metrics.ingestRequests.WithLabelValues("client_gone"), 1)
 	if got := counterValue(t, env.metrics.ingestRequests.WithLabelValues("malformed")); got != 0 {
 		t.Errorf("malformed = %v, want 0", got)
+	}
+}
+
+// waitCounted waits until c reaches want: the handler counts after the
+// client has given up on its answer.
+func waitCounted(t *testing.T, c prometheus.Counter, want float64) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); counterValue(t, c) != want; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("counter at %v after 5 s, want %v", counterValue(t, c), want)
+		}
 	}
 }

@@ -1437,15 +1437,10 @@ func TestStatesSayWhenNothingProjects(t *testing.T) {
 	ctx := context.Background()
 	store := eventstore.New(pool, eventstore.Options{})
 	defer store.Close()
-	at := time.Now().UTC()
-	if _, err := store.Append(ctx, []domain.StatusReceived{sr("p1", "e1", domain.StatusSent, "ATT", at)}); err != nil {
-		t.Fatal(err)
-	}
+	appendSent(t, store, "p1")
 	p, stop := startProjector(t, pool)
 	waitCaughtUp(t, p)
-	if _, err := store.Append(ctx, []domain.StatusReceived{sr("p2", "e1", domain.StatusSent, "ATT", at)}); err != nil {
-		t.Fatal(err)
-	}
+	appendSent(t, store, "p2")
 	waitCaughtUp(t, p)
 	stop()
 	// Another process's view: it projects nothing itself.
@@ -1459,9 +1454,7 @@ func TestStatesSayWhenNothingProjects(t *testing.T) {
 			t.Errorf("%s caught up: %s (%s), want live", s.Name, s.State, s.LastError)
 		}
 	}
-	if _, err := store.Append(ctx, []domain.StatusReceived{sr("p3", "e1", domain.StatusSent, "ATT", at)}); err != nil {
-		t.Fatal(err)
-	}
+	appendSent(t, store, "p3")
 	states, err = ingestOnly.States(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -1483,10 +1476,7 @@ func TestStatesSayWhenEveryProjectorRefuses(t *testing.T) {
 	ctx := context.Background()
 	store := eventstore.New(pool, eventstore.Options{})
 	defer store.Close()
-	at := time.Now().UTC()
-	if _, err := store.Append(ctx, []domain.StatusReceived{sr("r1", "e1", domain.StatusSent, "ATT", at)}); err != nil {
-		t.Fatal(err)
-	}
+	appendSent(t, store, "r1")
 	p, stop := startProjector(t, pool)
 	defer stop()
 	waitCaughtUp(t, p)
@@ -1496,9 +1486,7 @@ func TestStatesSayWhenEveryProjectorRefuses(t *testing.T) {
 	if _, err := other.Rebuild(ctx, "all", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Append(ctx, []domain.StatusReceived{sr("r2", "e1", domain.StatusSent, "ATT", at)}); err != nil {
-		t.Fatal(err)
-	}
+	appendSent(t, store, "r2")
 	ingestOnly := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{})
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		states, err := ingestOnly.States(ctx)
@@ -1569,6 +1557,16 @@ func TestStatesNameAnOpenTransaction(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("states behind an open transaction: %+v", states)
+		}
+	}
+}
+
+// appendSent logs a SENT report for each message id.
+func appendSent(t *testing.T, store *eventstore.Store, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if _, err := store.Append(context.Background(), []domain.StatusReceived{sr(id, "e1", domain.StatusSent, "ATT", time.Now().UTC())}); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
