@@ -77,6 +77,11 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return nil, fmt.Errorf("projection %s status: %w", proj.Name(), err)
 		}
+		if s.LastError == "" {
+			// An error cleared by a batch that applied keeps its time in
+			// the table; shown alone it dated an error nobody could read.
+			s.LastErrorAt = nil
+		}
 		// A rebuild holds the projection's lock; a process that may
 		// project it holds its presence lock (holdPresence). pg_locks shows
 		// every database of the cluster; advisory locks are per database,
