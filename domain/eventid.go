@@ -87,12 +87,17 @@ func contentEventID(canonical []byte) string {
 // newline, a string in an array keeps it, and SMSCs pad with NULs, so one
 // receipt redelivered in the other wrapper was stored twice.
 func receiptEventID(text string) string {
-	return contentEventID([]byte(strings.Trim(text, " \t\r\n\x00")))
+	return contentEventID([]byte(strings.Trim(text, receiptPadding)))
 }
 
 // canonicalJSON re-encodes a JSON value with sorted keys and no whitespace,
 // numbers kept as written, so a sender that reorders keys or reindents on a
 // retry still produces the same content ID.
+//
+// A receipt text inside (short_message, receipt...) counts without the
+// blanks, line ends and NULs around it, as a receipt body does
+// (receiptEventID): padded by the SMSC on a redelivery, the same SMPP
+// JSON report was stored again.
 func canonicalJSON(raw []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -100,5 +105,24 @@ func canonicalJSON(raw []byte) ([]byte, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
+	if report, ok := v.(map[string]any); ok {
+		trimReceipts(report)
+		if payload, ok := report["payload"].(map[string]any); ok {
+			trimReceipts(payload)
+		}
+	}
 	return json.Marshal(v)
 }
+
+// trimReceipts trims the receipt texts among report's members.
+func trimReceipts(report map[string]any) {
+	for _, k := range receiptKeys {
+		if text, ok := report[k].(string); ok {
+			report[k] = strings.Trim(text, receiptPadding)
+		}
+	}
+}
+
+// receiptPadding is what may surround a receipt's text without making it
+// another receipt.
+const receiptPadding = " \t\r\n\x00"

@@ -679,6 +679,16 @@ func TestParseReceiptStringEventID(t *testing.T) {
 		if alone[0].EventID != batched[1].EventID {
 			t.Errorf("tail %q: event IDs differ: alone %s, in an array %s", tail, alone[0].EventID, batched[1].EventID)
 		}
+		// In SMPP JSON, the receipt padded is the same report too.
+		field, _ := json.Marshal(text + tail)
+		smpp, err := parseBody(`{"short_message":`+string(field)+`,"carrier":"VERIZON"}`, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, _ := parseBody(`{"short_message":"`+text+`","carrier":"VERIZON"}`, "", "")
+		if smpp[0].EventID != plain[0].EventID {
+			t.Errorf("tail %q: SMPP JSON event IDs differ: %s, unpadded %s", tail, smpp[0].EventID, plain[0].EventID)
+		}
 	}
 }
 
