@@ -133,25 +133,26 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 	return out, nil
 }
 
-// oldestTransaction describes the oldest transaction of this database that
+// oldestTransaction describes the oldest transaction of the cluster that
 // holds back the log's readers (it has written, or taken an ID, and is
-// open for more than 5 s), or "" when there is none.
+// open for more than 5 s), or "" when there is none. Any database's count:
+// transaction IDs, and the snapshots the log is read by, are the cluster's.
 func (p *Projector) oldestTransaction(ctx context.Context) (string, error) {
 	var pid int
 	var since time.Time
-	var state, app string
-	err := p.pool.QueryRow(ctx, `SELECT pid, xact_start, coalesce(state, ''), coalesce(application_name, '')
-		FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL
+	var state, app, db string
+	err := p.pool.QueryRow(ctx, `SELECT pid, xact_start, coalesce(state, ''), coalesce(application_name, ''), coalesce(datname, '')
+		FROM pg_stat_activity WHERE backend_xid IS NOT NULL
 			AND xact_start < now() - interval '5 seconds' AND pid <> pg_backend_pid()
-		ORDER BY xact_start LIMIT 1`).Scan(&pid, &since, &state, &app)
+		ORDER BY xact_start LIMIT 1`).Scan(&pid, &since, &state, &app, &db)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("open transactions: %w", err)
 	}
-	return fmt.Sprintf("held back by a transaction open since %s (pid %d, %s, application %q): every reader of the log waits for it to end",
-		since.UTC().Format(time.RFC3339), pid, state, app), nil
+	return fmt.Sprintf("held back by a transaction open since %s (pid %d, %s, database %q, application %q): every reader of the log waits for it to end",
+		since.UTC().Format(time.RFC3339), pid, state, db, app), nil
 }
 
 // DeadLetter is an event a projection could not apply.

@@ -1526,8 +1526,10 @@ func TestStatesNameAnOpenTransaction(t *testing.T) {
 	p, stop := startProjector(t, pool)
 	defer stop()
 	waitCaughtUp(t, p)
-	// An operator's psql: BEGIN; SELECT txid_current(); and away.
-	tx, err := pool.Begin(ctx)
+	// An operator's psql: BEGIN; SELECT txid_current(); and away, in
+	// another database of the cluster: its transaction IDs are the
+	// cluster's.
+	tx, err := pgtest.Pool(t).Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
