@@ -54,7 +54,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 	// (senders differ, and the specification says "the raw body"): with
 	// keys, the bytes as sent are kept to check both.
 	var sent bytes.Buffer
-	if len(s.keys) > 0 && r.Header.Get("Content-Encoding") != "" {
+	if len(s.keys) > 0 && len(r.Header.Values("Content-Encoding")) > 0 {
 		r.Body = struct {
 			io.Reader
 			io.Closer
@@ -250,7 +250,9 @@ func appendJSONString(b []byte, s string) []byte {
 // (utf-8, a common slip) is taken for none rather than losing the report.
 // Other encodings are refused with 415, never read as text.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	encoding := r.Header.Get("Content-Encoding")
+	// Repeated lines are one list, as HTTP reads them: two "gzip" lines
+	// are gzip twice, and refused as "gzip, gzip" is.
+	encoding := strings.Join(r.Header.Values("Content-Encoding"), ", ")
 	body := io.Reader(http.MaxBytesReader(w, r.Body, limit))
 	size := 512
 	switch strings.ToLower(strings.TrimSpace(encoding)) {
