@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"cmp"
+	"time"
+)
 
 // Message is what the log says about one message so far: the fold of its
 // reports. Projections keep one per message and feed it each new report with
@@ -84,7 +87,7 @@ func (m Message) Apply(e StatusReceived) Message {
 			m.SentAt = e.OccurredAt
 		}
 	}
-	if Supersedes(m.Status, m.UpdatedAt, e.Status, e.OccurredAt) {
+	if Supersedes(m.Status, m.UpdatedAt, e.Status, e.OccurredAt) || m.tiesWith(e) {
 		m.Status = e.Status
 		m.RawStatus = e.RawStatus
 		m.UpdatedAt = e.OccurredAt
@@ -108,6 +111,19 @@ func (m Message) Apply(e StatusReceived) Message {
 		m.Price, m.Currency = e.Price, e.Currency
 	}
 	return m
+}
+
+// tiesWith reports whether e, with the status and carrier time m already
+// has, should give m its details: the greater of the two by error code, raw
+// status and carrier, so that reports tied in time leave the same error
+// code and carrier in any order (receipt dates have minute precision). An
+// identical redelivery is not greater, and changes nothing.
+func (m Message) tiesWith(e StatusReceived) bool {
+	if m.Status == "" || e.Status != m.Status || !e.OccurredAt.Equal(m.UpdatedAt) {
+		return false
+	}
+	return cmp.Or(cmp.Compare(e.ErrorCode, m.ErrorCode), cmp.Compare(e.RawStatus, m.RawStatus),
+		cmp.Compare(e.CarrierCode, m.CarrierCode)) > 0
 }
 
 // DeliveryLatency is the carrier time from the first QUEUED/PENDING/SENT

@@ -3,7 +3,8 @@
 --   - a tie in carrier time between two terminal reports went to whichever
 --     arrived first; DELIVERED now wins, then the failures in a fixed order,
 --     so the same reports give the same status in any order (every read
---     model holds statuses);
+--     model holds statuses); reports with the same status and time leave
+--     the same error code and carrier in any order too;
 --   - a terminal report dated before the SENT one left its message out of
 --     delivery latency; it counts as delivered at once (sla_latency);
 --   - a violation's last_seen was raised to a carrier clock's first_seen,
