@@ -32,6 +32,7 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 		}
 		// The scheme in any case (RFC 9110 §11.1): some clients send "bearer".
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		token = strings.TrimSpace(token) // "Bearer  adm": the token is trimmed too (ADMIN_TOKEN)
 		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cxsms admin"`)
 			return errorf(http.StatusUnauthorized, "missing or wrong bearer token")

@@ -51,6 +51,10 @@ func parseFilter(r *http.Request) (projections.Filter, error) {
 			continue
 		}
 		t, err := parseTime(v)
+		var outside errOutOfRange
+		if errors.As(err, &outside) {
+			return f, errorf(http.StatusBadRequest, p.name+": "+quote(v)+" is "+string(outside))
+		}
 		if err != nil {
 			return f, errorf(http.StatusBadRequest, p.name+": want an RFC 3339 time or YYYY-MM-DD date, got "+quote(v))
 		}
@@ -83,15 +87,20 @@ func parseTime(v string) (time.Time, error) {
 		// (hours 00-23) and Go cannot write back: /analytics/sla answered
 		// an empty 200 for it.
 		if _, off := t.Zone(); off <= -24*60*60 || off >= 24*60*60 {
-			return time.Time{}, errors.New("offset out of range")
+			return time.Time{}, errOutOfRange("an RFC 3339 time with an offset past ±23:59")
 		}
 		if t.UTC().Year() > 9999 { // 9999-12-31T23:59-23:59, and no answer could name it
-			return time.Time{}, errors.New("after the year 9999")
+			return time.Time{}, errOutOfRange("after the year 9999 in UTC")
 		}
 		return t, nil
 	}
 	return time.Parse("2006-01-02", v)
 }
+
+// errOutOfRange is a time that reads but that no answer can hold.
+type errOutOfRange string
+
+func (e errOutOfRange) Error() string { return string(e) }
 
 func quote(s string) string {
 	if len(s) > 64 {

@@ -198,6 +198,9 @@ func TestFilterOffsetOutOfRange(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("parseFilter(%s): %v, want ok %v", tt.query, err, tt.ok)
 		}
+		if err != nil && strings.Contains(err.Error(), "want an RFC 3339 time") {
+			t.Errorf("parseFilter(%s): %v: the time is RFC 3339; say what is wrong with it", tt.query, err)
+		}
 	}
 }
 
