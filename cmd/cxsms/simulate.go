@@ -108,7 +108,17 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 	start := fs.String("start", "", "pin the reports' clock to this RFC 3339 time, so a repeat sends identical bytes")
 	// Secrets default to the environment after parsing, so -help never prints them.
 	fs.StringVar(&o.secret, "secret", "", "X-Webhook-Secret (default $WEBHOOK_SECRET)")
-	signing := fs.String("signing-secret", "", "sign requests as Standard Webhooks with this key (default $WEBHOOK_SIGNING_SECRET)")
+	// Repeatable, as the README promises: each occurrence adds its keys,
+	// where a plain string flag kept only the last. An empty one counts as
+	// not given, as it did, so --signing-secret "$UNSET" still falls back
+	// to the environment.
+	var signing []string
+	fs.Func("signing-secret", "sign requests as Standard Webhooks with this key; repeat it, or separate keys by spaces or commas, to sign with each (default $WEBHOOK_SIGNING_SECRET)", func(s string) error {
+		if s != "" {
+			signing = append(signing, s)
+		}
+		return nil
+	})
 	status := fs.String("status", "", "pin every message's outcome (DELIVERED, FAILED, ...)")
 	fs.StringVar(&o.gen.Carrier, "carrier", "", "pin the carrier (TMOBILE, VODAFONE, AIRTEL, ...)")
 	fs.StringVar(&o.gen.Region, "region", "", "pin the destination ("+strings.Join(simulate.RegionCodes(), ", ")+")")
@@ -180,8 +190,8 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 		o.secret = cfg.WebhookSecret
 	}
 	signingFrom := "--signing-secret"
-	if *signing == "" {
-		*signing, signingFrom = cfg.SigningSecret, "WEBHOOK_SIGNING_SECRET"
+	if signing == nil && cfg.SigningSecret != "" {
+		signing, signingFrom = []string{cfg.SigningSecret}, "WEBHOOK_SIGNING_SECRET"
 	}
 	if o.secret == "" {
 		return o, fmt.Errorf("no webhook secret: pass --secret or set WEBHOOK_SECRET")
@@ -207,12 +217,11 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 			return o, fmt.Errorf("--start must be an RFC 3339 time: %v", err)
 		}
 	}
-	if *signing != "" {
-		// Like the service, read keys separated by spaces or commas. Sign
-		// with each: during a rotation the service may hold any one of
-		// them, and Standard Webhooks lets a header carry one signature
-		// per key.
-		keys := strings.Fields(strings.ReplaceAll(*signing, ",", " "))
+	// Like the service, read keys separated by spaces or commas. Sign
+	// with each: during a rotation the service may hold any one of them,
+	// and Standard Webhooks lets a header carry one signature per key.
+	for _, v := range signing {
+		keys := strings.Fields(strings.ReplaceAll(v, ",", " "))
 		if len(keys) == 0 {
 			return o, fmt.Errorf("%s holds no key, only spaces or commas", signingFrom)
 		}
@@ -680,10 +689,12 @@ func (w *worker) send(ctx, stop context.Context) {
 			c.failed.Add(1)
 		}
 	}
-	// unknown is the kind of the last answer that left the outcome unknown
-	// (a 503: the webhook may have stored the reports after all), and
-	// unknownWhy what it said. A request given up after one may be
-	// stored, so it is failed with that kind, never counted as not sent.
+	// unknown is the kind of an attempt that left the outcome unknown (a
+	// 503: the webhook may have stored the reports after all; or a
+	// connection closed after the request was written, which the service
+	// may have read whole), and unknownWhy what it said. A request
+	// given up after one may be stored, so it is failed with that kind,
+	// never counted as not sent.
 	var unknown, unknownWhy string
 	for unavailable := 0; ; {
 		began := time.Now()
@@ -694,7 +705,14 @@ func (w *worker) send(ctx, stop context.Context) {
 			// The server closed the connection while it was idle: net/http
 			// notices such a close as it happens and dials again, fasthttp
 			// only when it next sends. The request never reached the server,
-			// so send it on a new connection.
+			// so send it on a new connection. Unless the write itself
+			// failed, though, the server may have read it whole before it
+			// closed, as a service going away does: if the request is
+			// given up, it is failed like this attempt, not "not sent".
+			// An earlier 503 is kept: that attempt surely reached it.
+			if unknown == "" && !writeFailed(err) {
+				unknown, unknownWhy = "transport", err.Error()
+			}
 			err = w.client.Do(&w.req, &w.res)
 		}
 		w.answered = time.Now()
@@ -881,8 +899,14 @@ func answerError(res *fasthttp.Response) string {
 // closedBeforeAnswer tells whether err means the connection was closed by
 // the server before the request was written or its answer began.
 func closedBeforeAnswer(err error) bool {
+	return errors.Is(err, fasthttp.ErrConnectionClosed) || writeFailed(err)
+}
+
+// writeFailed tells whether err is the request failing to be written, so
+// the server cannot have read all of it.
+func writeFailed(err error) bool {
 	var op *net.OpError
-	return errors.Is(err, fasthttp.ErrConnectionClosed) || errors.As(err, &op) && op.Op == "write"
+	return errors.As(err, &op) && op.Op == "write"
 }
 
 func (s *simulation) fail(kind, why string) {

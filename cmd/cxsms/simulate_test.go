@@ -155,6 +155,8 @@ func TestSimulateSignsWithEveryKey(t *testing.T) {
 	}{
 		{"flag", nil, []string{"--signing-secret", "new-signing-key old-signing-key"}},
 		{"env, whsec_ and commas", map[string]string{"WEBHOOK_SIGNING_SECRET": "whsec_bmV3LXNpZ25pbmcta2V5,whsec_b2xkLXNpZ25pbmcta2V5"}, nil},
+		{"the flag repeated", map[string]string{"WEBHOOK_SIGNING_SECRET": "env-signing-key"},
+			[]string{"--signing-secret", "new-signing-key", "--signing-secret", "old-signing-key"}},
 	} {
 		for _, held := range []string{"old-signing-key", "new-signing-key"} {
 			f, url := newFakeWebhook(t)
@@ -583,6 +585,46 @@ func TestSimulateGivenUpAfter503IsFailed(t *testing.T) {
 				t.Fatalf("target stored %d; totals %+v, sent %+v", len(f.bodies), tot, sum.Sent)
 			}
 		})
+	}
+}
+
+// A request the service read whole before it closed the connection
+// without answering and stopped listening may be stored. Sent on a
+// connection idle long enough to be redialled, it used to be counted as
+// not sent (never stored) once the redial failed: it is failed with the
+// kind of that earlier attempt. Not parallel: it shortens the pauses.
+func TestSimulateCutAfterWritingIsFailed(t *testing.T) {
+	shortenConnectRetries(t, 20*time.Millisecond, 100*time.Millisecond, 500*time.Millisecond)
+	f, _ := newFakeWebhook(t)
+	var served atomic.Int64
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Add(1) == 1 {
+			f.ServeHTTP(w, r)
+			return
+		}
+		// Read and stored, then the service goes away without answering.
+		f.ServeHTTP(httptest.NewRecorder(), r)
+		srv.Listener.Close()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Errorf("hijack: %v", err)
+			return
+		}
+		conn.Close()
+	}))
+	t.Cleanup(srv.Close)
+	// At 0.8/s the second request waits 1.25 s on an idle connection, so
+	// its cut attempt is taken for an idle close and sent again.
+	sum, stderr, err := runSimulate(t, nil, "--target", srv.URL, "--secret", f.secret, "--count", "2", "--concurrency", "1",
+		"--rate", "0.8", "--scenario", "single", "--quiet")
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 requests failed (transport:1)") || strings.Contains(err.Error(), "not sent") {
+		t.Fatalf("simulate: %v\n%s", err, stderr)
+	}
+	tot := sum.Totals
+	if len(f.bodies) != 2 || tot.Requests != 2 || tot.Acknowledged != 1 || tot.Failed != 1 || tot.Errors["transport"] != 1 ||
+		tot.NotSentRequests != 0 || tot.NotSentReports != 0 || tot.ConnectRetries < 1 || sum.Sent.Messages != 2 || sum.Sent.Reports != 2 {
+		t.Fatalf("target stored %d; totals %+v, sent %+v", len(f.bodies), tot, sum.Sent)
 	}
 }
 
