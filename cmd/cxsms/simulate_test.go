@@ -622,9 +622,12 @@ func TestSimulateCutAfterWritingIsFailed(t *testing.T) {
 		t.Fatalf("simulate: %v\n%s", err, stderr)
 	}
 	tot := sum.Totals
-	if len(f.bodies) != 2 || tot.Requests != 2 || tot.Acknowledged != 1 || tot.Failed != 1 || tot.Errors["transport"] != 1 ||
+	f.mu.Lock() // the handler of the cut request may still be returning
+	stored := len(f.bodies)
+	f.mu.Unlock()
+	if stored != 2 || tot.Requests != 2 || tot.Acknowledged != 1 || tot.Failed != 1 || tot.Errors["transport"] != 1 ||
 		tot.NotSentRequests != 0 || tot.NotSentReports != 0 || tot.ConnectRetries < 1 || sum.Sent.Messages != 2 || sum.Sent.Reports != 2 {
-		t.Fatalf("target stored %d; totals %+v, sent %+v", len(f.bodies), tot, sum.Sent)
+		t.Fatalf("target stored %d; totals %+v, sent %+v", stored, tot, sum.Sent)
 	}
 }
 
