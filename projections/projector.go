@@ -288,6 +288,15 @@ type judged struct {
 	document string
 }
 
+// nameBeside names these rules for a message that sets them beside r:
+// by version, or, when r has the same version, as another file of it.
+func (j judged) nameBeside(r *rules.Rules) string {
+	if j.version == r.Version {
+		return fmt.Sprintf("another rules file of the same version %q", j.version)
+	}
+	return fmt.Sprintf("rules %q", j.version)
+}
+
 // is reports whether the read model was judged under r.
 func (j judged) is(r *rules.Rules) bool {
 	return j.version == r.Version && (j.document == "" || j.document == string(r.Document))
@@ -483,12 +492,9 @@ func (p *Projector) sameRules(ctx context.Context, q rowQuerier, proj projection
 		return err
 	}
 	if !judged.is(p.rules) {
-		other := fmt.Sprintf("rules %q", judged.version)
-		if judged.version == p.rules.Version {
-			other = fmt.Sprintf("another rules file of the same version %q", judged.version)
-		}
 		return fmt.Errorf("%s: %w: it was built under %s and this process runs %q: "+
-			"not applying events until every process projecting this database runs the same RULES_FILE", proj.Name(), ErrOtherRules, other, p.rules.Version)
+			"not applying events until every process projecting this database runs the same RULES_FILE",
+			proj.Name(), ErrOtherRules, judged.nameBeside(p.rules), p.rules.Version)
 	}
 	return nil
 }

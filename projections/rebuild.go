@@ -103,11 +103,7 @@ func (p *Projector) RebuildWarning(ctx context.Context, name string) (string, er
 		if err != nil {
 			return "", err
 		}
-		other := strconv.Quote(j.version)
-		if j.version == p.rules.Version {
-			other = "another rules file of the same version " + other
-		}
-		if !slices.Contains(others, other) {
+		if other := j.nameBeside(p.rules); !slices.Contains(others, other) {
 			others = append(others, other)
 		}
 	}

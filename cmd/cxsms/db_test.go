@@ -53,7 +53,7 @@ func TestRebuildUnderOtherRulesWarns(t *testing.T) {
 	if err := run(context.Background(), []string{"rebuild", "all"}, env, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(errOut.String(), `warning: the read models were judged under "other"`) {
+	if !strings.Contains(errOut.String(), `warning: the read models were judged under rules "other"`) {
 		t.Errorf("stderr %q, want a warning naming rules \"other\"", errOut.String())
 	}
 }
