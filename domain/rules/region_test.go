@@ -12,6 +12,18 @@ func TestRegionOf(t *testing.T) {
 	}{
 		// The accepted spellings of one number.
 		{"+447700900123", "GB"},
+		// Countries outside the hand-checked markets (a tester's Slovak and
+		// Luxembourg numbers read UNKNOWN once).
+		{"+421912123456", "SK"},
+		{"+352621123456", "LU"},
+		{"+3546111234", "IS"},
+		{"+37255123456", "EE"},
+		{"+96477012345678", "IQ"},
+		{"+995555123456", "GE"},
+		{"+85620212345678", "LA"},
+		{"+441481123456", "GB"},  // Guernsey shares +44
+		{"421912123456", "SK"},   // bare, and the length fits
+		{"42191212345", Unknown}, // bare, a digit short
 		{"00447700900123", "GB"},
 		{"447700900123", "GB"},
 		{"+44 7700 900123", "GB"},
@@ -241,7 +253,7 @@ func TestRegionOfBareEveryLength(t *testing.T) {
 			}
 			nsn := "7" + strings.Repeat("1", n-1)
 			want := c.region
-			if n < c.min || n > c.max {
+			if !c.fits(n) {
 				want = Unknown
 			}
 			if got := RegionOf(code + nsn); got != want {
@@ -252,7 +264,7 @@ func TestRegionOfBareEveryLength(t *testing.T) {
 			}
 			zero := "0" + nsn[1:]
 			want = Unknown
-			if zeroNSN[code] && n >= c.min && n <= c.max {
+			if zeroNSN[code] && c.fits(n) {
 				want = c.region
 			}
 			if got := RegionOf(code + zero); got != want {
@@ -308,4 +320,19 @@ func FuzzRegionOf(f *testing.F) {
 			t.Fatalf("RegionOf(%q) = %q, which is neither Unknown nor a known region", s, r)
 		}
 	})
+}
+
+// TestParseRegionEveryCountry: a filter names any country a recipient can
+// be read as, not only the hand-checked markets (?region=SK was a 400).
+func TestParseRegionEveryCountry(t *testing.T) {
+	for _, s := range []string{"SK", "lu", " IS ", "EE", "IQ", "uk", "UNKNOWN", "KZ", "JM"} {
+		if r, ok := ParseRegion(s); !ok {
+			t.Errorf("ParseRegion(%q) = %q, refused", s, r)
+		}
+	}
+	for _, s := range []string{"ZZ", "XX", "", "USA", "GG"} { // GG: Guernsey's numbers read GB
+		if r, ok := ParseRegion(s); ok {
+			t.Errorf("ParseRegion(%q) = %q, accepted", s, r)
+		}
+	}
 }
