@@ -141,6 +141,9 @@ func parseTimestamp(s string) time.Time {
 	}
 	t, err := parseUnix(s)
 	if err == errNotUnixTime {
+		// RFC 3339 allows "t" and "z" in lower case (§5.6); the layouts
+		// hold no other letters, so upper case reads them all.
+		s = strings.ToUpper(s)
 		for _, layout := range occurredAtLayouts {
 			if t, err = time.Parse(layout, s); err == nil {
 				break

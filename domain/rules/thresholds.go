@@ -38,14 +38,29 @@ func (t Thresholds) Recommend(terminal, failed int) (recommendation, reason stri
 	// Both sides are the double nearest the same decimal when the rate
 	// equals a threshold (33/220 and 0.15), so "exactly at" compares equal.
 	rate := float64(failed) / float64(terminal)
-	head := fmt.Sprintf("%s of %d terminal %s failed", percent(rate, 1), terminal, messages(terminal))
+	head := func(threshold float64) string {
+		return fmt.Sprintf("%s of %d terminal %s failed", ratePercent(rate, threshold), terminal, messages(terminal))
+	}
 	switch {
 	case rate > t.RerouteFailureRate:
-		return Reroute, fmt.Sprintf("%s, above the %s REROUTE threshold", head, percent(t.RerouteFailureRate, -1))
+		return Reroute, fmt.Sprintf("%s, above the %s REROUTE threshold", head(t.RerouteFailureRate), percent(t.RerouteFailureRate, -1))
 	case rate > t.WatchFailureRate:
-		return Watch, fmt.Sprintf("%s, above the %s WATCH threshold", head, percent(t.WatchFailureRate, -1))
+		return Watch, fmt.Sprintf("%s, above the %s WATCH threshold", head(t.WatchFailureRate), percent(t.WatchFailureRate, -1))
 	}
-	return Keep, fmt.Sprintf("%s, not above the %s WATCH threshold", head, percent(t.WatchFailureRate, -1))
+	return Keep, fmt.Sprintf("%s, not above the %s WATCH threshold", head(t.WatchFailureRate), percent(t.WatchFailureRate, -1))
+}
+
+// ratePercent formats a failure rate with one decimal, or with as many more
+// (up to four) as it takes not to read as equal to a threshold it is above:
+// 152 of 1013 is "15.005%" beside a 15% threshold, not "15.0%".
+func ratePercent(rate, threshold float64) string {
+	prec := 1
+	for ; prec < 4 && rate > threshold; prec++ {
+		if percent(rate, prec) != percent(threshold, prec) {
+			break
+		}
+	}
+	return percent(rate, prec)
 }
 
 func messages(n int) string {
@@ -56,9 +71,14 @@ func messages(n int) string {
 }
 
 // percent formats a fraction as a percentage with prec decimals, or as few as
-// it needs when prec is -1 ("15%", "12.5%"). Rounding first keeps float noise
-// (0.15*100 = 15.000000000000002) out of the text.
+// it needs when prec is -1 ("15%", "12.5%"). For -1, rounding to two
+// decimals first keeps float noise (0.15*100 = 15.000000000000002) out of
+// the text; a fixed precision rounds once, from the exact value (4/21 is
+// 19.0%, not 19.05% rounded again to 19.1%).
 func percent(f float64, prec int) string {
+	if prec >= 0 {
+		return strconv.FormatFloat(f*100, 'f', prec, 64) + "%"
+	}
 	p := math.Round(f*100*100) / 100
 	return strconv.FormatFloat(p, 'f', prec, 64) + "%"
 }

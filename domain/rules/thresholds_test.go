@@ -20,6 +20,11 @@ func TestRecommend(t *testing.T) {
 		{20, 4, Reroute, "20.0% of 20 terminal messages failed, above the 15% REROUTE threshold"},
 		{220, 40, Reroute, "18.2% of 220 terminal messages failed, above the 15% REROUTE threshold"},
 		{1000, 151, Reroute, "15.1% of 1000 terminal messages failed, above the 15% REROUTE threshold"},
+		// Rounded once (4/21 is 19.048%), and never shown equal to a
+		// threshold it is above (152/1013 is 15.0049%).
+		{21, 4, Reroute, "19.0% of 21 terminal messages failed, above the 15% REROUTE threshold"},
+		{1013, 152, Reroute, "15.005% of 1013 terminal messages failed, above the 15% REROUTE threshold"},
+		{20001, 1001, Watch, "5.005% of 20001 terminal messages failed, above the 5% WATCH threshold"},
 		// Counts that cannot be are clamped, not trusted.
 		{20, 30, Reroute, "100.0% of 20 terminal messages failed, above the 15% REROUTE threshold"},
 		{20, -1, Keep, "0.0% of 20 terminal messages failed, not above the 5% WATCH threshold"},
