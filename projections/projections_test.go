@@ -1572,3 +1572,63 @@ func appendSent(t *testing.T, store *eventstore.Store, ids ...string) {
 		}
 	}
 }
+
+// A batch refused for other rules inside its transaction (the rules
+// changed after the guard let it begin) lets go of its transaction at
+// once. It used to be sent again in that transaction until its ack
+// deadline, holding the position row and an xid that held back every
+// consumer, the process that should take over included (5 s, a tester saw).
+func TestRefusedBatchLetsGoOfItsTransaction(t *testing.T) {
+	t.Parallel()
+	pool, store := newLog(t)
+	ctx := context.Background()
+	p, stop := startProjectorWith(t, pool, projections.Options{BatchSize: 150, AckDeadline: time.Minute})
+	defer stop()
+	waitCaughtUp(t, p)
+	// Another process rebuilt carrier_costs under other rules, and an event
+	// follows at once, inside the second the guard trusts its last pass.
+	if _, err := pool.Exec(ctx, `UPDATE projection_status SET rules_version = 'other' WHERE name = 'carrier_costs.v1'`); err != nil {
+		t.Fatal(err)
+	}
+	logStream(t, store, []domain.StatusReceived{sr("m1", "e1", domain.StatusDelivered, "ATT", time.Now().UTC())}, 1)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if s, _ := stateOf(t, p, "carrier_costs.v1"); strings.Contains(s.LastError, `under rules "other"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("carrier_costs never said the rules differ")
+		}
+	}
+	// Well within the minute's ack deadline, the position row is free and
+	// still where it was: nothing of the refused batch was applied.
+	free := func() bool {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		var acked int64
+		err = tx.QueryRow(ctx, `SELECT coalesce(offset_acked, 0) FROM projection_offsets
+			WHERE consumer_group = 'carrier_costs.v1' FOR UPDATE NOWAIT`).Scan(&acked)
+		if err != nil {
+			return false // 55P03: locked by the refusing batch
+		}
+		if acked != 0 {
+			t.Fatalf("carrier_costs' position moved to %d over a refused batch", acked)
+		}
+		return true
+	}
+	for deadline := time.Now().Add(10 * time.Second); !free(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the refusing process still holds carrier_costs' position row 10 s after refusing (ack deadline 1 min)")
+		}
+	}
+	if _, err := pool.Exec(ctx, `UPDATE projection_status SET rules_version = $1 WHERE name = 'carrier_costs.v1'`, rules.Default().Version); err != nil {
+		t.Fatal(err)
+	}
+	waitCaughtUp(t, p)
+	var n int64
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM carrier_cost_messages`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("carrier_cost_messages holds %d rows (%v) once the rules agree, want 1", n, err)
+	}
+}

@@ -398,6 +398,16 @@ func (p *Projector) handler(running context.Context, proj projection) message.No
 		case err == nil || running.Err() != nil: // done, or a shutdown
 		case refusal(err):
 			p.refuse(proj, err)
+			// Let go of the batch at once. Returned, the error would have
+			// watermill send the batch again in this same transaction
+			// until its ack deadline: 5 s holding the position row and an
+			// xid that held back every consumer, the one that should take
+			// over included. Acked instead, with the position left where
+			// it is (offsets.AckMessageQuery), the transaction commits
+			// nothing and ends, and the guard refuses the next one.
+			if _, markErr := tx.Exec(ctx, `SELECT set_config('cxsms.refused', 'on', true)`); markErr == nil {
+				return nil
+			}
 		case p.isRefused(proj.Name()):
 			// What follows a refusal in the same transaction ("tx is
 			// closed", its ack deadline) is this process's, and the
@@ -457,7 +467,8 @@ func (p *Projector) mayProject(ctx context.Context, q rowQuerier, proj projectio
 func (p *Projector) guard(proj projection, subscribed *atomic.Bool) func(context.Context) error {
 	var passedAt atomic.Int64
 	return func(ctx context.Context) error {
-		if !subscribed.Load() || time.Since(time.Unix(0, passedAt.Load())) < time.Second {
+		// A pass is trusted for a second, unless a batch was refused since.
+		if !subscribed.Load() || (!p.isRefused(proj.Name()) && time.Since(time.Unix(0, passedAt.Load())) < time.Second) {
 			return nil
 		}
 		if err := p.mayProject(ctx, p.pool, proj); err != nil {

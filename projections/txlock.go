@@ -137,8 +137,11 @@ func queuePosition(b *pgx.Batch, group string, e Event) {
 }
 
 // offsets stores positions in projection_offsets like watermill's
-// PostgreSQL adapter, except that an ack never moves a position backwards:
-// a handler may already have moved it further (see above).
+// PostgreSQL adapter, except that an ack never moves a position backwards
+// (a handler may already have moved it further, see above), and moves it
+// not at all for a batch the handler refused (cxsms.refused is set in its
+// transaction): refused batches are acked, to end their transaction at once,
+// but they were not applied.
 type offsets struct {
 	wsql.DefaultPostgreSQLOffsetsAdapter
 }
@@ -152,7 +155,7 @@ func offsetsAdapter() offsets {
 func (o offsets) AckMessageQuery(params wsql.AckMessageQueryParams) (wsql.Query, error) {
 	return wsql.Query{
 		Query: `INSERT INTO projection_offsets AS o (offset_acked, last_processed_transaction_id, consumer_group)
-			VALUES ($1, $2, $3)
+			SELECT $1::bigint, $2::xid8, $3::text WHERE current_setting('cxsms.refused', true) IS DISTINCT FROM 'on'
 			ON CONFLICT (consumer_group) DO UPDATE SET
 				offset_acked = EXCLUDED.offset_acked,
 				last_processed_transaction_id = EXCLUDED.last_processed_transaction_id
