@@ -39,7 +39,7 @@ func cxoneSettingsSet(getenv func(string) string) []string {
 }
 
 // registerWebhook creates or updates the CXone subscription; running it
-// twice changes nothing.
+// twice changes nothing, and runs at the same time leave one subscription.
 func registerWebhook(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("register-webhook", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -64,6 +64,9 @@ func registerWebhook(ctx context.Context, cfg config, args []string, stdout, std
 		fmt.Fprintf(stdout, " (%s)", strings.Join(res.Changed, ", "))
 	}
 	fmt.Fprintf(stdout, " -> %s\n", url)
+	if len(res.Removed) > 0 {
+		fmt.Fprintf(stdout, "removed copies: %s\n", strings.Join(res.Removed, ", "))
+	}
 	return nil
 }
 
@@ -92,6 +95,7 @@ func fakeCXone(ctx context.Context, cfg config, args []string, stdout, stderr io
 	burst := fs.Int("burst", 0, "after a subscription appears, report on this many messages")
 	lifecycle := fs.Bool("lifecycle", true, "send QUEUED, SENT and a terminal report per message")
 	failEvery := fs.Int("fail-every", 7, "every n-th message ends in a failure")
+	listDelay := fs.Duration("list-delay", 0, "answer each listing of the subscriptions this much later, as a slow CXone would")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -100,6 +104,7 @@ func fakeCXone(ctx context.Context, cfg config, args []string, stdout, stderr io
 		ClientID:     cfg.getenv("CXONE_CLIENT_ID"),
 		ClientSecret: cfg.getenv("CXONE_CLIENT_SECRET"),
 		Logger:       log,
+		ListDelay:    *listDelay,
 	})
 	if err != nil {
 		return err

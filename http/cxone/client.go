@@ -302,11 +302,11 @@ func (c *Client) api(ctx context.Context, r request) (*response, error) {
 			c.log.WithField("op", r.op).Info("cxone: token refused (401), fetching a new one and trying once more")
 			continue
 		case resp.status == http.StatusUnauthorized:
-			return nil, &AuthError{Op: r.op, StatusCode: resp.status, Code: oauthCode(resp.body), Fix: "CXone refused a freshly issued token: " +
+			return nil, &AuthError{Op: r.op, StatusCode: resp.status, Code: c.oauthCode(resp.body, tok), Fix: "CXone refused a freshly issued token: " +
 				"the token endpoint and the API are probably different tenants or regions " +
 				"(compare CXONE_TOKEN_URL/CXONE_ISSUER with CXONE_API_URL/CXONE_DOMAIN), or the OAuth client was disabled"}
 		case resp.status == http.StatusForbidden:
-			return nil, &AuthError{Op: r.op, StatusCode: resp.status, Code: oauthCode(resp.body), forbidden: true, Fix: "the OAuth client may not do this: " +
+			return nil, &AuthError{Op: r.op, StatusCode: resp.status, Code: c.oauthCode(resp.body, tok), forbidden: true, Fix: "the OAuth client may not do this: " +
 				"give it the scope webhooks:manage (and webhooks:read), assign the Webhook Admin and Messaging Admin roles " +
 				"in the CXone admin console, and check that CXONE_API_URL/CXONE_DOMAIN is the tenant the client belongs to"}
 		case resp.status < 200 || resp.status > 299:
@@ -362,16 +362,30 @@ func redirectMessage(from, location string) string {
 // of ours from it: a validation error that echoes the request body would
 // otherwise carry the webhook secret into a log line.
 func (c *Client) scrub(s string, extra ...string) string {
+	secrets := append([]string{c.cfg.ClientSecret.Reveal(), c.cfg.AccessKeySecret.Reveal(), c.cfg.WebhookSecret.Reveal()}, extra...)
+	s = redactSecrets(s, secrets)
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// redactSecrets removes every secret from s: first in the whole forms
+// echoForms lists (which cover layered encodings, such as base64 of JSON),
+// then in any mix of escapes, read one at a time (redactDecoded).
+func redactSecrets(s string, secrets []string) string {
 	type form struct {
 		text  string
 		short bool
 	}
 	var forms []form
-	secrets := append([]string{c.cfg.ClientSecret.Reveal(), c.cfg.AccessKeySecret.Reveal(), c.cfg.WebhookSecret.Reveal()}, extra...)
+	var plain []string
 	for _, v := range secrets {
 		if v == "" {
 			continue
 		}
+		plain = append(plain, v)
 		for _, f := range echoForms(v) {
 			forms = append(forms, form{f, len(v) < minWordSecret})
 		}
@@ -381,9 +395,9 @@ func (c *Client) scrub(s string, extra ...string) string {
 	for _, f := range forms {
 		s = redact(s, f.text, f.short)
 	}
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
+	slices.SortStableFunc(plain, func(a, b string) int { return len(b) - len(a) })
+	for _, v := range plain {
+		s = redactDecoded(s, v, len(v) < minWordSecret)
 	}
 	return s
 }
@@ -501,7 +515,9 @@ func wordByteAt(s string, i int) bool {
 	return c >= 0x80 || c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
 }
 
-func oauthCode(body []byte) string {
+// oauthCode is the OAuth error code of an answer, scrubbed like any text
+// CXone sends: a server may put the credential it refused in it.
+func (c *Client) oauthCode(body []byte, extra ...string) string {
 	var v struct {
 		Error string `json:"error"`
 	}
@@ -511,7 +527,7 @@ func oauthCode(body []byte) string {
 	if len(v.Error) > 64 {
 		return ""
 	}
-	return v.Error
+	return c.scrub(v.Error, extra...)
 }
 
 // retryableNetError: a refused connection, a reset or a timeout may well

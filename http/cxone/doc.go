@@ -13,10 +13,12 @@
 //     caller's context;
 //   - 401 and 403 become typed errors that say what to fix;
 //   - EnsureWebhook reconciles instead of creating, so running it again
-//     changes nothing, and rotating WEBHOOK_SECRET updates the subscription
-//     in place;
+//     changes nothing, rotating WEBHOOK_SECRET updates the subscription
+//     in place, and processes registering at the same moment converge on
+//     one subscription, deleting the copies they made;
 //   - secrets are held in Secret values whose printed forms are redacted,
-//     and tokens never reach a log line or an error.
+//     tokens never reach a log line or an error, and text CXone echoes is
+//     scrubbed of our secrets however it escapes them.
 //
 // Package fakecxone provides a CXone double to test and demo this against.
 package cxone

@@ -2,6 +2,10 @@ package cxone
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/cxsms/cxsms/http/cxone/fakecxone"
 )
@@ -172,5 +178,199 @@ func TestCreateRetryAfterOn5xxCappedByBudget(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("gave up after %s, want at once", d)
+	}
+}
+
+// echoForms lists whole-secret shapes, but encoders escape character by
+// character, each its own way, and a tester found echoes it missed: .NET's
+// System.Text.Json writes + as \u002B (in an ASP.NET validation problem
+// that register-webhook printed and serve logged), " and ' as \u0022 and
+// \u0027, and non-ASCII as \u00e4 or \u00E4, as Python and Java do;
+// JavaScript's encodeURIComponent leaves ' alone; an error page may write
+// any character as a numeric reference; and a text may mix escaped and
+// literal characters.
+func TestScrubRedactsSecretsEscapedCharacterByCharacter(t *testing.T) {
+	const (
+		webhook   = "q1w2E3r4+t5y6U7i8/o9p0=="
+		client    = `Abc+def"ghi&jkl'mno`
+		accessKey = "Grüße-Zürich-2024"
+	)
+	c := New(Config{WebhookSecret: webhook, ClientSecret: client, AccessKeySecret: accessKey})
+	for _, tc := range []struct {
+		echo, leak string
+	}{
+		{`{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.1","title":"One or more validation errors occurred.","status":400,` +
+			`"errors":{"headers.X-Webhook-Secret":["The value 'q1w2E3r4\u002Bt5y6U7i8/o9p0==' is not valid."]}}`, `q1w2E3r4\u002Bt5y6U7i8/o9p0==`},
+		{`"q1w2E3r4\u002bt5y6U7i8\/o9p0=="`, `q1w2E3r4\u002bt5y6U7i8\/o9p0==`},
+		{`{"secret":"Abc\u002Bdef\u0022ghi\u0026jkl\u0027mno"}`, `Abc\u002Bdef\u0022ghi\u0026jkl\u0027mno`},
+		{"client_secret=Abc%2Bdef%22ghi%26jkl'mno", "Abc%2Bdef%22ghi%26jkl'mno"},
+		{"client_secret=Abc%2bdef\"ghi%26jkl%27mno", "Abc%2bdef\"ghi%26jkl%27mno"},
+		{"<p>Abc&#43;def&#x22;ghi&#X26;jkl&#39;mno</p>", "Abc&#43;def&#x22;ghi&#X26;jkl&#39;mno"},
+		{`Abc&#x2B;def\u0022ghi&amp;jkl%27mno`, `Abc&#x2B;def\u0022ghi&amp;jkl%27mno`},
+		{`{"key":"Gr\u00fc\u00dfe-Z\u00fcrich-2024"}`, `Gr\u00fc\u00dfe-Z\u00fcrich-2024`},
+		{`{"key":"Gr\u00FC\u00DFe-Z\u00FCrich-2024"}`, `Gr\u00FC\u00DFe-Z\u00FCrich-2024`},
+		{`key='Gr\xfc\xdfe-Z\xfcrich-2024'`, `Gr\xfc\xdfe-Z\xfcrich-2024`},
+		{`key=Gr%C3%BC&szlig;e-Z&#252;rich-2024`, `Gr%C3%BC&szlig;e-Z&#252;rich-2024`},
+	} {
+		got := c.scrub(tc.echo)
+		if strings.Contains(got, tc.leak) || !strings.Contains(got, redacted) {
+			t.Errorf("scrub(%q) = %q", tc.echo, got)
+		}
+		for _, part := range []string{"t5y6U7i8", "ghi", "rich-2024"} {
+			if strings.Contains(got, part) {
+				t.Errorf("scrub(%q) = %q, which still shows %q", tc.echo, got, part)
+			}
+		}
+	}
+	if got, want := c.scrub(`The value 'q1w2E3r4\u002Bt5y6U7i8/o9p0==' is not valid.`), "The value '"+redacted+"' is not valid."; got != want {
+		t.Errorf("scrub = %q, want %q: only the secret's own escapes redacted", got, want)
+	}
+
+	// A + stands for a space in a form body; astral characters are
+	// escaped as surrogate pairs.
+	spaced := New(Config{WebhookSecret: "open sesame 🔑 42"})
+	for _, echo := range []string{"s=open+sesame%20%F0%9F%94%91+42", `{"s":"open sesame \ud83d\udd11 42"}`, `open+sesame&#32;&#x1F511;%2042`} {
+		if got := spaced.scrub(echo); strings.Contains(got, "sesame") {
+			t.Errorf("scrub(%q) = %q", echo, got)
+		}
+	}
+
+	// A short secret, read through its escapes, is still redacted only
+	// where it stands alone.
+	short := New(Config{WebhookSecret: "ret"})
+	if got, want := short.scrub(`invalid secret %22%72et%22 for \u0072etries`), `invalid secret %22[redacted]%22 for \u0072etries`; got != want {
+		t.Errorf("scrub = %q, want %q", got, want)
+	}
+}
+
+// The ASP.NET answer itself, through a client call: CXone behind ASP.NET
+// refusing the subscription with a validation problem that echoes the
+// secret in .NET's escaping. The client does not parse that shape, so the
+// error carries the body, scrubbed.
+func TestAPIValidationProblemDoesNotLeakTheWebhookSecret(t *testing.T) {
+	const secret = "q1w2E3r4+t5y6U7i8/o9p0=="
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/token":
+			writeTestJSON(w, http.StatusOK, map[string]any{"access_token": "tok", "token_type": "bearer", "expires_in": 3600})
+		case r.Method == http.MethodGet:
+			writeTestJSON(w, http.StatusOK, map[string]any{"webhooks": []any{}})
+		default:
+			w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.1","title":"One or more validation errors occurred.",`+
+				`"status":400,"errors":{"headers.X-Webhook-Secret":["The value 'q1w2E3r4\u002Bt5y6U7i8/o9p0==' is not valid."]}}`)
+		}
+	}))
+	defer srv.Close()
+	cfg := Config{TokenURL: srv.URL + "/token", APIURL: srv.URL, ClientID: "id", ClientSecret: "client-secret",
+		Grant: GrantClientCredentials, WebhookSecret: secret}
+	_, err := New(cfg, WithHTTPClient(srv.Client()), WithRetryPolicy(fastRetry)).EnsureWebhook(t.Context(), callback)
+	if err == nil || !strings.Contains(err.Error(), "headers.X-Webhook-Secret") || !strings.Contains(err.Error(), redacted) {
+		t.Fatalf("err = %v, want CXone's problem with the secret redacted", err)
+	}
+	if strings.Contains(err.Error(), "t5y6U7i8") {
+		t.Errorf("err = %v shows the webhook secret", err)
+	}
+}
+
+// FuzzScrubEscapedSecret escapes each character of a secret in one of the
+// ways an echo may (how picks them, character by character) and checks
+// that what the echo shows of it is redacted.
+func FuzzScrubEscapedSecret(f *testing.F) {
+	f.Add("q1w2E3r4+t5y6U7i8/o9p0==", []byte{0, 0, 0, 0, 0, 0, 0, 0, 4})
+	f.Add(`Abc+def"ghi&jkl'mno`, []byte{1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0})
+	f.Add("Grüße-Zürich-2024", []byte{3, 4, 7, 5, 6, 2})
+	f.Add("open sesame 🔑 42", []byte{9, 3, 1, 10, 8})
+	f.Fuzz(func(t *testing.T, secret string, how []byte) {
+		if len(secret) < minWordSecret || !utf8.ValidString(secret) || len(how) == 0 {
+			return
+		}
+		var enc strings.Builder
+		i := 0
+		for _, r := range secret {
+			enc.WriteString(escapeRune(r, how[i%len(how)]))
+			i++
+		}
+		echo := "said: " + enc.String() + "."
+		got := redactSecrets(echo, []string{secret})
+		if strings.Contains(got, enc.String()) && !strings.Contains("said: "+redacted+".", enc.String()) {
+			t.Errorf("redactSecrets(%q) = %q", echo, got)
+		}
+	})
+}
+
+// escapeRune writes r the way number how picks, or as itself where that
+// way does not apply to r.
+func escapeRune(r rune, how byte) string {
+	utf := string(r)
+	var b strings.Builder
+	switch how % 11 {
+	case 1, 2:
+		for _, c := range []byte(utf) {
+			if how%11 == 1 {
+				fmt.Fprintf(&b, "%%%02X", c)
+			} else {
+				fmt.Fprintf(&b, "%%%02x", c)
+			}
+		}
+		return b.String()
+	case 3, 4:
+		for _, u := range utf16.Encode([]rune{r}) {
+			if how%11 == 3 {
+				fmt.Fprintf(&b, `\u%04x`, u)
+			} else {
+				fmt.Fprintf(&b, `\u%04X`, u)
+			}
+		}
+		return b.String()
+	case 5, 6:
+		// HTML reads &#128; to &#159; as windows-1252, not as C1 controls.
+		if r == 0 || (0x80 <= r && r <= 0x9f) {
+			break
+		}
+		if how%11 == 5 {
+			return fmt.Sprintf("&#%d;", r)
+		}
+		return fmt.Sprintf("&#x%X;", r)
+	case 7:
+		if r < 0x100 {
+			return fmt.Sprintf(`\x%02x`, r)
+		}
+	case 8:
+		if j, err := json.Marshal(utf); err == nil && j[1] == '\\' {
+			return string(j[1 : len(j)-1])
+		}
+	case 9:
+		if r == ' ' {
+			return "+"
+		}
+	case 10:
+		if e := html.EscapeString(utf); e != utf {
+			return e
+		}
+	}
+	// As itself, unless it would start an escape an encoder escapes.
+	if strings.ContainsRune(`\%&`, r) {
+		return fmt.Sprintf("%%%02X", r)
+	}
+	return utf
+}
+
+// The OAuth error code is printed in an AuthError too, and a token
+// endpoint may put the credential it refused in it, escaped its own way.
+func TestAuthErrorCodeDoesNotLeakTheClientSecret(t *testing.T) {
+	const secret = "Abc+def\"ghi&jkl'mno"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":"bad secret Abc\u002Bdef\u0022ghi\u0026jkl\u0027mno"}`)
+	}))
+	defer srv.Close()
+	cfg := Config{TokenURL: srv.URL, APIURL: srv.URL, ClientID: "id", ClientSecret: secret, Grant: GrantClientCredentials, WebhookSecret: testWebhookSecret}
+	_, err := New(cfg, WithHTTPClient(srv.Client()), WithRetryPolicy(fastRetry)).EnsureWebhook(t.Context(), callback)
+	var ae *AuthError
+	if !errors.As(err, &ae) || strings.Contains(err.Error(), "ghi") || !strings.Contains(err.Error(), "bad secret "+redacted) {
+		t.Fatalf("err = %v, want an AuthError with the secret redacted", err)
 	}
 }

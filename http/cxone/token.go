@@ -210,7 +210,7 @@ func hasScope(granted, want string) bool {
 // tokenError turns a refusal from the token endpoint (RFC 6749 5.2) into
 // what to change.
 func (c *Client) tokenError(endpoint string, resp *response) error {
-	code := oauthCode(resp.body)
+	code := c.oauthCode(resp.body)
 	e := &AuthError{Op: "fetch token", StatusCode: resp.status, Code: code}
 	credentials := "check CXONE_CLIENT_ID and CXONE_CLIENT_SECRET (the OAuth client in the CXone admin console)"
 	if c.cfg.grant() == GrantPassword {

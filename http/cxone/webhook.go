@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 const (
@@ -39,10 +40,15 @@ type WebhookResult struct {
 	// Changed names what an update changed ("callbackUrl",
 	// "headers.X-Webhook-Secret", ...), never the values.
 	Changed []string
-	// Duplicates are other subscriptions that also match by name or
-	// callback URL (left by the tutorial's create-on-every-start). They are
-	// reported, not deleted: they may belong to someone else, and the
-	// service dedupes their reports anyway.
+	// Removed are copies of the subscription, with its name and callback
+	// URL, that EnsureWebhook deleted: left by processes that registered at
+	// the same moment, each having listed none.
+	Removed []string
+	// Duplicates are other subscriptions that match by name or by callback
+	// URL only (left by the tutorial's create-on-every-start, say). They
+	// are reported, not deleted: with another callback URL or name they
+	// may belong to someone else, and the service dedupes their reports
+	// anyway.
 	Duplicates []string
 }
 
@@ -57,6 +63,23 @@ type webhook struct {
 	HTTPMethod  string            `json:"httpMethod,omitempty"`
 	Headers     map[string]string `json:"headers,omitempty"`
 	Enabled     *bool             `json:"enabled,omitempty"` // nil: CXone did not say
+	// CreatedAt orders copies, so that every process keeps the same one.
+	// It is never sent.
+	CreatedAt flexTime `json:"createdAt,omitzero"`
+}
+
+// flexTime reads a creation time leniently: one CXone writes in another
+// format, or not at all, is zero, and must not fail the whole listing.
+type flexTime struct{ time.Time }
+
+func (t *flexTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		if v, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			t.Time = v
+		}
+	}
+	return nil
 }
 
 // flexID accepts an id as a JSON string or number, since APIs differ and a
@@ -84,9 +107,13 @@ func (id *flexID) UnmarshalJSON(b []byte) error {
 // so running it at every start is safe and rotating the secret keeps the
 // subscription's id.
 //
-// Calls on one Client are serialized. Two processes running it at the same
-// instant could still both create; run it from one place (the
-// register-webhook command) rather than from every replica.
+// Calls on one Client are serialized, but processes cannot be: two that
+// list at the same moment both find nothing and both create. So after
+// creating it lists again, and whenever it finds copies (our name and
+// callback URL both) it keeps the oldest and deletes the others. Every
+// process picks the same one to keep, and the one whose create came last
+// lists after every other create, so the processes converge on one
+// subscription.
 func (c *Client) EnsureWebhook(ctx context.Context, callbackURL string) (WebhookResult, error) {
 	if c.cfgErr != nil {
 		return WebhookResult{}, c.cfgErr
@@ -106,20 +133,34 @@ func (c *Client) EnsureWebhook(ctx context.Context, callbackURL string) (Webhook
 	b := c.newBackoff("ensure webhook")
 	// mayHaveCreated: an earlier create's outcome was unknown, so what the
 	// listing shows now may be ours. createdNoID: a create succeeded but
-	// CXone sent no id, so the listing must show it.
-	mayHaveCreated, createdNoID := false, false
+	// CXone sent no id, so the listing must show it. created: the id of the
+	// subscription this call created, listed again for copies made by
+	// another process meanwhile.
+	mayHaveCreated, createdNoID, created := false, false, ""
 	for {
 		b.attempt++
 		list, err := c.listWebhooks(ctx)
+		if err != nil && created != "" {
+			// The subscription is in place; only the look for copies
+			// failed, and the next run (or serve's next check) looks again.
+			log.WithError(err).WithField("id", created).Warn("cxone: webhook subscription created, but listing again for copies made at the same moment failed")
+			return WebhookResult{Action: ActionCreated, ID: created}, nil
+		}
 		if err != nil {
 			return WebhookResult{}, err
 		}
-		have, dups := c.match(list, callbackURL)
+		have, copies, dups := c.match(list, callbackURL)
 		if len(dups) > 0 {
-			log.WithField("duplicates", dups).Warn("cxone: other subscriptions match too, so CXone delivers each report more than once; delete them in the CXone admin console")
+			log.WithField("duplicates", dups).Warn("cxone: other subscriptions match too, by name or callback URL only, so CXone may deliver each report more than once; " +
+				"they may not be ours, so they are left in place: delete them in the CXone admin console if they are")
 		}
 
 		if have == nil {
+			if created != "" {
+				// Created, but not listed yet: nothing to compare it with.
+				log.WithField("id", created).Info("cxone: webhook subscription created")
+				return WebhookResult{Action: ActionCreated, ID: created, Duplicates: dups}, nil
+			}
 			if createdNoID {
 				return WebhookResult{}, errors.New("cxone: ensure webhook: CXone accepted the subscription but neither returned its id nor lists it")
 			}
@@ -141,30 +182,62 @@ func (c *Client) EnsureWebhook(ctx context.Context, callbackURL string) (Webhook
 				createdNoID = true
 				continue
 			}
-			log.WithField("id", id).Info("cxone: webhook subscription created")
-			return WebhookResult{Action: ActionCreated, ID: id, Duplicates: dups}, nil
+			// Another process may have listed none and created too: look.
+			created = id
+			continue
 		}
 
 		id := string(have.ID)
 		if id == "" {
 			return WebhookResult{}, errors.New("cxone: ensure webhook: CXone lists the subscription without an id, so it cannot be updated")
 		}
-		want := c.desired(have, callbackURL)
-		changed := diff(*have, want)
-		if len(changed) == 0 {
-			action := ActionUnchanged
-			if mayHaveCreated || createdNoID {
-				action = ActionCreated
-			}
-			log.WithFields(map[string]any{"id": id, "action": string(action)}).Info("cxone: webhook subscription in place")
-			return WebhookResult{Action: action, ID: id, Duplicates: dups}, nil
+		res := WebhookResult{Action: ActionUnchanged, ID: id, Duplicates: dups}
+		if id == created || (created == "" && (mayHaveCreated || createdNoID)) {
+			res.Action = ActionCreated
 		}
-		if err := c.updateWebhook(ctx, id, want); err != nil {
+		want := c.desired(have, callbackURL)
+		if res.Changed = diff(*have, want); len(res.Changed) > 0 {
+			if err := c.updateWebhook(ctx, id, want); err != nil {
+				return WebhookResult{}, err
+			}
+			if res.Action != ActionCreated {
+				res.Action = ActionUpdated
+			}
+		}
+		if res.Removed, err = c.removeCopies(ctx, copies); err != nil {
 			return WebhookResult{}, err
 		}
-		log.WithFields(map[string]any{"id": id, "changed": changed}).Info("cxone: webhook subscription updated")
-		return WebhookResult{Action: ActionUpdated, ID: id, Changed: changed, Duplicates: dups}, nil
+		switch {
+		case len(res.Changed) > 0:
+			log.WithFields(map[string]any{"id": id, "changed": res.Changed}).Info("cxone: webhook subscription updated")
+		case id == created:
+			log.WithField("id", id).Info("cxone: webhook subscription created")
+		default:
+			log.WithFields(map[string]any{"id": id, "action": string(res.Action)}).Info("cxone: webhook subscription in place")
+		}
+		if len(res.Removed) > 0 {
+			log.WithFields(map[string]any{"id": id, "removed": res.Removed}).Warn("cxone: deleted copies of the webhook subscription " +
+				"(made by registrations running at the same time), through which CXone delivered each report more than once")
+		}
+		return res, nil
 	}
+}
+
+// removeCopies deletes copies of the kept subscription and returns the ids
+// it deleted. One already gone was deleted by another process keeping the
+// same one.
+func (c *Client) removeCopies(ctx context.Context, copies []webhook) ([]string, error) {
+	var removed []string
+	for _, w := range copies {
+		gone, err := c.deleteWebhook(ctx, string(w.ID))
+		if err != nil {
+			return nil, err
+		}
+		if gone {
+			removed = append(removed, string(w.ID))
+		}
+	}
+	return removed, nil
 }
 
 // desired is the subscription as it should be. Headers someone else added
@@ -247,9 +320,12 @@ func headerValue(h map[string]string, k string) (string, bool) {
 }
 
 // match picks the subscription to reconcile: one with our name and callback
-// URL, else our name, else our callback URL, the first listed on a tie. The
-// other matches are returned as duplicates.
-func (c *Client) match(list []webhook, callbackURL string) (*webhook, []string) {
+// URL, else our name, else our callback URL, the oldest on a tie, so that
+// every process that lists the same subscriptions picks the same one. The
+// other matches are copies, to delete, when they have our name and
+// callback URL both (and an id), and duplicates, to report, otherwise.
+func (c *Client) match(list []webhook, callbackURL string) (have *webhook, copies []webhook, dups []string) {
+	const both = 3
 	score := func(w webhook) int {
 		s := 0
 		if w.Name == c.webhookName {
@@ -262,20 +338,45 @@ func (c *Client) match(list []webhook, callbackURL string) (*webhook, []string) 
 	}
 	best := -1
 	for i, w := range list {
-		if s := score(w); s > 0 && (best < 0 || s > score(list[best])) {
+		s := score(w)
+		if s == 0 {
+			continue
+		}
+		if best < 0 || s > score(list[best]) || (s == score(list[best]) && older(w, list[best])) {
 			best = i
 		}
 	}
 	if best < 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var dups []string
 	for i, w := range list {
-		if i != best && score(w) > 0 {
+		switch {
+		case i == best || score(w) == 0:
+		case score(w) == both && w.ID != "" && w.ID != list[best].ID:
+			copies = append(copies, w)
+		default:
 			dups = append(dups, string(w.ID))
 		}
 	}
-	return &list[best], dups
+	return &list[best], copies, dups
+}
+
+// older orders subscriptions the same way in every process, whatever
+// order CXone lists them in: by creation time where CXone gives one, then
+// by id, shorter first, so that numeric ids (and the fake's wh-N) compare
+// as numbers. Keeping the oldest keeps the one a process that saw no other
+// copy kept too, as its create came first.
+func older(a, b webhook) bool {
+	if az, bz := a.CreatedAt.IsZero(), b.CreatedAt.IsZero(); az != bz {
+		return bz
+	}
+	if c := a.CreatedAt.Compare(b.CreatedAt.Time); c != 0 {
+		return c < 0
+	}
+	if len(a.ID) != len(b.ID) {
+		return len(a.ID) < len(b.ID)
+	}
+	return a.ID < b.ID
 }
 
 func (c *Client) webhooksURL() string { return c.cfg.apiBase() + "/api/v2/webhooks" }
@@ -495,6 +596,16 @@ func (c *Client) updateWebhook(ctx context.Context, id string, w webhook) error 
 	_, err = c.api(ctx, request{op: "update webhook", method: http.MethodPut, url: c.webhooksURL() + "/" + url.PathEscape(id),
 		body: body, contentType: "application/json", idempotent: true})
 	return err
+}
+
+// deleteWebhook deletes a subscription, and reports whether it was there
+// to delete: a 404 means another process deleted it first.
+func (c *Client) deleteWebhook(ctx context.Context, id string) (bool, error) {
+	_, err := c.api(ctx, request{op: "delete webhook", method: http.MethodDelete, url: c.webhooksURL() + "/" + url.PathEscape(id), idempotent: true})
+	if statusOf(err) == http.StatusNotFound {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // checkCallback refuses URLs CXone could never post to.

@@ -1,12 +1,16 @@
 package cxone
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cxsms/cxsms/http/cxone/fakecxone"
 )
@@ -109,8 +113,8 @@ func TestEnsureWebhookAdoptsExistingSubscriptions(t *testing.T) {
 		t.Errorf("result = %+v; want %s updated (%v), %s reported as a duplicate", res, firstID, want, dupID)
 	}
 	subs := e.fake.Subscriptions()
-	if len(subs) != 2 {
-		t.Fatalf("subscriptions = %d: duplicates are reported, not deleted", len(subs))
+	if len(subs) != 2 || len(res.Removed) != 0 {
+		t.Fatalf("subscriptions = %d, removed %v: a duplicate with another callback URL is reported, not deleted", len(subs), res.Removed)
 	}
 	h := subs[0].Headers
 	if h["X-Team"] != "sms" || h["X-Webhook-Secret"] != testWebhookSecret || len(h) != 3 {
@@ -160,9 +164,9 @@ func TestEnsureWebhookLooksBeforeRetryingACreate(t *testing.T) {
 	if res.Action != ActionCreated || len(e.fake.Subscriptions()) != 1 {
 		t.Errorf("result %+v with %d subscriptions; want created, 1", res, len(e.fake.Subscriptions()))
 	}
-	// list, create (503), list again, create.
-	if g, p := e.fake.RequestCount(http.MethodGet, fakecxone.PathWebhooks), e.fake.RequestCount(http.MethodPost, fakecxone.PathWebhooks); g != 2 || p != 2 {
-		t.Errorf("lists %d, creates %d; want 2 and 2", g, p)
+	// list, create (503), list again, create, list for copies.
+	if g, p := e.fake.RequestCount(http.MethodGet, fakecxone.PathWebhooks), e.fake.RequestCount(http.MethodPost, fakecxone.PathWebhooks); g != 3 || p != 2 {
+		t.Errorf("lists %d, creates %d; want 3 and 2", g, p)
 	}
 }
 
@@ -231,5 +235,155 @@ func TestEnsureWebhookNamesKeepEnvironmentsApart(t *testing.T) {
 	}
 	if len(names) != 2 || names["sms-status-staging"] != callback || names[DefaultWebhookName] != "https://prod.example.com/webhooks/cxone/sms" {
 		t.Fatalf("subscriptions = %v, want staging's and production's, each with its own callback", names)
+	}
+}
+
+// README: "Registration reconciles: running it twice leaves one
+// subscription", and several serve processes may share a database. Two
+// register-webhook runs (or serve processes with one PUBLIC_URL) started
+// together both listed none while the listing was slow, both created, and
+// CXone delivered every report twice. Each process is a Client of its own.
+func TestEnsureWebhookConcurrentProcessesKeepOne(t *testing.T) {
+	for _, processes := range []int{2, 4} {
+		t.Run(fmt.Sprint(processes), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, fakecxone.Options{ListDelay: time.Second})
+			results := make([]WebhookResult, processes)
+			var wg sync.WaitGroup
+			for i := range processes {
+				wg.Go(func() {
+					res, err := e.client(e.cfg).EnsureWebhook(t.Context(), callback)
+					if err != nil {
+						t.Error(err)
+					}
+					results[i] = res
+				})
+			}
+			wg.Wait()
+
+			subs := e.fake.Subscriptions()
+			if len(subs) != 1 {
+				t.Fatalf("%d subscriptions after %d registrations at once, want 1: %v", len(subs), processes, subs)
+			}
+			if n := e.fake.RequestCount(http.MethodPost, fakecxone.PathWebhooks); n < 2 {
+				t.Fatalf("%d creates: the registrations did not race", n)
+			}
+			var removed []string
+			for _, res := range results {
+				if res.ID != subs[0].ID {
+					t.Errorf("a registration reports %s, but %s is kept", res.ID, subs[0].ID)
+				}
+				removed = append(removed, res.Removed...)
+			}
+			if n := e.fake.RequestCount(http.MethodPost, fakecxone.PathWebhooks); len(removed) != n-1 {
+				t.Errorf("removed %v, want the %d copies created beside %s", removed, n-1, subs[0].ID)
+			}
+		})
+	}
+}
+
+// A later run that finds copies of ours (our name and callback URL) deletes
+// them, keeping the oldest; subscriptions that only share the name or the
+// callback URL may be someone else's, and are reported, not deleted.
+func TestEnsureWebhookRemovesCopiesButNotOthers(t *testing.T) {
+	e := newEnv(t, fakecxone.Options{})
+	ours := fakecxone.Subscription{
+		Name: DefaultWebhookName, CallbackURL: callback, EventTypes: []string{EventTypeStatusUpdate}, HTTPMethod: http.MethodPost,
+		Headers: map[string]string{"Content-Type": "application/json", "X-Webhook-Secret": testWebhookSecret}, Enabled: true,
+	}
+	kept := e.fake.AddSubscription(ours)
+	copy1, copy2 := e.fake.AddSubscription(ours), e.fake.AddSubscription(ours)
+	otherCallback, otherName, unrelated := ours, ours, ours
+	otherCallback.CallbackURL = "https://elsewhere.example.com/webhooks/cxone/sms"
+	otherName.Name = "sms-status-staging"
+	unrelated.Name, unrelated.CallbackURL = "crm-events", "https://crm.example.com/hook"
+	sameName, sameCallback, other := e.fake.AddSubscription(otherCallback), e.fake.AddSubscription(otherName), e.fake.AddSubscription(unrelated)
+
+	res, err := e.client(e.cfg).EnsureWebhook(t.Context(), callback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Action != ActionUnchanged || res.ID != kept || !slices.Equal(res.Removed, []string{copy1, copy2}) ||
+		!slices.Equal(res.Duplicates, []string{sameName, sameCallback}) {
+		t.Errorf("result = %+v; want %s unchanged, %s and %s removed, %s and %s reported", res, kept, copy1, copy2, sameName, sameCallback)
+	}
+	var left []string
+	for _, s := range e.fake.Subscriptions() {
+		left = append(left, s.ID)
+	}
+	if want := []string{kept, sameName, sameCallback, other}; !slices.Equal(left, want) {
+		t.Errorf("subscriptions left = %v, want %v", left, want)
+	}
+
+	again, err := e.client(e.cfg).EnsureWebhook(t.Context(), callback)
+	if err != nil || again.ID != kept || len(again.Removed) != 0 {
+		t.Errorf("again: %+v, %v; want %s kept and nothing more removed", again, err, kept)
+	}
+}
+
+// Processes that list the same copies must keep the same one whatever
+// order CXone lists them in, or each could delete the one the other kept.
+func TestMatchKeepsTheSameCopyInAnyOrder(t *testing.T) {
+	c := New(Config{})
+	at := func(s string) flexTime {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return flexTime{v}
+	}
+	copyOf := func(id string, created flexTime) webhook {
+		return webhook{ID: flexID(id), Name: DefaultWebhookName, CallbackURL: callback, CreatedAt: created}
+	}
+	for _, tc := range []struct {
+		name string
+		list []webhook
+		keep string
+	}{
+		{"by creation time", []webhook{
+			copyOf("b", at("2025-01-02T00:00:00Z")), copyOf("a", at("2025-01-03T00:00:00Z")), copyOf("c", at("2025-01-01T00:00:00Z")),
+		}, "c"},
+		{"dated before undated", []webhook{copyOf("1", flexTime{}), copyOf("9", at("2025-01-01T00:00:00Z")), copyOf("2", flexTime{})}, "9"},
+		{"numeric ids as numbers", []webhook{copyOf("wh-10", flexTime{}), copyOf("wh-9", flexTime{}), copyOf("wh-11", flexTime{})}, "wh-9"},
+	} {
+		for _, order := range [][]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}} {
+			list := make([]webhook, len(order))
+			for i, j := range order {
+				list[i] = tc.list[j]
+			}
+			have, copies, dups := c.match(list, callback)
+			if have == nil || string(have.ID) != tc.keep || len(copies) != 2 || len(dups) != 0 {
+				t.Errorf("%s, listed in order %v: kept %v, %d copies, duplicates %v; want %s kept", tc.name, order, have, len(copies), dups, tc.keep)
+			}
+		}
+	}
+}
+
+// A creation time CXone writes otherwise, or not at all, does not fail
+// the listing.
+func TestListWebhooksReadsAnyCreatedAt(t *testing.T) {
+	p, err := parseWebhookPage([]byte(`{"webhooks":[{"id":"1","createdAt":"2025-01-02T03:04:05.678Z"},{"id":2,"createdAt":1735787045},{"id":"3","createdAt":"yesterday"},{"id":"4"}]}`))
+	if err != nil || len(p.items) != 4 {
+		t.Fatalf("parse: %d items, %v", len(p.items), err)
+	}
+	if p.items[0].CreatedAt.IsZero() || !p.items[1].CreatedAt.IsZero() || !p.items[2].CreatedAt.IsZero() {
+		t.Errorf("createdAt read as %v", []flexTime{p.items[0].CreatedAt, p.items[1].CreatedAt, p.items[2].CreatedAt})
+	}
+	body, _ := json.Marshal(webhook{Name: "n"})
+	if strings.Contains(string(body), "createdAt") {
+		t.Errorf("a subscription sent to CXone carries createdAt: %s", body)
+	}
+}
+
+// The listing after a create only looks for copies: when it fails, the
+// subscription is still in place, and the next run looks again.
+func TestEnsureWebhookCreatedWhenTheLookForCopiesFails(t *testing.T) {
+	e := newEnv(t, fakecxone.Options{})
+	e.fake.InjectFault(fakecxone.Fault{Method: http.MethodGet, Path: fakecxone.PathWebhooks}) // the first listing, served
+	e.fake.InjectFault(fakecxone.Fault{Method: http.MethodGet, Path: fakecxone.PathWebhooks, Status: http.StatusForbidden})
+	res, err := e.client(e.cfg).EnsureWebhook(t.Context(), callback)
+	subs := e.fake.Subscriptions()
+	if err != nil || res.Action != ActionCreated || len(subs) != 1 || res.ID != subs[0].ID {
+		t.Errorf("result %+v, err %v, %d subscriptions; want created, no error, 1", res, err, len(subs))
 	}
 }

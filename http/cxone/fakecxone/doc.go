@@ -6,8 +6,9 @@
 // client authentication, the grant and the scopes, and the webhook
 // subscription API, in memory, refusing tokens it did not issue or that have
 // expired. Faults (401, 403, 429 with Retry-After, 5xx, slowness) can be
-// switched on for the next N requests to a path, and every request is logged
-// without its credentials.
+// switched on for the next N requests to a path, every listing of the
+// subscriptions can be made slow (Options.ListDelay), and every request is
+// logged without its credentials.
 //
 // It also plays CXone's sender: SendBurst posts SMS status reports, in the
 // JSON, SMPP-wrapped JSON and SMPP receipt forms the service must parse, to

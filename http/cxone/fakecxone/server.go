@@ -56,13 +56,18 @@ type Options struct {
 	Logger logrus.FieldLogger
 	// HTTPClient posts SendBurst's reports; default a plain client.
 	HTTPClient *http.Client
+	// ListDelay holds every listing of the subscriptions this long before
+	// answering it with the subscriptions as they were when it arrived: a
+	// slow listing, the window in which registrations that run at the same
+	// time all find none and all create.
+	ListDelay time.Duration
 }
 
 // String shows the options with the secrets left out, so that a fake-cxone
 // command can log what it runs with.
 func (o Options) String() string {
-	return fmt.Sprintf("fakecxone.Options{ClientID:%s ClientSecret:[redacted] AccessKeyID:%s AccessKeySecret:[redacted] Scopes:%v TokenTTL:%s}",
-		o.ClientID, o.AccessKeyID, o.Scopes, o.TokenTTL)
+	return fmt.Sprintf("fakecxone.Options{ClientID:%s ClientSecret:[redacted] AccessKeyID:%s AccessKeySecret:[redacted] Scopes:%v TokenTTL:%s ListDelay:%s}",
+		o.ClientID, o.AccessKeyID, o.Scopes, o.TokenTTL, o.ListDelay)
 }
 
 // Format makes every verb print String.

@@ -227,6 +227,32 @@ func TestSubscriptionAPI(t *testing.T) {
 	if a := api(t, http.MethodDelete, base+"/"+id, tok, nil); a.status != 204 || len(fake.Subscriptions()) != 0 {
 		t.Errorf("delete: %d", a.status)
 	}
+	if a := api(t, http.MethodDelete, base+"/"+id, tok, nil); a.status != 404 {
+		t.Errorf("delete again: %d", a.status)
+	}
+}
+
+// ListDelay holds a listing, which answers with the subscriptions as they
+// were when it arrived, not with one created meanwhile: the window in
+// which two registrations both list none and both create.
+func TestListDelay(t *testing.T) {
+	const delay = 200 * time.Millisecond
+	fake, srv := start(t, fakecxone.Options{ListDelay: delay})
+	tok := token(t, srv.URL)
+
+	began := time.Now()
+	time.AfterFunc(delay/4, func() { fake.AddSubscription(fakecxone.Subscription{Name: "one", CallbackURL: "https://x.example/cb"}) })
+	a := api(t, http.MethodGet, srv.URL+fakecxone.PathWebhooks, tok, nil)
+	if took := time.Since(began); a.status != 200 || took < delay {
+		t.Fatalf("list: %d after %s, want 200 after at least %s", a.status, took, delay)
+	}
+	if hooks, _ := a.body["webhooks"].([]any); len(hooks) != 0 {
+		t.Errorf("a listing held while a subscription was created shows %d, want none", len(hooks))
+	}
+	next := api(t, http.MethodGet, srv.URL+fakecxone.PathWebhooks, tok, nil)
+	if hooks, _ := next.body["webhooks"].([]any); len(hooks) != 1 {
+		t.Errorf("the next listing: %v, want the subscription", next.body)
+	}
 }
 
 func TestFaultsApplyToTheNextRequestsOnly(t *testing.T) {

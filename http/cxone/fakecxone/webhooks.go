@@ -137,7 +137,17 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	if !s.authorize(w, r, "webhooks:read", "webhooks:manage") {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"webhooks": s.Subscriptions()})
+	subs := s.Subscriptions()
+	if d := s.opts.ListDelay; d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return // the client gave up
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"webhooks": subs})
 }
 
 func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
@@ -208,13 +218,14 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	s.mu.Lock()
-	_, found := s.subs[id]
+	sub, found := s.subs[id]
 	delete(s.subs, id)
 	s.mu.Unlock()
 	if !found {
 		writeJSONError(w, http.StatusNotFound, "not_found", "")
 		return
 	}
+	s.log.WithFields(map[string]any{"id": id, "name": sub.Name, "callback": redactURL(sub.CallbackURL)}).Info("fakecxone: subscription deleted")
 	w.WriteHeader(http.StatusNoContent)
 }
 
