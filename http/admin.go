@@ -136,9 +136,15 @@ func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) error {
-	id, err := strconv.ParseInt(pathVar(r, "id"), 10, 64)
-	if err != nil {
+	// Digits only, as documented: ParseInt took "+1" and "-1" (a 404),
+	// and refused a number past int64, which can be no dead letter's (a 404).
+	raw := pathVar(r, "id")
+	if raw == "" || strings.Trim(raw, "0123456789") != "" {
 		return errorf(http.StatusBadRequest, "dead letter id must be a number")
+	}
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		return errorf(http.StatusNotFound, "no dead letter "+quote(raw))
 	}
 	d, err := s.admin.ReplayDeadLetter(r.Context(), id)
 	if err != nil {

@@ -58,12 +58,15 @@ func parseFilter(r *http.Request) (projections.Filter, error) {
 		if err != nil {
 			return f, errorf(http.StatusBadRequest, p.name+": want an RFC 3339 time or YYYY-MM-DD date, got "+quote(v))
 		}
-		if t.IsZero() {
-			// 0001-01-01, a natural "since the beginning", is Go's zero
-			// time, which means "not given" below: /analytics/sla took it
-			// for its default hour. A nanosecond later asks the same.
-			t = t.Add(time.Nanosecond)
+		if p.name == "to" && t.IsZero() {
+			// An end no time is before. As Go's zero time it would also
+			// read as "not given" in the Filter: an unbounded range.
+			return f, errorf(http.StatusBadRequest, "to: "+quote(v)+" leaves no time before it: "+
+				"the earliest time this service reads is 0001-01-01T00:00:00Z")
 		}
+		// Taken as given: a from of 0001-01-01 (Go's zero time) is "since
+		// the beginning" to the read models, as it is. A handler that
+		// fills in an end not given asks the query, not the zero time.
 		*p.dst = t
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
@@ -89,12 +92,25 @@ func parseTime(v string) (time.Time, error) {
 		if _, off := t.Zone(); off <= -24*60*60 || off >= 24*60*60 {
 			return time.Time{}, errOutOfRange("an RFC 3339 time with an offset past ±23:59")
 		}
-		if t.UTC().Year() > 9999 { // 9999-12-31T23:59-23:59, and no answer could name it
-			return time.Time{}, errOutOfRange("after the year 9999 in UTC")
-		}
-		return t, nil
+		return inRange(t)
 	}
-	return time.Parse("2006-01-02", v)
+	t, err := time.Parse("2006-01-02", v)
+	if err != nil {
+		return t, err
+	}
+	return inRange(t)
+}
+
+// inRange refuses a time outside the years 1 to 9999 in UTC, which RFC 3339
+// (and so an answer) can write.
+func inRange(t time.Time) (time.Time, error) {
+	switch y := t.UTC().Year(); {
+	case y > 9999: // 9999-12-31T23:59-23:59, and no answer could name it
+		return time.Time{}, errOutOfRange("after the year 9999 in UTC")
+	case y < 1: // 0001-01-01T00:30+01:00, or the year 0000
+		return time.Time{}, errOutOfRange("before the year 1 in UTC")
+	}
+	return t, nil
 }
 
 // errOutOfRange is a time that reads but that no answer can hold.
@@ -147,11 +163,19 @@ func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
 		// cannot filter by must not be quietly ignored.
 		return errorf(http.StatusBadRequest, "region: /analytics/sla is kept per carrier and minute and cannot filter by region")
 	}
-	if f.To.IsZero() {
+	// Defaults for what the query does not give. A given 0001-01-01 is Go's
+	// zero time, and was taken for "not given": to=0001-01-01T00:00:00Z
+	// answered the hour before it, into the year 0.
+	q := r.URL.Query()
+	if q.Get("to") == "" {
 		f.To = time.Now().UTC().Add(time.Minute).Truncate(time.Minute)
 	}
-	if f.From.IsZero() {
+	if q.Get("from") == "" {
+		// The hour before to, from the earliest time an answer can write.
 		f.From = f.To.Add(-time.Hour)
+		if f.From.Before(time.Time{}) {
+			f.From = time.Time{}
+		}
 	}
 	if !f.From.Before(f.To) { // a from in the future, against the default to
 		return errorf(http.StatusBadRequest, "from must be before to ("+f.To.Format(time.RFC3339)+" when to is not given)")

@@ -129,13 +129,15 @@ func TestLastMinute(t *testing.T) {
 	}
 }
 
-// from=0001-01-01, "since the beginning", is kept: it is Go's zero time,
-// and /analytics/sla took it for "not given" and answered its default hour.
+// from=0001-01-01, "since the beginning", is kept as given: it is Go's zero
+// time, and /analytics/sla took it for "not given" and answered its default
+// hour; then it was shifted a nanosecond, and to=0001-01-01T00:00:00Z with
+// it, which answered an hour into the year 0 (TestSLATakesWholeMinutes).
 func TestFilterFromTheBeginning(t *testing.T) {
 	t.Parallel()
 	f, err := parseFilter(httptest.NewRequest(http.MethodGet, "/analytics/sla?from=0001-01-01&to=2026-12-06", nil))
-	if err != nil || f.From.IsZero() || f.From.Year() != 1 {
-		t.Errorf("parseFilter: from %s, %v; want given, in year 1", f.From, err)
+	if want := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC); err != nil || !f.From.Equal(want) {
+		t.Errorf("parseFilter: from %s, %v; want %s exactly", f.From, err, want)
 	}
 }
 
@@ -193,6 +195,13 @@ func TestFilterOffsetOutOfRange(t *testing.T) {
 		{"from=2026-11-09T10:00:00-23:59", true},
 		{"to=9999-12-31T23:59:59-23:59", false},
 		{"to=9999-12-31T23:59:59Z", true},
+		// Before the year 1 in UTC, and an end nothing is before.
+		{"from=0001-01-01T00:30:00%2B01:00", false},
+		{"from=0000-12-31", false},
+		{"to=0001-01-01T00:00:00Z", false},
+		{"to=0001-01-01", false},
+		{"from=0001-01-01T00:00:00Z", true},
+		{"to=0001-01-01T00:00:01Z", true},
 	} {
 		_, err := parseFilter(httptest.NewRequest(http.MethodGet, "/analytics/sla?"+tt.query, nil))
 		if (err == nil) != tt.ok {
@@ -265,6 +274,10 @@ func TestSLATakesWholeMinutes(t *testing.T) {
 		{"from=2026-11-09T10:08:00Z&to=2026-11-09T10:08:30Z", minute(8), minute(9), 0},
 		{"from=2026-11-09T10:00:00Z&to=2026-11-09T10:07:00Z", minute(0), minute(7), 0},
 		{"from=0001-01-01&to=2026-11-09T10:07:30Z", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), minute(8), 1},
+		// An end in the year 1's first hour: its default hour before does
+		// not reach into the year 0 (it answered 0000-12-31T23:00:00Z).
+		{"to=0001-01-01T00:00:30Z", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1, 1, 1, 0, 1, 0, 0, time.UTC), 0},
+		{"from=0001-01-01T00:00:00Z&to=0001-01-01T00:01:00Z", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1, 1, 1, 0, 1, 0, 0, time.UTC), 0},
 		// Rounded up, the last minute of 9999 is a year JSON cannot write.
 		{"from=2026-11-09&to=9999-12-31T23:59:59Z", time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), 1},
 	} {

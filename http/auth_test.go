@@ -54,6 +54,7 @@ func TestWebhookAuthentication(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write(body)
 	zw.Close()
+	gz2 := []byte(gzipped(t, gz.String()))
 	for _, tt := range []struct {
 		name string
 		req  *http.Request
@@ -72,6 +73,13 @@ func TestWebhookAuthentication(t *testing.T) {
 			map[string][]string{"Content-Encoding": {"gzip"}}), http.StatusOK},
 		{"gzip, signed over something else", signed(t, env, "w7", gz.Bytes(), []byte("other"),
 			map[string][]string{"Content-Encoding": {"gzip"}}), http.StatusUnauthorized},
+		// Two codings: as sent, or inflated all the way.
+		{"gzip twice, signed as sent", signed(t, env, "w9", gz2, gz2,
+			map[string][]string{"Content-Encoding": {"gzip, gzip"}}), http.StatusOK},
+		{"gzip twice, signed as inflated", signed(t, env, "w10", gz2, body,
+			map[string][]string{"Content-Encoding": {"identity", "gzip, gzip"}}), http.StatusOK},
+		{"gzip twice, signed half inflated", signed(t, env, "w11", gz2, gz.Bytes(),
+			map[string][]string{"Content-Encoding": {"gzip, gzip"}}), http.StatusUnauthorized},
 	} {
 		if got := do(t, tt.req); got != tt.want {
 			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)

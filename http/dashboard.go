@@ -93,6 +93,21 @@ func serveAsset(w http.ResponseWriter, r *http.Request, name string) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", dashboardPolicy)
-	http.ServeContent(w, r, a.name, time.Time{}, bytes.NewReader(a.body))
+	// Ranges are not served: the files are small, and ServeContent's 206
+	// and 416 (a text/plain one) are answers the API does not document.
+	// RFC 9110 §14.2 lets a server ignore Range and send the whole file.
+	if r.Header.Get("Range") != "" {
+		r = r.Clone(r.Context())
+		r.Header.Del("Range")
+	}
+	http.ServeContent(noRanges{w}, r, a.name, time.Time{}, bytes.NewReader(a.body))
 	return nil
+}
+
+// noRanges says "Accept-Ranges: none" where ServeContent says bytes.
+type noRanges struct{ http.ResponseWriter }
+
+func (w noRanges) WriteHeader(code int) {
+	w.Header().Set("Accept-Ranges", "none")
+	w.ResponseWriter.WriteHeader(code)
 }

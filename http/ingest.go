@@ -243,52 +243,104 @@ func appendJSONString(b []byte, s string) []byte {
 
 // readBody reads the body, inflating a gzip, deflate or brotli one as it
 // arrives.
-// Both what arrives and what it inflates to are held to limit, and a body
-// that crosses it fails with *http.MaxBytesError at once, before it is read
-// whole: a few kilobytes can inflate to gigabytes, and a sender that stalls
-// after crossing the limit still gets its 413. A charset sent as an encoding
-// (utf-8, a common slip) is taken for none rather than losing the report.
-// Other encodings are refused with 415, never read as text.
+// Both what arrives and what each coding inflates to are held to limit, and
+// a body that crosses it fails with *http.MaxBytesError at once, before it
+// is read whole: a few kilobytes can inflate to gigabytes, and a sender that
+// stalls after crossing the limit still gets its 413. A charset sent as an
+// encoding (utf-8, a common slip) is taken for none rather than losing the
+// report. Other encodings are refused with 415, never read as text.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	// Repeated lines are one list, as HTTP reads them: two "gzip" lines
-	// are gzip twice, and refused as "gzip, gzip" is.
+	// Repeated lines are one list, as HTTP reads them: an "identity" line
+	// and a "gzip" line are "identity, gzip".
 	encoding := strings.Join(r.Header.Values("Content-Encoding"), ", ")
+	codings, err := contentCodings(encoding)
+	if err != nil {
+		return nil, err
+	}
 	body := io.Reader(http.MaxBytesReader(w, r.Body, limit))
-	size := 512
-	switch strings.ToLower(strings.TrimSpace(encoding)) {
-	case "", "identity", "utf-8", "utf8":
+	if len(codings) == 0 {
+		size := 512
 		if r.ContentLength > 0 && r.ContentLength <= limit {
 			size = int(r.ContentLength)
 		}
 		return readAll(body, size)
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			return nil, encodingError(encoding, err)
-		}
-		body = zr
-	case "deflate": // zlib-wrapped, as HTTP defines it
-		zr, err := zlib.NewReader(body)
-		if err != nil {
-			return nil, encodingError(encoding, err)
-		}
-		body = zr
-	case "br":
-		// The tutorial's Express takes brotli too: a report through a
-		// proxy that compresses with it got a 415, which tells a sender to
-		// give up.
-		body = brotli.NewReader(body)
-	default:
-		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding "+quote(encoding)+" is not supported: send the body as is, gzip, deflate or br")
 	}
-	out, err := readAll(io.LimitReader(body, limit+1), size)
+	// Codings are listed in the order they were applied (RFC 9110 §8.4):
+	// the last is undone first.
+	for i := len(codings) - 1; i >= 0; i-- {
+		switch codings[i] {
+		case "gzip", "x-gzip":
+			zr, err := gzip.NewReader(body)
+			if err != nil {
+				return nil, encodingError(encoding, err)
+			}
+			body = zr
+		case "deflate": // zlib-wrapped, as HTTP defines it
+			zr, err := zlib.NewReader(body)
+			if err != nil {
+				return nil, encodingError(encoding, err)
+			}
+			body = zr
+		case "br":
+			// The tutorial's Express takes brotli too: a report through a
+			// proxy that compresses with it got a 415, which tells a sender
+			// to give up.
+			body = brotli.NewReader(body)
+		}
+		body = &inflateLimit{r: body, left: limit, limit: limit}
+	}
+	out, err := readAll(body, 512)
 	if err != nil {
 		return nil, encodingError(encoding, err)
 	}
-	if int64(len(out)) > limit {
-		return nil, &http.MaxBytesError{Limit: limit}
-	}
 	return out, nil
+}
+
+// maxCodings bounds the codings a body may be wrapped in: each is one
+// more inflater, and nobody compresses a report three times.
+const maxCodings = 3
+
+// contentCodings are the codings of a Content-Encoding list, lower case, in
+// the order applied, without identity; or a 415 for one this service
+// cannot undo, or for more than maxCodings.
+func contentCodings(encoding string) ([]string, error) {
+	var codings []string
+	for _, c := range strings.Split(encoding, ",") {
+		switch c = strings.ToLower(strings.TrimSpace(c)); c {
+		case "", "identity", "utf-8", "utf8":
+		case "gzip", "x-gzip", "deflate", "br":
+			codings = append(codings, c)
+		default:
+			return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding "+quote(encoding)+" is not supported: send the body as is, gzip, deflate or br")
+		}
+	}
+	if len(codings) > maxCodings {
+		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding "+quote(encoding)+" lists "+itoa(int64(len(codings)))+
+			" codings; at most "+itoa(maxCodings)+" are undone")
+	}
+	return codings, nil
+}
+
+// inflateLimit fails with *http.MaxBytesError once r gives more than limit
+// bytes: what one coding inflates to is held to the body's limit, as the
+// body itself is.
+type inflateLimit struct {
+	r           io.Reader
+	left, limit int64
+}
+
+func (l *inflateLimit) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, &http.MaxBytesError{Limit: l.limit}
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	if l.left -= int64(n); l.left < 0 {
+		return n + int(l.left), &http.MaxBytesError{Limit: l.limit}
+	}
+	return n, err
 }
 
 // encodingError is err from reading an encoded body: the body's limit

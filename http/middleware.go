@@ -57,7 +57,9 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 					panic(p)
 				}
 				loggerFrom(r.Context()).WithField("panic", p).Error("handler panicked")
-				s.metrics.panics.Inc()
+				if s.metrics.panics != nil { // nil on cxsms project (NewProjectionMetrics)
+					s.metrics.panics.Inc()
+				}
 				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
 			}
 		}()
@@ -92,7 +94,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 		}
 		took := time.Since(start)
-		s.metrics.requestSeconds.WithLabelValues(methodLabel(r.Method), route, statusCode(rec.status)).Observe(took.Seconds())
+		// cxsms project's Metrics have no HTTP series: its /metrics holds
+		// the projectors' only.
+		if s.metrics.requestSeconds != nil {
+			s.metrics.requestSeconds.WithLabelValues(methodLabel(r.Method), route, statusCode(rec.status)).Observe(took.Seconds())
+		}
 		if s.log.IsLevelEnabled(logrus.DebugLevel) {
 			loggerFrom(r.Context()).WithFields(logrus.Fields{
 				"method": r.Method, "route": route, "status": rec.status, "ms": float64(took.Microseconds()) / 1000,

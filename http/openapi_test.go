@@ -566,6 +566,9 @@ func TestAnswersMatchTheDocument(t *testing.T) {
 		webhookPost(brotlied(t, `{"events":[`+strings.Repeat(" ", 20<<10)+`]}`), br, http.StatusRequestEntityTooLarge),
 		webhookPost(`{"messageId":"x","status":"SENT"}`, br, http.StatusBadRequest),
 		webhookPost(`{"messageId":"utf8-enc-1","status":"SENT"}`, map[string]string{"Content-Encoding": "UTF-8"}, http.StatusOK),
+		// A list, undone last coding first.
+		webhookPost(gzipped(t, gzipped(t, `{"messageId":"gzip-2","status":"SENT"}`)), map[string]string{"Content-Encoding": "identity, gzip, gzip"}, http.StatusOK),
+		webhookPost(`{"messageId":"x","status":"SENT"}`, map[string]string{"Content-Encoding": "gzip, br, deflate, gzip"}, http.StatusUnsupportedMediaType),
 	} {
 		c.do(base, r)
 	}
@@ -578,6 +581,11 @@ func TestAnswersMatchTheDocument(t *testing.T) {
 		return apiRequest{method: http.MethodPost, path: "/simulator/sms", template: "/simulator/sms",
 			body: strings.NewReader(body), header: map[string]string{"Content-Type": "application/json"}, want: want}
 	}
+	// What a page on another site can send is refused.
+	formPost := simulator(`{"count":3}`, http.StatusUnsupportedMediaType)
+	formPost.header = map[string]string{"Content-Type": "text/plain"}
+	crossSite := simulator(`{"count":3}`, http.StatusForbidden)
+	crossSite.header = map[string]string{"Content-Type": "application/json", "Origin": "https://elsewhere.example"}
 	for _, r := range []apiRequest{
 		// Canadian carriers only, so the US carriers' recommendations below hold.
 		simulator(`{"count":5,"region":"CA","scenario":"chaos","seed":7}`, http.StatusOK),
@@ -586,6 +594,7 @@ func TestAnswersMatchTheDocument(t *testing.T) {
 		simulator(`{"count":2,"scenario":"nope"}`, http.StatusBadRequest),
 		simulator(`{"count":"5","bogus":true}`, http.StatusBadRequest),
 		simulator(`{"region":"`+strings.Repeat("x", 70<<10)+`"}`, http.StatusRequestEntityTooLarge),
+		formPost, crossSite,
 	} {
 		c.do(base, r)
 	}
@@ -611,6 +620,8 @@ func TestAnswersMatchTheDocument(t *testing.T) {
 		apiGet("/analytics/sla?carrier=ATT&from="+time.Now().UTC().Add(-2*time.Hour).Format(time.RFC3339), "/analytics/sla", http.StatusOK),
 		apiGet("/analytics/sla?to=soon", "/analytics/sla", http.StatusBadRequest),
 		apiGet("/analytics/delivery", "/analytics/delivery", http.StatusOK),
+		apiGet("/analytics/delivery?carrier=NOPE", "/analytics/delivery", http.StatusBadRequest),
+		apiGet("/analytics/sla?to=0001-01-01T00:00:00Z", "/analytics/sla", http.StatusBadRequest),
 		apiGet("/compliance/violations", "/compliance/violations", http.StatusOK),
 		apiGet("/compliance/violations?region=us&senderId=ACME", "/compliance/violations", http.StatusOK),
 		apiGet("/compliance/check?senderId=ACME&recipient=%2B14155550123", "/compliance/check", http.StatusOK),
@@ -627,6 +638,11 @@ func TestAnswersMatchTheDocument(t *testing.T) {
 		adminCall(http.MethodGet, "/admin/dead-letters", "/admin/dead-letters", "", http.StatusUnauthorized),
 		adminCall(http.MethodPost, "/admin/dead-letters/abc/replay", "/admin/dead-letters/{id}/replay", testAdminToken, http.StatusBadRequest),
 		adminCall(http.MethodPost, "/admin/dead-letters/999/replay", "/admin/dead-letters/{id}/replay", testAdminToken, http.StatusNotFound),
+		// Against the documented ^[0-9]+$: signs are not digits, and a
+		// number past int64 is only one no dead letter has.
+		adminCall(http.MethodPost, "/admin/dead-letters/-1/replay", "/admin/dead-letters/{id}/replay", testAdminToken, http.StatusBadRequest),
+		adminCall(http.MethodPost, "/admin/dead-letters/+1/replay", "/admin/dead-letters/{id}/replay", testAdminToken, http.StatusBadRequest),
+		adminCall(http.MethodPost, "/admin/dead-letters/9223372036854775808/replay", "/admin/dead-letters/{id}/replay", testAdminToken, http.StatusNotFound),
 		adminCall(http.MethodPost, "/admin/dead-letters/1/replay", "/admin/dead-letters/{id}/replay", "", http.StatusUnauthorized),
 		apiGet("/healthz", "/healthz", http.StatusOK),
 		apiGet("/readyz", "/readyz", http.StatusOK),
@@ -636,6 +652,9 @@ func TestAnswersMatchTheDocument(t *testing.T) {
 		apiGet("/assets/style.css", "/assets/{file}", http.StatusOK),
 		apiGet("/assets/favicon.svg", "/assets/{file}", http.StatusOK),
 		apiGet("/assets/nope.js", "/assets/{file}", http.StatusNotFound),
+		// Ranges are ignored: the whole file, never a 206 or a text 416.
+		{method: http.MethodGet, path: "/assets/app.js", template: "/assets/{file}", header: map[string]string{"Range": "bytes=999999-"}, want: http.StatusOK},
+		{method: http.MethodGet, path: "/assets/app.js", template: "/assets/{file}", header: map[string]string{"Range": "bytes=0-1"}, want: http.StatusOK},
 		apiGet("/openapi.json", "/openapi.json", http.StatusOK),
 	} {
 		c.do(base, r)

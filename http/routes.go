@@ -5,20 +5,17 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
 )
 
 // routes is the whole API on one screen.
 func (s *Server) routes() *mux.Router {
-	// Routes match the path as sent, so an ID holding an escaped slash
-	// (/messages/a%2Fb) is one segment; pathVar unescapes it. Paths are not
-	// cleaned: mux answered "//healthz" with a bare 301, which turns a
-	// webhook's POST into a GET.
-	r := mux.NewRouter().UseEncodedPath().SkipClean(true)
-	r.Use(s.requestID, s.recoverPanics, s.observe, checkPath)
+	r := s.newRouter()
 	get := []string{http.MethodGet, http.MethodHead} // every GET answers HEAD (RFC 9110 §9.1)
 
 	r.Handle("/webhooks/cxone/sms", handlerFunc(s.handleWebhook)).Methods(http.MethodPost)
@@ -34,7 +31,7 @@ func (s *Server) routes() *mux.Router {
 	// filter would answer the unfiltered totals as if filtered.
 	r.Handle("/analytics/carriers", read(params(s.handleCarriers, "from", "to", "region", "carrier"))).Methods(get...)
 	r.Handle("/analytics/sla", read(params(s.handleSLA, "from", "to", "carrier", "region"))).Methods(get...)
-	r.Handle("/analytics/delivery", read(handlerFunc(s.handleDelivery))).Methods(get...)
+	r.Handle("/analytics/delivery", read(params(s.handleDelivery))).Methods(get...)
 	r.Handle("/compliance/violations", read(params(s.handleViolations, "region", "senderId"))).Methods(get...)
 	r.Handle("/compliance/check", params(s.handleCheck, "senderId", "recipient", "region")).Methods(get...)
 
@@ -54,13 +51,33 @@ func (s *Server) routes() *mux.Router {
 	r.Handle("/", handlerFunc(s.handleDashboard)).Methods(get...)
 	r.Handle("/assets/{file}", handlerFunc(s.handleAsset)).Methods(get...)
 	r.Handle("/openapi.json", handlerFunc(s.handleOpenAPI)).Methods(get...)
+	return r
+}
 
-	// Routes that match nothing go through the same middleware, so a
-	// misconfigured webhook URL shows in the metrics as 404s.
-	r.NotFoundHandler = s.requestID(s.recoverPanics(s.observe(handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+// newRouter is a router with no routes yet, and what every port of this
+// service answers alike: request IDs, the JSON 404, the 405 with Allow, the
+// 204 to OPTIONS. cxsms project's port answered with net/http's own text.
+func (s *Server) newRouter() *mux.Router {
+	// Routes match the path as sent, so an ID holding an escaped slash
+	// (/messages/a%2Fb) is one segment; pathVar unescapes it. Paths are not
+	// cleaned: mux answered "//healthz" with a bare 301, which turns a
+	// webhook's POST into a GET.
+	r := mux.NewRouter().UseEncodedPath().SkipClean(true)
+	middleware := []mux.MiddlewareFunc{s.requestID, s.recoverPanics, s.observe, checkPath}
+	r.Use(middleware...)
+	// Routes that match nothing go through the same middleware (mux runs
+	// it on matches only), so a misconfigured webhook URL shows in the
+	// metrics as 404s, and a path no route can hold is a 400 on every path.
+	wrap := func(h http.Handler) http.Handler {
+		for i := len(middleware) - 1; i >= 0; i-- {
+			h = middleware[i](h)
+		}
+		return h
+	}
+	r.NotFoundHandler = wrap(handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
-	}))))
-	r.MethodNotAllowedHandler = s.requestID(s.recoverPanics(s.observe(handlerFunc(func(w http.ResponseWriter, req *http.Request) error {
+	}))
+	r.MethodNotAllowedHandler = wrap(handlerFunc(func(w http.ResponseWriter, req *http.Request) error {
 		allowed := allowedMethods(r, req)
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
 		if req.Method == http.MethodOptions {
@@ -68,8 +85,21 @@ func (s *Server) routes() *mux.Router {
 			return nil
 		}
 		return errorf(http.StatusMethodNotAllowed, "method "+req.Method+" not allowed on "+req.URL.Path+": use "+strings.Join(allowed, " or "))
-	}))))
+	}))
 	return r
+}
+
+// NewProjectServer is cxsms project's HTTP API, GET /metrics and /healthz,
+// with serve's middleware, paths and error answers: the same request may
+// not be answered in two ways by two ports of one service.
+func NewProjectServer(log *logrus.Logger, metricsHandler http.Handler) http.Handler {
+	// No HTTP series here: project's /metrics holds the projectors' only.
+	s := &Server{log: log, metrics: &Metrics{}, metricsHandler: metricsHandler}
+	r := s.newRouter()
+	get := []string{http.MethodGet, http.MethodHead}
+	r.Handle("/healthz", handlerFunc(s.handleHealthz)).Methods(get...)
+	r.Handle("/metrics", s.metricsHandler).Methods(get...)
+	return normalizePath(lenientPath(r))
 }
 
 // bounded gives a read ReadTimeout to get its answer from the database.
@@ -133,6 +163,53 @@ func lenientPath(next http.Handler) http.Handler {
 	})
 }
 
+// normalizePath decodes the escapes of unreserved characters (ALPHA,
+// DIGIT, "-", ".", "_", "~") in the path before routing: /%68ealthz and
+// /healthz are the same URI (RFC 3986 §6.2.2.2), and the first got a 404
+// naming the second. Every other escape stays as sent, so an escaped "/"
+// in a message ID stays inside the ID.
+func normalizePath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw := r.URL.EscapedPath()
+		if !strings.Contains(raw, "%") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var b strings.Builder
+		for i := 0; i < len(raw); i++ {
+			if raw[i] == '%' && i+2 < len(raw) {
+				if c, err := strconv.ParseUint(raw[i+1:i+3], 16, 8); err == nil && unreserved(byte(c)) {
+					b.WriteByte(byte(c))
+					i += 2
+					continue
+				}
+			}
+			b.WriteByte(raw[i])
+		}
+		norm := b.String()
+		if norm == raw {
+			next.ServeHTTP(w, r)
+			return
+		}
+		path, err := url.PathUnescape(norm)
+		if err != nil { // net/http parsed it, so this cannot be
+			next.ServeHTTP(w, r)
+			return
+		}
+		u := *r.URL
+		u.Path, u.RawPath = path, norm
+		r2 := *r
+		r2.URL = &u
+		next.ServeHTTP(w, &r2)
+	})
+}
+
+// unreserved reports whether c is an unreserved character of RFC 3986 §2.3.
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
 // checkPath refuses a path that holds a NUL or bytes that are not UTF-8,
 // which no message ID or route can: PostgreSQL refused such text, a 500.
 func checkPath(next http.Handler) http.Handler {
@@ -153,10 +230,15 @@ func checkPath(next http.Handler) http.Handler {
 // most once, readable and without a NUL or bytes that are not UTF-8.
 // net/http drops a malformed pair (?region=%zz) without a word, keeps the
 // first of a repeated one, and a handler ignores a misspelt one (?regoin=):
-// each answered the unfiltered totals as if filtered. Routes that read no
-// parameter take any, as pages and scrapers send their own.
+// each answered the unfiltered totals as if filtered. The analytics and
+// compliance routes all go through it, /analytics/delivery with no names:
+// ?carrier= there answered every carrier as if filtered. Other routes that
+// read no parameter take any, as pages and scrapers send their own.
 func params(h handlerFunc, names ...string) http.Handler {
 	takes := "this route takes " + strings.Join(names, ", ")
+	if len(names) == 0 {
+		takes = "this route takes none"
+	}
 	return handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		q, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {

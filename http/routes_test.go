@@ -1,10 +1,15 @@
 package http
 
 import (
+	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sirupsen/logrus"
 )
 
 // How the service meets generic HTTP clients: methods, paths and queries
@@ -45,6 +50,26 @@ func TestRoutesMeetHTTPClients(t *testing.T) {
 		{"GET", "/?utm_source=x;y", http.StatusOK, ""},
 		{"GET", "/messages/%00x", http.StatusBadRequest, ""},
 		{"GET", "/messages/%ff/history", http.StatusBadRequest, ""},
+		// ... on every path, routed or not: these were 404 and 405.
+		{"GET", "/healthz%00", http.StatusBadRequest, ""},
+		{"GET", "/readyz%ff", http.StatusBadRequest, ""},
+		{"GET", "/metrics%C0%80", http.StatusBadRequest, ""},
+		{"POST", "/webhooks/cxone/sms%00", http.StatusBadRequest, ""},
+		{"GET", "/admin/projections/%ff/rebuild", http.StatusBadRequest, ""},
+		// An escaped unreserved character is the character (RFC 3986
+		// §6.2.2.2): these were 404s naming the route they are.
+		{"GET", "/%68ealthz", http.StatusOK, ""},
+		{"POST", "/webhooks/cxone/%73ms", http.StatusOK, ""},
+		{"GET", "/analytics/carrier%73", http.StatusOK, ""},
+		{"GET", "/messages/lenient-b/%68istory", http.StatusOK, ""}, // stored by the first POST above
+		{"GET", "/messages/lenient%2Db/history", http.StatusOK, ""},
+		{"GET", "/%68ealthz/", http.StatusOK, ""},
+		// Other escapes stay: an escaped slash is part of an ID, not a step.
+		{"GET", "/messages/lenient-b%2Fhistory", http.StatusNotFound, ""},
+		{"GET", "/%2Fhealthz", http.StatusNotFound, ""},
+		// /analytics/delivery filters nothing, and says so.
+		{"GET", "/analytics/delivery?carrier=NOPE&bogus=1", http.StatusBadRequest, ""},
+		{"GET", "/analytics/delivery?x=%00", http.StatusBadRequest, ""},
 	} {
 		var body io.Reader
 		if tt.method == "POST" && strings.HasPrefix(strings.ToLower(tt.path), "/webhooks") {
@@ -72,8 +97,34 @@ func TestRoutesMeetHTTPClients(t *testing.T) {
 		if resp.StatusCode >= 400 && !strings.HasPrefix(string(got), `{"error":`) {
 			t.Errorf("%s %s: %d without a JSON error: %q", tt.method, tt.path, resp.StatusCode, got)
 		}
+		if resp.Header.Get("X-Request-Id") == "" {
+			t.Errorf("%s %s: %d without X-Request-Id", tt.method, tt.path, resp.StatusCode)
+		}
 		if tt.method == "HEAD" && len(got) != 0 {
 			t.Errorf("HEAD %s: a body of %d bytes", tt.path, len(got))
+		}
+	}
+}
+
+// The dashboard's files are small and served whole: a Range got a 206, or
+// a text/plain 416, neither of which the API documents.
+func TestAssetsIgnoreRange(t *testing.T) {
+	t.Parallel()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: http.NotFoundHandler()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := dashboardAssets["app.js"].body
+	for _, rng := range []string{"bytes=999999-", "bytes=0-1", "bytes=0-1,5-9", "bytes=oops"} {
+		req := httptest.NewRequest(http.MethodGet, "/assets/app.js", nil)
+		req.Header.Set("Range", rng)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), whole) || rec.Header().Get("Accept-Ranges") != "none" {
+			t.Errorf("Range %s: %d, %d of %d bytes, Accept-Ranges %q; want 200, the whole file and none",
+				rng, rec.Code, rec.Body.Len(), len(whole), rec.Header().Get("Accept-Ranges"))
 		}
 	}
 }

@@ -93,5 +93,5 @@ func NewServer(cfg Config, deps Deps) (http.Handler, error) {
 		cfg.ReadTimeout = 10 * time.Second
 	}
 	s := &Server{cfg: cfg, keys: keys, log: deps.Log, store: deps.Store, reads: deps.Reads, admin: deps.Admin, metrics: deps.Metrics, metricsHandler: deps.MetricsHandler}
-	return lenientPath(s.routes()), nil
+	return normalizePath(lenientPath(s.routes())), nil
 }

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -33,7 +34,42 @@ const (
 	// simulatorRetries bounds the retries of a report the store turned
 	// away with 503.
 	simulatorRetries = 5
+	// simulatorMaxBody bounds a POST /simulator/sms body.
+	simulatorMaxBody = 64 << 10
 )
+
+// simulatorRequestAllowed refuses what a web page on another site can send.
+// The simulator writes to the log, which nothing can undo, and a plain HTML
+// form (text/plain, urlencoded or multipart) posts with no CORS preflight
+// from any page a developer visits while `make run` runs. A JSON body
+// needs a preflight, which this service does not answer; and a browser
+// names the page's site in Sec-Fetch-Site and Origin on every POST, so a
+// request from another is refused on either. curl sends neither header,
+// and an empty body may come without a Content-Type.
+func simulatorRequestAllowed(r *http.Request) error {
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return errorf(http.StatusForbidden, "the simulator takes no requests from pages on other sites (Sec-Fetch-Site: cross-site)")
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		u, err := url.Parse(origin)
+		if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) {
+			return errorf(http.StatusForbidden, "the simulator takes no requests from pages of another origin than its own (Origin "+quote(origin)+")")
+		}
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" && r.ContentLength == 0 {
+		return nil
+	}
+	mt, _, _ := strings.Cut(ct, ";")
+	if mt = strings.ToLower(strings.TrimSpace(mt)); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		what := "Content-Type " + quote(ct) + " is not JSON"
+		if ct == "" {
+			what = "a body without a Content-Type"
+		}
+		return errorf(http.StatusUnsupportedMediaType, what+": the simulator takes application/json")
+	}
+	return nil
+}
 
 // simulatorDeadline bounds the work of one POST /simulator/sms, comfortably
 // inside the server's 30 s WriteTimeout (cmd/cxsms/serve.go): an answer
@@ -97,7 +133,15 @@ func (s *Server) handleSimulator(w http.ResponseWriter, r *http.Request) error {
 	if !s.cfg.SimulatorEnabled {
 		return errorf(http.StatusForbidden, "the simulator is disabled: set SIMULATOR_ENABLED=true to enable POST /simulator/sms")
 	}
-	req, ignored, err := decodeSimulatorRequest(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err := simulatorRequestAllowed(r); err != nil {
+		return err
+	}
+	// Refused from its Content-Length before a byte is read, as the
+	// webhook does: reading first sent 100 Continue and took 64 KiB.
+	if r.ContentLength > simulatorMaxBody {
+		return &http.MaxBytesError{Limit: simulatorMaxBody}
+	}
+	req, ignored, err := decodeSimulatorRequest(http.MaxBytesReader(w, r.Body, simulatorMaxBody))
 	// A refusal names the fields ignored too: a misspelt field is often
 	// why the rest of the request is not what the caller meant.
 	refuse := func(err error) error {

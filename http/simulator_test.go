@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -741,6 +742,98 @@ func waitCounted(t *testing.T, c prometheus.Counter, want float64) {
 	for deadline := time.Now().Add(5 * time.Second); counterValue(t, c) != want; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("counter at %v after 5 s, want %v", counterValue(t, c), want)
+		}
+	}
+}
+
+// A web page on another site could post to the simulator with a plain HTML
+// form (enctype text/plain, urlencoded or multipart: no CORS preflight),
+// writing synthetic reports into a log nothing can clean. The simulator
+// takes JSON only, and nothing a browser marks as from elsewhere.
+func TestSimulatorRefusesOtherSites(t *testing.T) {
+	env := newSimEnv(t, Config{SimulatorEnabled: true})
+	host := strings.TrimPrefix(env.url, "http://")
+	const body = `{"status":"DELIVERED"}`
+	for _, tt := range []struct {
+		name   string
+		body   string
+		header map[string]string
+		want   int
+	}{
+		// The tutorial's request, and curl's empty one.
+		{"the tutorial's", body, map[string]string{"Content-Type": "application/json"}, http.StatusOK},
+		{"empty, without a Content-Type", "", nil, http.StatusOK},
+		{"JSON in any case, with a charset", body, map[string]string{"Content-Type": "Application/JSON; charset=utf-8"}, http.StatusOK},
+		{"a +json type", body, map[string]string{"Content-Type": "application/vnd.cxsms+json"}, http.StatusOK},
+		{"from its own page", body, map[string]string{"Content-Type": "application/json", "Origin": "http://" + host, "Sec-Fetch-Site": "same-origin"}, http.StatusOK},
+		// What an HTML form sends.
+		{"text/plain", body, map[string]string{"Content-Type": "text/plain"}, http.StatusUnsupportedMediaType},
+		{"a urlencoded form", "status=DELIVERED", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, http.StatusUnsupportedMediaType},
+		{"a multipart form", "--b\r\n\r\nx\r\n--b--\r\n", map[string]string{"Content-Type": "multipart/form-data; boundary=b"}, http.StatusUnsupportedMediaType},
+		{"a body without a Content-Type", body, map[string]string{"Content-Type": ""}, http.StatusUnsupportedMediaType},
+		// What a browser says of a page elsewhere, JSON or not.
+		{"cross-site", body, map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"empty, cross-site", "", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"another origin", body, map[string]string{"Content-Type": "application/json", "Origin": "https://evil.example"}, http.StatusForbidden},
+		{"another port", "", map[string]string{"Origin": "http://127.0.0.1:1"}, http.StatusForbidden},
+		{"an opaque origin", "", map[string]string{"Origin": "null"}, http.StatusForbidden},
+		{"a form from another origin", body, map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example"}, http.StatusForbidden},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := env.count(t, `SELECT count(*) FROM events`)
+			req, err := http.NewRequest(http.MethodPost, env.url+"/simulator/sms", strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			if tt.header["Content-Type"] == "" {
+				// net/http sends none for an empty body; say so for a full one.
+				req.Header.Del("Content-Type")
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != tt.want {
+				t.Fatalf("%d %s, want %d", res.StatusCode, got, tt.want)
+			}
+			c := &apiContract{t: t, doc: loadOpenAPI(t), exercise: map[string][]int{}}
+			c.check(apiRequest{method: http.MethodPost, template: "/simulator/sms"}, res, got)
+			if after := env.count(t, `SELECT count(*) FROM events`); tt.want != http.StatusOK && after != before {
+				t.Errorf("a refused request stored %d events", after-before)
+			}
+		})
+	}
+}
+
+// A Content-Length over the simulator's limit is refused from the header,
+// as the webhook refuses one: it sent 100 Continue and read 64 KiB first,
+// and without Expect waited for a body it would refuse.
+func TestSimulatorRefusesALargeContentLengthAtOnce(t *testing.T) {
+	env := newSimEnv(t, Config{SimulatorEnabled: true})
+	for _, expect := range []string{"Expect: 100-continue\r\n", ""} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(env.url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /simulator/sms HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n", 1<<20, expect)
+		// The body never comes.
+		if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%q: no answer before the body: %v", expect, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.HasPrefix(string(body), `{"error":`) {
+			t.Errorf("%q: first answer %s %s, want a JSON 413", expect, res.Status, body)
 		}
 	}
 }

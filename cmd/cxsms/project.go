@@ -69,7 +69,7 @@ func project(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on port %s: %w", port, err)
 	}
-	srv := newHTTPServer(projectRoutes(reg))
+	srv := newHTTPServer(projectRoutes(reg, log))
 	addr := ln.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "cxsms listening on http://127.0.0.1:%d\n", addr.Port)
 	log.WithFields(logrus.Fields{"rules": r.Version, "port": addr.Port}).Info("projecting")
@@ -112,18 +112,12 @@ func projectPort(cfg config) string {
 	return defaultProjectPort
 }
 
-// projectRoutes are project's whole HTTP API.
-func projectRoutes(reg *prometheus.Registry) stdhttp.Handler {
-	mux := stdhttp.NewServeMux()
+// projectRoutes are project's whole HTTP API, answered by http's router
+// as serve's is: the same JSON errors, 405 and OPTIONS with Allow, one
+// trailing slash, X-Request-Id. A ServeMux of its own answered in plain text.
+func projectRoutes(reg *prometheus.Registry, log *logrus.Logger) stdhttp.Handler {
 	// The text format only, as on serve (client_golang issue 829).
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	// Alive, and nothing more, as serve's: a database outage must not get
-	// the process restarted for no gain.
-	mux.HandleFunc("GET /healthz", func(w stdhttp.ResponseWriter, r *stdhttp.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"status":"ok"}`+"\n")
-	})
-	return mux
+	return http.NewProjectServer(log, promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 }
 
 // rebuild rebuilds read models from the log with a progress bar.

@@ -1,0 +1,77 @@
+package http
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// A Content-Encoding list is undone last coding first (RFC 9110 §8.4),
+// identity skipped: "identity, gzip" and a double-gzipped body were 415s.
+// What each coding inflates to is held to the limit, as the body is.
+func TestReadBodyUndoesEveryListedCoding(t *testing.T) {
+	t.Parallel()
+	const report = `{"messageId":"coded","status":"SENT"}`
+	const limit = 200
+	gz := func(s string) string { return gzipped(t, s) }
+	// A gzip stream stored without compression is a little larger than
+	// what it holds: under the limit inflated, over it one layer up (and
+	// small as sent, gzipped again).
+	stored := func(s string) string {
+		return compressed(t, s, func(w io.Writer) io.WriteCloser {
+			zw, _ := gzip.NewWriterLevel(w, flate.NoCompression)
+			return zw
+		})
+	}
+	for _, tt := range []struct {
+		name     string
+		encoding []string // one header line each
+		body     string
+		want     int // 200 for the report back
+	}{
+		{"identity, gzip", []string{"identity, gzip"}, gz(report), http.StatusOK},
+		{"gzip, identity", []string{"gzip, identity"}, gz(report), http.StatusOK},
+		{"gzip, gzip", []string{"gzip, gzip"}, gz(gz(report)), http.StatusOK},
+		{"deflate, gzip", []string{"deflate, gzip"}, gz(deflated(t, report)), http.StatusOK},
+		{"gzip, br", []string{"gzip, br"}, brotlied(t, gz(report)), http.StatusOK},
+		{"two lines, identity and gzip", []string{"identity", "gzip"}, gz(report), http.StatusOK},
+		{"two lines, gzip twice", []string{"gzip", "GZIP"}, gz(gz(report)), http.StatusOK},
+		{"three codings", []string{"gzip, gzip, gzip"}, gz(gz(gz(report))), http.StatusOK},
+		{"an empty element", []string{"gzip,, identity"}, gz(report), http.StatusOK},
+		{"identity twice", []string{"identity, identity"}, report, http.StatusOK},
+		// Applied in the order listed: the other order does not decode.
+		{"deflate, gzip in the wrong order", []string{"deflate, gzip"}, deflated(t, gz(report)), http.StatusBadRequest},
+		{"four codings", []string{"gzip, gzip, gzip, gzip"}, gz(gz(gz(gz(report)))), http.StatusUnsupportedMediaType},
+		{"one unknown among them", []string{"gzip, zstd"}, gz(report), http.StatusUnsupportedMediaType},
+		{"over the limit inflated", []string{"gzip, gzip"}, gz(gz(strings.Repeat(" ", 2*limit))), http.StatusRequestEntityTooLarge},
+		{"over the limit one layer up", []string{"gzip, gzip"}, gz(stored(strings.Repeat(" ", limit-10))), http.StatusRequestEntityTooLarge},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/webhooks/cxone/sms", strings.NewReader(tt.body))
+			for _, e := range tt.encoding {
+				r.Header.Add("Content-Encoding", e)
+			}
+			got, err := readBody(httptest.NewRecorder(), r, limit)
+			code := http.StatusOK
+			if err != nil {
+				code, _, _, _ = statusOf(err)
+			}
+			if code != tt.want {
+				t.Fatalf("%d (%v), want %d", code, err, tt.want)
+			}
+			var tooBig *http.MaxBytesError
+			if code == http.StatusRequestEntityTooLarge && !errors.As(err, &tooBig) {
+				t.Errorf("413 from %T, want *http.MaxBytesError", err)
+			}
+			if code == http.StatusOK && !bytes.Equal(got, []byte(report)) {
+				t.Errorf("read %q, want %q", got, report)
+			}
+		})
+	}
+}
