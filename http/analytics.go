@@ -85,6 +85,9 @@ func parseFilter(r *http.Request) (projections.Filter, error) {
 }
 
 func parseTime(v string) (time.Time, error) {
+	// RFC 3339 allows "t" and "z" in lower case (§5.6); the layouts hold
+	// no other letters.
+	v = strings.ToUpper(v)
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		// Go reads an offset of ±24:00, which RFC 3339 does not allow
 		// (hours 00-23) and Go cannot write back: /analytics/sla answered
@@ -204,10 +207,15 @@ func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
 // the read models instead of one process's memory, so it survives restarts
 // and agrees across processes.
 type deliveryAnswer struct {
-	Throughput       int64             `json:"throughput"`    // reports accepted in the last minute
-	AvgLatencyMs     float64           `json:"avgLatencyMs"`  // mean ingest latency of the last minute
-	SLACompliance    float64           `json:"slaCompliance"` // percent of reports projected within the SLA threshold
-	RulesVersion     string            `json:"rulesVersion"`
+	Throughput    int64   `json:"throughput"`    // reports accepted in the last minute
+	AvgLatencyMs  float64 `json:"avgLatencyMs"`  // mean ingest latency of the last minute
+	SLACompliance float64 `json:"slaCompliance"` // percent of reports projected within the SLA threshold
+	RulesVersion  string  `json:"rulesVersion"`  // the carriers' verdicts'
+	// SLARulesVersion is the rules slaCompliance was judged under: the SLA
+	// read model's, which a rebuild of one projection under other rules
+	// leaves apart from the carriers' (one answer named one version over
+	// numbers of two).
+	SLARulesVersion  string            `json:"slaRulesVersion"`
 	CarrierAnalytics []deliveryCarrier `json:"carrierAnalytics"`
 }
 
@@ -235,6 +243,7 @@ func (s *Server) handleDelivery(w http.ResponseWriter, r *http.Request) error {
 		AvgLatencyMs:     rep.Ingest.Mean,
 		SLACompliance:    rep.Ingest.Compliance,
 		RulesVersion:     judged,
+		SLARulesVersion:  rep.RulesVersion,
 		CarrierAnalytics: []deliveryCarrier{},
 	}
 	// The tutorial's shape has no currency: one entry per carrier, its

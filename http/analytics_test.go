@@ -171,11 +171,17 @@ func TestAnswersNameTheRulesOfTheirReadModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ans struct{ RulesVersion string }
+		var ans struct{ RulesVersion, SLARulesVersion string }
 		err = json.NewDecoder(resp.Body).Decode(&ans)
 		resp.Body.Close()
 		if err != nil || ans.RulesVersion != want {
 			t.Errorf("GET %s: rulesVersion %q (%v), want %q", path, ans.RulesVersion, err, want)
+		}
+		// /analytics/delivery's slaCompliance comes from the SLA read
+		// model, under its own rules: one version named over numbers of
+		// two, a tester found.
+		if path == "/analytics/delivery" && ans.SLARulesVersion != rules.Default().Version {
+			t.Errorf("GET %s: slaRulesVersion %q, want the SLA read model's %q", path, ans.SLARulesVersion, rules.Default().Version)
 		}
 	}
 }
@@ -202,6 +208,9 @@ func TestFilterOffsetOutOfRange(t *testing.T) {
 		{"to=0001-01-01", false},
 		{"from=0001-01-01T00:00:00Z", true},
 		{"to=0001-01-01T00:00:01Z", true},
+		// RFC 3339 §5.6: "t" and "z" may be lower case.
+		{"from=2025-03-11t00:00:00z", true},
+		{"from=2025-03-11t00:00:00.5%2B01:00", true},
 	} {
 		_, err := parseFilter(httptest.NewRequest(http.MethodGet, "/analytics/sla?"+tt.query, nil))
 		if (err == nil) != tt.ok {
