@@ -7,8 +7,12 @@ cd "$(dirname "$0")/.."
 # Settings in .env count as set: the service reads .env, but the environment
 # wins over it, so nothing here may override what .env says.
 # The service reads .env with godotenv, which also takes "export KEY=",
-# "KEY = value" and "KEY: value": so must this.
-in_env_file() { grep -Eqs "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*[=:]" .env; }
+# "KEY = value" and "KEY: value": so must this. A blank value ("KEY=",
+# 'KEY=""', "KEY= # comment", as a template leaves them) sets nothing, for
+# the service as here.
+in_env_file() {
+  grep -Eqs "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*[=:][[:space:]]*([^[:space:]#\"']|\"[^\"]|'[^'])" .env
+}
 if [ -z "${DATABASE_URL:-}" ] && ! in_env_file DATABASE_URL; then
   DATABASE_URL=$(scripts/pg.sh start "$pgdir")
   export DATABASE_URL
