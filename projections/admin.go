@@ -113,7 +113,8 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 	}
 	// A projection lagging for no reason of its own may be held back by a
 	// transaction left open elsewhere: the log is read in commit order, and
-	// an open one holds back every consumer (design.md). Name it.
+	// an open one holds back every consumer (design.md). Name it; else name
+	// the process that holds the projection, which is slow or frozen.
 	var holder string
 	for i, s := range out {
 		if s.State != "lagging" || s.LastError != "" {
@@ -124,13 +125,41 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 			if holder, err = p.oldestTransaction(ctx); err != nil {
 				return nil, err
 			}
-			if holder == "" {
-				break
-			}
 		}
-		out[i].LastError = holder
+		if holder != "" {
+			out[i].LastError = holder
+			continue
+		}
+		who, err := p.presentProcess(ctx, s.Name)
+		if err != nil {
+			return nil, err
+		}
+		out[i].LastError = fmt.Sprintf("behind by %d events (%.0f s) with no error and no transaction holding the log back: "+
+			"the process projecting it (%s) is not keeping up, or is frozen; see its log and its cxsms_projection_* metrics", s.LagEvents, s.LagSeconds, who)
 	}
 	return out, nil
+}
+
+// presentProcess describes the connection that holds name's presence lock
+// (holdPresence): the process that projects it, as PostgreSQL sees it.
+func (p *Projector) presentProcess(ctx context.Context, name string) (string, error) {
+	var addr, app string
+	var since time.Time
+	err := p.pool.QueryRow(ctx, `SELECT coalesce(host(a.client_addr), 'a local socket'), coalesce(a.application_name, ''), a.backend_start
+		FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1
+			AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		LIMIT 1`, presenceKey(name)).Scan(&addr, &app, &since)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "none holds it now", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("projection %s: who projects it: %w", name, err)
+	}
+	if app == "" {
+		app = "no application_name"
+	}
+	return fmt.Sprintf("%s, connected from %s since %s", app, addr, since.UTC().Format(time.RFC3339)), nil
 }
 
 // oldestTransaction describes the oldest transaction of the cluster that
