@@ -14,7 +14,8 @@ import (
 )
 
 // openPool connects lazily: the pool is made even while PostgreSQL is down,
-// so serve can start, answer /readyz with 503, and recover on its own.
+// so serve and project can start, answer (serve's /readyz with 503), and
+// recover on their own.
 func openPool(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
 	if err := cfg.requireDatabase(); err != nil {
 		return nil, err
@@ -52,8 +53,8 @@ func openPool(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
 }
 
 // openMigrated opens the database and applies any missing migration, for
-// the commands that need the schema right away (serve waits and retries
-// instead).
+// the commands that need the schema right away (serve and project wait and
+// retry instead: migrateUntilDone).
 func openMigrated(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
 	pool, err := openPool(ctx, cfg)
 	if err != nil {

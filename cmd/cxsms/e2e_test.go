@@ -1043,6 +1043,44 @@ func TestServeConfigErrors(t *testing.T) {
 	}
 }
 
+// A port already taken is the one thing serve and project say, with what to
+// do about it. serve first warned "migrations not applied yet; retrying"
+// ("operation was canceled"), blaming a healthy database for the start-up
+// the port had cut short; project migrated before it found the port taken.
+func TestPortTakenSaidAlone(t *testing.T) {
+	t.Parallel()
+	noDotEnv(t)
+	taken, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := strconv.Itoa(taken.Addr().(*net.TCPAddr).Port)
+	dbURL := pgtest.URL(t)
+	for _, cmd := range []string{"serve", "project"} {
+		t.Run(cmd, func(t *testing.T) {
+			env := map[string]string{"PORT": port, "DATABASE_URL": dbURL, "WEBHOOK_SECRET": testWebhookSecret, "LOG_LEVEL": "info"}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var stdout, stderr syncBuffer
+			err := run(ctx, []string{cmd}, envFunc(env), &stdout, &stderr)
+			if err == nil {
+				t.Fatalf("%s started on a port already taken", cmd)
+			}
+			for _, want := range []string{"listen on port " + port, "address already in use", "another cxsms", "set PORT"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			// What start-up left running would speak now.
+			time.Sleep(500 * time.Millisecond)
+			if out := stdout.String() + stderr.String(); out != "" {
+				t.Errorf("%s said more than the port's error:\n%s", cmd, out)
+			}
+		})
+	}
+}
+
 // A client still sending its body when serve stops does not hold the stop
 // for the whole grace and turn it into a failure: nothing of it was
 // acknowledged, so its connection is closed and serve returns nil (exit 0).

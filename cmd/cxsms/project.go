@@ -43,7 +43,10 @@ func project(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		}
 		defer stop()
 	}
-	pool, err := openMigrated(ctx, cfg)
+	// The pool connects lazily, as serve's: only a DATABASE_URL that cannot
+	// be read is refused here, and nothing reaches the database before
+	// project listens.
+	pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -65,21 +68,39 @@ func project(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	http.RegisterProjectionLag(reg, projector.States)
 	metrics.StartProjections(projector.Names())
 
-	ln, err := net.Listen("tcp", net.JoinHostPort("", port))
+	ln, err := listen(port)
 	if err != nil {
-		return fmt.Errorf("listen on port %s: %w", port, err)
+		return err
 	}
 	srv := newHTTPServer(projectRoutes(reg, log))
 	addr := ln.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "cxsms listening on http://127.0.0.1:%d\n", addr.Port)
-	log.WithFields(logrus.Fields{"rules": r.Version, "port": addr.Port}).Info("projecting")
 
 	// Project until told to stop, or until the projector or the listener
-	// fails; either way the other is stopped before project returns.
+	// fails; either way the other is stopped before project returns. Nodes
+	// may come up before PostgreSQL (a host or cluster restart): project
+	// then waits for the schema as serve does, with /healthz and /metrics
+	// answering, where it exited and left the ingest nodes without their
+	// only projector. A schema newer than this binary ends it: no retry
+	// makes it project.
 	running, stopProjecting := context.WithCancel(ctx)
 	defer stopProjecting()
 	projectorDone := make(chan error, 1)
-	go func() { projectorDone <- projector.Run(running) }()
+	go func() {
+		if err := migrateUntilDone(running, pool, log, true); err != nil {
+			if running.Err() != nil {
+				err = nil // told to stop while waiting
+			}
+			projectorDone <- err
+			return
+		}
+		log.WithFields(logrus.Fields{"rules": r.Version, "port": addr.Port}).Info("projecting")
+		if err := projector.Run(running); err != nil {
+			projectorDone <- fmt.Errorf("projector: %w", err)
+			return
+		}
+		projectorDone <- nil
+	}()
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 	var failed error
@@ -88,10 +109,7 @@ func project(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		stopProjecting()
 		<-projectorDone
 		return fmt.Errorf("serve metrics: %w", err)
-	case err := <-projectorDone:
-		if err != nil {
-			failed = fmt.Errorf("projector: %w", err)
-		}
+	case failed = <-projectorDone:
 	}
 	// The metrics requests in flight get their answers.
 	log.Info("shutting down")

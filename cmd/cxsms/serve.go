@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -75,15 +76,18 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 		defer stop()
 	}
 
+	// The pool connects lazily: nothing reaches the database before serve
+	// listens.
 	pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	// Migrate before serving; while PostgreSQL is down, keep trying in the
-	// background and let /readyz say 503 until it works.
-	migrated := make(chan struct{})
-	go migrateUntilDone(ctx, pool, log, migrated)
+	// What serve starts in the background stops when serve returns, before
+	// the pool closes: a migration cut short by a failed start went on
+	// warning, every 2 s, that the database was failing.
+	ctx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -105,20 +109,6 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	if projectorsOn {
 		metrics.StartProjections(projector.Names())
 	}
-	projectorDone := make(chan error, 1)
-	go func() {
-		if !projectorsOn {
-			projectorDone <- nil
-			return
-		}
-		select {
-		case <-migrated:
-			projectorDone <- projector.Run(ctx)
-		case <-ctx.Done():
-			projectorDone <- nil
-		}
-	}()
-
 	handler, err := http.NewServer(http.Config{
 		WebhookSecret:    cfg.WebhookSecret,
 		SigningSecret:    cfg.SigningSecret,
@@ -140,10 +130,35 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 		return err
 	}
 
-	ln, err := net.Listen("tcp", net.JoinHostPort("", cfg.Port))
+	// Listen before anything reaches the database: a port already taken is
+	// then said alone, not after the migration it cut short was logged as
+	// the database failing.
+	ln, err := listen(cfg.Port)
 	if err != nil {
-		return fmt.Errorf("listen on port %s: %w", cfg.Port, err)
+		return err
 	}
+	// Migrate before projecting; while PostgreSQL is down, keep trying in
+	// the background and let /readyz say 503 until it works.
+	migrated := make(chan struct{})
+	go func() {
+		if migrateUntilDone(ctx, pool, log, false) == nil {
+			close(migrated)
+		}
+	}()
+	projectorDone := make(chan error, 1)
+	go func() {
+		if !projectorsOn {
+			projectorDone <- nil
+			return
+		}
+		select {
+		case <-migrated:
+			projectorDone <- projector.Run(ctx)
+		case <-ctx.Done():
+			projectorDone <- nil
+		}
+	}()
+
 	srv := newHTTPServer(handler)
 	addr := ln.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "cxsms listening on http://127.0.0.1:%d\n", addr.Port)
@@ -188,6 +203,20 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 		<-projectorDone
 	}
 	return nil
+}
+
+// listen opens the port serve or project answers on. A port already taken
+// says what to do about it: the bare "address already in use" left the
+// operator to guess which process and which setting.
+func listen(port string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort("", port))
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen on port %s: %w: another cxsms (serve and project on one machine need a PORT each) or another program holds it; stop it, or set PORT to a free port (0 picks one)", port, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on port %s: %w", port, err)
+	}
+	return ln, nil
 }
 
 // newHTTPServer serves handler with timeouts that bound what a slow or
@@ -286,27 +315,38 @@ func (k *webhookKeeper) run(ctx context.Context) {
 	}
 }
 
-func migrateUntilDone(ctx context.Context, p *pgxpool.Pool, log *logrus.Logger, done chan<- struct{}) {
+// migrateUntilDone applies the migrations, and while the database cannot
+// take them (down, starting up, refusing us) says so and tries again, so
+// that serve and project come up before PostgreSQL does (a host or cluster
+// restart) and recover on their own. It returns nil once the schema is
+// there, or ctx's error when ctx ends first: a wait cut short is not the
+// database failing, and is not logged as such. A schema newer than this
+// binary is retried too, unless newerIsFinal: serve goes on storing reports
+// meanwhile, while project, with nothing else to do, returns the error.
+func migrateUntilDone(ctx context.Context, p *pgxpool.Pool, log logrus.FieldLogger, newerIsFinal bool) error {
 	for {
 		applied, err := eventstore.Migrate(ctx, p)
-		if err == nil {
+		switch {
+		case err == nil:
 			if len(applied) > 0 {
 				log.WithField("applied", applied).Info("migrated")
 			}
-			close(done)
-			return
-		}
-		if errors.Is(err, eventstore.ErrSchemaNewer) {
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, eventstore.ErrSchemaNewer) && newerIsFinal:
+			return err
+		case errors.Is(err, eventstore.ErrSchemaNewer):
 			// Reports are still stored (the log's shape does not change
 			// between releases); the projectors wait, not to write read
 			// models the newer release reads otherwise.
 			log.WithError(err).Error("not projecting: a newer release migrated this database")
-		} else {
+		default:
 			log.WithError(err).Warn("migrations not applied yet; retrying")
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return ctx.Err()
 		case <-time.After(2 * time.Second):
 		}
 	}
