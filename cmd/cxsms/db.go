@@ -44,6 +44,11 @@ func openPool(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
 	if _, set := pc.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
 		pc.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "20s"
 	}
+	// pg_stat_activity, and /admin/projections when a projection lags,
+	// then name the process behind each connection.
+	if _, set := pc.ConnConfig.RuntimeParams["application_name"]; !set {
+		pc.ConnConfig.RuntimeParams["application_name"] = applicationName()
+	}
 	pc.HealthCheckPeriod = 5 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -78,4 +83,17 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// applicationName is "cxsms HOST:PID", cut to the 63 bytes PostgreSQL keeps.
+func applicationName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	name := fmt.Sprintf("cxsms %s:%d", host, os.Getpid())
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	return name
 }

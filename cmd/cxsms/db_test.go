@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -18,12 +20,18 @@ func TestPoolEndsIdleTransactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	var timeout, jit string
-	if err := pool.QueryRow(context.Background(), `SELECT current_setting('idle_in_transaction_session_timeout'), current_setting('jit')`).Scan(&timeout, &jit); err != nil {
+	var timeout, jit, app string
+	if err := pool.QueryRow(context.Background(), `SELECT current_setting('idle_in_transaction_session_timeout'), current_setting('jit'),
+		current_setting('application_name')`).Scan(&timeout, &jit, &app); err != nil {
 		t.Fatal(err)
 	}
 	if timeout != "20s" || jit != "off" {
 		t.Errorf("idle_in_transaction_session_timeout %q, jit %q; want 20s and off", timeout, jit)
+	}
+	// pg_stat_activity and /admin/projections name the process behind a
+	// connection by it.
+	if want := fmt.Sprintf(":%d", os.Getpid()); !strings.HasPrefix(app, "cxsms ") || !strings.HasSuffix(app, want) {
+		t.Errorf("application_name %q, want cxsms HOST%s", app, want)
 	}
 }
 
