@@ -150,17 +150,22 @@ func lenientPath(next http.Handler) http.Handler {
 		if webhook {
 			raw = webhookPath
 		}
-		path, err := url.PathUnescape(raw)
-		if err != nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		u := *r.URL
-		u.Path, u.RawPath = path, raw
-		r2 := *r
-		r2.URL = &u
-		next.ServeHTTP(w, &r2)
+		next.ServeHTTP(w, withPath(r, raw))
 	})
+}
+
+// withPath is r with its escaped path replaced by raw, or r itself when raw
+// does not unescape (net/http parsed the path it came from, so it does).
+func withPath(r *http.Request, raw string) *http.Request {
+	path, err := url.PathUnescape(raw)
+	if err != nil {
+		return r
+	}
+	u := *r.URL
+	u.Path, u.RawPath = path, raw
+	r2 := *r
+	r2.URL = &u
+	return &r2
 }
 
 // normalizePath decodes the escapes of unreserved characters (ALPHA,
@@ -186,21 +191,10 @@ func normalizePath(next http.Handler) http.Handler {
 			}
 			b.WriteByte(raw[i])
 		}
-		norm := b.String()
-		if norm == raw {
-			next.ServeHTTP(w, r)
-			return
+		if norm := b.String(); norm != raw {
+			r = withPath(r, norm)
 		}
-		path, err := url.PathUnescape(norm)
-		if err != nil { // net/http parsed it, so this cannot be
-			next.ServeHTTP(w, r)
-			return
-		}
-		u := *r.URL
-		u.Path, u.RawPath = path, norm
-		r2 := *r
-		r2.URL = &u
-		next.ServeHTTP(w, &r2)
+		next.ServeHTTP(w, r)
 	})
 }
 
