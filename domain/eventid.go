@@ -13,12 +13,12 @@ import (
 // the least: an eventId or id field (eventIDField), the request header, and
 // last a hash of the report's content. In a CXone envelope "id" names the
 // event, never the message.
-func jsonEventID(r *reportFields, header string, index, n int, raw []byte) (string, error) {
+func jsonEventID(r *reportFields, messageID, header string, index, n int, raw []byte) (string, error) {
 	// An event ID of the wrong type or form (too long, with spaces, not
 	// UTF-8) is no event ID: the content names the report instead, so an
 	// identical redelivery still dedupes. Only the message ID may refuse a
 	// report (design.md), and the raw report keeps what was sent.
-	if id := r.eventIDField(); id != "" {
+	if id := r.eventIDField(messageID); id != "" {
 		if id, err := checkID(id, maxEventIDLen); err == nil {
 			return id, nil
 		}
@@ -38,8 +38,11 @@ func jsonEventID(r *reportFields, header string, index, n int, raw []byte) (stri
 // event ID) before the payload's, which gateways use for the message's own
 // resource. A tester's two envelopes, evt-a (SENT) and evt-b (DELIVERED),
 // with one payload id were stored as one event, the DELIVERED acknowledged
-// as a duplicate and lost.
-func (r *reportFields) eventIDField() string {
+// as a duplicate and lost. A payload id that is the message ID itself (an
+// SMPP receipt's id, a gateway's {"messageId":"X","id":"X"}) names the
+// message, not an event: taken for one, it made every later report of the
+// message a duplicate, acknowledged and lost.
+func (r *reportFields) eventIDField(messageID string) string {
 	if id, _, _ := r.orEnvelope(eventIDKeys[:1], trimID); id != "" {
 		return id
 	}
@@ -48,8 +51,10 @@ func (r *reportFields) eventIDField() string {
 			return id
 		}
 	}
-	id, _, _ := r.text(eventIDKeys[1:], trimID)
-	return id
+	if id, _, _ := r.text(eventIDKeys[1:], trimID); id != messageID {
+		return id
+	}
+	return ""
 }
 
 // headerEventID derives the event ID from the request header. The header

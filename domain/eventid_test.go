@@ -19,6 +19,11 @@ func TestEventIDSources(t *testing.T) {
 		{"the envelope's id before the payload's", `{"id":"env-id","payload":{"id":"pl-id","messageId":"m"}}`, "hdr", []string{"env-id"}},
 		{"payload id", `{"payload":{"id":"pl-id","messageId":"m"}}`, "hdr", []string{"pl-id"}},
 		{"payload id as a number", `{"payload":{"id":1234567890123,"messageId":"m"}}`, "", []string{"1234567890123"}},
+		// A payload id that is the message ID names the message: every later
+		// report of it was a duplicate, acknowledged and lost.
+		{"payload id that is the message ID", `{"payload":{"id":"m","messageId":"m"}}`, "hdr", []string{"hdr"}},
+		{"flat id that is the message ID", `{"id":" m ","messageId":"m","status":"SENT"}`, "hdr", []string{"hdr"}},
+		{"SMPP id that is the message ID", `{"receipted_message_id":"m","id":"m","message_state":2}`, "hdr", []string{"hdr"}},
 		{"envelope eventId", `{"eventId":"env","id":"env-id","payload":{"messageId":"m"}}`, "hdr", []string{"env"}},
 		{"envelope id", `{"id":"env-id","payload":{"messageId":"m"}}`, "hdr", []string{"env-id"}},
 		{"bare report eventId", `{"eventId":"e1","messageId":"m"}`, "hdr", []string{"e1"}},

@@ -435,7 +435,7 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 		e.OccurredAt = req.ReceivedAt
 	}
 
-	if e.EventID, err = jsonEventID(&r, req.EventIDHeader, index, n, raw); err != nil {
+	if e.EventID, err = jsonEventID(&r, e.MessageID, req.EventIDHeader, index, n, raw); err != nil {
 		return e, err
 	}
 	e.Raw = validUTF8(raw)
