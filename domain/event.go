@@ -106,17 +106,20 @@ func ParseMicros(s string) (Micros, error) {
 	if whole == "" && frac == "" {
 		return 0, fmt.Errorf("amount %q has no digits", s)
 	}
-	if len(frac) > 6 {
-		// Carriers quote to at most 5 places; more is noise, so round it off
-		// rather than refuse the report.
-		frac = frac[:6]
-	}
 	for _, part := range []string{whole, frac} {
 		for _, c := range part {
 			if c < '0' || c > '9' {
 				return 0, fmt.Errorf("amount %q is not a decimal number", s)
 			}
 		}
+	}
+	// Carriers quote to at most 5 places; more is noise, so round it off
+	// (half away from zero, as PostgreSQL rounds numeric) rather than refuse
+	// the report. It was cut off: 0.0089999 was 0.008999, every total low.
+	roundUp := false
+	if len(frac) > 6 {
+		roundUp = frac[6] >= '5'
+		frac = frac[:6]
 	}
 	if len(whole) > 12 {
 		return 0, fmt.Errorf("amount %q is too large", s)
@@ -129,11 +132,19 @@ func ParseMicros(s string) (Micros, error) {
 		f, _ = strconv.ParseInt((frac + "000000")[:6], 10, 64)
 	}
 	m := Micros(w*1_000_000 + f)
+	if roundUp {
+		if m++; m > maxMicros {
+			return 0, fmt.Errorf("amount %q is too large", s)
+		}
+	}
 	if neg {
 		m = -m
 	}
 	return m, nil
 }
+
+// maxMicros is the largest amount the store's numeric(18,6) holds.
+const maxMicros Micros = 999_999_999_999_999_999
 
 // String formats m as a plain decimal with six places, as PostgreSQL's numeric
 // input reads it.

@@ -141,3 +141,29 @@ func TestContentEncodingLinesAreOneList(t *testing.T) {
 		}
 	}
 }
+
+// A UTF-16 byte-order mark names the charset when the Content-Type does
+// not (or names another): such a body was a 400, its report lost.
+func TestToUTF8ReadsAUTF16ByteOrderMark(t *testing.T) {
+	t.Parallel()
+	text := `{"messageId":"BOM2","status":"DELIVERED","carrier":"Télé"}`
+	le, be := []byte{0xFF, 0xFE}, []byte{0xFE, 0xFF}
+	for _, r := range text {
+		le = append(le, byte(r), byte(r>>8))
+		be = append(be, byte(r>>8), byte(r))
+	}
+	for _, tt := range []struct {
+		name, contentType string
+		body              []byte
+	}{
+		{"little-endian, no charset", "application/json", le},
+		{"big-endian, no charset", "application/json", be},
+		{"little-endian, no type", "", le},
+		{"little-endian, labelled UTF-8", "application/json; charset=utf-8", le},
+	} {
+		got, err := toUTF8(tt.body, tt.contentType)
+		if err != nil || string(got) != text {
+			t.Errorf("%s: %q, %v; want %q", tt.name, got, err, text)
+		}
+	}
+}
