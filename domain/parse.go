@@ -19,10 +19,16 @@ type Request struct {
 	ReceivedAt    time.Time // set on every event's ReceivedAt, and OccurredAt fallback
 }
 
-// maxJSONDepth bounds JSON nesting. A real report is three levels deep at
-// most; checking before decoding turns a hostile body into a clear 400
-// instead of work for encoding/json's own (much deeper) limit.
-const maxJSONDepth = 32
+// maxJSONDepth bounds a report's JSON nesting. A real report is three
+// levels deep at most; checking before decoding turns a hostile body into a
+// clear 400 instead of work for encoding/json's own (much deeper) limit.
+// The body may nest wrapperDepth levels more, for the array or events
+// object around its reports: a report accepted alone was refused inside
+// one, and the whole batch with it.
+const (
+	maxJSONDepth = 32
+	wrapperDepth = 2
+)
 
 // Parse turns a webhook body into events, one per report. The body may be one
 // report, a JSON array of reports, {"events":[...]}, or SMPP receipt text;
@@ -210,8 +216,8 @@ func receiptEvent(rc Receipt, receivedAt time.Time) StatusReceived {
 }
 
 func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
-	if jsonTooDeep(body) {
-		return nil, &ParseError{Index: bodyLevel, Reason: fmt.Sprintf("JSON nested deeper than %d levels", maxJSONDepth)}
+	if jsonTooDeep(body, maxJSONDepth+wrapperDepth) {
+		return nil, &ParseError{Index: bodyLevel, Reason: fmt.Sprintf("JSON nested deeper than %d levels in a report", maxJSONDepth)}
 	}
 	// Validate once; from here the body is split by hand (jsonsplit.go).
 	if !json.Valid(body) {
@@ -329,6 +335,9 @@ var (
 // The receipt fills only what the JSON leaves out.
 func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusReceived, error) {
 	e := StatusReceived{ReceivedAt: req.ReceivedAt, Format: FormatJSON}
+	if jsonTooDeep(raw, maxJSONDepth) {
+		return e, &ParseError{Index: index, Reason: fmt.Sprintf("JSON nested deeper than %d levels in a report", maxJSONDepth)}
+	}
 	r := reportFields{m: m, index: index}
 	// A payload that is not an object (null, mostly) is no envelope: the
 	// report's fields are then read from the top level.
@@ -576,10 +585,9 @@ func isTextPlain(contentType string) bool {
 	return strings.EqualFold(strings.TrimSpace(mt), "text/plain")
 }
 
-// jsonTooDeep reports whether b nests arrays or objects deeper than
-// maxJSONDepth. It only has to be right for valid JSON; the decoder refuses
-// the rest.
-func jsonTooDeep(b []byte) bool {
+// jsonTooDeep reports whether b nests arrays or objects deeper than limit.
+// It only has to be right for valid JSON; the decoder refuses the rest.
+func jsonTooDeep(b []byte, limit int) bool {
 	depth := 0
 	inString, escaped := false, false
 	for _, c := range b {
@@ -598,7 +606,7 @@ func jsonTooDeep(b []byte) bool {
 		case '"':
 			inString = true
 		case '{', '[':
-			if depth++; depth > maxJSONDepth {
+			if depth++; depth > limit {
 				return true
 			}
 		case '}', ']':

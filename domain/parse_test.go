@@ -550,7 +550,10 @@ func TestParseErrors(t *testing.T) {
 		{name: "report a number", index: 0, body: `[7]`, reason: "JSON number"},
 		{name: "10000 brackets", index: bodyLevel, body: strings.Repeat("[", 10000), reason: "nested deeper than 32"},
 		{name: "10000 objects", index: bodyLevel, body: strings.Repeat(`{"a":`, 10000), reason: "nested deeper than 32"},
-		{name: "33 levels", index: bodyLevel, body: `{"messageId":"m","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`, reason: "nested deeper than 32"},
+		{name: "33 levels", index: 0, body: `{"messageId":"m","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`, reason: "nested deeper than 32"},
+		// A report's depth is its own, wherever it sits.
+		{name: "33 levels in a batch", index: 1, body: `[{"messageId":"a"},{"messageId":"m","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}]`, reason: "nested deeper than 32"},
+		{name: "35 levels in all", index: bodyLevel, body: `{"events":[{"messageId":"m","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}]}`, reason: "nested deeper than 32"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -728,6 +731,19 @@ func TestParseUnusableEventIDs(t *testing.T) {
 			if !strings.HasPrefix(e.EventID, "sha256:") || again[i].EventID != e.EventID {
 				t.Errorf("%s: event ID %q then %q, want the same content hash", tt.name, e.EventID, again[i].EventID)
 			}
+		}
+	}
+}
+
+// A report nested to the limit is taken alone, in an array and in an
+// events object: the wrapper's levels were counted against it, and a
+// redelivery in another wrapper refused its whole batch.
+func TestParseDepthIsPerReport(t *testing.T) {
+	report := `{"messageId":"deep","status":"SENT","x":` + strings.Repeat("[", 31) + strings.Repeat("]", 31) + `}`
+	for _, body := range []string{report, "[" + report + "]", `{"events":[` + report + `]}`} {
+		got, err := parseBody(body, "", "")
+		if err != nil || len(got) != 1 || got[0].MessageID != "deep" {
+			t.Errorf("%.40s...: %v, %v; want the report", body, got, err)
 		}
 	}
 }
