@@ -3,6 +3,13 @@
 -- under UNKNOWN (Slovakia, Luxembourg, Iceland, ...). Every calling code is
 -- known now, so read models built before hold the wrong region for those
 -- messages (current_status, carrier_costs, sender_compliance, and the
--- per-message state of all four). Mark every projection as judged under no
--- rules version: the projector rebuilds them when it starts.
-UPDATE projection_status SET rules_version = '';
+-- per-message state of all four).
+--
+-- Each read model records the schema of the release that built it (its
+-- first run, or its last rebuild). A projector rebuilds one built before
+-- schema 7 when it starts, and refuses to apply events to it until then.
+-- Recorded rather than reset here: an older release's rebuild that began
+-- before this migration and ended after it would have marked its read model
+-- fresh again, its regions stale for good. The rules version stays, so
+-- answers keep naming the rules the read model was built under meanwhile.
+ALTER TABLE projection_status ADD COLUMN built_by_schema integer NOT NULL DEFAULT 0;

@@ -1632,3 +1632,47 @@ func TestRefusedBatchLetsGoOfItsTransaction(t *testing.T) {
 		t.Fatalf("carrier_cost_messages holds %d rows (%v) once the rules agree, want 1", n, err)
 	}
 }
+
+// A read model an earlier release built (before migration 0007 knew every
+// calling code) is rebuilt when a projector of this release starts, even
+// under the same rules and however it came to be marked: an old release's
+// rebuild that began before the migration and ended after it left the old
+// regions in place for good, the projectors live and silent.
+func TestReadModelOfAnEarlierReleaseIsRebuilt(t *testing.T) {
+	t.Parallel()
+	pool, store := newLog(t)
+	ctx := context.Background()
+	e := sr("sk1", "e1", domain.StatusDelivered, "ORANGE", time.Now().UTC())
+	e.Recipient = "+421912123456"
+	logStream(t, store, []domain.StatusReceived{e}, 1)
+	p, stop := startProjector(t, pool)
+	waitCaughtUp(t, p)
+	stop()
+	// What the earlier release left: its regions, and its rebuild's record
+	// (the same rules, no schema).
+	if _, err := pool.Exec(ctx, `UPDATE current_status SET region = 'UNKNOWN';
+		UPDATE projection_status SET built_by_schema = 0, rebuilt_at = now()`); err != nil {
+		t.Fatal(err)
+	}
+	// A process of this release already running refuses to fold into it.
+	other := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{})
+	if s, _ := stateOf(t, other, "current_status.v1"); s.RulesVersion != rules.Default().Version {
+		t.Errorf("rulesVersion %q while the rebuild is due, want the rules it was built under, %q", s.RulesVersion, rules.Default().Version)
+	}
+	_, stop = startProjector(t, pool)
+	defer stop()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var region string
+		var schema int
+		if err := pool.QueryRow(ctx, `SELECT region, (SELECT min(built_by_schema) FROM projection_status) FROM current_status WHERE message_id = 'sk1'`).
+			Scan(&region, &schema); err != nil {
+			t.Fatal(err)
+		}
+		if region == "SK" && schema >= 7 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("region %q, built by schema %d 30 s on; want SK, rebuilt by this release (schema >= 7)", region, schema)
+		}
+	}
+}

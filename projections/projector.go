@@ -143,7 +143,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		if !judged.is(p.rules) {
 			stale = append(stale, proj.Name())
-			if judged.version == p.rules.Version {
+			if judged.version == p.rules.Version && !judged.sameRules(p.rules) {
 				p.log.WithFields(logrus.Fields{"projection": proj.Name(), "rules_version": p.rules.Version}).
 					Warn("the rules file changed but kept its version: re-judging the log under it; give changed rules a new version, so that answers tell the two apart")
 			}
@@ -192,14 +192,14 @@ func (p *Projector) Run(ctx context.Context) error {
 // database would both take the first batch.
 func (p *Projector) recordRules(ctx context.Context, proj projection) (j judged, err error) {
 	var b pgx.Batch
-	b.Queue(`INSERT INTO projection_status (name, rules_version, rules_document) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-		proj.Name(), p.rules.Version, string(p.rules.Document))
+	b.Queue(`INSERT INTO projection_status (name, rules_version, rules_document, built_by_schema) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		proj.Name(), p.rules.Version, string(p.rules.Document), eventstore.LatestVersion())
 	b.Queue(`UPDATE projection_status SET rules_document = $3 WHERE name = $1 AND rules_version = $2 AND rules_document IS NULL`,
 		proj.Name(), p.rules.Version, string(p.rules.Document))
 	b.Queue(`INSERT INTO projection_offsets (consumer_group, offset_acked, last_processed_transaction_id)
 		VALUES ($1, 0, '0') ON CONFLICT DO NOTHING`, proj.Name())
-	b.Queue(`SELECT rules_version, coalesce(rules_document, '') FROM projection_status WHERE name = $1`, proj.Name()).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&j.version, &j.document)
+	b.Queue(`SELECT rules_version, coalesce(rules_document, ''), built_by_schema FROM projection_status WHERE name = $1`, proj.Name()).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&j.version, &j.document, &j.schema)
 	})
 	if err := p.pool.SendBatch(ctx, &b).Close(); err != nil {
 		return judged{}, fmt.Errorf("projector: register %s: %w", proj.Name(), err)
@@ -286,7 +286,19 @@ type judged struct {
 	// document is the rules' Document; "" for a read model recorded before
 	// documents were, when the version is all there is to compare.
 	document string
+	// schema is the schema version of the release that built the read
+	// model (its first run, or its last rebuild); 0 before migration 0007.
+	schema int
 }
+
+// readModelSchema is the first schema whose releases fold the log as this
+// one does: a read model built by a release before it is rebuilt, even
+// under the same rules. Migration 0007 came with every calling code's
+// country; a read model built before holds UNKNOWN for most of them. It
+// is the schema recorded, not a flag a migration resets: an older
+// release's rebuild that ends after the migration (it began before) left
+// its read model marked fresh, for good.
+const readModelSchema = 7
 
 // nameBeside names these rules for a message that sets them beside r:
 // by version, or, when r has the same version, as another file of it.
@@ -297,18 +309,28 @@ func (j judged) nameBeside(r *rules.Rules) string {
 	return fmt.Sprintf("rules %q", j.version)
 }
 
-// is reports whether the read model was judged under r.
+// is reports whether the read model was judged under r, by a release that
+// folds the log as this one does.
 func (j judged) is(r *rules.Rules) bool {
+	return j.sameRules(r) && j.current()
+}
+
+// sameRules reports whether the read model was judged under r.
+func (j judged) sameRules(r *rules.Rules) bool {
 	return j.version == r.Version && (j.document == "" || j.document == string(r.Document))
 }
+
+// current reports whether a release that folds the log as this one does
+// built the read model.
+func (j judged) current() bool { return j.schema >= readModelSchema }
 
 // judgedUnder returns the rules projection_status records for the
 // projection name (versioned, or bare: "carrier_costs"); pgx.ErrNoRows
 // (wrapped) before a projector has registered it.
 func judgedUnder(ctx context.Context, q rowQuerier, name string) (judged, error) {
 	var j judged
-	err := q.QueryRow(ctx, `SELECT rules_version, coalesce(rules_document, '') FROM projection_status
-		WHERE name = $1 OR split_part(name, '.', 1) = $1`, name).Scan(&j.version, &j.document)
+	err := q.QueryRow(ctx, `SELECT rules_version, coalesce(rules_document, ''), built_by_schema FROM projection_status
+		WHERE name = $1 OR split_part(name, '.', 1) = $1`, name).Scan(&j.version, &j.document, &j.schema)
 	if err != nil {
 		return judged{}, fmt.Errorf("rules of %s: %w", name, err)
 	}
@@ -502,10 +524,15 @@ func (p *Projector) sameRules(ctx context.Context, q rowQuerier, proj projection
 	if err != nil {
 		return err
 	}
-	if !judged.is(p.rules) {
+	if !judged.sameRules(p.rules) {
 		return fmt.Errorf("%s: %w: it was built under %s and this process runs %q: "+
 			"not applying events until every process projecting this database runs the same RULES_FILE",
 			proj.Name(), ErrOtherRules, judged.nameBeside(p.rules), p.rules.Version)
+	}
+	if !judged.current() {
+		return fmt.Errorf("%s: %w: it was built by an earlier release (schema %d), which folds the log otherwise: "+
+			"not applying events until it is rebuilt (a serve or cxsms project of this release starting rebuilds it; or run cxsms rebuild all)",
+			proj.Name(), ErrOtherRules, judged.schema)
 	}
 	return nil
 }

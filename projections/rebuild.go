@@ -97,7 +97,7 @@ func (p *Projector) RebuildWarning(ctx context.Context, name string) (string, er
 	var others []string
 	for _, proj := range projs {
 		j, err := judgedUnder(ctx, p.pool, proj.Name())
-		if errors.Is(err, pgx.ErrNoRows) || err == nil && (j.version == "" || j.is(p.rules)) {
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && (j.version == "" || j.sameRules(p.rules)) {
 			continue // never projected, marked for a rebuild, or the same rules
 		}
 		if err != nil {
@@ -321,11 +321,12 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 		res.Rate = float64(read) / res.Took.Seconds()
 		for _, proj := range projs {
 			res.Projections = append(res.Projections, proj.Name())
-			_, err := tx.Exec(ctx, `INSERT INTO projection_status (name, rules_version, rules_document, rebuilt_at, rebuild_rate, rebuild_events, last_error)
-				VALUES ($1, $2, $3, now(), $4, $5, '')
+			_, err := tx.Exec(ctx, `INSERT INTO projection_status (name, rules_version, rules_document, rebuilt_at, rebuild_rate, rebuild_events, last_error, built_by_schema)
+				VALUES ($1, $2, $3, now(), $4, $5, '', $6)
 				ON CONFLICT (name) DO UPDATE SET rules_version = EXCLUDED.rules_version, rules_document = EXCLUDED.rules_document,
-					rebuilt_at = now(), rebuild_rate = EXCLUDED.rebuild_rate, rebuild_events = EXCLUDED.rebuild_events, last_error = ''`,
-				proj.Name(), p.rules.Version, string(p.rules.Document), res.Rate, read)
+					rebuilt_at = now(), rebuild_rate = EXCLUDED.rebuild_rate, rebuild_events = EXCLUDED.rebuild_events, last_error = '',
+					built_by_schema = EXCLUDED.built_by_schema`,
+				proj.Name(), p.rules.Version, string(p.rules.Document), res.Rate, read, eventstore.LatestVersion())
 			if err != nil {
 				return fmt.Errorf("record %s: %w", proj.Name(), err)
 			}
