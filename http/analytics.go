@@ -75,7 +75,7 @@ func parseFilter(r *http.Request) (projections.Filter, error) {
 	if v := q.Get("region"); v != "" {
 		region, ok := rules.ParseRegion(v)
 		if !ok {
-			return f, errorf(http.StatusBadRequest, "region: want an ISO 3166 country code (GB, US, IN...) or UNKNOWN, got "+quote(v))
+			return f, badRegion(v, " or UNKNOWN", filterBy)
 		}
 		f.Region = region
 	}
@@ -121,6 +121,23 @@ type errOutOfRange string
 
 func (e errOutOfRange) Error() string { return string(e) }
 
+// badRegion is the 400 for a region v the read models cannot hold. A
+// territory that shares its calling code (JE on +44) is a country all the
+// same, so the answer says where its numbers are counted and what to ask
+// instead (advise, given that country), rather than that it is no country
+// code. Otherwise it names the codes taken, and what else the route takes
+// (orElse: " or UNKNOWN").
+func badRegion(v, orElse string, advise func(main string) string) error {
+	if main, code, ok := rules.SharedTerritory(v); ok {
+		return errorf(http.StatusBadRequest, "region "+quote(v)+": numbers of "+strings.ToUpper(strings.TrimSpace(v))+
+			" (+"+code+") are counted under "+main+"; "+advise(main))
+	}
+	return errorf(http.StatusBadRequest, "region: want an ISO 3166 country code (GB, US, IN...)"+orElse+", got "+quote(v))
+}
+
+// filterBy advises the region filter that holds a shared territory's numbers.
+func filterBy(main string) string { return "filter by region=" + main }
+
 func quote(s string) string {
 	if len(s) > 64 {
 		s = s[:64] + "…"
@@ -157,14 +174,15 @@ type slaAnswer struct {
 }
 
 func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Query().Get("region") != "" {
+		// The SLA read model is kept per carrier and minute: a region it
+		// cannot filter by must not be quietly ignored. Any region, before
+		// parseFilter, which would advise region=GB for JE.
+		return errorf(http.StatusBadRequest, "region: /analytics/sla is kept per carrier and minute and cannot filter by region")
+	}
 	f, err := parseFilter(r)
 	if err != nil {
 		return err
-	}
-	if f.Region != "" {
-		// The SLA read model is kept per carrier and minute: a region it
-		// cannot filter by must not be quietly ignored.
-		return errorf(http.StatusBadRequest, "region: /analytics/sla is kept per carrier and minute and cannot filter by region")
 	}
 	// Defaults for what the query does not give. A given 0001-01-01 is Go's
 	// zero time, and was taken for "not given": to=0001-01-01T00:00:00Z
@@ -303,7 +321,7 @@ func (s *Server) handleViolations(w http.ResponseWriter, r *http.Request) error 
 	q := r.URL.Query()
 	region, ok := rules.ParseRegion(q.Get("region"))
 	if !ok && region != "" {
-		return errorf(http.StatusBadRequest, "region: want an ISO 3166 country code (GB, US, IN...) or UNKNOWN, got "+quote(q.Get("region")))
+		return badRegion(q.Get("region"), " or UNKNOWN", filterBy)
 	}
 	vs, err := s.reads.Violations(r.Context(), region, strings.TrimSpace(q.Get("senderId")))
 	if err != nil {
@@ -346,8 +364,11 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) error {
 	if region != "" {
 		given, ok := rules.ParseRegion(region)
 		if !ok {
-			// Judged as a country without rules, ZZ or GBR would pass as valid.
-			return errorf(http.StatusBadRequest, "region: want an ISO 3166 country code (GB, US, IN...), got "+quote(region))
+			// Judged as a country without rules, ZZ or GBR would pass as
+			// valid, and JE too, whose numbers GB's rules judge.
+			return badRegion(region, "", func(main string) string {
+				return main + "'s rules judge them: give region=" + main
+			})
 		}
 		// A recipient whose country can be told decides, as it does for the
 		// read models: a region against it judged a US number by GB rules

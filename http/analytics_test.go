@@ -114,6 +114,75 @@ func TestAnalyticsRegionParameter(t *testing.T) {
 	}
 }
 
+// A territory that shares its calling code (JE on +44) is an ISO country,
+// whose numbers the read models count under the main one: the 400 said JE
+// was no country code, and now says where to look.
+func TestRegionOfSharedTerritory(t *testing.T) {
+	t.Parallel()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Reads: fixedCarriers{},
+		Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: http.NotFoundHandler()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ path, want string }{
+		{"/analytics/carriers?region=JE", `region \"JE\": numbers of JE (+44) are counted under GB; filter by region=GB`},
+		{"/compliance/violations?region=va", `region \"va\": numbers of VA (+39) are counted under IT; filter by region=IT`},
+		// /analytics/sla filters by no region, and advises none.
+		{"/analytics/sla?region=JE", `region: /analytics/sla is kept per carrier and minute and cannot filter by region`},
+		{"/compliance/violations?region=AX", `region \"AX\": numbers of AX (+358) are counted under FI; filter by region=FI`},
+		{"/compliance/check?senderId=ACME&region=JE", `region \"JE\": numbers of JE (+44) are counted under GB; GB's rules judge them: give region=GB`},
+		{"/analytics/carriers?region=ZZ", `region: want an ISO 3166 country code (GB, US, IN...) or UNKNOWN, got \"ZZ\"`},
+		{"/compliance/check?senderId=ACME&region=ZZ", `region: want an ISO 3166 country code (GB, US, IN...), got \"ZZ\"`},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.path, nil))
+		if got := rec.Body.String(); rec.Code != http.StatusBadRequest || got != `{"error":"`+tt.want+`"}`+"\n" {
+			t.Errorf("GET %s: %d %s, want 400 %s", tt.path, rec.Code, got, tt.want)
+		}
+	}
+}
+
+// Rates are rounded to 2 decimals, and the recommendation beside them is
+// judged on the exact rate: 188 of 1253 showed failureRate 15 beside
+// REROUTE "above the 15% threshold", which the contract did not explain.
+// The schemas say so, and their example is what the service answers.
+func TestRatesDocumentedAsRounded(t *testing.T) {
+	t.Parallel()
+	if got := projections.Percent(188, 1253); got != 15 {
+		t.Errorf("Percent(188, 1253) = %v, want 15 (rounded to 2 decimals)", got)
+	}
+	rec, reason := rules.Default().Thresholds.Recommend(1253, 188)
+	if rec != rules.Reroute || !strings.Contains(reason, "15.004%") {
+		t.Errorf("Recommend(1253, 188) = %s %q, want REROUTE telling 15.004%% from 15%%", rec, reason)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Description string `json:"description"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, schema := range []string{"CarrierStats", "DeliveryCarrier"} {
+		props := doc.Components.Schemas[schema].Properties
+		for _, rate := range []string{"deliveryRate", "failureRate"} {
+			if d := props[rate].Description; !strings.Contains(d, "Rounded to 2 decimals") {
+				t.Errorf("%s.%s does not say it is rounded: %q", schema, rate, d)
+			}
+		}
+		d := props["failureRate"].Description
+		if !strings.Contains(d, "judged on the exact rate") || !strings.Contains(d, `("`+reason+`")`) {
+			t.Errorf("%s.failureRate does not say the recommendation is judged on the exact rate, as in %q: %q", schema, reason, d)
+		}
+	}
+}
+
 // /analytics/delivery's throughput is the reports of the last 60 s, as the
 // tutorial's is: the current minute and the part of the previous one still
 // within 60 s, not both minutes whole.

@@ -74,8 +74,10 @@ func (s *Server) newRouter() *mux.Router {
 		}
 		return h
 	}
+	// Answers name the path as sent (escaped): decoded, /metrics%2F read
+	// "no route GET /metrics/", a route that answers.
 	r.NotFoundHandler = wrap(handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
+		return errorf(http.StatusNotFound, "no route "+r.Method+" "+r.URL.EscapedPath())
 	}))
 	r.MethodNotAllowedHandler = wrap(handlerFunc(func(w http.ResponseWriter, req *http.Request) error {
 		allowed := allowedMethods(r, req)
@@ -84,7 +86,7 @@ func (s *Server) newRouter() *mux.Router {
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		}
-		return errorf(http.StatusMethodNotAllowed, "method "+req.Method+" not allowed on "+req.URL.Path+": use "+strings.Join(allowed, " or "))
+		return errorf(http.StatusMethodNotAllowed, "method "+req.Method+" not allowed on "+req.URL.EscapedPath()+": use "+strings.Join(allowed, " or "))
 	}))
 	return r
 }

@@ -128,3 +128,37 @@ func TestAssetsIgnoreRange(t *testing.T) {
 		}
 	}
 }
+
+// The 404 and 405 name the path as sent: decoded, an escaped slash read
+// as a step, and "/metrics%2F" got "no route GET /metrics/", a route that
+// answers 200.
+func TestNoRouteNamesThePathAsSent(t *testing.T) {
+	t.Parallel()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		method, path string
+		want         int
+		body         string
+	}{
+		{"GET", "/metrics/", http.StatusOK, ""}, // the route the 404 named
+		{"GET", "/metrics%2F", http.StatusNotFound, `{"error":"no route GET /metrics%2F"}`},
+		{"GET", "/messages%2FaAb", http.StatusNotFound, `{"error":"no route GET /messages%2FaAb"}`},
+		{"GET", "/analytics%2fdelivery", http.StatusNotFound, `{"error":"no route GET /analytics%2fdelivery"}`},
+		{"GET", "/nope", http.StatusNotFound, `{"error":"no route GET /nope"}`},
+		// Unreserved escapes are decoded before routing (RFC 3986 §6.2.2.2).
+		{"GET", "/%6Eope%2F", http.StatusNotFound, `{"error":"no route GET /nope%2F"}`},
+		{"POST", "/messages/a%2Fb", http.StatusMethodNotAllowed, `{"error":"method POST not allowed on /messages/a%2Fb: use GET or HEAD or OPTIONS"}`},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+		if got := strings.TrimSuffix(rec.Body.String(), "\n"); rec.Code != tt.want || tt.body != "" && got != tt.body {
+			t.Errorf("%s %s: %d %s, want %d %s", tt.method, tt.path, rec.Code, got, tt.want, tt.body)
+		}
+	}
+}

@@ -446,7 +446,7 @@ func (f *fileRules) build(errs *errList) *Rules {
 	}
 	for _, code := range sortedKeys(f.Countries) {
 		path := "countries." + code
-		if checkRegionKey(code, path, errs) {
+		if checkRegionKey(code, path, "rule", errs) {
 			r.Countries[code] = f.Countries[code].build(code, path, errs)
 		}
 	}
@@ -457,16 +457,23 @@ func (f *fileRules) build(errs *errList) *Rules {
 }
 
 // checkRegionKey refuses a country key that no recipient can ever have, since
-// such a rule would never apply and is almost always a typo ("UK" for GB).
-func checkRegionKey(code, path string, errs *errList) bool {
+// such a rule would never apply: a typo ("UK" for GB), or a territory whose
+// numbers are counted under the country it shares a calling code with (JE,
+// whose +44 numbers are GB's), which the error names. what is what the key
+// files, "rule" or "rate", for the error to say where it belongs.
+func checkRegionKey(code, path, what string, errs *errList) bool {
 	if knownRegion(code) {
 		return true
+	}
+	if main, cc, ok := SharedTerritory(code); ok {
+		errs.add(path, "numbers of %s (+%s) are counted under %s: file this %s under %s", normRegion(code), cc, main, what, main)
+		return false
 	}
 	hint := ""
 	if n := normRegion(code); n != code && knownRegion(n) {
 		hint = fmt.Sprintf(" (did you mean %q?)", n)
 	}
-	errs.add(path, "not a region RegionOf returns: use an ISO 3166-1 alpha-2 code in capitals%s", hint)
+	errs.add(path, "%q is not an ISO 3166-1 alpha-2 country any recipient number maps to%s", code, hint)
 	return false
 }
 
@@ -609,7 +616,7 @@ func (c fileRateCard) build(errs *errList) RateCard {
 	rc.Default = c.Default.price("rateCard.default", errs)
 	for _, code := range sortedKeys(c.Countries) {
 		path := "rateCard.countries." + code
-		if !checkRegionKey(code, path, errs) {
+		if !checkRegionKey(code, path, "rate", errs) {
 			continue
 		}
 		cc := c.Countries[code]

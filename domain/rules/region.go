@@ -305,6 +305,23 @@ func callingCodeOf(d string) string {
 	return ""
 }
 
+// sharedTerritory is the calling code a country or territory shares with a
+// larger one, and that larger one: the region RegionOf gives its numbers.
+type sharedTerritory struct {
+	code, region string
+}
+
+// SharedTerritory reports where the numbers of a country or territory that
+// shares its calling code with a main country are counted: Jersey's +44
+// numbers are GB's, as the numbering plan cannot tell them apart, so no read
+// model holds JE and no rule for it would apply. The region is read as
+// ParseRegion reads it; ok is false for any other region, including the
+// countries +1 and +7 are split into, which are regions of their own.
+func SharedTerritory(region string) (main, code string, ok bool) {
+	t, ok := ituSharedTerritories[normRegion(region)]
+	return t.region, t.code, ok
+}
+
 // knownRegion reports whether RegionOf can ever return region.
 func knownRegion(region string) bool {
 	_, ok := regionCallingCode[region]
@@ -313,7 +330,8 @@ func knownRegion(region string) bool {
 
 // ParseRegion reads a region as a client may write it in a query (any
 // case, padded, "UK" for GB) and reports whether read models can hold it:
-// an ISO country RegionOf knows, or Unknown.
+// an ISO country RegionOf knows, or Unknown. A territory whose numbers are
+// counted under another country (JE) is not one; SharedTerritory says which.
 func ParseRegion(s string) (string, bool) {
 	r := normRegion(s)
 	return r, r == Unknown || knownRegion(r)

@@ -215,3 +215,23 @@ var ituCallingCodes = map[string]country{
 
 // ituZeroNSN are the codes whose national numbers may begin with 0.
 var ituZeroNSN = map[string]bool{"225": true, "229": true, "241": true, "242": true, "378": true, "39": true}
+
+// ituSharedTerritories are the countries and territories that share a
+// calling code of ituCallingCodes with its main country, which their
+// numbers are counted under (JE's +44 numbers under GB).
+var ituSharedTerritories = map[string]sharedTerritory{
+	"AX": {code: "358", region: "FI"},
+	"BL": {code: "590", region: "GP"},
+	"BQ": {code: "599", region: "CW"},
+	"CC": {code: "61", region: "AU"},
+	"CX": {code: "61", region: "AU"},
+	"EH": {code: "212", region: "MA"},
+	"GG": {code: "44", region: "GB"},
+	"IM": {code: "44", region: "GB"},
+	"JE": {code: "44", region: "GB"},
+	"MF": {code: "590", region: "GP"},
+	"SJ": {code: "47", region: "NO"},
+	"TA": {code: "290", region: "SH"},
+	"VA": {code: "39", region: "IT"},
+	"YT": {code: "262", region: "RE"},
+}

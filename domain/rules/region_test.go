@@ -336,3 +336,50 @@ func TestParseRegionEveryCountry(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedTerritory: a real country code whose numbers share a calling
+// code with a main country (JE on +44) was refused as no ISO code at all.
+// It names where RegionOf counts those numbers, and is never itself a
+// region a read model holds.
+func TestSharedTerritory(t *testing.T) {
+	for _, tt := range []struct{ region, main, code, number string }{
+		{"JE", "GB", "44", "+447797123456"}, // a Jersey mobile
+		{"gg", "GB", "44", "+447781123456"},
+		{" IM ", "GB", "44", "+447624123456"},
+		{"VA", "IT", "39", "+390669812345"},
+		{"AX", "FI", "358", "+358181234567"},
+		{"EH", "MA", "212", "+212528123456"},
+		{"CC", "AU", "61", "+61891621234"},
+		{"CX", "AU", "61", "+61891641234"},
+		{"SJ", "NO", "47", "+4779123456"},
+		{"BQ", "CW", "599", "+5997151234"},
+		{"TA", "SH", "290", ""}, // four digits after +290: below E.164's 8 that RegionOf reads
+	} {
+		main, code, ok := SharedTerritory(tt.region)
+		if !ok || main != tt.main || code != tt.code {
+			t.Errorf("SharedTerritory(%q) = %q, %q, %v; want %q, %q, true", tt.region, main, code, ok, tt.main, tt.code)
+		}
+		if got := RegionOf(tt.number); tt.number != "" && got != tt.main {
+			t.Errorf("RegionOf(%q) = %q, want %q, where SharedTerritory counts %s", tt.number, got, tt.main, tt.region)
+		}
+		if r, ok := ParseRegion(tt.region); ok {
+			t.Errorf("ParseRegion(%q) = %q, accepted: no read model holds it", tt.region, r)
+		}
+	}
+	// Countries of their own, +1's and +7's among them, are not shared.
+	for _, r := range []string{"GB", "US", "CA", "JM", "KZ", "RU", "UK", "ZZ", "UNKNOWN", ""} {
+		if main, code, ok := SharedTerritory(r); ok {
+			t.Errorf("SharedTerritory(%q) = %q, %q, true; want false", r, main, code)
+		}
+	}
+	// The generated table agrees with callingCodes (which the hand-checked
+	// codes override) and never hides a region RegionOf returns.
+	for terr, s := range ituSharedTerritories {
+		if knownRegion(terr) {
+			t.Errorf("%s is listed as sharing +%s, but is a region RegionOf returns", terr, s.code)
+		}
+		if c, ok := callingCodes[s.code]; !ok || c.region != s.region {
+			t.Errorf("%s: shares +%s with %s, but callingCodes files +%s under %q", terr, s.code, s.region, s.code, c.region)
+		}
+	}
+}

@@ -7,8 +7,12 @@
 //	cd scripts/callingcodes && go run . > ../../domain/rules/region_itu.go
 //
 // A code shared by several countries (+44: GB, GG, IM, JE) is filed under
-// libphonenumber's main country for it. +1 and +7 are left out: RegionOf
-// splits them by what follows the code.
+// libphonenumber's main country for it, and the others are written apart,
+// each with that code and main country, so that a rule or a query naming
+// one (JE) can be told where its numbers are counted (GB) rather than that
+// it is no country. +1 and +7 are left out: RegionOf splits them by what
+// follows the code, and their countries (CA, JM, KZ...) are regions of
+// their own.
 package main
 
 import (
@@ -119,6 +123,26 @@ func main() {
 		}
 	}
 	b.WriteString(strings.Join(zeros, ", "))
+	b.WriteString("}\n\n")
+	b.WriteString("// ituSharedTerritories are the countries and territories that share a\n")
+	b.WriteString("// calling code of ituCallingCodes with its main country, which their\n")
+	b.WriteString("// numbers are counted under (JE's +44 numbers under GB).\n")
+	b.WriteString("var ituSharedTerritories = map[string]sharedTerritory{\n")
+	var shared []string
+	mains := map[string]bool{}
+	for _, e := range entries {
+		mains[e.region] = true
+	}
+	for _, e := range entries {
+		for _, o := range e.others {
+			if mains[o] { // a country of its own under another code
+				continue
+			}
+			shared = append(shared, fmt.Sprintf("\t%q: {code: %q, region: %q},\n", o, e.code, e.region))
+		}
+	}
+	slices.Sort(shared)
+	b.WriteString(strings.Join(shared, ""))
 	b.WriteString("}\n")
 	src, err := format.Source([]byte(b.String()))
 	if err != nil {
