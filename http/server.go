@@ -36,6 +36,13 @@ type Config struct {
 	MaxBodyBytes     int64
 	AdminToken       string
 	SimulatorEnabled bool
+	// PublicURL is this service's public address, if it has one: its host
+	// is one of the names POST /simulator/sms answers to.
+	PublicURL string
+	// SimulatorHosts are more names POST /simulator/sms answers to, beside
+	// localhost, IP addresses and PublicURL's host (see
+	// simulatorHostAllowed).
+	SimulatorHosts []string
 	// ReadTimeout bounds a read's wait for the database (default 10 s).
 	ReadTimeout time.Duration
 }

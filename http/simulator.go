@@ -10,7 +10,9 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"slices"
@@ -69,6 +71,49 @@ func simulatorRequestAllowed(r *http.Request) error {
 		return errorf(http.StatusUnsupportedMediaType, what+": the simulator takes application/json")
 	}
 	return nil
+}
+
+// simulatorHostAllowed refuses a request whose Host is not one of this
+// service's own names, against DNS rebinding: a page at
+// http://attacker.example:PORT whose name the attacker then points at
+// 127.0.0.1 is, to the browser, same-origin with this service, so its
+// request carries Host, Origin and Sec-Fetch-Site that all agree. Its Host
+// still names the attacker's domain. Own names are localhost and its
+// subdomains (browsers resolve them to loopback themselves, never through
+// DNS), IP addresses (no name to rebind), PUBLIC_URL's host and
+// SIMULATOR_HOSTS; ports are not compared. A request without Host (HTTP/1.0)
+// comes from no browser.
+func (s *Server) simulatorHostAllowed(r *http.Request) error {
+	host := requestHostName(r.Host)
+	if host == "" || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return nil
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	if u, err := url.Parse(s.cfg.PublicURL); err == nil && s.cfg.PublicURL != "" && requestHostName(u.Host) == host {
+		return nil
+	}
+	for _, h := range s.cfg.SimulatorHosts {
+		if strings.TrimSuffix(strings.ToLower(h), ".") == host {
+			return nil
+		}
+	}
+	return errorf(http.StatusForbidden, "the simulator answers only to this service's own names, so that a page whose domain was pointed at this machine (DNS rebinding) cannot use it: Host "+
+		quote(r.Host)+" is not localhost, an IP address, PUBLIC_URL's host or one of SIMULATOR_HOSTS. Call it by one of those, or, if "+quote(host)+
+		" is this service's name (behind a proxy), add it to SIMULATOR_HOSTS")
+}
+
+// requestHostName is the host of a Host header (or a URL's host), without
+// port, brackets or a final dot, in lower case.
+func requestHostName(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	return strings.TrimSuffix(strings.ToLower(host), ".")
 }
 
 // simulatorDeadline bounds the work of one POST /simulator/sms, comfortably
@@ -132,6 +177,9 @@ type simulatorAnswer struct {
 func (s *Server) handleSimulator(w http.ResponseWriter, r *http.Request) error {
 	if !s.cfg.SimulatorEnabled {
 		return errorf(http.StatusForbidden, "the simulator is disabled: set SIMULATOR_ENABLED=true to enable POST /simulator/sms")
+	}
+	if err := s.simulatorHostAllowed(r); err != nil {
+		return err
 	}
 	if err := simulatorRequestAllowed(r); err != nil {
 		return err

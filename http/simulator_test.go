@@ -821,7 +821,7 @@ func TestSimulatorRefusesALargeContentLengthAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		fmt.Fprintf(conn, "POST /simulator/sms HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n", 1<<20, expect)
+		fmt.Fprintf(conn, "POST /simulator/sms HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n", 1<<20, expect)
 		// The body never comes.
 		if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
 			t.Fatal(err)
@@ -834,6 +834,97 @@ func TestSimulatorRefusesALargeContentLengthAtOnce(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.HasPrefix(string(body), `{"error":`) {
 			t.Errorf("%q: first answer %s %s, want a JSON 413", expect, res.Status, body)
+		}
+	}
+}
+
+// DNS rebinding: a page at http://attacker.example:PORT whose name now
+// resolves to 127.0.0.1 is same-origin with the simulator, so Host, Origin
+// and Sec-Fetch-Site all agree, and its request was answered 200, its
+// reports stored for good. Its Host still names the attacker's domain.
+func TestSimulatorRefusesReboundNames(t *testing.T) {
+	env := newSimEnv(t, Config{SimulatorEnabled: true})
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(env.url, "http://"))
+	post := func(t *testing.T, host string, header map[string]string) (int, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, env.url+"/simulator/sms", strings.NewReader(`{"count":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		c := &apiContract{t: t, doc: loadOpenAPI(t), exercise: map[string][]int{}}
+		c.check(apiRequest{method: http.MethodPost, template: "/simulator/sms"}, res, body)
+		return res.StatusCode, body
+	}
+
+	before := env.count(t, `SELECT count(*) FROM events`)
+	rebound := "attacker.example:" + port
+	code, body := post(t, rebound, map[string]string{"Origin": "http://" + rebound, "Sec-Fetch-Site": "same-origin"})
+	if code != http.StatusForbidden || !strings.Contains(string(body), "SIMULATOR_HOSTS") || !strings.Contains(string(body), "attacker.example") {
+		t.Errorf("from a rebound name: %d %s, want a 403 naming the host and SIMULATOR_HOSTS", code, body)
+	}
+	if after := env.count(t, `SELECT count(*) FROM events`); after != before {
+		t.Errorf("the refused request stored %d events", after-before)
+	}
+	// The tutorial's curl, by name and by address, and the dashboard's own
+	// page.
+	for _, host := range []string{"localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port} {
+		if code, body := post(t, host, map[string]string{"Origin": "http://" + host, "Sec-Fetch-Site": "same-origin"}); code != http.StatusOK {
+			t.Errorf("Host %s: %d %s, want 200", host, code, body)
+		}
+	}
+}
+
+// The simulator answers to this service's own names only: localhost and its
+// subdomains, IP addresses, PUBLIC_URL's host and SIMULATOR_HOSTS, in any
+// case, with or without a port or a final dot.
+func TestSimulatorHostAllowed(t *testing.T) {
+	own := &Server{cfg: Config{PublicURL: "https://SMS.example.com:8443/base", SimulatorHosts: []string{"sim.internal", "Proxy.Example."}}}
+	bare := &Server{}
+	for _, tt := range []struct {
+		host      string
+		own, bare bool
+	}{
+		{"", true, true}, // HTTP/1.0, not a browser
+		{"localhost", true, true},
+		{"localhost:8080", true, true},
+		{"LocalHost.:8080", true, true},
+		{"app.localhost:8080", true, true},
+		{"127.0.0.1:8080", true, true},
+		{"10.1.2.3", true, true},
+		{"[::1]:8080", true, true},
+		{"[::1]", true, true},
+		{"sms.example.com", true, false},
+		{"sms.example.com:443", true, false},
+		{"SIM.internal:8080", true, false},
+		{"proxy.example", true, false},
+		{"attacker.example:19400", false, false},
+		{"localhost.attacker.example", false, false},
+		{"localhost-attacker.example", false, false},
+		{"sms.example.com.attacker.example", false, false},
+		{"127.0.0.1.nip.io:8080", false, false},
+		{"example.com", false, false},
+		{"internal", false, false},
+	} {
+		for _, s := range []struct {
+			srv  *Server
+			want bool
+		}{{own, tt.own}, {bare, tt.bare}} {
+			r := httptest.NewRequest(http.MethodPost, "/simulator/sms", nil)
+			r.Host = tt.host
+			if err := s.srv.simulatorHostAllowed(r); (err == nil) != s.want {
+				t.Errorf("Host %q with %+v: %v, want allowed %v", tt.host, s.srv.cfg, err, s.want)
+			}
 		}
 	}
 }

@@ -6,12 +6,14 @@ bin=$1 pgdir=$2
 cd "$(dirname "$0")/.."
 # Settings in .env count as set: the service reads .env, but the environment
 # wins over it, so nothing here may override what .env says.
-# The service reads .env with godotenv, which also takes "export KEY=",
-# "KEY = value" and "KEY: value": so must this. A blank value ("KEY=",
-# 'KEY=""', "KEY= # comment", as a template leaves them) sets nothing, for
-# the service as here.
+# The service reads .env as godotenv does, which also takes "export KEY=",
+# "KEY = value" and "KEY: value": so must this. The last assignment of a key
+# wins. A blank value ("KEY=", 'KEY=""', "KEY= # comment", as a template
+# leaves them) sets nothing, for the service as here: in an unquoted value,
+# # starts a comment only after whitespace, so "KEY=#Zq9" is set (to #Zq9).
 in_env_file() {
-  grep -Eqs "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*[=:][[:space:]]*([^[:space:]#\"']|\"[^\"]|'[^'])" .env
+  grep -Es "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*[=:]" .env | tail -n 1 |
+    grep -Eq "^[^=:]*[=:]([^[:space:]\"']|[[:space:]]+[^[:space:]#\"']|[[:space:]]*(\"[^\"]|'[^']))"
 }
 if [ -z "${DATABASE_URL:-}" ] && ! in_env_file DATABASE_URL; then
   DATABASE_URL=$(scripts/pg.sh start "$pgdir")

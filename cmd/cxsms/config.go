@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/joho/godotenv"
 	"github.com/sirupsen/logrus"
@@ -24,7 +27,11 @@ type config struct {
 	SimulatorEnabled bool
 	LogLevel         logrus.Level
 	PublicURL        string
-	getenv           func(string) string
+	// SimulatorHosts are SIMULATOR_HOSTS: host names, beyond localhost,
+	// IP addresses and PUBLIC_URL's host, that POST /simulator/sms answers
+	// to (lower case, without a port).
+	SimulatorHosts []string
+	getenv         func(string) string
 	// webhookSecretPadded and adminTokenPadded say WEBHOOK_SECRET or
 	// ADMIN_TOKEN came with surrounding whitespace, which was dropped;
 	// newLogger warns about it.
@@ -34,7 +41,7 @@ type config struct {
 // loadConfig reads the environment, with a .env file in the working directory
 // filling in what the environment does not set.
 func loadConfig(getenv func(string) string) (config, error) {
-	dotenv, err := godotenv.Read(".env")
+	dotenv, err := readDotEnv(".env")
 	if err != nil && !os.IsNotExist(err) {
 		return config{}, fmt.Errorf(".env: %w", err)
 	}
@@ -75,6 +82,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return config{}, fmt.Errorf("PUBLIC_URL: %w", err)
 		}
 	}
+	if cfg.SimulatorHosts, err = simulatorHosts(get("SIMULATOR_HOSTS")); err != nil {
+		return config{}, err
+	}
 	if v := get("MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -106,6 +116,116 @@ func loadConfig(getenv func(string) string) (config, error) {
 		cfg.LogLevel = l
 	}
 	return cfg, nil
+}
+
+// readDotEnv reads a .env file by the rule docker compose and most dotenv
+// tools read it by, which scripts/run.sh follows too: in an unquoted value,
+// # starts a comment only where whitespace precedes it, so "KEY= # fill me"
+// is blank and "KEY=#Zq9" is "#Zq9". godotenv (v1.5) drops the whitespace
+// after = before it looks, and kept "# fill me" as the value: with
+// "WEBHOOK_SECRET= # fill me" in a template, a request sending that
+// comment as its secret was taken, without a word.
+func readDotEnv(path string) (map[string]string, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return godotenv.UnmarshalBytes(stripDotEnvComments(src))
+}
+
+// stripDotEnvComments rewrites each unquoted value of a .env file without
+// its comment, so that godotenv reads what the rule says; the rest goes
+// through as it is. It walks the statements as godotenv's parser does
+// (comment lines, "export", KEY= or KEY:, quoted values that may span
+// lines), so that a line inside a quoted value is never taken for one.
+// What godotenv would refuse is left for it to refuse.
+func stripDotEnvComments(src []byte) []byte {
+	src = bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
+	out := make([]byte, 0, len(src))
+	for len(src) > 0 {
+		// Between statements: blank space, line ends included, and
+		// comment lines.
+		if r, n := utf8.DecodeRune(src); unicode.IsSpace(r) {
+			out, src = append(out, src[:n]...), src[n:]
+			continue
+		}
+		if src[0] == '#' {
+			n := bytes.IndexByte(src, '\n')
+			if n < 0 {
+				n = len(src)
+			}
+			out, src = append(out, src[:n]...), src[n:]
+			continue
+		}
+		// The key, up to = or : ("export KEY=", "KEY = v", "KEY: v").
+		sep := bytes.IndexAny(src, "=:\n")
+		if sep < 0 || src[sep] == '\n' {
+			return append(out, src...) // godotenv's to refuse
+		}
+		out, src = append(out, src[:sep+1]...), src[sep+1:]
+		value := bytes.TrimLeftFunc(src, isDotEnvSpace)
+		if len(value) > 0 && (value[0] == '"' || value[0] == '\'') {
+			// Quoted: taken as quoted, up to the first closing quote
+			// without a backslash before it, as godotenv ends it.
+			end := -1
+			for i := 1; i < len(value); i++ {
+				if value[i] == value[0] && value[i-1] != '\\' {
+					end = i
+					break
+				}
+			}
+			if end < 0 {
+				return append(out, src...) // unterminated: godotenv's to refuse
+			}
+			n := len(src) - len(value) + end + 1
+			out, src = append(out, src[:n]...), src[n:]
+			continue
+		}
+		// Unquoted, to the end of the line: the value ends where a #
+		// follows whitespace, the whitespace after = included.
+		eol := bytes.IndexAny(src, "\r\n")
+		if eol < 0 {
+			eol = len(src)
+		}
+		line := src[:eol]
+		prevSpace := false
+		for i, r := range string(line) {
+			if r == '#' && prevSpace {
+				line = line[:i]
+				break
+			}
+			prevSpace = isDotEnvSpace(r)
+		}
+		out = append(out, bytes.TrimFunc(line, isDotEnvSpace)...)
+		src = src[eol:]
+	}
+	return out
+}
+
+// isDotEnvSpace is godotenv's whitespace within a line.
+func isDotEnvSpace(r rune) bool {
+	switch r {
+	case '\t', '\v', '\f', '\r', ' ', 0x85, 0xA0:
+		return true
+	}
+	return false
+}
+
+// simulatorHosts reads SIMULATOR_HOSTS: comma-separated host names, without
+// scheme or port, that a proxy in front of the service may send as Host.
+func simulatorHosts(v string) ([]string, error) {
+	var hosts []string
+	for h := range strings.SplitSeq(v, ",") {
+		h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
+		if h == "" {
+			continue
+		}
+		if strings.ContainsAny(h, ":/[]@ \t") {
+			return nil, fmt.Errorf("SIMULATOR_HOSTS must be host names separated by commas, without scheme or port (api.example.com,sim.internal), got %q", v)
+		}
+		hosts = append(hosts, h)
+	}
+	return hosts, nil
 }
 
 // parseSwitch reads an on/off setting as people write them: true/false,

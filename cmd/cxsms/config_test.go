@@ -3,6 +3,11 @@ package main
 import (
 	"context"
 	"io"
+	"maps"
+	stdhttp "net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +162,147 @@ func TestProjectPort(t *testing.T) {
 		}
 		if port == "" && cfg.Port == projectPort(cfg) {
 			t.Errorf("serve and project both default to port %s", cfg.Port)
+		}
+	}
+}
+
+// A .env file is read by the rule docker compose and scripts/run.sh read it
+// by: in an unquoted value, # starts a comment only after whitespace.
+// godotenv kept "# fill me" of "WEBHOOK_SECRET= # fill me" as the secret.
+func TestReadDotEnvComments(t *testing.T) {
+	for _, tt := range []struct {
+		name, src string
+		want      map[string]string
+	}{
+		{"a comment for a value", "KEY= # comment\n", map[string]string{"KEY": ""}},
+		{"a comment after spaces", "KEY=   #x", map[string]string{"KEY": ""}},
+		{"a comment after a tab", "KEY=\t# tab\n", map[string]string{"KEY": ""}},
+		{"a secret starting with #", "KEY=#Zq9\n", map[string]string{"KEY": "#Zq9"}},
+		{"a comment after a value", "KEY=abc # c\n", map[string]string{"KEY": "abc"}},
+		{"# within a value", "KEY=abc#c\n", map[string]string{"KEY": "abc#c"}},
+		{"the first comment counts", "KEY=a #b #c\n", map[string]string{"KEY": "a"}},
+		{"# then a comment", "KEY=#a # c\n", map[string]string{"KEY": "#a"}},
+		{"double-quoted", `KEY="# quoted" # c` + "\n", map[string]string{"KEY": "# quoted"}},
+		{"single-quoted", "KEY= '#x y'\n", map[string]string{"KEY": "#x y"}},
+		{"an escaped quote", `KEY="a\" # b" # c`, map[string]string{"KEY": `a" # b`}},
+		{"export and yaml style", "export A= # c\nB: # c\nC = #c\nD:#d\n", map[string]string{"A": "", "B": "", "C": "", "D": "#d"}},
+		{"CRLF", "A= # c\r\nB=#b\r\nC=c # c\r\n", map[string]string{"A": "", "B": "#b", "C": "c"}},
+		{"comment lines", "# A=#nope\n  # B=x\nA=a\n", map[string]string{"A": "a"}},
+		{"a quoted value over lines", "CERT=\"l1\nKEY= # not a statement\n\"\nKEY=#real\n", map[string]string{"CERT": "l1\nKEY= # not a statement\n", "KEY": "#real"}},
+		{"expansion", "A=x\nB=$A # c\nC=${A}#y\n", map[string]string{"A": "x", "B": "x", "C": "x#y"}},
+		{"not ASCII", "A=ünï # c\nB=ñ#ñ\n", map[string]string{"A": "ünï", "B": "ñ#ñ"}},
+		{"empty values", "A=\nB=\"\"\nC=", map[string]string{"A": "", "B": "", "C": ""}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), ".env")
+			if err := os.WriteFile(path, []byte(tt.src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := readDotEnv(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("%q read as %q, want %q", tt.src, got, tt.want)
+			}
+		})
+	}
+	// What godotenv refuses, it still refuses.
+	for _, src := range []string{"KEY=\"unterminated\n", "BAD-KEY=x\n", "A=1\nno separator\nB=2\n"} {
+		path := filepath.Join(t.TempDir(), ".env")
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := readDotEnv(path); err == nil {
+			t.Errorf("%q read as %q, want an error", src, got)
+		}
+	}
+}
+
+// The report's .env: its comments were taken as WEBHOOK_SECRET and
+// ADMIN_TOKEN, so that "X-Webhook-Secret: # fill me" and "Authorization:
+// Bearer # set me" were answered 200. Blank now, serve refuses to start
+// without a secret, and the admin routes stay closed; a secret that starts
+// with # is still read whole.
+func TestDotEnvCommentsAreNotSecrets(t *testing.T) {
+	t.Chdir(t.TempDir())
+	write := func(src string) {
+		t.Helper()
+		if err := os.WriteFile(".env", []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("WEBHOOK_SECRET= # fill me\nADMIN_TOKEN= # set me\n")
+	cfg, err := loadConfig(envFunc(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.WebhookSecret != "" || cfg.AdminToken != "" {
+		t.Errorf("WEBHOOK_SECRET %q, ADMIN_TOKEN %q: want both blank", cfg.WebhookSecret, cfg.AdminToken)
+	}
+	var stdout, stderr syncBuffer
+	err = run(context.Background(), []string{"serve"}, envFunc(map[string]string{"PORT": "0"}), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "WEBHOOK_SECRET is not set") {
+		t.Errorf("serve: %v, want it refused for want of WEBHOOK_SECRET", err)
+	}
+
+	write("WEBHOOK_SECRET=#Zq9\nADMIN_TOKEN=#adm # the admin token\n")
+	if cfg, err = loadConfig(envFunc(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.WebhookSecret != "#Zq9" || cfg.AdminToken != "#adm" {
+		t.Errorf("WEBHOOK_SECRET %q, ADMIN_TOKEN %q: want \"#Zq9\" and \"#adm\"", cfg.WebhookSecret, cfg.AdminToken)
+	}
+}
+
+// SIMULATOR_HOSTS are bare host names: with a scheme or a port, no Host
+// would ever match, and the simulator would refuse without a clue.
+func TestConfigSimulatorHosts(t *testing.T) {
+	noDotEnv(t)
+	for _, tt := range []struct {
+		v    string
+		want []string
+		ok   bool
+	}{
+		{"", nil, true},
+		{" Sim.Example.COM., sim.internal ,,", []string{"sim.example.com", "sim.internal"}, true},
+		{"http://sim.example.com", nil, false},
+		{"sim.example.com:8080", nil, false},
+		{"sim example", nil, false},
+	} {
+		cfg, err := loadConfig(envFunc(map[string]string{"SIMULATOR_HOSTS": tt.v}))
+		if (err == nil) != tt.ok || !slices.Equal(cfg.SimulatorHosts, tt.want) {
+			t.Errorf("SIMULATOR_HOSTS=%q: %q, %v; want %q, ok %v", tt.v, cfg.SimulatorHosts, err, tt.want, tt.ok)
+		}
+	}
+}
+
+// serve hands the simulator PUBLIC_URL's host and SIMULATOR_HOSTS, the names
+// it answers to beside localhost and IP addresses.
+func TestServeGivesTheSimulatorItsNames(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, map[string]string{"SIMULATOR_ENABLED": "true",
+		"PUBLIC_URL": "https://sms.example.com/cxsms", "SIMULATOR_HOSTS": "sim.internal"})
+	for host, want := range map[string]int{
+		"sms.example.com":  stdhttp.StatusOK,
+		"sim.internal:443": stdhttp.StatusOK,
+		"localhost":        stdhttp.StatusOK,
+		"attacker.example": stdhttp.StatusForbidden,
+	} {
+		req, err := stdhttp.NewRequest(stdhttp.MethodPost, s.base+"/simulator/sms", strings.NewReader(`{"count":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		req.Header.Set("Content-Type", "application/json")
+		res, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("Host %s: %d %s, want %d", host, res.StatusCode, body, want)
 		}
 	}
 }

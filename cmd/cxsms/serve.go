@@ -115,6 +115,8 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		AdminToken:       cfg.AdminToken,
 		SimulatorEnabled: cfg.SimulatorEnabled,
+		PublicURL:        cfg.PublicURL,
+		SimulatorHosts:   cfg.SimulatorHosts,
 	}, http.Deps{
 		Log:     log,
 		Store:   store,
