@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -38,23 +39,52 @@ func jsonEventID(r *reportFields, messageID, header string, index, n int, raw []
 // event ID) before the payload's, which gateways use for the message's own
 // resource. A tester's two envelopes, evt-a (SENT) and evt-b (DELIVERED),
 // with one payload id were stored as one event, the DELIVERED acknowledged
-// as a duplicate and lost. A payload id that is the message ID itself (an
-// SMPP receipt's id, a gateway's {"messageId":"X","id":"X"}) names the
-// message, not an event: taken for one, it made every later report of the
-// message a duplicate, acknowledged and lost.
+// as a duplicate and lost.
+//
+// A field that holds one of the message's own IDs (its messageId,
+// smppMessageId, externalId or receipted_message_id, in any case) names the
+// message, not an event, and is passed over: {"messageId":"X","id":"X"},
+// an SMPP receipt's id, or an envelope id equal to the message ID made
+// every later report of the message a duplicate, acknowledged and lost,
+// header and signed webhook-id notwithstanding.
 func (r *reportFields) eventIDField(messageID string) string {
-	if id, _, _ := r.orEnvelope(eventIDKeys[:1], trimID); id != "" {
-		return id
+	ofMessage := r.messageIDs(messageID)
+	var candidates []string
+	add := func(f *reportFields, keys []string) {
+		if f == nil {
+			return
+		}
+		if id, _, _ := f.text(keys, trimID); id != "" {
+			candidates = append(candidates, id)
+		}
 	}
-	if r.envelope != nil {
-		if id, _, _ := r.envelope.text(eventIDKeys[1:], trimID); id != "" {
+	add(r, eventIDKeys[:1])
+	add(r.envelope, eventIDKeys[:1])
+	add(r.envelope, eventIDKeys[1:])
+	add(r, eventIDKeys[1:])
+	for _, id := range candidates {
+		if !slices.ContainsFunc(ofMessage, func(m string) bool { return strings.EqualFold(m, id) }) {
 			return id
 		}
 	}
-	if id, _, _ := r.text(eventIDKeys[1:], trimID); id != messageID {
-		return id
-	}
 	return ""
+}
+
+// messageIDs are every ID the report gives its message: messageID and each
+// message-ID field of the report and its envelope.
+func (r *reportFields) messageIDs(messageID string) []string {
+	ids := []string{messageID}
+	for _, f := range []*reportFields{r, r.envelope} {
+		if f == nil {
+			continue
+		}
+		for _, k := range messageIDKeys {
+			if id, _, _ := f.text([]string{k}, trimID); id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
 }
 
 // headerEventID derives the event ID from the request header. The header
