@@ -22,12 +22,13 @@ type Request struct {
 // maxJSONDepth bounds a report's JSON nesting. A real report is three
 // levels deep at most; checking before decoding turns a hostile body into a
 // clear 400 instead of work for encoding/json's own (much deeper) limit.
-// The body may nest wrapperDepth levels more, for the array or events
-// object around its reports: a report accepted alone was refused inside
-// one, and the whole batch with it.
+// Each report is checked on its own, so a report accepted alone is not
+// refused inside an array or events object (with its whole batch), and the
+// error names it; the body as a whole is held to maxBodyDepth first, to
+// bound the work a hostile one makes before that.
 const (
 	maxJSONDepth = 32
-	wrapperDepth = 2
+	maxBodyDepth = 128
 )
 
 // Parse turns a webhook body into events, one per report. The body may be one
@@ -216,7 +217,7 @@ func receiptEvent(rc Receipt, receivedAt time.Time) StatusReceived {
 }
 
 func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
-	if jsonTooDeep(body, maxJSONDepth+wrapperDepth) {
+	if jsonTooDeep(body, maxBodyDepth) {
 		return nil, &ParseError{Index: bodyLevel, Reason: fmt.Sprintf("JSON nested deeper than %d levels in a report", maxJSONDepth)}
 	}
 	// Validate once; from here the body is split by hand (jsonsplit.go).

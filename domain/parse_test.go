@@ -553,7 +553,8 @@ func TestParseErrors(t *testing.T) {
 		{name: "33 levels", index: 0, body: `{"messageId":"m","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`, reason: "nested deeper than 32"},
 		// A report's depth is its own, wherever it sits.
 		{name: "33 levels in a batch", index: 1, body: `[{"messageId":"a"},{"messageId":"m","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}]`, reason: "nested deeper than 32"},
-		{name: "35 levels in all", index: bodyLevel, body: `{"events":[{"messageId":"m","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}]}`, reason: "nested deeper than 32"},
+		{name: "33 levels in events", index: 1, body: `{"events":[{"messageId":"a"},{"messageId":"m","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}]}`, reason: "nested deeper than 32"},
+		{name: "129 levels in all", index: bodyLevel, body: `{"events":[{"messageId":"m","x":` + strings.Repeat("[", 126) + strings.Repeat("]", 126) + `}]}`, reason: "nested deeper than 32"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
