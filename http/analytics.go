@@ -132,7 +132,7 @@ func badRegion(v, orElse string, advise func(main string) string) error {
 		return errorf(http.StatusBadRequest, "region "+quote(v)+": numbers of "+strings.ToUpper(strings.TrimSpace(v))+
 			" (+"+code+") are counted under "+main+"; "+advise(main))
 	}
-	return errorf(http.StatusBadRequest, "region: want an ISO 3166 country code (GB, US, IN...)"+orElse+", got "+quote(v))
+	return errorf(http.StatusBadRequest, "region: want the ISO 3166 code of a country recipient numbers map to (GB, US, IN...)"+orElse+", got "+quote(v))
 }
 
 // filterBy advises the region filter that holds a shared territory's numbers.

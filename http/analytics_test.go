@@ -133,8 +133,8 @@ func TestRegionOfSharedTerritory(t *testing.T) {
 		{"/analytics/sla?region=JE", `region: /analytics/sla is kept per carrier and minute and cannot filter by region`},
 		{"/compliance/violations?region=AX", `region \"AX\": numbers of AX (+358) are counted under FI; filter by region=FI`},
 		{"/compliance/check?senderId=ACME&region=JE", `region \"JE\": numbers of JE (+44) are counted under GB; GB's rules judge them: give region=GB`},
-		{"/analytics/carriers?region=ZZ", `region: want an ISO 3166 country code (GB, US, IN...) or UNKNOWN, got \"ZZ\"`},
-		{"/compliance/check?senderId=ACME&region=ZZ", `region: want an ISO 3166 country code (GB, US, IN...), got \"ZZ\"`},
+		{"/analytics/carriers?region=ZZ", `region: want the ISO 3166 code of a country recipient numbers map to (GB, US, IN...) or UNKNOWN, got \"ZZ\"`},
+		{"/compliance/check?senderId=ACME&region=ZZ", `region: want the ISO 3166 code of a country recipient numbers map to (GB, US, IN...), got \"ZZ\"`},
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.path, nil))

@@ -220,8 +220,10 @@ func simulatorHosts(v string) ([]string, error) {
 		if h == "" {
 			continue
 		}
-		if strings.ContainsAny(h, ":/[]@ \t") {
-			return nil, fmt.Errorf("SIMULATOR_HOSTS must be host names separated by commas, without scheme or port (api.example.com,sim.internal), got %q", v)
+		// Names are compared as browsers send them: no wildcards, and
+		// international names in their xn-- form.
+		if strings.ContainsAny(h, ":/[]@*? \t") || strings.ContainsFunc(h, func(r rune) bool { return r >= utf8.RuneSelf }) {
+			return nil, fmt.Errorf("SIMULATOR_HOSTS must be host names separated by commas, without scheme, port or wildcard, international names in their xn-- form (api.example.com,sim.internal), got %q", v)
 		}
 		hosts = append(hosts, h)
 	}

@@ -269,6 +269,10 @@ func TestConfigSimulatorHosts(t *testing.T) {
 		{"http://sim.example.com", nil, false},
 		{"sim.example.com:8080", nil, false},
 		{"sim example", nil, false},
+		// Never matched: browsers send names as they are, IDNs as xn--.
+		{"*.wild.test", nil, false},
+		{"bücher.example", nil, false},
+		{"xn--bcher-kva.example", []string{"xn--bcher-kva.example"}, true},
 	} {
 		cfg, err := loadConfig(envFunc(map[string]string{"SIMULATOR_HOSTS": tt.v}))
 		if (err == nil) != tt.ok || !slices.Equal(cfg.SimulatorHosts, tt.want) {
