@@ -2,6 +2,7 @@ package rules
 
 import (
 	"maps"
+	"regexp"
 	"strings"
 )
 
@@ -178,6 +179,33 @@ var nanpTollFree = map[string]bool{
 	"800": true, "833": true, "844": true, "855": true, "866": true, "877": true, "888": true,
 }
 
+// tollFreeNSN holds, by calling code, a matcher for the national significant
+// numbers of its country's toll-free numbers (AU 1800..., GB 800...), so that
+// a sender's toll-free number is told from its long codes everywhere, not
+// only in the NANP. The patterns are libphonenumber's (ituTollFree), anchored
+// here: a pattern must match the whole NSN, or a longer number that only
+// begins like one would count.
+var tollFreeNSN = func() map[string]*regexp.Regexp {
+	m := make(map[string]*regexp.Regexp, len(ituTollFree))
+	for code, p := range ituTollFree {
+		m[code] = regexp.MustCompile(`^(?:` + p + `)$`)
+	}
+	return m
+}()
+
+// isTollFreeNSN reports whether nsn is a toll-free number of the country of
+// calling code code. +1 has no pattern here: nanpTollFree judges it.
+func isTollFreeNSN(code, nsn string) bool {
+	re := tollFreeNSN[code]
+	return re != nil && re.MatchString(nsn)
+}
+
+// trunkPrefix returns the prefix a national number of the country of calling
+// code code is written with at home ("0" in most, "06" in Hungary), or "" if
+// there is none that can be told from a calling code: NANP's 1 and Russia's 8
+// begin like calling codes, and Spain and Denmark have no trunk prefix at all.
+func trunkPrefix(code string) string { return ituTrunkPrefixes[code] }
+
 // regionCallingCode maps every region RegionOf can return to its calling code;
 // Parse uses it to refuse a rule for a region no recipient will ever have.
 var regionCallingCode = func() map[string]string {
@@ -263,11 +291,14 @@ func regionOfDigits(d string, bare bool) string {
 		}
 		return "US"
 	case '7':
-		// Kazakhstan holds +7 6xx and +7 7xx; the rest of +7 is Russia.
+		// Kazakhstan holds +7 6xx and +7 7xx, and Baikonur's +7 336 22:
+		// Russia rents and runs the town, but it lies in Kazakhstan, and
+		// libphonenumber's 8.x metadata gives 33622 to KZ (leading digits
+		// 33622|7). The rest of +7, other 336 numbers included, is Russia.
 		if len(d) != 11 || (bare && d[1] == '0') {
 			return Unknown
 		}
-		if d[1] == '6' || d[1] == '7' {
+		if d[1] == '6' || d[1] == '7' || strings.HasPrefix(d, "733622") {
 			return "KZ"
 		}
 		return "RU"

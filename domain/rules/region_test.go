@@ -54,6 +54,13 @@ func TestRegionOf(t *testing.T) {
 		{"+380 50 123 4567", "UA"},
 		{"+7 912 345 67 89", "RU"},
 		{"+7 701 234 56 78", "KZ"},
+		// Baikonur's +7 336 22 is KZ, as libphonenumber files it, where
+		// it was read as RU; the rest of +7 336 stays Russian.
+		{"+7 336 22 1 23 45", "KZ"},
+		{"73362212345", "KZ"},
+		{"0073362212345", "KZ"},
+		{"+7 336 21 1 23 45", "RU"},
+		{"+7 336 123 45 67", "RU"},
 		{"+90 532 123 4567", "TR"},
 		{"+972 50 123 4567", "IL"},
 		{"+971 50 123 4567", "AE"},
@@ -380,6 +387,38 @@ func TestSharedTerritory(t *testing.T) {
 		}
 		if c, ok := callingCodes[s.code]; !ok || c.region != s.region {
 			t.Errorf("%s: shares +%s with %s, but callingCodes files +%s under %q", terr, s.code, s.region, s.code, c.region)
+		}
+	}
+}
+
+// TestNumberingTables keeps the generated toll-free patterns and trunk
+// prefixes in step with the calling codes they are filed under.
+func TestNumberingTables(t *testing.T) {
+	for code := range ituTollFree {
+		if _, ok := callingCodes[code]; !ok && code != "7" {
+			t.Errorf("ituTollFree lists +%s, which is no calling code RegionOf reads", code)
+		}
+	}
+	if _, ok := ituTollFree["1"]; ok {
+		t.Error("ituTollFree lists +1, which nanpTollFree judges")
+	}
+	for code, p := range ituTrunkPrefixes {
+		if _, ok := callingCodes[code]; !ok || !strings.HasPrefix(p, "0") {
+			t.Errorf("ituTrunkPrefixes: +%s %q is not a calling code's trunk prefix beginning with 0", code, p)
+		}
+	}
+	for _, tt := range []struct {
+		code, nsn string
+		want      bool
+	}{
+		{"61", "1800123456", true},
+		{"44", "8001234567", true},
+		{"44", "80012345678", false}, // anchored: a longer number is not one
+		{"44", "7700900123", false},
+		{"1", "8005550199", false}, // NANP's are nanpTollFree's
+	} {
+		if got := isTollFreeNSN(tt.code, tt.nsn); got != tt.want {
+			t.Errorf("isTollFreeNSN(%q, %q) = %v, want %v", tt.code, tt.nsn, got, tt.want)
 		}
 	}
 }

@@ -75,8 +75,12 @@ type Registration struct {
 // LongCodeRule covers ordinary phone numbers as senders.
 type LongCodeRule struct {
 	Allowed bool
-	// DomesticOnly means the number must carry the destination's own calling
-	// code: US carriers, for one, refuse A2P traffic from foreign numbers.
+	// DomesticOnly means the number must be of the destination's country
+	// (as RegionOf reads it; the US, Canada and the US territories count as
+	// one): US carriers, for one, refuse A2P traffic from foreign numbers,
+	// Caribbean +1 numbers included. "+", "00" (and "011" to NANP) mark an
+	// international number; a trunk 0 a national one where the country has
+	// one.
 	DomesticOnly bool
 }
 
@@ -88,8 +92,10 @@ type ShortCodeRule struct {
 	MaxLength int
 }
 
-// TollFreeRule covers NANP toll-free numbers (800, 833, 844, 855, 866, 877,
-// 888) as senders.
+// TollFreeRule covers toll-free numbers as senders: NANP's (800, 833, 844,
+// 855, 866, 877, 888) and every other country's, as libphonenumber's
+// toll-free patterns have them (AU 1800, GB 0800, ...). Where long codes
+// must be domestic, so must toll-free numbers (toll_free_not_domestic).
 type TollFreeRule struct {
 	Allowed bool
 }

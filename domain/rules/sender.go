@@ -34,6 +34,10 @@ const (
 	RuleLongCodeInvalid           = "long_code_invalid"
 	RuleShortCodeNotAllowed       = "short_code_not_allowed"
 	RuleTollFreeNotAllowed        = "toll_free_not_allowed"
+	// RuleTollFreeNotDomestic: where long codes must be domestic, so must a
+	// toll-free number (a GB 0800 number cannot send to the US), since the
+	// carriers' rule is about the number's country, not its tariff.
+	RuleTollFreeNotDomestic = "toll_free_not_domestic"
 )
 
 // Verdict is the judgement of one sender ID for one destination country.
@@ -80,7 +84,7 @@ func (r *Rules) CheckSenderAt(senderID, region string, at time.Time) Verdict {
 		return v
 	}
 	if !ok {
-		v.SenderType = classify(s, region, ShortCodeRule{MinLength: minShortCode, MaxLength: maxShortCode})
+		v.SenderType = classify(s, region, ShortCodeRule{MinLength: minShortCode, MaxLength: maxShortCode}).typ
 		v.Valid = true
 		if region == Unknown {
 			v.Rule, v.Reason = RuleUnknownRegion, "recipient's country is unknown, so no sender-ID rule applies"
@@ -89,12 +93,13 @@ func (r *Rules) CheckSenderAt(senderID, region string, at time.Time) Verdict {
 		}
 		return v
 	}
-	v.SenderType = classify(s, region, cr.ShortCode)
+	n := classify(s, region, cr.ShortCode)
+	v.SenderType = n.typ
 	switch v.SenderType {
 	case SenderAlphanumeric:
 		v.Rule, v.Reason = cr.checkAlphanumeric(s, at)
 	case SenderLongCode:
-		v.Rule, v.Reason = cr.checkLongCode(s)
+		v.Rule, v.Reason = cr.checkLongCode(s, n)
 	case SenderShortCode:
 		if !cr.ShortCode.Allowed {
 			v.Rule, v.Reason = RuleShortCodeNotAllowed, fmt.Sprintf("%s carriers do not accept short codes as senders; %s", region, cr.allowedTypes())
@@ -102,6 +107,8 @@ func (r *Rules) CheckSenderAt(senderID, region string, at time.Time) Verdict {
 	case SenderTollFree:
 		if !cr.TollFree.Allowed {
 			v.Rule, v.Reason = RuleTollFreeNotAllowed, fmt.Sprintf("toll-free numbers cannot send to %s; %s", region, cr.allowedTypes())
+		} else if cr.LongCode.DomesticOnly {
+			v.Rule, v.Reason = cr.checkDomestic(s, n)
 		}
 	default:
 		v.Rule, v.Reason = RuleSenderFormat, formatReason(s, region, cr.ShortCode)
@@ -113,42 +120,135 @@ func (r *Rules) CheckSenderAt(senderID, region string, at time.Time) Verdict {
 	return v
 }
 
-// classify tells what kind of sender s is. A letter anywhere makes a name;
-// otherwise digits, with an optional leading +, make a number whose length and
-// prefix say which kind. The destination matters: its short-code lengths, and
-// whether a bare ten-digit 8xx number is a NANP toll-free one.
-func classify(s, region string, short ShortCodeRule) string {
-	for _, c := range s {
-		if unicode.IsLetter(c) {
-			return SenderAlphanumeric
-		}
-	}
-	plus := strings.HasPrefix(s, "+")
-	d := strings.TrimPrefix(s, "+")
-	if d == "" || strings.Trim(d, "0123456789") != "" {
-		return SenderUnknown
-	}
-	if isTollFree(d, plus, isNANPRegion(region)) {
-		return SenderTollFree
-	}
-	// A + marks an international number, which is never a short code.
-	if !plus && len(d) >= short.MinLength && len(d) <= short.MaxLength {
-		return SenderShortCode
-	}
-	if len(d) >= 8 && len(d) <= 15 {
-		return SenderLongCode
-	}
-	return SenderUnknown
+// sender is a sender ID as classify reads it for one destination.
+type sender struct {
+	typ string // one of the Sender* constants
+	// digits are a number's digits without its international prefix; a
+	// bare ten-digit number to a NANP destination gets its 1.
+	digits string
+	// intl: written with an international prefix ("+", "00", or "011" to
+	// a NANP destination).
+	intl bool
+	// national: written as a number of the destination's own country, with
+	// its trunk prefix (GB 07700 900123), or a toll-free number as dialled
+	// there (AU 1800 123 456).
+	national bool
 }
 
-func isTollFree(d string, plus, nanpDest bool) bool {
-	switch {
-	case len(d) == 11 && d[0] == '1':
-		return nanpTollFree[d[1:4]]
-	case len(d) == 10 && !plus && nanpDest:
-		return nanpTollFree[d[:3]]
+// classify tells what kind of sender s is. A letter anywhere makes a name;
+// otherwise digits, with an optional international prefix, make a number
+// whose length and prefix say which kind. The destination matters: its
+// short-code lengths, how its networks write numbers (NANP's 011, a trunk
+// 0), and whose toll-free numbers a bare number may be.
+func classify(s, region string, short ShortCodeRule) sender {
+	n := sender{typ: SenderUnknown}
+	for _, c := range s {
+		if unicode.IsLetter(c) {
+			n.typ = SenderAlphanumeric
+			return n
+		}
 	}
-	return false
+	d, intl := splitIntlPrefix(s, region)
+	if d == "" || strings.Trim(d, "0123456789") != "" {
+		return n
+	}
+	n.digits, n.intl = d, intl
+	nanpDest := isNANPRegion(region)
+	if nanpDest && !intl && len(d) == 10 {
+		// A NANP destination reads a bare ten-digit number as national.
+		n.digits = "1" + d
+	}
+	home := regionCallingCode[region]
+	switch {
+	case len(n.digits) == 11 && n.digits[0] == '1' && nanpTollFree[n.digits[1:4]]:
+		n.typ = SenderTollFree
+	case intl:
+		// An international number is never a short code.
+		if len(d) < 8 || len(d) > 15 {
+			return n
+		}
+		n.typ = SenderLongCode
+		if code := callingCodeOf(d); code != "" && isTollFreeNSN(code, d[len(code):]) {
+			n.typ = SenderTollFree
+		}
+	case len(d) >= short.MinLength && len(d) <= short.MaxLength:
+		n.typ = SenderShortCode
+	case !(nanpDest && len(d) == 10) && bareTollFree(d):
+		n.typ = SenderTollFree
+	case !nanpDest && nationalTollFree(d, home):
+		n.typ, n.national = SenderTollFree, true
+	case len(d) >= 8 && len(d) <= 15:
+		n.typ = SenderLongCode
+		n.national = !nanpDest && isNational(d, home)
+	}
+	return n
+}
+
+// splitIntlPrefix removes the international prefix a sender may be written
+// with: "+", or "00" as RegionOf reads recipients, or "011", the NANP's own,
+// for a NANP destination. intl reports whether there was one.
+func splitIntlPrefix(s, region string) (d string, intl bool) {
+	switch {
+	case strings.HasPrefix(s, "+"):
+		return s[1:], true
+	case strings.HasPrefix(s, "00"):
+		return s[2:], true
+	case strings.HasPrefix(s, "011") && isNANPRegion(region):
+		return s[3:], true
+	}
+	return s, false
+}
+
+// bareTollFree reports whether the bare digits d are an international
+// toll-free number written without its prefix ("611800123456"): read as
+// RegionOf reads bare digits, E.164's length and no trunk 0 kept, with the
+// toll-free pattern as the plan the rest must fit (AU's 1800 numbers are
+// longer than its fixed and mobile ones).
+func bareTollFree(d string) bool {
+	if len(d) < 8 || len(d) > 15 || d[0] == '0' {
+		return false
+	}
+	code := callingCodeOf(d)
+	if code == "" {
+		return false
+	}
+	nsn := d[len(code):]
+	return nsn != "" && (nsn[0] != '0' || zeroNSN[code]) && isTollFreeNSN(code, nsn)
+}
+
+// nationalTollFree reports whether the bare digits d are a toll-free number
+// of the country of calling code home, written as it is dialled there: with
+// its trunk prefix (GB 0800 123 4567), or without one (AU 1800 123 456, which
+// is dialled so) where the digits do not read as an international number.
+func nationalTollFree(d, home string) bool {
+	if p := trunkPrefix(home); p != "" && strings.HasPrefix(d, p) {
+		return isTollFreeNSN(home, d[len(p):])
+	}
+	international := len(d) >= 8 && len(d) <= 15 && d[0] != '0' && regionOfDigits(d, true) != Unknown
+	return !international && isTollFreeNSN(home, d)
+}
+
+// isNational reports whether the bare digits d are written as a national
+// number of the country of calling code home: with its trunk prefix, or,
+// where numbers keep their leading 0 (Italy), with that 0. Elsewhere a
+// leading 0 is no country's: in the NANP or Spain it is not a trunk prefix.
+func isNational(d, home string) bool {
+	if p := trunkPrefix(home); p != "" && strings.HasPrefix(d, p) {
+		return true
+	}
+	return zeroNSN[home] && strings.HasPrefix(d, "0")
+}
+
+// country returns the region a number sender belongs to, as RegionOf reads
+// it, or Unknown; dest is the destination, whose own numbers n.national are.
+func (n sender) country(dest string) string {
+	switch {
+	case n.national:
+		return dest
+	case n.digits == "" || n.digits[0] == '0':
+		return Unknown
+	}
+	return regionOfDigits(n.digits, false)
 }
 
 func isNANPRegion(region string) bool { return regionCallingCode[region] == "1" }
@@ -190,34 +290,48 @@ func (cr CountryRule) checkAlphanumeric(s string, at time.Time) (rule, reason st
 	return "", ""
 }
 
-func (cr CountryRule) checkLongCode(s string) (rule, reason string) {
+func (cr CountryRule) checkLongCode(s string, n sender) (rule, reason string) {
 	c := cr.Country
 	if !cr.LongCode.Allowed {
 		return RuleLongCodeNotAllowed, fmt.Sprintf("%s does not accept phone numbers as A2P senders; %s", c, cr.allowedTypes())
 	}
-	plus := strings.HasPrefix(s, "+")
-	d := strings.TrimPrefix(s, "+")
-	home := regionCallingCode[c]
-	if isNANPRegion(c) {
-		// A NANP destination reads a bare ten-digit number as national.
-		if !plus && len(d) == 10 {
-			d = "1" + d
-		}
-		if strings.HasPrefix(d, "1") && !validNANP(d) {
-			return RuleLongCodeInvalid, fmt.Sprintf("%q is not a valid NANP number (1, then a ten-digit number whose area code and exchange start with 2-9)", s)
-		}
+	if isNANPRegion(c) && strings.HasPrefix(n.digits, "1") && !validNANP(n.digits) {
+		return RuleLongCodeInvalid, fmt.Sprintf("%q is not a valid NANP number (1, then a ten-digit number whose area code and exchange start with 2-9)", s)
 	}
 	if !cr.LongCode.DomesticOnly {
 		return "", ""
 	}
-	code := callingCodeOf(d)
-	if !plus && code != home && strings.HasPrefix(d, "0") {
-		code = home // a national number with its trunk prefix
+	return cr.checkDomestic(s, n)
+}
+
+// usCanada are the countries whose carriers count each other's numbers as
+// domestic (one A2P regime, 10DLC and toll-free verification for both),
+// with the US territories, whose numbers are US numbers to US carriers
+// though ISO 3166 lists them apart. The Caribbean countries share +1 but
+// not that: their numbers are foreign to them.
+var usCanada = map[string]bool{"US": true, "CA": true, "PR": true, "VI": true, "GU": true, "AS": true, "MP": true}
+
+// checkDomestic applies longCode.domesticOnly to a number sender: it must be
+// of the destination's country, or, for the US and Canada, of either.
+func (cr CountryRule) checkDomestic(s string, n sender) (rule, reason string) {
+	c := cr.Country
+	from := n.country(c)
+	if from == c || (usCanada[from] && usCanada[c]) {
+		return "", ""
 	}
-	if code != home {
-		return RuleLongCodeNotDomestic, fmt.Sprintf("%q is not a +%s number; %s carriers accept A2P messages only from domestic numbers", s, home, c)
+	rule = RuleLongCodeNotDomestic
+	if n.typ == SenderTollFree {
+		rule = RuleTollFreeNotDomestic
 	}
-	return "", ""
+	home := regionCallingCode[c]
+	if from == Unknown || regionCallingCode[from] != home {
+		return rule, fmt.Sprintf("%q is not a +%s number; %s carriers accept A2P messages only from domestic numbers", s, home, c)
+	}
+	own := c
+	if usCanada[c] {
+		own = "the US or Canada"
+	}
+	return rule, fmt.Sprintf("%q is a +%s number of %s, not of %s; %s carriers accept A2P messages only from domestic numbers", s, home, from, own, c)
 }
 
 // allowedTypes says, for a reason, what a country does accept.
@@ -249,9 +363,9 @@ func (cr CountryRule) allowedTypes() string {
 }
 
 func formatReason(s, region string, short ShortCodeRule) string {
-	d := strings.TrimPrefix(s, "+")
+	d, intl := splitIntlPrefix(s, region)
 	if d != "" && strings.Trim(d, "0123456789") == "" {
-		if strings.HasPrefix(s, "+") {
+		if intl {
 			return fmt.Sprintf("%q has %d digits, too few for an international number", s, len(d))
 		}
 		return fmt.Sprintf("%q has %d digits: neither a %s short code nor a phone number (8 to 15 digits)", s, len(d), region+" "+span(short.MinLength, short.MaxLength, "digit"))

@@ -356,3 +356,129 @@ func TestCheckSenderReasons(t *testing.T) {
 		}
 	}
 }
+
+// verdictCase is one sender to one destination and the verdict it should get.
+type verdictCase struct {
+	sender, region string
+	typ, rule      string // rule "" for a valid sender
+}
+
+func checkVerdicts(t *testing.T, r *Rules, tests []verdictCase) {
+	t.Helper()
+	for _, tt := range tests {
+		v := r.CheckSender(tt.sender, tt.region)
+		if v.SenderType != tt.typ || v.Rule != tt.rule || v.Valid != (tt.rule == "") {
+			t.Errorf("CheckSender(%q, %s) = type %s, rule %q (%s); want type %s, rule %q",
+				tt.sender, tt.region, v.SenderType, v.Rule, v.Reason, tt.typ, tt.rule)
+		}
+	}
+}
+
+// TestCheckSenderInternationalPrefix is a fault a tester found: a foreign
+// sender written with "00" (or NANP's "011", or a leading 0) passed the US
+// and Canadian domestic-only rule, because any leading 0 was taken for a
+// trunk prefix. A sender's "00" is international, as a recipient's is; "011"
+// too where the destination is in the NANP; and a leading 0 is a trunk
+// prefix only where the destination's country has one.
+func TestCheckSenderInternationalPrefix(t *testing.T) {
+	checkVerdicts(t, Default(), []verdictCase{
+		{"00447700900199", "US", SenderLongCode, RuleLongCodeNotDomestic},
+		{"0033612345679", "US", SenderLongCode, RuleLongCodeNotDomestic},
+		{"004915112345678", "US", SenderLongCode, RuleLongCodeNotDomestic},
+		{"011447700900199", "US", SenderLongCode, RuleLongCodeNotDomestic},
+		{"00447700900199", "CA", SenderLongCode, RuleLongCodeNotDomestic},
+		{"011447700900199", "CA", SenderLongCode, RuleLongCodeNotDomestic},
+		// The NANP has no trunk 0: a number that starts with one is not +1.
+		{"0447700900199", "US", SenderLongCode, RuleLongCodeNotDomestic},
+		{"02125550123", "US", SenderLongCode, RuleLongCodeNotDomestic},
+		// A +1 number behind "00" or "011" is still +1: this one is a San
+		// Francisco number, domestic to the US.
+		{"0014155550199", "US", SenderLongCode, ""},
+		{"01114165550123", "US", SenderLongCode, ""},
+		{"0018885550199", "US", SenderTollFree, ""},
+		{"0011005550123", "US", SenderLongCode, RuleLongCodeInvalid},
+		// "00" is never the start of a short code.
+		{"0012345", "US", SenderUnknown, RuleSenderFormat},
+	})
+
+	// Where long codes must be domestic outside the NANP, a trunk prefix
+	// marks a national number only in a country that has one: GB does
+	// (0), Spain does not, and Italy's numbers keep their 0.
+	r := testRules(t)
+	for _, c := range []string{"GB", "ES", "IT"} {
+		cr := r.Countries[c]
+		cr.LongCode.DomesticOnly = true
+		r.Countries[c] = cr
+	}
+	checkVerdicts(t, r, []verdictCase{
+		{"07700900123", "GB", SenderLongCode, ""},
+		{"+447700900123", "GB", SenderLongCode, ""},
+		{"00447700900123", "GB", SenderLongCode, ""},
+		{"0033612345678", "GB", SenderLongCode, RuleLongCodeNotDomestic},
+		{"011447700900123", "GB", SenderLongCode, ""}, // not NANP: 0 then 11..., a national number
+		{"0612345678", "ES", SenderLongCode, RuleLongCodeNotDomestic},
+		{"0034612345678", "ES", SenderLongCode, ""},
+		{"0612345678", "IT", SenderLongCode, ""}, // Rome, 06 kept
+	})
+}
+
+// TestCheckSenderTollFreeOutsideNANP is a fault a tester found: toll-free
+// numbers were told apart only in the NANP, so Australia's 1800 and the
+// UK's 0800 numbers passed as long codes where the rules say toll-free
+// numbers cannot send. A number is toll-free where its country's numbering
+// plan says so, however it is written; short codes and NANP numbers keep
+// their reading.
+func TestCheckSenderTollFreeOutsideNANP(t *testing.T) {
+	checkVerdicts(t, Default(), []verdictCase{
+		{"+611800123456", "AU", SenderTollFree, RuleTollFreeNotAllowed},
+		{"611800123456", "AU", SenderTollFree, RuleTollFreeNotAllowed}, // bare, longer than AU's other numbers
+		{"00611800123456", "AU", SenderTollFree, RuleTollFreeNotAllowed},
+		{"1800123456", "AU", SenderTollFree, RuleTollFreeNotAllowed}, // as dialled in Australia
+		{"+448001234567", "GB", SenderTollFree, RuleTollFreeNotAllowed},
+		{"448081234567", "GB", SenderTollFree, RuleTollFreeNotAllowed},
+		{"08001234567", "GB", SenderTollFree, RuleTollFreeNotAllowed}, // with the trunk 0
+		{"+498001234567", "DE", SenderTollFree, RuleTollFreeNotAllowed},
+		{"+611800123456", "GB", SenderTollFree, RuleTollFreeNotAllowed},
+		// Where long codes must be domestic, so must toll-free numbers.
+		{"+448001234567", "US", SenderTollFree, RuleTollFreeNotDomestic},
+		{"+611800123456", "CA", SenderTollFree, RuleTollFreeNotDomestic},
+		// Not toll-free: ordinary numbers, numbers longer than the pattern,
+		// another country's toll-free range dialled nationally, short codes.
+		{"+447700900123", "GB", SenderLongCode, ""},
+		{"+4480012345678", "GB", SenderLongCode, ""},
+		{"08001234567", "AU", SenderLongCode, ""},
+		{"+61412345678", "AU", SenderLongCode, ""},
+		{"60000", "GB", SenderShortCode, ""},
+		{"1802123", "AU", SenderShortCode, ""}, // a 1802 number's length is a short code's there
+		// NANP as before: 8xx toll-free, and a bare ten digits national.
+		{"+18005550199", "AU", SenderTollFree, RuleTollFreeNotAllowed},
+		{"8885550199", "US", SenderTollFree, ""},
+		{"1800123456", "US", SenderLongCode, RuleLongCodeInvalid},
+	})
+}
+
+// TestCheckSenderCaribbeanLongCode is a fault a tester found: a Caribbean
+// +1 number passed as domestic to US and Canadian recipients. It shares the
+// calling code, but US and Canadian carriers take only each other's numbers.
+func TestCheckSenderCaribbeanLongCode(t *testing.T) {
+	r := Default()
+	checkVerdicts(t, r, []verdictCase{
+		{"+18765550199", "US", SenderLongCode, RuleLongCodeNotDomestic}, // JM
+		{"+18095550199", "US", SenderLongCode, RuleLongCodeNotDomestic}, // DO
+		{"+18765550199", "CA", SenderLongCode, RuleLongCodeNotDomestic},
+		{"+18095550199", "CA", SenderLongCode, RuleLongCodeNotDomestic},
+		{"+17875550123", "US", SenderLongCode, ""},                    // PR: a US territory, its numbers US numbers to US carriers
+		{"8765550199", "US", SenderLongCode, RuleLongCodeNotDomestic}, // national form
+		{"18095550199", "CA", SenderLongCode, RuleLongCodeNotDomestic},
+		{"+14165550123", "US", SenderLongCode, ""}, // Canada's are domestic to the US
+		{"+12125550123", "CA", SenderLongCode, ""}, // and the other way round
+	})
+	for _, tt := range []struct{ sender, region, want string }{
+		{"+18765550199", "US", `"+18765550199" is a +1 number of JM, not of the US or Canada; US carriers accept A2P messages only from domestic numbers`},
+		{"+18095550199", "CA", `"+18095550199" is a +1 number of DO, not of the US or Canada; CA carriers accept A2P messages only from domestic numbers`},
+	} {
+		if got := r.CheckSender(tt.sender, tt.region).Reason; got != tt.want {
+			t.Errorf("CheckSender(%q, %s).Reason =\n%s\nwant\n%s", tt.sender, tt.region, got, tt.want)
+		}
+	}
+}

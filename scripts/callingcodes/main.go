@@ -13,14 +13,23 @@
 // it is no country. +1 and +7 are left out: RegionOf splits them by what
 // follows the code, and their countries (CA, JM, KZ...) are regions of
 // their own.
+//
+// It also writes, per calling code, what sender-ID checks need to read a
+// number as its own country's networks do, taken from the code's main
+// country: the pattern of its toll-free national numbers (every code but
+// +1, whose toll-free area codes domain/rules lists itself; +7's is
+// Russia's), and its trunk prefix where that begins with 0.
 package main
 
 import (
 	"fmt"
 	"go/format"
+	"maps"
 	"os"
+	"regexp"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -41,9 +50,29 @@ func main() {
 		os.Exit(1)
 	}
 	byCode := map[int32]*entry{}
+	tollFree := map[string]string{} // calling code: toll-free NSN pattern
+	trunk := map[string]string{}    // calling code: trunk prefix beginning with 0
 	for _, m := range coll.GetMetadata() {
 		code := m.GetCountryCode()
-		if code == 1 || code == 7 || m.GetId() == "001" { // split elsewhere; non-geographic
+		if m.GetId() == "001" { // non-geographic
+			continue
+		}
+		if code != 1 && m.GetId() == phonenumbers.GetRegionCodeForCountryCode(int(code)) {
+			// libphonenumber writes "NA" where a country has no such numbers.
+			if p := m.GetTollFree().GetNationalNumberPattern(); p != "" && p != "NA" {
+				if _, err := regexp.Compile(p); err != nil { // domain/rules compiles it with regexp
+					fmt.Fprintf(os.Stderr, "callingcodes: +%d toll-free pattern: %v\n", code, err)
+					os.Exit(1)
+				}
+				tollFree[fmt.Sprint(code)] = p
+			}
+			// A prefix beginning with 0 cannot be mistaken for a calling
+			// code; NANP's 1 and Russia's 8 can, and are left out.
+			if p := m.GetNationalPrefix(); strings.HasPrefix(p, "0") {
+				trunk[fmt.Sprint(code)] = p
+			}
+		}
+		if code == 1 || code == 7 { // split by RegionOf
 			continue
 		}
 		e := byCode[code]
@@ -143,6 +172,23 @@ func main() {
 	}
 	slices.Sort(shared)
 	b.WriteString(strings.Join(shared, ""))
+	b.WriteString("}\n\n")
+	b.WriteString("// ituTollFree are, by calling code, libphonenumber's patterns of the\n")
+	b.WriteString("// national significant numbers of toll-free (freephone) numbers in the\n")
+	b.WriteString("// code's main country (Russia's for +7). +1 is left out: nanpTollFree\n")
+	b.WriteString("// lists its toll-free area codes.\n")
+	b.WriteString("var ituTollFree = map[string]string{\n")
+	for _, code := range slices.Sorted(maps.Keys(tollFree)) {
+		fmt.Fprintf(&b, "\t%q: %s,\n", code, quote(tollFree[code]))
+	}
+	b.WriteString("}\n\n")
+	b.WriteString("// ituTrunkPrefixes are, by calling code, the trunk (national) prefix a\n")
+	b.WriteString("// number is dialled with inside the code's main country, where that\n")
+	b.WriteString("// prefix begins with 0 (Hungary's is 06), as no calling code does.\n")
+	b.WriteString("var ituTrunkPrefixes = map[string]string{\n")
+	for _, code := range slices.Sorted(maps.Keys(trunk)) {
+		fmt.Fprintf(&b, "\t%q: %q,\n", code, trunk[code])
+	}
 	b.WriteString("}\n")
 	src, err := format.Source([]byte(b.String()))
 	if err != nil {
@@ -150,4 +196,13 @@ func main() {
 		os.Exit(1)
 	}
 	os.Stdout.Write(src)
+}
+
+// quote writes a pattern as a raw string where it can, so that its
+// backslashes read as they do in libphonenumber's metadata.
+func quote(p string) string {
+	if strconv.CanBackquote(p) {
+		return "`" + p + "`"
+	}
+	return strconv.Quote(p)
 }
