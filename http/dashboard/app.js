@@ -22,6 +22,8 @@
     messageId: '',
     showAllCarriers: false,
     showAllSLACarriers: false,
+    showAllViolations: false,
+    lastViolations: null, // the last good /compliance/violations answer
     lastCarriers: null, // the last good /analytics/carriers answer
     okAt: {}, // per route, when it last answered: "as of" for stale panels
     updatedAt: null // when every route last answered
@@ -29,6 +31,7 @@
 
   var CARRIER_ROWS = 10; // carriers shown before "Show all"
   var SLA_CARRIER_ROWS = 8;
+  var VIOLATION_ROWS = 12;
 
   // ------------------------------------------------------------ helpers
 
@@ -130,10 +133,11 @@
   var intFmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
   function fmtInt(n) { return n === undefined || n === null ? '–' : intFmt.format(n); }
 
-  // fmtPct shows a percentage the server rounded to two decimals with one
-  // decimal, rounded as the server's reason texts round it (Go's strconv:
-  // an exact tie such as 6.25 goes to the even digit, "6.2"), so a rate
-  // and the reason beside it agree. A rate short of 100 never reads "100%".
+  // fmtPct shows a percentage the server rounded to two decimals (SLA
+  // compliance, whose counts the answers do not carry) with one decimal,
+  // rounded as Go's strconv rounds (an exact tie such as 6.25 goes to the
+  // even digit, "6.2"). Where the counts are known, fmtShare rounds once
+  // from them instead. A rate short of 100 never reads "100%".
   function fmtPct(p) {
     if (p === undefined || p === null || isNaN(p)) return '–';
     if (p === 0 || p === 100) return p + '%';
@@ -145,6 +149,45 @@
     }
     if (p < 100 && s === '100.0') s = p.toFixed(2);
     return s + '%';
+  }
+
+  // fmtShare shows n of total as a percentage with prec decimals (one when
+  // not given), rounded once from the exact share as the server's reason
+  // texts round it, so a rate and the reason beside it agree. A rate the
+  // server rounded to two decimals would round twice: 4 of 21 is 19.048%,
+  // sent as 19.05, shown "19.1%" beside a reason that says "19.0%". A share
+  // short of 100 never reads "100.0%".
+  function fmtShare(n, total, prec) {
+    if (!total) return '–';
+    if (n === 0 || n === total) return (n ? 100 : 0) + '%';
+    prec = prec || 1;
+    var x = n / total * 100; // the double Go formats: float64(n) / float64(total) * 100
+    var s = fixedEven(x, prec);
+    while (s === (100).toFixed(prec) && prec < 6) s = fixedEven(x, ++prec);
+    return s + '%';
+  }
+
+  // fixedEven is x.toFixed(prec) rounded as Go's strconv rounds: an exact
+  // tie such as 6.25 goes to the even digit ("6.2"), where toFixed goes up.
+  // toFixed(100) spells a double's exact value, so a tie is plain to see.
+  function fixedEven(x, prec) {
+    var s = x.toFixed(prec);
+    var exact = x.toFixed(100), cut = exact.indexOf('.') + 1 + prec;
+    if (/^50*$/.test(exact.slice(cut)) && s.slice(-1) % 2) s = exact.slice(0, cut); // up was odd: down is even
+    return s;
+  }
+
+  // failurePrecision is how many decimals a failure rate takes so that it
+  // reads as the reason beside it does: one, or more when one would read
+  // as equal to the threshold the rate is above ("15.005%" beside "above
+  // the 15% REROUTE threshold").
+  function failurePrecision(failed, terminal, reason) {
+    var m = /the (\d+(?:\.\d+)?)% (?:REROUTE|WATCH) threshold/.exec(reason || '');
+    if (!m || !terminal) return 1;
+    var threshold = parseFloat(m[1]);
+    var prec = 1;
+    while (prec < 4 && failed / terminal > threshold / 100 && fmtShare(failed, terminal, prec) === threshold.toFixed(prec) + '%') prec++;
+    return prec;
   }
 
   function fmtMs(ms) {
@@ -356,13 +399,21 @@
 
   // ------------------------------------------------------------ KPIs
 
-  function setKPI(id, value, note, level, unit) {
+  // setKPI shows a figure whole: a long one (a large amount) is set
+  // smaller, and wraps rather than being cut, and the title holds its full
+  // text (with more, such as other currencies' totals, when given).
+  function setKPI(id, value, note, level, unit, title) {
     var el = document.getElementById(id);
     var v = $('.kpi-value', el);
     clear(v);
     append(v, value);
     if (unit) append(v, h('small', { text: ' ' + unit }));
+    var len = v.textContent.length;
+    v.classList.toggle('long', len > 9 && len <= 14);
+    v.classList.toggle('longer', len > 14);
+    v.title = title || v.textContent;
     $('.kpi-note', el).textContent = note || '\u00a0';
+    $('.kpi-note', el).removeAttribute('title');
     el.classList.remove('good', 'warn', 'bad', 'stale');
     el.removeAttribute('title');
     if (level) el.classList.add(level);
@@ -394,27 +445,19 @@
       var spend = {};
       carriers.data.carriers.forEach(function (c) {
         t.total += c.total; t.delivered += c.delivered; t.failed += c.failed; t.pending += c.pending;
-        var s = spend[c.currency] || (spend[c.currency] = { cost: 0, wasted: 0 });
-        s.cost += c.totalCost; s.wasted += c.wastedCost;
+        if (!c.currency) return; // unpriced: no report or rate card price
+        var s = spend[c.currency] || (spend[c.currency] = { cost: 0, wasted: 0, messages: 0, delivered: 0 });
+        s.cost += c.totalCost; s.wasted += c.wastedCost; s.messages += c.total; s.delivered += c.delivered;
       });
       setKPI('kpi-messages', fmtInt(t.total), fmtInt(t.pending) + ' pending · ' + fmtInt(t.failed) + ' failed');
       var terminal = t.delivered + t.failed;
       if (terminal > 0) {
         var rate = 100 * t.delivered / terminal;
-        setKPI('kpi-delivery', fmtPct(rate), fmtInt(t.delivered) + ' delivered of ' + fmtInt(terminal) + ' terminal', levelOf(rate, 95, 85));
+        setKPI('kpi-delivery', fmtShare(t.delivered, terminal), fmtInt(t.delivered) + ' delivered of ' + fmtInt(terminal) + ' terminal', levelOf(rate, 95, 85));
       } else {
         setKPI('kpi-delivery', '–', 'no terminal reports yet');
       }
-      var currencies = Object.keys(spend).sort(function (a, b) { return spend[b].cost - spend[a].cost; });
-      if (currencies.length) {
-        var main = spend[currencies[0]];
-        var note = fmtMoney(main.wasted, currencies[0], true) + ' wasted on failures';
-        if (currencies.length > 1) note = fmtMoney(main.wasted, currencies[0], true) + ' wasted';
-        if (currencies.length > 1) note += ' · +' + (currencies.length - 1) + ' currenc' + (currencies.length > 2 ? 'ies' : 'y');
-        setKPI('kpi-cost', fmtMoney(main.cost, currencies[0], true), note, main.cost > 0 && main.wasted / main.cost > 0.15 ? 'bad' : '');
-      } else {
-        setKPI('kpi-cost', '–', 'no priced messages yet');
-      }
+      renderSpend(spend);
     } else {
       ['kpi-messages', 'kpi-delivery', 'kpi-cost'].forEach(function (id) { staleKPI(id, carriers, 'carriers'); });
     }
@@ -433,6 +476,32 @@
     } else {
       ['kpi-delivery-sla', 'kpi-ingest-sla'].forEach(function (id) { staleKPI(id, sla, 'sla'); });
     }
+  }
+
+  var WASTE_WARN = 0.15; // a currency with more of its spend wasted on failures is flagged
+
+  // renderSpend shows the currency most messages were priced in (then the
+  // one with most delivered): amounts in different currencies cannot be
+  // compared without exchange rates, so the largest amount means nothing.
+  // The others are counted and their totals are in the title; the wasted
+  // share is judged per currency, naming each one over WASTE_WARN.
+  function renderSpend(spend) {
+    var currencies = Object.keys(spend).sort(function (a, b) {
+      return spend[b].messages - spend[a].messages || spend[b].delivered - spend[a].delivered || (a < b ? -1 : 1);
+    });
+    if (!currencies.length) { setKPI('kpi-cost', '–', 'no priced messages yet'); return; }
+    var main = currencies[0], m = spend[main];
+    var over = currencies.filter(function (c) { return spend[c].cost > 0 && spend[c].wasted / spend[c].cost > WASTE_WARN; });
+    var note = fmtMoney(m.wasted, main, true) + ' wasted' + (currencies.length > 1 ? '' : ' on failures');
+    if (currencies.length > 1) note += ' · +' + (currencies.length - 1) + ' currenc' + (currencies.length > 2 ? 'ies' : 'y');
+    if (over.length && currencies.length > 1) note += ' · over ' + WASTE_WARN * 100 + '% wasted in ' + over.join(', ');
+    var title = currencies.map(function (c) {
+      var s = spend[c];
+      return fmtMoney(s.cost, c, true) + ' on ' + fmtInt(s.messages) + ' message' + (s.messages === 1 ? '' : 's') +
+        ', ' + fmtMoney(s.wasted, c, true) + ' wasted' + (s.cost > 0 ? ' (' + (100 * s.wasted / s.cost).toFixed(1) + '%)' : '');
+    }).join('\n');
+    setKPI('kpi-cost', fmtMoney(m.cost, main, true), note, over.length ? 'bad' : '', null, title);
+    $('#kpi-cost .kpi-note').title = title;
   }
 
   function rangeLabel() {
@@ -461,8 +530,12 @@
       if (sa !== sb) return (sa === undefined ? 3 : sa) - (sb === undefined ? 3 : sb);
       return b.total - a.total || b.failureRate - a.failureRate || (a.carrier < b.carrier ? -1 : 1);
     });
+    // A row is a carrier in one currency; the button counts carriers, and
+    // the rows too when they differ.
+    var names = Object.keys(list.reduce(function (seen, c) { seen[c.carrier] = true; return seen; }, Object.create(null))).length;
     more.hidden = list.length <= CARRIER_ROWS;
-    more.textContent = state.showAllCarriers ? 'Show the first ' + CARRIER_ROWS : 'Show all ' + list.length + ' carriers';
+    more.textContent = state.showAllCarriers ? 'Show the first ' + CARRIER_ROWS + ' rows' :
+      'Show all ' + names + ' carrier' + (names === 1 ? '' : 's') + (names === list.length ? '' : ' (' + list.length + ' rows)');
     if (!list.length) {
       emptyRow(tbody, 11, 'No delivery reports yet. They appear here as CXone posts them to /webhooks/cxone/sms.');
       return;
@@ -470,11 +543,14 @@
     clear(tbody);
     (state.showAllCarriers ? list : list.slice(0, CARRIER_ROWS)).forEach(function (c) {
       var rec = (c.recommendation || 'KEEP').toLowerCase();
+      // The rates are the row's counts, rounded once as the reason rounds
+      // them (the answer's rates are rounded already), to the same digits.
       var terminal = c.delivered + c.failed;
+      var prec = failurePrecision(c.failed, terminal, c.reason);
       var bar = h('div', { class: 'ratebar' },
         h('div', { class: 'track' }, h('div', { class: 'fill' })),
-        h('span', { class: 'value', text: terminal ? fmtPct(c.deliveryRate) : '–' }));
-      $('.fill', bar).style.width = (terminal ? c.deliveryRate : 0) + '%';
+        h('span', { class: 'value', text: fmtShare(c.delivered, terminal, prec) }));
+      $('.fill', bar).style.width = (terminal ? 100 * c.delivered / terminal : 0) + '%';
       var failClass = rec === 'reroute' ? 'num fail-high' : rec === 'watch' ? 'num fail-mid' : 'num';
       var sub = c.currency || '';
       if (c.estimatedCosts) sub += ' · ' + fmtInt(c.estimatedCosts) + ' estimated';
@@ -487,7 +563,7 @@
         h('td', { class: 'num', text: fmtInt(c.failed) }),
         h('td', { class: 'num opt', text: fmtInt(c.pending) }),
         h('td', { class: 'rate', 'data-label': 'Delivered' }, bar),
-        h('td', { class: failClass, 'data-label': 'Failed', text: terminal ? fmtPct(c.failureRate) : '–' }),
+        h('td', { class: failClass, 'data-label': 'Failed', text: fmtShare(c.failed, terminal, prec) }),
         h('td', { class: 'num opt', text: fmtMoney(c.totalCost, c.currency) }),
         h('td', { class: 'num opt', text: fmtMoney(c.wastedCost, c.currency) }),
         h('td', { class: 'num opt', text: c.delivered ? fmtMoney(c.costPerDelivered, c.currency) : '–' }),
@@ -804,11 +880,18 @@
 
   // ------------------------------------------------------------ violations
 
+  // renderViolations lists the most recent first, the first VIOLATION_ROWS
+  // of them unless asked for all; without an answer it redraws the last one.
   function renderViolations(r) {
     var panel = $('#violations-panel');
     var tbody = $('#violations tbody');
-    setFreshness(panel, r, 'violations', 'Violations');
-    if (!r.ok) return;
+    var more = $('#violations-more');
+    if (r) {
+      setFreshness(panel, r, 'violations', 'Violations');
+      if (r.ok) state.lastViolations = r;
+    }
+    r = state.lastViolations;
+    if (!r) return;
     var list = r.data.violations.slice().sort(function (a, b) { return new Date(b.lastSeen) - new Date(a.lastSeen); });
     var total = list.reduce(function (n, v) { return n + v.count; }, 0);
     // A sender ID breaking rules in several regions is one sender ID.
@@ -818,9 +901,11 @@
       ? fmtInt(nSenders) + ' sender ID' + (nSenders === 1 ? '' : 's') + ' breaking rules in ' + fmtInt(total) +
         ' message' + (total === 1 ? '' : 's') + ', most recent first.'
       : 'Sender IDs breaking the destination country\u2019s rules, most recent first.';
+    more.hidden = list.length <= VIOLATION_ROWS;
+    more.textContent = state.showAllViolations ? 'Show the first ' + VIOLATION_ROWS : 'Show all ' + list.length + ' violations';
     if (!list.length) { emptyRow(tbody, 6, 'No violations under rules ' + r.data.rulesVersion + '.'); return; }
     clear(tbody);
-    list.slice(0, 12).forEach(function (v) {
+    (state.showAllViolations ? list : list.slice(0, VIOLATION_ROWS)).forEach(function (v) {
       tbody.appendChild(h('tr', { 'data-sender': v.senderId },
         h('td', { class: 'name' }, shown(v.senderId, { class: 'cell-main mono', title: visible(v.senderId) }),
           h('span', { class: 'cell-sub phone-only', title: v.rule }, 'to ', shown(v.region))),
@@ -830,9 +915,6 @@
         h('td', { class: 'num', text: fmtInt(v.count) }),
         h('td', { class: 'num muted opt', title: fmtDateTime(v.lastSeen), text: fmtAgo(v.lastSeen) })));
     });
-    if (list.length > 12) {
-      tbody.appendChild(h('tr', null, h('td', { class: 'empty', colspan: '6', text: (list.length - 12) + ' more in /compliance/violations' })));
-    }
   }
 
   // ------------------------------------------------------------ message history
@@ -961,6 +1043,10 @@
       state.showAllCarriers = !state.showAllCarriers;
       renderCarriers();
     });
+    $('#violations-more').addEventListener('click', function () {
+      state.showAllViolations = !state.showAllViolations;
+      renderViolations();
+    });
     $('#sla-carriers-more').addEventListener('click', function () {
       state.showAllSLACarriers = !state.showAllSLACarriers;
       renderSLACarriers();
@@ -1010,10 +1096,13 @@
     refreshNow();
   }
 
+  // openFromHash reads the ID leniently: a link typed or pasted by hand may
+  // hold a raw "%" ("#message=100%") or a broken escape, which
+  // decodeURIComponent refuses; such an ID is taken as written.
   function openFromHash() {
     if (location.hash.indexOf('#message=') !== 0) return;
-    var id;
-    try { id = decodeURIComponent(location.hash.slice(9)); } catch (e) { return; /* a malformed hash: ignore */ }
+    var raw = location.hash.slice(9), id;
+    try { id = decodeURIComponent(raw); } catch (e) { id = raw; }
     if (id.trim() !== state.messageId) openMessage(id);
   }
 

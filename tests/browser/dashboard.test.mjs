@@ -10,7 +10,10 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { feed, simulate, carriers, expected, demoMessage, demoEvents, receiptMessage, longCarrier, rloMessage } from './feed.mjs';
+import {
+  feed, simulate, carriers, expected, demoMessage, demoEvents, receiptMessage, longCarrier, rloMessage,
+  roundingCarrier, bigCurrency, pendingCarrier, percentMessage, malformedMessage,
+} from './feed.mjs';
 
 const currencyOf = (code) => carriers.find((c) => c.code === code).currency;
 
@@ -72,6 +75,59 @@ function watch(p) {
     // a refresh cut short by navigation or by closing the page is not a fault
     if (!/ERR_ABORTED/.test(req.failure()?.errorText || '')) problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`);
   });
+}
+
+// apiGet reads a route as the dashboard does.
+async function apiGet(path) {
+  const res = await fetch(base + path);
+  assert.equal(res.status, 200, path);
+  return res.json();
+}
+
+// carrierRow is the dashboard's row for one carrier in one currency.
+const carrierRow = (carrier, currency) => page.locator(`#carriers tbody tr[data-carrier="${carrier}"][data-currency="${currency}"]`);
+
+// showAll presses a panel's "Show all" button unless every row shows.
+async function showAll(button) {
+  const more = page.locator(button);
+  if (await more.isVisible() && /^Show all/.test(await more.textContent())) await more.click();
+}
+
+// contrastProblems lists the text under sel that reads below 4.5:1 against
+// what is drawn behind it (backgrounds with alpha composited, as
+// color-mix(... transparent) gives them), as axe-core judges normal text.
+function contrastProblems(sel) {
+  return page.evaluate((sel) => {
+    // rgb(r, g, b), rgba(r, g, b, a), or color(srgb r g b / a) from color-mix
+    const rgba = (c) => {
+      const m = c.match(/[\d.]+/g).map(Number);
+      const k = c.startsWith('color(srgb') ? 255 : 1;
+      return { r: m[0] * k, g: m[1] * k, b: m[2] * k, a: m.length > 3 ? m[3] : 1 };
+    };
+    const over = (top, under) => ({
+      r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a),
+      b: top.b * top.a + under.b * (1 - top.a), a: 1,
+    });
+    const lum = (c) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+    };
+    const behind = (el) => {
+      const layers = [];
+      for (let e = el; e; e = e.parentElement) layers.push(rgba(getComputedStyle(e).backgroundColor));
+      return layers.reverse().reduce((under, top) => over(top, under), { r: 255, g: 255, b: 255, a: 1 });
+    };
+    const out = [];
+    document.querySelectorAll(sel).forEach((el) => {
+      if (!el.getClientRects().length || !el.textContent.trim()) return;
+      const bg = behind(el);
+      const fg = over(rgba(getComputedStyle(el).color), bg);
+      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      if (ratio < 4.5) out.push(`${sel} "${el.textContent.trim().slice(0, 20)}": ${ratio.toFixed(2)}:1`);
+    });
+    return out;
+  }, sel);
 }
 
 async function waitProjected() {
@@ -139,6 +195,143 @@ test('the dashboard shows carriers with their recommendations', async () => {
   assert.deepEqual(await cellsOutside(), [], 'cells outside their panel at 1440 px');
 });
 
+test('a carrier\'s rates agree with the reason beside them', async () => {
+  await showAll('#carriers-more');
+  const { carriers: rows } = await apiGet('/analytics/carriers');
+  // 4 of 21 is 19.048 %: the answer says 19.05, the reason 19.0%.
+  const orange = rows.find((c) => c.carrier === roundingCarrier.code && c.currency === roundingCarrier.currency);
+  assert.equal(orange.failureRate, 19.05, 'the answer rounds to two decimals');
+  assert.match(orange.reason, /19\.0% of 21 terminal messages failed/);
+  const row = carrierRow(roundingCarrier.code, roundingCarrier.currency);
+  await row.waitFor();
+  assert.equal(await row.locator('td[data-label="Failed"]').textContent(), '19.0%');
+  assert.equal(await row.locator('td.rate .value').textContent(), '81.0%');
+  // Every carrier judged on its own figures: the rate is the reason's, and
+  // delivered and failed add up to 100.
+  for (const c of rows) {
+    const failed = await carrierRow(c.carrier, c.currency).locator('td[data-label="Failed"]').textContent();
+    const delivered = await carrierRow(c.carrier, c.currency).locator('td.rate .value').textContent();
+    const terminal = c.delivered + c.failed;
+    if (!terminal) {
+      assert.deepEqual([delivered, failed], ['–', '–'], `${c.carrier} ${c.currency} has no terminal messages`);
+      continue;
+    }
+    const m = /^([\d.]+%) of (\d+) terminal/.exec(c.reason);
+    // (an exact 0 or 100 reads "0%", "100%")
+    if (m && Number(m[2]) === terminal) assert.equal(failed.replace(/^(0|100)%$/, '$1.0%'), m[1], `${c.carrier}: ${c.reason}`);
+    assert.ok(Math.abs(parseFloat(delivered) + parseFloat(failed) - 100) < 1e-9, `${c.carrier} ${c.currency}: ${delivered} + ${failed}`);
+  }
+});
+
+test('"Show all" counts carriers, and every row shows the recommendation it was given', async () => {
+  const { carriers: rows } = await apiGet('/analytics/carriers');
+  const names = new Set(rows.map((c) => c.carrier)).size;
+  assert.ok(names < rows.length, 'some carrier has rows in several currencies');
+  const more = page.locator('#carriers-more');
+  if (/^Show the first/.test(await more.textContent())) await more.click();
+  assert.equal(await more.textContent(), `Show all ${names} carriers (${rows.length} rows)`);
+  await more.click();
+  assert.equal(await page.locator('#carriers tbody tr[data-carrier]').count(), rows.length);
+  for (const c of rows) {
+    const row = carrierRow(c.carrier, c.currency);
+    assert.equal(await row.locator('.badge').textContent(), c.recommendation, `${c.carrier} ${c.currency}`);
+    assert.equal(await row.locator('td.rec .cell-sub').textContent(), c.reason);
+  }
+  // A carrier with pending messages only is not judged...
+  const pending = rows.find((c) => c.carrier === pendingCarrier);
+  assert.equal(pending.recommendation, 'KEEP');
+  assert.match(pending.reason, /^only 0 terminal messages/);
+  assert.equal(await carrierRow(pendingCarrier, pending.currency).locator('.badge').textContent(), 'KEEP');
+  // ...but a pending-only row of a judged carrier carries its verdict, as
+  // the answer gives it, and says whose figures it is from.
+  const orangePending = rows.find((c) => c.carrier === roundingCarrier.code && c.currency !== roundingCarrier.currency);
+  assert.equal(orangePending.delivered + orangePending.failed, 0);
+  assert.equal(orangePending.recommendation, 'REROUTE');
+  assert.match(await carrierRow(roundingCarrier.code, orangePending.currency).locator('td.rec .cell-sub').textContent(), /^across its currencies/);
+  await more.click();
+  assert.match(await more.textContent(), /^Show all/);
+});
+
+test('the spend KPI shows the currency most messages were priced in and flags waste per currency', async () => {
+  const { carriers: rows } = await apiGet('/analytics/carriers');
+  const spend = {};
+  for (const c of rows.filter((c) => c.currency)) {
+    const s = (spend[c.currency] ||= { cost: 0, wasted: 0, messages: 0, delivered: 0 });
+    s.cost += c.totalCost; s.wasted += c.wastedCost; s.messages += c.total; s.delivered += c.delivered;
+  }
+  const currencies = Object.keys(spend).sort((a, b) =>
+    spend[b].messages - spend[a].messages || spend[b].delivered - spend[a].delivered || (a < b ? -1 : 1));
+  const main = currencies[0];
+  assert.equal(main, 'USD', 'most messages are priced in USD');
+  assert.ok(spend[bigCurrency.currency].cost > 1000 * spend.USD.cost, 'IDR has by far the largest amount');
+  const over = currencies.filter((c) => spend[c].wasted / spend[c].cost > 0.15);
+  assert.ok(over.includes(bigCurrency.currency) && !over.includes('USD'), `over 15 %: ${over}`);
+
+  const kpi = page.locator('#kpi-cost');
+  await page.waitForFunction(() => /currenc/.test(document.querySelector('#kpi-cost .kpi-note').textContent));
+  const value = await kpi.locator('.kpi-value').textContent();
+  assert.match(value, /^\$\d/, `the spend is in USD: ${value}`);
+  const note = await kpi.locator('.kpi-note').textContent();
+  assert.match(note, new RegExp(`\\+${currencies.length - 1} currencies`));
+  assert.match(note, new RegExp(`over 15% wasted in ${over.join(', ')}$`));
+  assert.match(await kpi.getAttribute('class'), /\bbad\b/, 'a currency wasting over 15 % is flagged');
+  // Each currency's total is there to read.
+  const title = await kpi.locator('.kpi-value').getAttribute('title');
+  assert.equal(title.split('\n').length, currencies.length);
+  assert.ok(title.startsWith(value + ' on '), title);
+  assert.match(title, /IDR\s3,000,000,000\.00 on 3 messages/);
+  assert.equal(await kpi.locator('.kpi-note').getAttribute('title'), title);
+});
+
+test('KPI figures fit whole, with their full text in a title', async () => {
+  // An answer with a large amount, as a busy month in USD gives.
+  const big = (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({
+    rulesVersion: 'test', carriers: [{
+      carrier: 'BIG', currency: 'USD', total: 123456789, delivered: 123456000, failed: 789, pending: 0, deliveryRate: 100, failureRate: 0,
+      totalCost: 1234567.89, wastedCost: 12.5, costPerDelivered: 0.01, estimatedCosts: 0, recommendation: 'KEEP', reason: 'test',
+    }] }) });
+  await page.route('**/analytics/carriers', big);
+  try {
+    await page.waitForFunction(() => /1,234,567\.89/.test(document.querySelector('#kpi-cost .kpi-value').textContent), null, { timeout: 15000 });
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.waitForTimeout(200);
+      const kpis = await page.locator('.kpi .kpi-value').evaluateAll((els) => els.map((el) => ({
+        text: el.textContent, title: el.title, cut: el.scrollWidth > el.clientWidth + 0.5 || el.getBoundingClientRect().right > el.closest('.kpi').getBoundingClientRect().right,
+      })));
+      for (const k of kpis) {
+        assert.equal(k.cut, false, `${k.text} is cut at ${width} px`);
+        assert.ok(k.title.startsWith(k.text), `title ${k.title} for ${k.text}`);
+      }
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.locator('.kpis').screenshot({ path: join(artifacts, `kpis-long-${width}.png`) });
+    }
+  } finally {
+    await page.unroute('**/analytics/carriers', big);
+    await page.setViewportSize({ width: 1440, height: 1000 });
+  }
+  await page.waitForSelector(`#carriers tbody tr[data-carrier="${roundingCarrier.code}"]`, { timeout: 15000 });
+});
+
+test('text is readable: 4.5:1 in light and dark, one h1, a brand link named by its text', async () => {
+  const sels = ['.badge', '#carriers .cell-sub', '#carriers td.num', '#carriers .ratebar .value', '.kpi-note', '.foot span',
+    '.panel-head p', '#violations td', '#sla-carriers td'];
+  for (const scheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await showAll('#carriers-more');
+    const problems = [];
+    for (const sel of sels) problems.push(...await contrastProblems(sel));
+    assert.deepEqual(problems, [], `contrast in the ${scheme} scheme`);
+    await page.locator('#carriers-more').click();
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  assert.equal(await page.locator('h1').count(), 1);
+  const brand = page.locator('h1 a.brand');
+  const label = await brand.getAttribute('aria-label');
+  const text = (await brand.innerText()).replace(/\s+/g, ' ').trim();
+  assert.ok(label === null || label.includes(text), `brand link "${label}" for "${text}"`);
+});
+
 test('the SLA and throughput charts are drawn', async () => {
   await page.waitForSelector('#sla-chart svg path.line.p99');
   const lines = await page.locator('#sla-chart svg path.line').evaluateAll((ps) => ps.map((p) => p.getAttribute('d')));
@@ -174,6 +367,15 @@ test('compliance violations are listed', async () => {
     return new Set((await r.json()).violations.map((v) => v.senderId)).size;
   });
   assert.match(await page.locator('#violations-sub').textContent(), new RegExp('^' + distinct + ' sender ID'));
+  // The first twelve, and all of them a click away.
+  const all = (await apiGet('/compliance/violations')).violations.length;
+  assert.ok(all > 12, `${all} violations`);
+  assert.equal(await page.locator('#violations tbody tr[data-sender]').count(), 12);
+  assert.equal(await page.locator('#violations-more').textContent(), `Show all ${all} violations`);
+  await page.click('#violations-more');
+  assert.equal(await page.locator('#violations tbody tr[data-sender]').count(), all);
+  await page.click('#violations-more');
+  assert.equal(await page.locator('#violations tbody tr[data-sender]').count(), 12);
 });
 
 test('the projections panel asks for the admin token once', async () => {
@@ -272,6 +474,19 @@ test('the search box opens a message and its history with raw payloads', async (
   assert.match(await page.locator('#message-body pre.raw').first().textContent(), /stat:DELIVRD/);
   await page.click('#message-close');
   await dialog.waitFor({ state: 'hidden' });
+
+  // A link written by hand, with a raw "%" or a broken escape, opens the
+  // message named as written.
+  for (const [hash, id] of [['100%', percentMessage], ['%E0%A4%A', malformedMessage]]) {
+    await page.evaluate((hash) => { location.hash = '#message=' + hash; }, hash);
+    await dialog.waitFor({ state: 'visible' });
+    await page.waitForFunction((id) => document.querySelector('#message-title').textContent === id, id);
+    await page.waitForSelector('#message-body .timeline li');
+    assert.equal(await page.locator('#message-body .facts .badge').textContent(), 'SENT', `message ${id}`);
+    assert.ok(page.url().endsWith('#message=' + encodeURIComponent(id)), `the URL names ${id}: ${page.url()}`);
+    await page.click('#message-close');
+    await dialog.waitFor({ state: 'hidden' });
+  }
 });
 
 test('the page fits a phone', async () => {

@@ -2,7 +2,8 @@
 // so the dashboard has something to show and the test knows what: four
 // carriers (one to REROUTE, one to WATCH), latencies spread over the last
 // 50 minutes, every payload format, sender-ID violations, two messages
-// with a known history, and a few hostile inputs (oddities below).
+// with a known history, a few hostile inputs (oddities below), and figures
+// that a rounding or a currency can get wrong (awkward below).
 
 // A small deterministic generator, so every run posts the same reports.
 function rng(seed) {
@@ -117,10 +118,60 @@ function oddities(now = Date.now()) {
   return out;
 }
 
+// Figures a dashboard can get wrong. ORANGE fails 4 of 21 terminal
+// messages, 19.048 %: the answer rounds its rate to 19.05 and its reason
+// says 19.0%, so rounding the rounded rate shows 19.1%. Its two pending
+// messages carry no price, so the rate card prices them in USD: a row with
+// pending messages only, of a carrier judged REROUTE across its currencies.
+// TELKOMSEL is priced in IDR, the largest amounts by far on the fewest
+// messages, and one of its three failed: a third of its spend wasted.
+// NEWCO has pending messages only, one of them with a raw "%" in its ID and
+// one with a broken escape, as a hand-written #message= link holds them,
+// and twelve from alphanumeric senders to the US: more violations than the
+// panel lists at first (posted first, so they are the oldest).
+export const roundingCarrier = { code: 'ORANGE', currency: 'EUR', terminal: 21, failed: 4 };
+export const bigCurrency = { code: 'TELKOMSEL', currency: 'IDR', price: '1000000000', total: 3, failed: 1 };
+export const pendingCarrier = 'NEWCO';
+export const percentMessage = '100%';
+export const malformedMessage = '%E0%A4%A';
+const extraViolations = 12;
+
+function awkward(now = Date.now()) {
+  const out = [];
+  const o = roundingCarrier;
+  for (let i = 0; i < o.terminal + 2; i++) {
+    const id = `ORA-${String(i).padStart(4, '0')}`;
+    const t = now - 40 * 60000 + i * 60000;
+    out.push({ messageId: id, eventId: id + '-sent', status: 'SENT', carrier: o.code, from: 'ORANGEFR', to: '+33612345678', timestamp: iso(t) });
+    if (i >= o.terminal) continue; // pending
+    out.push({ messageId: id, eventId: id + '-final', status: i < o.failed ? 'UNDELIVERED' : 'DELIVERED', carrier: o.code,
+      from: 'ORANGEFR', to: '+33612345678', price: '0.0650', currency: o.currency, timestamp: iso(t + 3000) });
+  }
+  const b = bigCurrency;
+  for (let i = 0; i < b.total; i++) {
+    const id = `TKS-${String(i).padStart(4, '0')}`;
+    const t = now - 20 * 60000 + i * 60000;
+    out.push({ messageId: id, eventId: id + '-final', status: i < b.failed ? 'FAILED' : 'DELIVERED', carrier: b.code,
+      from: '6281100000001', to: '+6281234567890', price: b.price, currency: b.currency, timestamp: iso(t) });
+  }
+  for (const id of [percentMessage, malformedMessage]) {
+    out.push({ messageId: id, eventId: id + '-sent', status: 'SENT', carrier: pendingCarrier, from: '12025550104', to: '+14155550179',
+      timestamp: iso(now - 5 * 60000) });
+  }
+  for (let i = 1; i <= extraViolations; i++) {
+    const id = `OFFER-${String(i).padStart(4, '0')}`;
+    out.push({ messageId: id, eventId: id + '-sent', status: 'SENT', carrier: pendingCarrier, from: 'OFFER' + String(i).padStart(2, '0'),
+      to: '+14155550180', timestamp: iso(now - 58 * 60000 + i * 1000) });
+  }
+  return out;
+}
+
 // feed posts everything and returns how many reports were acknowledged.
 export async function feed(base, secret) {
   const all = reports();
-  let acked = 0;
+  // First, so that the violations it adds are the oldest ones.
+  const awk = await post(base, secret, JSON.stringify({ events: awkward() }));
+  let acked = awk.results.length;
   for (let i = 0; i < all.length; i += 40) {
     const ans = await post(base, secret, JSON.stringify({ events: all.slice(i, i + 40) }));
     acked += ans.results.length;
