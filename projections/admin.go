@@ -116,15 +116,17 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 	// an open one holds back every consumer (design.md). Name it; else name
 	// the process that holds the projection, which is slow or frozen.
 	var holder string
+	looked := false
 	for i, s := range out {
 		if s.State != "lagging" || s.LastError != "" {
 			continue
 		}
-		if holder == "" {
+		if !looked { // once per call: it is the cluster's, not the projection's
 			var err error
 			if holder, err = p.oldestTransaction(ctx); err != nil {
 				return nil, err
 			}
+			looked = true
 		}
 		if holder != "" {
 			out[i].LastError = holder

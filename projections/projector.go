@@ -109,12 +109,16 @@ func NewProjector(pool *pgxpool.Pool, r *rules.Rules, log *logrus.Logger, opts O
 // a consumer group's position row is locked while a batch is applied, so
 // each event is applied once per projection.
 func (p *Projector) Run(ctx context.Context) error {
+	// The presence is held until Run returns, whatever ends it: held until
+	// ctx ended, a Run failing early waited for it for ever, its locks
+	// telling every node the projections were projected.
+	presenceCtx, letGo := context.WithCancel(ctx)
 	present := make(chan struct{})
 	go func() {
 		defer close(present)
-		p.holdPresence(ctx)
+		p.holdPresence(presenceCtx)
 	}()
-	defer func() { <-present }()
+	defer func() { letGo(); <-present }()
 	wlog := logrusAdapter{e: p.log.WithField("component", "projector"), stopping: func() bool { return ctx.Err() != nil }}
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wlog)
 	if err != nil {

@@ -342,3 +342,24 @@ func TestStatesNameTheProcessThatLags(t *testing.T) {
 	}
 	t.Fatal("no current_status state")
 }
+
+// Run returns its error while its context is still live: it waited for its
+// presence to be let go, which only the context's end did, so a projector
+// failing at start hung, its locks telling every node it projected.
+func TestRunReturnsItsError(t *testing.T) {
+	t.Parallel()
+	p, pool := newQuietProjector(t)
+	if _, err := pool.Exec(context.Background(), `DROP TABLE projection_status CASCADE`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Run returned no error without projection_status")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run has not returned its error 20 s on")
+	}
+}

@@ -65,7 +65,7 @@ func (r *Reader) rulesOf(ctx context.Context, projection string) (*rules.Rules, 
 		return r.rules, r.rules.Version, nil
 	case err != nil:
 		return nil, "", err
-	case j.document == "" || j.is(r.rules):
+	case j.document == "" || j.sameRules(r.rules):
 		return r.rules, j.version, nil
 	}
 	r.mu.Lock()
