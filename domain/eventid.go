@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -48,43 +47,37 @@ func jsonEventID(r *reportFields, messageID, header string, index, n int, raw []
 // every later report of the message a duplicate, acknowledged and lost,
 // header and signed webhook-id notwithstanding.
 func (r *reportFields) eventIDField(messageID string) string {
-	ofMessage := r.messageIDs(messageID)
-	var candidates []string
-	add := func(f *reportFields, keys []string) {
-		if f == nil {
-			return
+	for _, f := range []struct {
+		fields *reportFields
+		keys   []string
+	}{{r, eventIDKeys[:1]}, {r.envelope, eventIDKeys[:1]}, {r.envelope, eventIDKeys[1:]}, {r, eventIDKeys[1:]}} {
+		if f.fields == nil {
+			continue
 		}
-		if id, _, _ := f.text(keys, trimID); id != "" {
-			candidates = append(candidates, id)
-		}
-	}
-	add(r, eventIDKeys[:1])
-	add(r.envelope, eventIDKeys[:1])
-	add(r.envelope, eventIDKeys[1:])
-	add(r, eventIDKeys[1:])
-	for _, id := range candidates {
-		if !slices.ContainsFunc(ofMessage, func(m string) bool { return strings.EqualFold(m, id) }) {
+		if id, _, _ := f.fields.text(f.keys, trimID); id != "" && !r.namesMessage(id, messageID) {
 			return id
 		}
 	}
 	return ""
 }
 
-// messageIDs are every ID the report gives its message: messageID and each
-// message-ID field of the report and its envelope.
-func (r *reportFields) messageIDs(messageID string) []string {
-	ids := []string{messageID}
+// namesMessage reports whether id is one of the IDs the report gives its
+// message: messageID, or a message-ID field of the report or its envelope.
+func (r *reportFields) namesMessage(id, messageID string) bool {
+	if strings.EqualFold(id, messageID) {
+		return true
+	}
 	for _, f := range []*reportFields{r, r.envelope} {
 		if f == nil {
 			continue
 		}
 		for _, k := range messageIDKeys {
-			if id, _, _ := f.text([]string{k}, trimID); id != "" {
-				ids = append(ids, id)
+			if v, _, _ := f.text([]string{k}, trimID); v != "" && strings.EqualFold(v, id) {
+				return true
 			}
 		}
 	}
-	return ids
+	return false
 }
 
 // headerEventID derives the event ID from the request header. The header

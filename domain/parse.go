@@ -17,6 +17,10 @@ type Request struct {
 	ContentType   string    // may be empty; "text/plain" bodies are receipt text (unless they are a JSON object or array)
 	EventIDHeader string    // X-CXone-Event-Id, else webhook-id header; may be empty
 	ReceivedAt    time.Time // set on every event's ReceivedAt, and OccurredAt fallback
+
+	// deep says the body nests deeper than maxJSONDepth somewhere, so each
+	// report's own depth must be checked (parseJSONBody sets it).
+	deep bool
 }
 
 // maxJSONDepth bounds a report's JSON nesting. A real report is three
@@ -217,9 +221,13 @@ func receiptEvent(rc Receipt, receivedAt time.Time) StatusReceived {
 }
 
 func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
-	if jsonTooDeep(body, maxBodyDepth) {
-		return nil, &ParseError{Index: bodyLevel, Reason: fmt.Sprintf("JSON nested deeper than %d levels in a report", maxJSONDepth)}
+	depth := jsonDepth(body, maxBodyDepth)
+	if depth > maxBodyDepth {
+		return nil, &ParseError{Index: bodyLevel, Reason: fmt.Sprintf("JSON nested deeper than %d levels (a report may nest %d)", maxBodyDepth, maxJSONDepth)}
 	}
+	// A report is never deeper than its body: most bodies need no second
+	// scan, report by report.
+	req.deep = depth > maxJSONDepth
 	// Validate once; from here the body is split by hand (jsonsplit.go).
 	if !json.Valid(body) {
 		var v any
@@ -336,7 +344,7 @@ var (
 // The receipt fills only what the JSON leaves out.
 func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusReceived, error) {
 	e := StatusReceived{ReceivedAt: req.ReceivedAt, Format: FormatJSON}
-	if jsonTooDeep(raw, maxJSONDepth) {
+	if req.deep && jsonDepth(raw, maxJSONDepth) > maxJSONDepth {
 		return e, &ParseError{Index: index, Reason: fmt.Sprintf("JSON nested deeper than %d levels in a report", maxJSONDepth)}
 	}
 	r := reportFields{m: m, index: index}
@@ -586,10 +594,11 @@ func isTextPlain(contentType string) bool {
 	return strings.EqualFold(strings.TrimSpace(mt), "text/plain")
 }
 
-// jsonTooDeep reports whether b nests arrays or objects deeper than limit.
-// It only has to be right for valid JSON; the decoder refuses the rest.
-func jsonTooDeep(b []byte, limit int) bool {
-	depth := 0
+// jsonDepth is how deep b nests arrays and objects, counted up to limit+1
+// (it stops there). It only has to be right for valid JSON; the decoder
+// refuses the rest.
+func jsonDepth(b []byte, limit int) int {
+	depth, deepest := 0, 0
 	inString, escaped := false, false
 	for _, c := range b {
 		if inString {
@@ -607,14 +616,16 @@ func jsonTooDeep(b []byte, limit int) bool {
 		case '"':
 			inString = true
 		case '{', '[':
-			if depth++; depth > limit {
-				return true
+			if depth++; depth > deepest {
+				if deepest = depth; deepest > limit {
+					return deepest
+				}
 			}
 		case '}', ']':
 			depth--
 		}
 	}
-	return false
+	return deepest
 }
 
 func jsonSyntaxError(err error) *ParseError {

@@ -548,13 +548,13 @@ func TestParseErrors(t *testing.T) {
 		{name: "second receipt of a text body, malformed", index: 1, body: "id:r1 stat:DELIVRD\nid:m\xff stat:DELIVRD", field: "id", is: ErrNoMessageID},
 		{name: "receipt string without an id", index: 1, body: `[{"messageId":"a"},"sub:001 stat:DELIVRD err:000"]`, field: "id", is: ErrNoMessageID},
 		{name: "report a number", index: 0, body: `[7]`, reason: "JSON number"},
-		{name: "10000 brackets", index: bodyLevel, body: strings.Repeat("[", 10000), reason: "nested deeper than 32"},
-		{name: "10000 objects", index: bodyLevel, body: strings.Repeat(`{"a":`, 10000), reason: "nested deeper than 32"},
+		{name: "10000 brackets", index: bodyLevel, body: strings.Repeat("[", 10000), reason: "nested deeper than 128"},
+		{name: "10000 objects", index: bodyLevel, body: strings.Repeat(`{"a":`, 10000), reason: "nested deeper than 128"},
 		{name: "33 levels", index: 0, body: `{"messageId":"m","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`, reason: "nested deeper than 32"},
 		// A report's depth is its own, wherever it sits.
 		{name: "33 levels in a batch", index: 1, body: `[{"messageId":"a"},{"messageId":"m","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}]`, reason: "nested deeper than 32"},
 		{name: "33 levels in events", index: 1, body: `{"events":[{"messageId":"a"},{"messageId":"m","x":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}]}`, reason: "nested deeper than 32"},
-		{name: "129 levels in all", index: bodyLevel, body: `{"events":[{"messageId":"m","x":` + strings.Repeat("[", 126) + strings.Repeat("]", 126) + `}]}`, reason: "nested deeper than 32"},
+		{name: "129 levels in all", index: bodyLevel, body: `{"events":[{"messageId":"m","x":` + strings.Repeat("[", 126) + strings.Repeat("]", 126) + `}]}`, reason: "nested deeper than 128"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
