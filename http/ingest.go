@@ -287,7 +287,8 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 			// to give up.
 			body = brotli.NewReader(body)
 		}
-		body = &inflateLimit{r: body, left: limit, limit: limit}
+		// What each coding inflates to is held to the body's limit too.
+		body = http.MaxBytesReader(w, io.NopCloser(body), limit)
 	}
 	out, err := readAll(body, 512)
 	if err != nil {
@@ -322,28 +323,6 @@ func contentCodings(encoding string) ([]string, error) {
 			" codings; at most "+itoa(maxCodings)+" are undone")
 	}
 	return codings, nil
-}
-
-// inflateLimit fails with *http.MaxBytesError once r gives more than limit
-// bytes: what one coding inflates to is held to the body's limit, as the
-// body itself is.
-type inflateLimit struct {
-	r           io.Reader
-	left, limit int64
-}
-
-func (l *inflateLimit) Read(p []byte) (int, error) {
-	if l.left < 0 {
-		return 0, &http.MaxBytesError{Limit: l.limit}
-	}
-	if int64(len(p)) > l.left+1 {
-		p = p[:l.left+1]
-	}
-	n, err := l.r.Read(p)
-	if l.left -= int64(n); l.left < 0 {
-		return n + int(l.left), &http.MaxBytesError{Limit: l.limit}
-	}
-	return n, err
 }
 
 // encodingError is err from reading an encoded body: the body's limit
