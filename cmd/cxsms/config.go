@@ -118,8 +118,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	return cfg, nil
 }
 
-// readDotEnv reads a .env file by the rule docker compose and most dotenv
-// tools read it by, which scripts/run.sh follows too: in an unquoted value,
+// readDotEnv reads a .env file by the rule scripts/run.sh follows too (and
+// that .env templates assume, though godotenv and compose-go read the
+// first case otherwise): in an unquoted value,
 // # starts a comment only where whitespace precedes it, so "KEY= # fill me"
 // is blank and "KEY=#Zq9" is "#Zq9". godotenv (v1.5) drops the whitespace
 // after = before it looks, and kept "# fill me" as the value: with

@@ -1056,9 +1056,13 @@ func TestPortTakenSaidAlone(t *testing.T) {
 	}
 	defer taken.Close()
 	port := strconv.Itoa(taken.Addr().(*net.TCPAddr).Port)
-	dbURL := pgtest.URL(t)
-	for _, cmd := range []string{"serve", "project"} {
-		t.Run(cmd, func(t *testing.T) {
+	// A healthy database, and one that cannot be reached: reaching it
+	// first would fail or warn before the port is looked at.
+	dbURLs := map[string]string{"up": pgtest.URL(t), "down": "postgres://127.0.0.1:1/none?connect_timeout=1"}
+	for _, name := range []string{"serve/up", "project/up", "serve/down", "project/down"} {
+		cmd, db, _ := strings.Cut(name, "/")
+		dbURL := dbURLs[db]
+		t.Run(name, func(t *testing.T) {
 			env := map[string]string{"PORT": port, "DATABASE_URL": dbURL, "WEBHOOK_SECRET": testWebhookSecret, "LOG_LEVEL": "info"}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
