@@ -1647,18 +1647,32 @@ func TestReadModelOfAnEarlierReleaseIsRebuilt(t *testing.T) {
 	logStream(t, store, []domain.StatusReceived{e}, 1)
 	p, stop := startProjector(t, pool)
 	waitCaughtUp(t, p)
-	stop()
 	// What the earlier release left: its regions, and its rebuild's record
 	// (the same rules, no schema).
 	if _, err := pool.Exec(ctx, `UPDATE current_status SET region = 'UNKNOWN';
 		UPDATE projection_status SET built_by_schema = 0, rebuilt_at = now()`); err != nil {
 		t.Fatal(err)
 	}
-	// A process of this release already running refuses to fold into it.
-	other := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{})
-	if s, _ := stateOf(t, other, "current_status.v1"); s.RulesVersion != rules.Default().Version {
-		t.Errorf("rulesVersion %q while the rebuild is due, want the rules it was built under, %q", s.RulesVersion, rules.Default().Version)
+	// A process of this release already running refuses to fold into it,
+	// and answers still name the rules it was built under.
+	logStream(t, store, []domain.StatusReceived{sr("later", "e1", domain.StatusSent, "ORANGE", time.Now().UTC())}, 1)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		s, _ := stateOf(t, p, "current_status.v1")
+		if strings.Contains(s.LastError, "earlier release") {
+			if s.RulesVersion != rules.Default().Version {
+				t.Errorf("rulesVersion %q while the rebuild is due, want the rules it was built under, %q", s.RulesVersion, rules.Default().Version)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("current_status = %+v 30 s on, want it refused as built by an earlier release", s)
+		}
 	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM current_status WHERE message_id = 'later'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d rows (%v): a report was folded into an earlier release's read model", n, err)
+	}
+	stop()
 	_, stop = startProjector(t, pool)
 	defer stop()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
