@@ -171,13 +171,20 @@ func receiptReports(req *Request, text string, raw json.RawMessage, index, n int
 	return out, nil
 }
 
-// splitReceipts splits receipt text into its receipts, one per line. A
-// receipt's text: holds the start of the SMS, which may hold line breaks
-// and even "id:" ("Hello\nid:4821 is your code"), so a line starts the next
-// receipt only when it is one whole (it starts with id: and has a stat:)
-// and the receipt before it is whole too (it has its stat:). Lines may end
-// in \r\n, \n or \r; blank lines are dropped. One receipt, the usual body,
-// comes back as one part.
+// splitReceipts splits receipt text into its receipts: one per line, or
+// one after another on a line, each ended by the NULs of a C string or by a
+// space. A receipt's text: holds the start of the SMS, which may hold line
+// breaks and even "id:" ("Hello\nid:4821 is your code"), so a piece starts
+// the next receipt only when it is one whole (it starts with id: and has a
+// stat:) and the receipt before it is whole too (it has its stat:). On one
+// line, a space-separated "id:" inside the text: is the SMS's, not a new
+// receipt; after a NUL the text has ended. Lines may end in \r\n, \n or
+// \r; blank lines are dropped. One receipt, the usual body, comes back as
+// one part.
+//
+// Two receipts on one line, after a NUL ("...text:hi\x00id:2 stat:...")
+// or a space, were read as one: the second's id: a repeat, ignored, and its
+// report acknowledged and never stored.
 func splitReceipts(text string) []string {
 	lines := strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' })
 	var parts []string
@@ -186,15 +193,43 @@ func splitReceipts(text string) []string {
 		if strings.Trim(line, " \t\x00") == "" {
 			continue
 		}
-		start := strings.TrimLeft(line, " \t\x00")
-		if len(parts) == 0 || complete && len(start) >= 3 && strings.EqualFold(start[:3], "id:") && hasStat(line) {
-			parts = append(parts, line)
-		} else {
-			parts[len(parts)-1] += "\n" + line
+		for k, piece := range receiptPieces(line) {
+			var last receiptField
+			if len(parts) > 0 {
+				_, _, last, _ = scanReceipt(parts[len(parts)-1])
+			}
+			start := strings.TrimLeft(piece, " \t\x00")
+			starts := len(parts) == 0 ||
+				complete && len(start) >= 3 && strings.EqualFold(start[:3], "id:") && hasStat(piece) &&
+					(k == 0 || last != rfText || strings.HasSuffix(parts[len(parts)-1], "\x00"))
+			switch {
+			case starts:
+				parts = append(parts, piece)
+			case k == 0:
+				parts[len(parts)-1] += "\n" + piece
+			default: // the rest of its line, separators kept
+				parts[len(parts)-1] += piece
+			}
+			complete = hasStat(parts[len(parts)-1])
 		}
-		complete = hasStat(parts[len(parts)-1])
 	}
 	return parts
+}
+
+// receiptPieces cuts a line before every "id:" that follows a separator
+// (receiptSep), keeping the separators at the end of the piece before:
+// the places where another receipt may start. Joined, the pieces are the
+// line.
+func receiptPieces(line string) []string {
+	var pieces []string
+	from := 0
+	for i := 1; i+3 <= len(line); i++ {
+		if isReceiptSep(line[i-1]) && !isReceiptSep(line[i]) && strings.EqualFold(line[i:i+3], "id:") {
+			pieces = append(pieces, line[from:i])
+			from = i
+		}
+	}
+	return append(pieces, line[from:])
 }
 
 // hasStat reports whether receipt text has a stat: field.

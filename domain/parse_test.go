@@ -178,6 +178,41 @@ func TestParseShapes(t *testing.T) {
 			},
 		},
 		{
+			// A tester's gateway wrote its receipts as C strings, one
+			// after another: the second was read as a repeated id: of
+			// the first, acknowledged and never stored.
+			name:        "receipts one after another, each ended by a NUL",
+			body:        "id:N1 stat:DELIVRD done date:2405060701 text:hi\x00id:N2 stat:UNDELIV done date:2405060702 text:yo\x00",
+			contentType: "text/plain",
+			want: []wantEvent{
+				{id: "N1", status: "DELIVERED", raw: "DELIVRD", at: "2024-05-06T07:01:00Z", format: FormatSMPPReceipt},
+				{id: "N2", status: "UNDELIVERED", raw: "UNDELIV", at: "2024-05-06T07:02:00Z", format: FormatSMPPReceipt},
+			},
+		},
+		{
+			name:        "receipts one after another on a line, split by spaces or NULs",
+			body:        "id:S1 sub:001 stat:DELIVRD err:000 id:S2 stat:UNDELIV err:001\x00\x00id:S3 stat:EXPIRED text:x",
+			contentType: "text/plain",
+			want: []wantEvent{
+				{id: "S1", status: "DELIVERED", raw: "DELIVRD", err: "000", format: FormatSMPPReceipt},
+				{id: "S2", status: "UNDELIVERED", raw: "UNDELIV", err: "001", format: FormatSMPPReceipt},
+				{id: "S3", status: "EXPIRED", raw: "EXPIRED", format: FormatSMPPReceipt},
+			},
+		},
+		{
+			// After a space, "id: ... stat:" inside text: is the SMS's.
+			name:        "an id: and a stat: inside a receipt's text",
+			body:        "id:T1 stat:DELIVRD err:000 text:your id:42 stat:ok",
+			contentType: "text/plain",
+			want:        []wantEvent{{id: "T1", status: "DELIVERED", raw: "DELIVRD", err: "000", format: FormatSMPPReceipt}},
+		},
+		{
+			name:        "NULs between the fields of one receipt",
+			body:        "id:F1\x00sub:001\x00stat:DELIVRD\x00err:000\x00",
+			contentType: "text/plain",
+			want:        []wantEvent{{id: "F1", status: "DELIVERED", raw: "DELIVRD", err: "000", format: FormatSMPPReceipt}},
+		},
+		{
 			// A receipt's text: holds the SMS's first characters, line
 			// breaks and "id:" included: one receipt, not a second one.
 			name:        "a line break in a receipt's text",

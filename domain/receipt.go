@@ -80,10 +80,14 @@ var receiptFieldNames = []struct {
 // twice. So "text:your id: 42" cannot replace the id, while a vendor's empty
 // "text: stat:DELIVRD" still yields the status.
 func parseReceipt(s string) (Receipt, int, error) {
+	rc, found, _, err := scanReceipt(s)
+	return rc, found, err
+}
+
+// scanReceipt is parseReceipt that also says which field the text ends in.
+func scanReceipt(s string) (rc Receipt, found int, last receiptField, err error) {
 	s = trimReceipt(s)
-	var rc Receipt
 	var seen [rfVendor]bool
-	found := 0
 	cur, curName, valAt := rfNone, "", 0
 	for i := 0; i < len(s); i++ {
 		if isReceiptSep(s[i]) || i > 0 && !isReceiptSep(s[i-1]) {
@@ -111,15 +115,15 @@ func parseReceipt(s string) (Receipt, int, error) {
 
 	switch id, err := checkID(rc.ID, maxMessageIDLen); {
 	case !seen[rfID]:
-		return rc, found, &ParseError{Field: "id", Reason: "is missing", Err: ErrNoMessageID}
+		return rc, found, cur, &ParseError{Field: "id", Reason: "is missing", Err: ErrNoMessageID}
 	case rc.ID == "":
-		return rc, found, &ParseError{Field: "id", Reason: "is empty", Err: ErrNoMessageID}
+		return rc, found, cur, &ParseError{Field: "id", Reason: "is empty", Err: ErrNoMessageID}
 	case err != nil:
 		rc.ID = ""
-		return rc, found, &ParseError{Field: "id", Reason: err.Error(), Err: ErrNoMessageID}
+		return rc, found, cur, &ParseError{Field: "id", Reason: err.Error(), Err: ErrNoMessageID}
 	default:
 		rc.ID = id
-		return rc, found, nil
+		return rc, found, cur, nil
 	}
 }
 
