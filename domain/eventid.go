@@ -23,7 +23,7 @@ func jsonEventID(r *reportFields, messageID, header string, index, n int, raw []
 			return id, nil
 		}
 	}
-	if id := headerEventID(header, index, n); id != "" {
+	if id := headerEventID(header, index, n); id != "" && !r.namesMessage(trimID(header), messageID) {
 		return id, nil
 	}
 	canonical, err := canonicalJSON(raw)
@@ -80,10 +80,14 @@ func (r *reportFields) namesMessage(id, messageID string) bool {
 	return false
 }
 
-// headerEventID derives the event ID from the request header. The header
-// names the delivery, not a report, so in a batch each report adds its index:
-// otherwise the second report of a batch would be taken for a duplicate of
-// the first whenever two share a message ID.
+// headerEventID derives the event ID from the request header. A header that
+// holds the report's message ID names the message, not an event, as an
+// event-ID field that does (eventIDField): callers pass it over, or every
+// later report of the message would be a duplicate, acknowledged and lost.
+//
+// The header names the delivery, not a report, so in a batch each report
+// adds its index: otherwise the second report of a batch would be taken for
+// a duplicate of the first whenever two share a message ID.
 // An unusable header ID ("" back) leaves the content to name the report, as
 // in jsonEventID.
 func headerEventID(header string, index, n int) string {

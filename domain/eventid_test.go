@@ -57,6 +57,33 @@ func TestEventIDSources(t *testing.T) {
 	}
 }
 
+// A header holding the message's own ID names the message, as such a field
+// does: a tester's gateway put the message ID in webhook-id, and every later
+// status of the message was a duplicate, acknowledged and lost.
+func TestHeaderThatIsTheMessageID(t *testing.T) {
+	for _, tt := range []struct{ name, header, first, second string }{
+		{"JSON", "S63", `{"messageId":"S63","status":"SENT"}`, `{"messageId":"S63","status":"DELIVERED"}`},
+		{"JSON, another case", " s63 ", `{"messageId":"S63","status":"SENT"}`, `{"messageId":"S63","status":"DELIVERED"}`},
+		{"JSON, another of the message's IDs", "smpp-1", `{"messageId":"S63","smppMessageId":"smpp-1","status":"SENT"}`, `{"messageId":"S63","smppMessageId":"smpp-1","status":"DELIVERED"}`},
+		{"receipt", "G54", "id:G54 stat:ENROUTE", "id:G54 stat:DELIVRD"},
+		{"receipts of a text body", "g54", "id:G54 stat:ENROUTE\nid:X stat:ENROUTE", "id:G54 stat:DELIVRD\nid:X stat:DELIVRD"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			first, err := parseBody(tt.first, "", tt.header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := parseBody(tt.second, "", tt.header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !contentIDPattern.MatchString(first[0].EventID) || first[0].EventID == second[0].EventID {
+				t.Errorf("event IDs %q and %q: want two content hashes, not the header", first[0].EventID, second[0].EventID)
+			}
+		})
+	}
+}
+
 var contentIDPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 // contentIDs parses body at a given time and returns its event IDs, all of

@@ -154,12 +154,12 @@ func receiptReports(req *Request, text string, raw json.RawMessage, index, n int
 		switch {
 		case len(parts) == 1:
 			e.Raw = raw
-			if e.EventID = headerEventID(req.EventIDHeader, max(index, 0), n); e.EventID == "" {
+			if e.EventID = receiptHeaderEventID(req.EventIDHeader, rc.ID, max(index, 0), n); e.EventID == "" {
 				e.EventID = receiptEventID(text)
 			}
 		case index < 0: // the receipts of a text body
 			e.Raw = jsonString([]byte(part))
-			if e.EventID = headerEventID(req.EventIDHeader, k, len(parts)); e.EventID == "" {
+			if e.EventID = receiptHeaderEventID(req.EventIDHeader, rc.ID, k, len(parts)); e.EventID == "" {
 				e.EventID = receiptEventID(part)
 			}
 		default: // the receipts of one string in an array: the header's ID names the string
@@ -169,6 +169,15 @@ func receiptReports(req *Request, text string, raw json.RawMessage, index, n int
 		out[k] = e
 	}
 	return out, nil
+}
+
+// receiptHeaderEventID is headerEventID for a receipt, "" when the header
+// holds the receipt's id: (see headerEventID).
+func receiptHeaderEventID(header, messageID string, index, n int) string {
+	if strings.EqualFold(trimID(header), messageID) {
+		return ""
+	}
+	return headerEventID(header, index, n)
 }
 
 // splitReceipts splits receipt text into its receipts: one per line, or
