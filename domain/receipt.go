@@ -203,11 +203,19 @@ func trimReceipt(s string) string {
 // (tenths of a second, then the offset from UTC in quarter hours and its
 // sign). All zeros, a relative time, or anything else gives the zero time.
 // Two-digit years are 20YY: receipts describe messages sent this century.
+// Twelve digits that are no YYMMDDhhmmss are read as YYYYMMDDhhmm, which
+// some SMSCs write: "202405060701" lost the carrier's time.
 func parseReceiptDate(v string) time.Time {
+	if len(v) == 12 {
+		if t := parseReceiptDate("20" + v); !t.IsZero() || strings.Trim(v, "0") == "" {
+			return t
+		}
+		return parseReceiptDate(v + "00")
+	}
 	offset := time.Duration(0)
 	tenths := 0
 	switch len(v) {
-	case 10, 12, 14:
+	case 10, 14:
 	case 16:
 		quarters, ok := receiptDigits(v[13:15])
 		if !ok || quarters > 56 {
