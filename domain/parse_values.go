@@ -177,6 +177,10 @@ func parseUnix(s string) (time.Time, error) {
 		}
 		return time.Unix(n, 0), nil
 	}
+	if whole, frac, ok := strings.Cut(s, "."); ok && len(whole) <= 18 && whole != "" && frac != "" &&
+		strings.Trim(whole+frac, "0123456789") == "" {
+		return unixDecimal(whole, frac)
+	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || f <= 0 || f >= 1e19 {
 		return time.Time{}, errors.New("unix time out of range")
@@ -191,4 +195,31 @@ func parseUnix(s string) (time.Time, error) {
 		f *= 1e9
 	}
 	return time.Unix(0, int64(f)), nil
+}
+
+// unixDecimal reads a Unix time written whole.frac, in the unit its whole
+// part's size gives, to the nanosecond: through a float, "1714978800.123"
+// came back as .122999 seconds.
+func unixDecimal(whole, frac string) (time.Time, error) {
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return time.Time{}, err
+	}
+	// nanos reads the first digits of frac as a count of nanoseconds, the
+	// fraction of a unit of that many nanoseconds; what lies below a
+	// nanosecond is dropped.
+	nanos := func(digits int) time.Duration {
+		f := (frac + "000000000")[:digits]
+		v, _ := strconv.ParseInt(f, 10, 64) // digits only, at most 9
+		return time.Duration(v)
+	}
+	switch {
+	case n >= unixNanosFrom:
+		return time.Unix(0, n), nil
+	case n >= unixMicrosFrom:
+		return time.UnixMicro(n).Add(nanos(3)), nil
+	case n >= unixMillisFrom:
+		return time.UnixMilli(n).Add(nanos(6)), nil
+	}
+	return time.Unix(n, int64(nanos(9))), nil
 }
