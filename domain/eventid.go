@@ -122,8 +122,8 @@ func receiptEventID(text string) string {
 	return contentEventID([]byte(strings.Trim(text, receiptPadding)))
 }
 
-// canonicalJSON re-encodes a JSON value with sorted keys and no whitespace,
-// numbers kept as written, so a sender that reorders keys or reindents on a
+// canonicalJSON re-encodes a JSON value with sorted keys, no whitespace and
+// numbers in one notation, so a sender that reorders keys or reindents on a
 // retry still produces the same content ID.
 //
 // A receipt text inside (short_message, receipt...) counts without the
@@ -143,7 +143,73 @@ func canonicalJSON(raw []byte) ([]byte, error) {
 			trimReceipts(payload)
 		}
 	}
-	return json.Marshal(v)
+	return json.Marshal(canonicalNumbers(v))
+}
+
+// canonicalNumbers writes every number in v one way (canonicalNumber): a
+// retry through another JSON library wrote 0.0089 as 8.9e-3 or 0.00890,
+// and each was stored as a new event.
+func canonicalNumbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		return json.Number(canonicalNumber(string(v)))
+	case map[string]any:
+		for k, e := range v {
+			v[k] = canonicalNumbers(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = canonicalNumbers(e)
+		}
+	}
+	return v
+}
+
+// canonicalNumber writes a JSON number in plain decimal, without an
+// exponent, leading zeros or trailing fractional zeros: 8.9e-3, 0.00890 and
+// 0.0089 all become 0.0089, 1.7e3 and 1700.0 become 1700. It is exact (no
+// float), so two different numbers never meet. A number whose plain form
+// would run past 40 zeros keeps its text as written.
+func canonicalNumber(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	mant, exp := strings.TrimPrefix(s, "-"), 0
+	if i := strings.IndexAny(mant, "eE"); i >= 0 {
+		e, err := strconv.Atoi(strings.TrimPrefix(mant[i+1:], "+"))
+		if err != nil {
+			return s
+		}
+		mant, exp = mant[:i], e
+	}
+	whole, frac, _ := strings.Cut(mant, ".")
+	digits := whole + frac
+	exp -= len(frac) // the value is digits × 10^exp
+	digits = strings.TrimLeft(digits, "0")
+	if digits == "" {
+		return "0"
+	}
+	trimmed := strings.TrimRight(digits, "0")
+	exp += len(digits) - len(trimmed)
+	digits = trimmed
+	const maxZeros = 40
+	var out string
+	switch point := len(digits) + exp; {
+	case exp >= 0:
+		if exp > maxZeros {
+			return s
+		}
+		out = digits + strings.Repeat("0", exp)
+	case point > 0:
+		out = digits[:point] + "." + digits[point:]
+	default:
+		if -point > maxZeros {
+			return s
+		}
+		out = "0." + strings.Repeat("0", -point) + digits
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
 }
 
 // trimReceipts trims the receipt texts among report's members.

@@ -130,7 +130,13 @@ func TestContentEventID(t *testing.T) {
 
 	differ(report, `{"messageId":"m","status":"UNDELIVERED","timestamp":"2024-05-06T07:00:00Z","price":0.0075}`)
 	differ(report, `{"messageId":"m","status":"DELIVERED","timestamp":"2024-05-06T07:00:01Z","price":0.0075}`)
-	differ(report, `{"messageId":"m","status":"DELIVERED","timestamp":"2024-05-06T07:00:00Z","price":0.00750}`)
+	// A number is the same number however it is written: a retry through
+	// another JSON library wrote 0.0075 as 7.5e-3 or 0.00750.
+	for _, price := range []string{"0.00750", "7.5e-3", "75E-4", "0.0075e0", "7.50e-3"} {
+		same(report, `{"messageId":"m","status":"DELIVERED","timestamp":"2024-05-06T07:00:00Z","price":`+price+`}`)
+	}
+	differ(report, `{"messageId":"m","status":"DELIVERED","timestamp":"2024-05-06T07:00:00Z","price":0.00751}`)
+	differ(report, `{"messageId":"m","status":"DELIVERED","timestamp":"2024-05-06T07:00:00Z","price":"0.00750"}`)
 	differ("id:1 stat:DELIVRD", "id:1 stat:UNDELIV")
 
 	// An envelope names its event type too; two types are two events.
@@ -147,14 +153,33 @@ func TestContentEventID(t *testing.T) {
 // The content ID is part of the stored idempotency key, so it must not change
 // between releases: a changed hash would store every redelivery again.
 func TestContentEventIDIsStable(t *testing.T) {
+	// Numbers were hashed as written until 1.50 and 1.5 were made one
+	// (canonicalNumber); a report stored before with a number in another
+	// notation and redelivered after is stored once more.
 	ids := contentIDs(t, `{"status":"SENT","messageId":"m","n":1.50}`, parseReceivedAt)
-	// sha256 of {"messageId":"m","n":1.50,"status":"SENT"}
-	if want := "sha256:38b224286abf9a8762e3a0baad04846085f6d299c26d516e663bda418b2d870f"; ids[0] != want {
+	// sha256 of {"messageId":"m","n":1.5,"status":"SENT"}
+	if want := "sha256:5c078b40b2ef1fc27cdc52f588f7a15fbacc93caee6c48a4847dd70ed1572624"; ids[0] != want {
 		t.Errorf("EventID = %s, want %s", ids[0], want)
 	}
 	ids = contentIDs(t, "  id:1 stat:DELIVRD\x00", parseReceivedAt)
 	// sha256 of id:1 stat:DELIVRD
 	if want := "sha256:c7c6eef444028d776df410d6ee23ace1d99e6139eb7243b0578ed8526105ca25"; ids[0] != want {
 		t.Errorf("EventID = %s, want %s", ids[0], want)
+	}
+}
+
+func TestCanonicalNumber(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"0", "0"}, {"-0", "0"}, {"0.000", "0"}, {"0e5", "0"},
+		{"12", "12"}, {"12.0", "12"}, {"1200", "1200"}, {"1.2e3", "1200"}, {"12E+2", "1200"},
+		{"0.0089", "0.0089"}, {"0.00890", "0.0089"}, {"8.9e-3", "0.0089"}, {"89e-4", "0.0089"},
+		{"-1.50", "-1.5"}, {"1714978800", "1714978800"}, {"1.7149788e9", "1714978800"},
+		{"123456789012345678901234567890", "123456789012345678901234567890"},
+		{"1e40", "10000000000000000000000000000000000000000"},
+		{"1e41", "1e41"}, {"1e-50", "1e-50"}, {"1e99999999999999999999", "1e99999999999999999999"},
+	} {
+		if got := canonicalNumber(tt.in); got != tt.want {
+			t.Errorf("canonicalNumber(%s) = %s, want %s", tt.in, got, tt.want)
+		}
 	}
 }
