@@ -481,8 +481,12 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 	e.Recipient, _, _ = r.orEnvelope(recipientKeys, normField)
 	e.Currency, _, _ = r.orEnvelope(currencyKey, normFieldUpper)
 	if price, _, _ := r.orEnvelope(priceKey, normField); price != "" {
-		if p, err := parsePrice(price); err == nil { // "N/A", "$0.01": no price
-			e.Price = &p
+		amount, currency := splitPrice(price)
+		if p, err := parsePrice(amount); err == nil && (currency == "" || e.Currency == "" || currency == e.Currency) {
+			e.Price = &p // "N/A", or "€0.05" in USD: no price
+			if e.Currency == "" {
+				e.Currency = currency
+			}
 		}
 	}
 

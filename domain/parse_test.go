@@ -459,8 +459,20 @@ func TestParsePrice(t *testing.T) {
 		{`null`, "-"},
 		{`""`, "-"},
 		{`"abc"`, "-"}, // unreadable: no price, the raw keeps it
-		{`"$0.01"`, "-"},
-		{`"1,5"`, "-"},
+		// Written as people write prices: dropped, they left the rate
+		// card's estimate in the carrier's cost.
+		{`"$0.01"`, "0.010000"},
+		{`"0.0500 USD"`, "0.050000"},
+		{`"usd 0.05"`, "0.050000"},
+		{`"0.05USD"`, "0.050000"},
+		{`"1,5"`, "1.500000"},
+		{`"0,050"`, "0.050000"},
+		{`"$ 0,05"`, "0.050000"},
+		{`"1,000"`, "-"},   // a thousand, or one?
+		{`"1,000.5"`, "-"}, // grouped thousands: not a price SMS costs
+		{`"€0.05"`, "-"},   // euros, in a report in US dollars
+		{`"0.05 EUR"`, "-"},
+		{`"N/A"`, "-"},
 		{`1e300`, "-"},
 		{`{"amount":1}`, "-"},
 		{`true`, "-"},
@@ -787,6 +799,27 @@ func TestParseDepthIsPerReport(t *testing.T) {
 		got, err := parseBody(body, "", "")
 		if err != nil || len(got) != 1 || got[0].MessageID != "deep" {
 			t.Errorf("%.40s...: %v, %v; want the report", body, got, err)
+		}
+	}
+}
+
+// A price that names its currency fills a report's missing currency field.
+func TestPriceNamesItsCurrency(t *testing.T) {
+	for _, tt := range []struct{ price, price2, currency string }{
+		{`"€0,05"`, "0.050000", "EUR"},
+		{`"0.05 €"`, "0.050000", "EUR"},
+		{`"£0.04"`, "0.040000", "GBP"},
+		{`"GBP 0.04"`, "0.040000", "GBP"},
+		{`"0.9 inr"`, "0.900000", "INR"},
+		{`"$0.01"`, "0.010000", ""}, // which dollar?
+		{`0.01`, "0.010000", ""},
+	} {
+		got, err := parseBody(`{"messageId":"m","price":`+tt.price+`}`, "", "")
+		if err != nil {
+			t.Fatalf("price %s: %v", tt.price, err)
+		}
+		if got[0].Price == nil || got[0].Price.String() != tt.price2 || got[0].Currency != tt.currency {
+			t.Errorf("price %s: got %v %q, want %s %q", tt.price, got[0].Price, got[0].Currency, tt.price2, tt.currency)
 		}
 	}
 }

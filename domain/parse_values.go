@@ -111,6 +111,56 @@ func parsePrice(s string) (Micros, error) {
 	return ParseMicros(s)
 }
 
+// priceSymbols are the currency signs a price may carry, with the currency
+// each names; "" for a sign several currencies use ($, ¥), which leaves the
+// report's currency field to say which.
+var priceSymbols = []struct{ sign, currency string }{
+	{"$", ""}, {"€", "EUR"}, {"£", "GBP"}, {"₹", "INR"}, {"¥", ""},
+}
+
+// splitPrice takes a price as people write one apart: "$0.05", "0.05 USD",
+// "USD 0.05", "€0,05" give the amount in plain decimal and the currency
+// the text names ("" for none). A price so written was dropped, and the
+// carrier's cost estimated from the rate card, with no word of it. A
+// decimal comma is read as a point unless it could group thousands
+// ("1,000"). Anything else comes back as it was, for parsePrice to refuse.
+func splitPrice(s string) (amount, currency string) {
+	amount = s
+	for _, sym := range priceSymbols {
+		if rest, ok := strings.CutPrefix(amount, sym.sign); ok {
+			amount, currency = rest, sym.currency
+			break
+		}
+		if rest, ok := strings.CutSuffix(amount, sym.sign); ok {
+			amount, currency = rest, sym.currency
+			break
+		}
+	}
+	if currency == "" && len(amount) > 3 {
+		if code := amount[:3]; isCurrencyCode(code) {
+			amount, currency = amount[3:], code
+		} else if code := amount[len(amount)-3:]; isCurrencyCode(code) {
+			amount, currency = amount[:len(amount)-3], code
+		}
+	}
+	amount = strings.TrimSpace(amount)
+	if whole, frac, ok := strings.Cut(amount, ","); ok && !strings.ContainsAny(frac, ",.") &&
+		(len(frac) != 3 || strings.TrimLeft(whole, "+-") == "0") {
+		amount = whole + "." + frac
+	}
+	return amount, strings.ToUpper(currency)
+}
+
+// isCurrencyCode reports an ISO 4217 code's shape: three ASCII letters.
+func isCurrencyCode(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return len(s) == 3
+}
+
 // Unix times are told apart by size: a seconds count passes 1e11 only in the
 // year 5138, so anything larger is milliseconds, then micro- and nanoseconds.
 const (
