@@ -247,6 +247,19 @@ func hasStat(s string) bool {
 	return rc.Stat != ""
 }
 
+// isReport reports whether a JSON object is a report whatever else it holds:
+// it names a message, carries a CXone envelope's payload or a receipt.
+func isReport(m object) bool {
+	for _, keys := range [][]string{messageIDKeys, {"payload"}, receiptKeys} {
+		for _, k := range keys {
+			if _, ok := m.get(k); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // receiptEvent fills the fields a receipt carries. Receipts name no carrier,
 // sender or recipient.
 func receiptEvent(rc Receipt, receivedAt time.Time) StatusReceived {
@@ -292,6 +305,12 @@ func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
 			return nil, jsonSyntaxError(err)
 		}
 		events, ok := top.get("events")
+		if ok && isReport(top) {
+			// A report with a member of its own named events (a
+			// message's event list, say) is a report, not a wrapper:
+			// read as one, its own status was acknowledged and lost.
+			ok = false
+		}
 		if ok && top.repeated("events") {
 			// The last one would win, and the reports of the others be
 			// acknowledged and lost.

@@ -178,6 +178,28 @@ func TestParseShapes(t *testing.T) {
 			},
 		},
 		{
+			// A report's own events member (its message's event list) made
+			// it read as a wrapper: its FAILED was acknowledged and lost.
+			name: "an envelope with a member named events is a report",
+			body: `{"eventType":"messaging.status.update","payload":{"messageId":"R9","status":"FAILED","carrier":"ATT"},"events":[{"messageId":"R9","status":"SENT"}]}`,
+			want: []wantEvent{{id: "R9", status: "FAILED", raw: "FAILED", carrier: "ATT"}},
+		},
+		{
+			name: "a bare report with a member named events is a report",
+			body: `{"messageId":"R8","status":"DELIVERED","events":[{"messageId":"R8-inner","status":"SENT"}]}`,
+			want: []wantEvent{{id: "R8", status: "DELIVERED", raw: "DELIVERED"}},
+		},
+		{
+			name: "a report whose events member is no array",
+			body: `{"messageId":"R7","status":"SENT","events":"none"}`,
+			want: []wantEvent{{id: "R7", status: "SENT", raw: "SENT"}},
+		},
+		{
+			name: "a wrapper with members of its own",
+			body: `{"tenantId":"t1","eventId":"batch-1","events":[{"messageId":"W1","status":"SENT"}]}`,
+			want: []wantEvent{{id: "W1", status: "SENT", raw: "SENT"}},
+		},
+		{
 			// A tester's gateway wrote its receipts as C strings, one
 			// after another: the second was read as a repeated id: of
 			// the first, acknowledged and never stored.
