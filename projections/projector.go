@@ -298,11 +298,12 @@ type judged struct {
 // readModelSchema is the first schema whose releases fold the log as this
 // one does: a read model built by a release before it is rebuilt, even
 // under the same rules. Migration 0007 came with every calling code's
-// country; a read model built before holds UNKNOWN for most of them. It
-// is the schema recorded, not a flag a migration resets: an older
+// country (a read model built before holds UNKNOWN for most of them), 0008
+// with sender numbers read through their separators (one built before
+// holds false violations). It is the schema recorded, not a flag a migration resets: an older
 // release's rebuild that ends after the migration (it began before) left
 // its read model marked fresh, for good.
-const readModelSchema = 7
+const readModelSchema = 8
 
 // nameBeside names these rules for a message that sets them beside r:
 // by version, or, when r has the same version, as another file of it.

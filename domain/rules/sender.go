@@ -148,7 +148,7 @@ func classify(s, region string, short ShortCodeRule) sender {
 			return n
 		}
 	}
-	d, intl := splitIntlPrefix(s, region)
+	d, intl := splitIntlPrefix(withoutSeparators(s), region)
 	if d == "" || strings.Trim(d, "0123456789") != "" {
 		return n
 	}
@@ -182,6 +182,22 @@ func classify(s, region string, short ShortCodeRule) sender {
 		n.national = !nanpDest && isNational(d, home)
 	}
 	return n
+}
+
+// withoutSeparators drops the separators a number is written with ("+1
+// (202) 555-0100"), the ones RegionOf skips in a recipient: a sender so
+// written was a violation, sender_format_unknown, where the same recipient
+// had its country.
+func withoutSeparators(s string) string {
+	if !strings.ContainsAny(s, " -.()") {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(" -.()", r) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // splitIntlPrefix removes the international prefix a sender may be written
@@ -363,7 +379,7 @@ func (cr CountryRule) allowedTypes() string {
 }
 
 func formatReason(s, region string, short ShortCodeRule) string {
-	d, intl := splitIntlPrefix(s, region)
+	d, intl := splitIntlPrefix(withoutSeparators(s), region)
 	if d != "" && strings.Trim(d, "0123456789") == "" {
 		if intl {
 			return fmt.Sprintf("%q has %d digits, too few for an international number", s, len(d))

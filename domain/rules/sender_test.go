@@ -482,3 +482,19 @@ func TestCheckSenderCaribbeanLongCode(t *testing.T) {
 		}
 	}
 }
+
+// A number written with separators is read as a recipient so written is: a
+// tester's formatted senders were all sender_format_unknown violations.
+func TestCheckSenderWrittenWithSeparators(t *testing.T) {
+	checkVerdicts(t, Default(), []verdictCase{
+		{"+1 (202) 555-0100", "US", SenderLongCode, ""},
+		{"+1-202-555-0100", "US", SenderLongCode, ""},
+		{"+1.202.555.0100", "US", SenderLongCode, ""},
+		{"(202) 555-0100", "US", SenderLongCode, ""},
+		{"+1 888 555 0199", "US", SenderTollFree, ""},
+		{"+44 7700 900123", "US", SenderLongCode, RuleLongCodeNotDomestic},
+		{"+1 (202) 555-01", "US", SenderLongCode, RuleLongCodeInvalid},
+		{"+44 7700 900123", "GB", SenderLongCode, ""},
+		{"+1 / 202", "US", SenderUnknown, RuleSenderFormat},
+	})
+}
