@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"regexp"
 	"sort"
@@ -62,8 +63,14 @@ func Parse(data []byte) (*Rules, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	// Whole numbers may be written 20.0 or 2e1 (tools that emit floats
+	// do); the struct's int fields take them as digits.
+	whole, err := json.Marshal(wholeNumbers(tree))
+	if err != nil {
+		return nil, &FieldError{Reason: "cannot encode: " + err.Error()}
+	}
 	var f fileRules
-	if err := json.Unmarshal(data, &f); err != nil {
+	if err := json.Unmarshal(whole, &f); err != nil {
 		// checkShape admits only what Unmarshal accepts; reaching here is a bug.
 		return nil, &FieldError{Reason: "cannot decode: " + err.Error()}
 	}
@@ -78,6 +85,39 @@ func Parse(data []byte) (*Rules, error) {
 		return nil, &FieldError{Reason: "cannot encode: " + err.Error()}
 	}
 	return r, nil
+}
+
+// wholeNumbers rewrites the json.Numbers of a decoded tree that are whole
+// (wholeNumber) as plain digits.
+func wholeNumbers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = wholeNumbers(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = wholeNumbers(e)
+		}
+	case json.Number:
+		if n, ok := wholeNumber(t); ok {
+			return json.Number(strconv.Itoa(n))
+		}
+	}
+	return v
+}
+
+// wholeNumber reads n as a whole number however it is written (20, 20.0,
+// 2e1), within the integers a float64 holds exactly.
+func wholeNumber(n json.Number) (int, bool) {
+	if i, err := strconv.Atoi(n.String()); err == nil {
+		return i, true
+	}
+	f, err := strconv.ParseFloat(n.String(), 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) >= 1<<53 {
+		return 0, false
+	}
+	return int(f), true
 }
 
 // canonicalNumbers rewrites the json.Numbers of a decoded tree in one
@@ -365,7 +405,7 @@ func checkShape(v any, t reflect.Type, path string, errs *errList) {
 		n, ok := v.(json.Number)
 		if !ok {
 			errs.add(path, "must be a whole number, got %s", kindOf(v))
-		} else if _, err := strconv.Atoi(n.String()); err != nil {
+		} else if _, ok := wholeNumber(n); !ok {
 			errs.add(path, "must be a whole number, got %s", n)
 		}
 	case reflect.Float64:

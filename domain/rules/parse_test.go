@@ -178,6 +178,26 @@ func TestParseLenientWhereHarmless(t *testing.T) {
 		{"registration with a time", `"blocked": ["INFO"]`, `"blocked": ["INFO"], "registration": {"required": true, "from": "2026-07-01T00:00:00+10:00", "registered": ["ACME"]}`},
 		{"no rate card countries", `, "countries": {"US": {"default": "0.0083", "carriers": {"ATT": "0.0085"}}}`, ``},
 	}
+	// Whole numbers as tools that emit floats write them: refused, with
+	// "must be a whole number, got 20.0".
+	for _, tt := range []struct{ old, new string }{
+		{`"minTerminalReports": 20`, `"minTerminalReports": 20.0`},
+		{`"minTerminalReports": 20`, `"minTerminalReports": 2e1`},
+		{`"deliveryThresholdMs": 60000`, `"deliveryThresholdMs": 6E4`},
+	} {
+		r, err := Parse([]byte(replace(t, baseRules, tt.old, tt.new)))
+		if err != nil {
+			t.Errorf("%s: %v", tt.new, err)
+			continue
+		}
+		if r.Thresholds.MinTerminalReports != 20 || r.SLA.DeliveryThresholdMs != 60000 {
+			t.Errorf("%s: read as %d, %d", tt.new, r.Thresholds.MinTerminalReports, r.SLA.DeliveryThresholdMs)
+		}
+		base, _ := Parse([]byte(baseRules))
+		if string(r.Document) != string(base.Document) {
+			t.Errorf("%s: another document than the plain file's", tt.new)
+		}
+	}
 	for _, tt := range tests {
 		if _, err := Parse([]byte(replace(t, baseRules, tt.old, tt.new))); err != nil {
 			t.Errorf("%s: %v", tt.name, err)
