@@ -38,6 +38,9 @@ const (
 	// toll-free number (a GB 0800 number cannot send to the US), since the
 	// carriers' rule is about the number's country, not its tariff.
 	RuleTollFreeNotDomestic = "toll_free_not_domestic"
+	// RuleTollFreeInvalid: a NANP toll-free number whose exchange starts
+	// with 0 or 1, which no such number has.
+	RuleTollFreeInvalid = "toll_free_invalid"
 )
 
 // Verdict is the judgement of one sender ID for one destination country.
@@ -105,7 +108,11 @@ func (r *Rules) CheckSenderAt(senderID, region string, at time.Time) Verdict {
 			v.Rule, v.Reason = RuleShortCodeNotAllowed, fmt.Sprintf("%s carriers do not accept short codes as senders; %s", region, cr.allowedTypes())
 		}
 	case SenderTollFree:
-		if !cr.TollFree.Allowed {
+		if len(n.digits) == 11 && n.digits[0] == '1' && !validNANP(n.digits) {
+			// Judged further, its country unknown, it was said to be
+			// "not a +1 number".
+			v.Rule, v.Reason = RuleTollFreeInvalid, fmt.Sprintf("%q is not a valid NANP number (1, then a ten-digit number whose area code and exchange start with 2-9)", s)
+		} else if !cr.TollFree.Allowed {
 			v.Rule, v.Reason = RuleTollFreeNotAllowed, fmt.Sprintf("toll-free numbers cannot send to %s; %s", region, cr.allowedTypes())
 		} else if cr.LongCode.DomesticOnly {
 			v.Rule, v.Reason = cr.checkDomestic(s, n)

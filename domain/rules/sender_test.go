@@ -493,6 +493,11 @@ func TestCheckSenderWrittenWithSeparators(t *testing.T) {
 		{"(202) 555-0100", "US", SenderLongCode, ""},
 		{"+1 888 555 0199", "US", SenderTollFree, ""},
 		{"+44 7700 900123", "US", SenderLongCode, RuleLongCodeNotDomestic},
+		// A toll-free area code with an exchange no number has was "not a
+		// +1 number".
+		{"+18001234567", "US", SenderTollFree, RuleTollFreeInvalid},
+		{"8001234567", "CA", SenderTollFree, RuleTollFreeInvalid},
+		{"+18002234567", "US", SenderTollFree, ""},
 		{"+1 (202) 555-01", "US", SenderLongCode, RuleLongCodeInvalid},
 		{"+44 7700 900123", "GB", SenderLongCode, ""},
 		{"+1 / 202", "US", SenderUnknown, RuleSenderFormat},
