@@ -226,7 +226,7 @@ func splitReceipts(text string) []string {
 }
 
 // receiptPieces cuts a line before every "id:" that follows a separator
-// (receiptSep), keeping the separators at the end of the piece before:
+// (isReceiptSep), keeping the separators at the end of the piece before:
 // the places where another receipt may start. Joined, the pieces are the
 // line.
 func receiptPieces(line string) []string {
