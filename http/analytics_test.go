@@ -144,6 +144,34 @@ func TestRegionOfSharedTerritory(t *testing.T) {
 	}
 }
 
+// An unknown parameter's 400 names what the route takes, and only that:
+// /analytics/sla said it took region, which it always refuses.
+func TestUnknownParameterNamesWhatTheRouteTakes(t *testing.T) {
+	t.Parallel()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Reads: fixedCarriers{},
+		Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: http.NotFoundHandler()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ path, want string }{
+		{"/analytics/sla?foo=1", `query: unknown parameter \"foo\"; this route takes from, to, carrier`},
+		{"/analytics/carriers?foo=1", `query: unknown parameter \"foo\"; this route takes from, to, region, carrier`},
+		{"/compliance/violations?foo=1", `query: unknown parameter \"foo\"; this route takes region, senderId`},
+		{"/analytics/delivery?foo=1", `query: unknown parameter \"foo\"; this route takes none`},
+		// A region is still refused with the reason, not as unknown.
+		{"/analytics/sla?region=US", `region: /analytics/sla is kept per carrier and minute and cannot filter by region`},
+		{"/analytics/sla?region=US&region=GB", `query: \"region\" is given 2 times; give it once`},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.path, nil))
+		if got := rec.Body.String(); rec.Code != http.StatusBadRequest || got != `{"error":"`+tt.want+`"}`+"\n" {
+			t.Errorf("GET %s: %d %s, want 400 %s", tt.path, rec.Code, got, tt.want)
+		}
+	}
+}
+
 // Rates are rounded to 2 decimals, and the recommendation beside them is
 // judged on the exact rate: 188 of 1253 showed failureRate 15 beside
 // REROUTE "above the 15% threshold", which the contract did not explain.

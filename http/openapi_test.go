@@ -29,7 +29,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sirupsen/logrus"
 
+	"github.com/cxsms/cxsms/domain"
 	"github.com/cxsms/cxsms/domain/rules"
+	"github.com/cxsms/cxsms/domain/simulate"
 	"github.com/cxsms/cxsms/eventstore"
 	"github.com/cxsms/cxsms/eventstore/pgtest"
 	"github.com/cxsms/cxsms/projections"
@@ -343,6 +345,13 @@ func (c *apiContract) check(r apiRequest, res *http.Response, body []byte) {
 			}
 		}
 	}
+	if len(resp.Value.Content) == 0 {
+		// An answer documented without a body (a 304) must have none.
+		if len(body) != 0 {
+			t.Errorf("%s %d: documented without a body, answered %d bytes", key, res.StatusCode, len(body))
+		}
+		return
+	}
 	mt, _, err := mime.ParseMediaType(res.Header.Get("Content-Type"))
 	if err != nil {
 		t.Errorf("%s %d: Content-Type %q: %v", key, res.StatusCode, res.Header.Get("Content-Type"), err)
@@ -652,6 +661,10 @@ func TestAnswersMatchTheDocument(t *testing.T) {
 		apiGet("/assets/style.css", "/assets/{file}", http.StatusOK),
 		apiGet("/assets/favicon.svg", "/assets/{file}", http.StatusOK),
 		apiGet("/assets/nope.js", "/assets/{file}", http.StatusNotFound),
+		// Revalidation with the ETag of an earlier answer: 304, no body.
+		{method: http.MethodGet, path: "/", template: "/", header: map[string]string{"If-None-Match": dashboardAssets["index.html"].etag}, want: http.StatusNotModified},
+		{method: http.MethodGet, path: "/assets/app.js", template: "/assets/{file}", header: map[string]string{"If-None-Match": dashboardAssets["app.js"].etag}, want: http.StatusNotModified},
+		{method: http.MethodGet, path: "/assets/style.css", template: "/assets/{file}", header: map[string]string{"If-None-Match": `"stale", ` + dashboardAssets["style.css"].etag}, want: http.StatusNotModified},
 		// Ranges are ignored: the whole file, never a 206 or a text 416.
 		{method: http.MethodGet, path: "/assets/app.js", template: "/assets/{file}", header: map[string]string{"Range": "bytes=999999-"}, want: http.StatusOK},
 		{method: http.MethodGet, path: "/assets/app.js", template: "/assets/{file}", header: map[string]string{"Range": "bytes=0-1"}, want: http.StatusOK},
@@ -810,5 +823,153 @@ func TestOversizedGzipAnsweredAtOnce(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("answer %s, want 413", resp.Status)
+	}
+}
+
+// validates says whether the document's schema s accepts the JSON text body.
+func validates(t *testing.T, s *openapi3.SchemaRef, body string) error {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("%s: %v", body, err)
+	}
+	return s.Value.VisitJSON(v, openapi3.EnableJSONSchema2020())
+}
+
+// Every request example in the document is a body its own schema accepts:
+// the {"events":[...]} form the webhook describes failed WebhookBody, whose
+// oneOf it matched twice (a Report has no required member).
+func TestOpenAPIRequestExamplesMatchTheirSchemas(t *testing.T) {
+	doc := loadOpenAPI(t)
+	n := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.RequestBody == nil {
+				continue
+			}
+			for ct, mt := range op.RequestBody.Value.Content {
+				if mt.Schema == nil {
+					continue
+				}
+				check := func(name string, v any) {
+					n++
+					if err := mt.Schema.Value.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+						t.Errorf("%s %s %s: example %s does not match its schema: %s", method, path, ct, name, schemaProblem(err))
+					}
+				}
+				if mt.Example != nil {
+					check("example", mt.Example)
+				}
+				for name, ex := range mt.Examples {
+					check(name, ex.Value.Value)
+				}
+			}
+		}
+	}
+	if n < 5 {
+		t.Errorf("checked only %d request examples: the walk is broken", n)
+	}
+}
+
+// WebhookBody admits every body form the webhook reads: one report, an
+// array, {"events":[...]}, receipt text as JSON strings in either list, and
+// message and event IDs given as numbers. Each body is also read by the
+// parser itself, so the schema cannot admit what the server refuses here.
+func TestWebhookBodySchemaAdmitsWhatTheServerReads(t *testing.T) {
+	doc := loadOpenAPI(t)
+	body := doc.Components.Schemas["WebhookBody"]
+	const receipt = `"id:1 sub:001 stat:DELIVRD err:000 text:hi"`
+	for _, b := range []string{
+		`{"messageId":"m1","status":"DELIVERED"}`,
+		`[{"messageId":"m1","status":"DELIVERED"}]`,
+		`{"events":[{"messageId":"m1","status":"SENT"},{"messageId":"m2","status":"DELIVERED"}]}`,
+		`{"tenantId":"t1","eventId":"batch-1","events":[{"messageId":"W1","status":"SENT"}]}`,
+		`{"messageId":"R8","status":"DELIVERED","events":[{"messageId":"R8-inner","status":"SENT"}]}`,
+		`{"eventType":"messaging.status.update","eventId":"e1","payload":{"messageId":"m1","status":"SENT"}}`,
+		`[` + receipt + `]`,
+		`[` + receipt + `,{"messageId":"m2","status":"SENT"}]`,
+		`{"events":[` + receipt + `]}`,
+		receipt,
+		`{"messageId":12345678,"status":"DELIVERED"}`,
+		`{"smppMessageId":12345678,"message_state":2}`,
+		`{"externalId":1.2e3,"status":"SENT"}`,
+		`{"receipted_message_id":987654321,"message_state":2,"destination_addr":447700900123,"network_error_code":30001}`,
+		`{"messageId":"m1","eventId":42,"status":"SENT"}`,
+		`{"eventType":"messaging.status.update","id":7,"payload":{"messageId":"m1","id":8,"status":"SENT"}}`,
+		`{"messageId":"m1","status":"SENT","timestamp":1715000000.25}`,
+	} {
+		if _, err := domain.Parse(domain.Request{Body: []byte(b), ContentType: "application/json", ReceivedAt: time.Now()}); err != nil {
+			t.Errorf("the server refuses %s (%v): not a case for this test", b, err)
+			continue
+		}
+		if err := validates(t, body, b); err != nil {
+			t.Errorf("WebhookBody refuses %s, which the server reads: %s", b, schemaProblem(err))
+		}
+	}
+	// And it can still say no.
+	for _, b := range []string{`[]`, `[1]`, `[null]`, `42`, `true`, `null`, `{"events":[true]}`} {
+		if _, err := domain.Parse(domain.Request{Body: []byte(b), ContentType: "application/json", ReceivedAt: time.Now()}); err == nil {
+			t.Errorf("the server reads %s: not a case for this test", b)
+		}
+		if b == `{"events":[true]}` {
+			continue // a Report too, as far as a schema can tell
+		}
+		if err := validates(t, body, b); err == nil {
+			t.Errorf("WebhookBody accepts %s, which the server refuses", b)
+		}
+	}
+}
+
+// The simulator request's documented bounds are the ones the server holds
+// it to: duplicates was documented up to 1 and refused over 0.5, seed
+// without a maximum and refused past 2^64-1.
+func TestSimulatorRequestSchemaMatchesTheServer(t *testing.T) {
+	doc := loadOpenAPI(t)
+	schema := doc.Components.Schemas["SimulatorRequest"]
+	serverTakes := func(body string) bool {
+		req, _, err := decodeSimulatorRequest(strings.NewReader(body))
+		if err != nil {
+			return false
+		}
+		opts, _, err := req.options()
+		if err != nil {
+			return false
+		}
+		_, err = simulate.New(opts)
+		return err == nil
+	}
+	for _, body := range []string{
+		`{"duplicates":0}`, `{"duplicates":0.5}`, `{"duplicates":0.51}`, `{"duplicates":1}`, `{"duplicates":-0.1}`,
+		`{"seed":0}`, `{"seed":9007199254740993}`, `{"seed":-1}`,
+		`{"outOfOrder":1}`, `{"outOfOrder":1.01}`, `{"count":10000}`, `{"count":10001}`,
+	} {
+		err := validates(t, schema, body)
+		if takes := serverTakes(body); takes != (err == nil) {
+			t.Errorf("%s: the server takes it: %v; the schema: %v", body, takes, err)
+		}
+	}
+	// Past 2^53 a validator compares as float64, where 2^64-1 and 2^64 are
+	// one number: the document's own text must name the largest seed.
+	if !serverTakes(`{"seed":18446744073709551615}`) || serverTakes(`{"seed":18446744073709551616}`) {
+		t.Error("the server's largest seed is not 2^64-1")
+	}
+	var raw struct {
+		Components struct {
+			Schemas struct {
+				SimulatorRequest struct {
+					Properties map[string]struct {
+						Maximum json.Number `json:"maximum"`
+					} `json:"properties"`
+				} `json:"SimulatorRequest"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(openAPIDocument))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if got := raw.Components.Schemas.SimulatorRequest.Properties["seed"].Maximum; got != "18446744073709551615" {
+		t.Errorf("seed maximum = %q, want 18446744073709551615", got)
 	}
 }

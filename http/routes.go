@@ -30,7 +30,8 @@ func (s *Server) routes() *mux.Router {
 	// Routes that filter name their parameters: a misspelt or mangled
 	// filter would answer the unfiltered totals as if filtered.
 	r.Handle("/analytics/carriers", read(params(s.handleCarriers, "from", "to", "region", "carrier"))).Methods(get...)
-	r.Handle("/analytics/sla", read(params(s.handleSLA, "from", "to", "carrier", "region"))).Methods(get...)
+	// The SLA read model has no region: handleSLA refuses one, saying why.
+	r.Handle("/analytics/sla", read(paramsRefusing(s.handleSLA, []string{"region"}, "from", "to", "carrier"))).Methods(get...)
 	r.Handle("/analytics/delivery", read(params(s.handleDelivery))).Methods(get...)
 	r.Handle("/compliance/violations", read(params(s.handleViolations, "region", "senderId"))).Methods(get...)
 	r.Handle("/compliance/check", params(s.handleCheck, "senderId", "recipient", "region")).Methods(get...)
@@ -75,9 +76,10 @@ func (s *Server) newRouter() *mux.Router {
 		return h
 	}
 	// Answers name the path as sent (escaped): decoded, /metrics%2F read
-	// "no route GET /metrics/", a route that answers.
+	// "no route GET /metrics/", a route that answers; and with lenientPath's
+	// slash trimmed, /assets/ read "no route GET /assets".
 	r.NotFoundHandler = wrap(handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusNotFound, "no route "+r.Method+" "+r.URL.EscapedPath())
+		return errorf(http.StatusNotFound, "no route "+r.Method+" "+sentPath(r))
 	}))
 	r.MethodNotAllowedHandler = wrap(handlerFunc(func(w http.ResponseWriter, req *http.Request) error {
 		allowed := allowedMethods(r, req)
@@ -86,7 +88,7 @@ func (s *Server) newRouter() *mux.Router {
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		}
-		return errorf(http.StatusMethodNotAllowed, "method "+req.Method+" not allowed on "+req.URL.EscapedPath()+": use "+strings.Join(allowed, " or "))
+		return errorf(http.StatusMethodNotAllowed, "method "+req.Method+" not allowed on "+sentPath(req)+": use "+strings.Join(allowed, " or "))
 	}))
 	return r
 }
@@ -152,8 +154,23 @@ func lenientPath(next http.Handler) http.Handler {
 		if webhook {
 			raw = webhookPath
 		}
-		next.ServeHTTP(w, withPath(r, raw))
+		r2 := withPath(r, raw)
+		next.ServeHTTP(w, r2.WithContext(context.WithValue(r2.Context(), sentPathKey{}, r.URL.EscapedPath())))
 	})
+}
+
+// sentPathKey holds the escaped path a request came with, before
+// lenientPath trimmed its slash or set the webhook's case.
+type sentPathKey struct{}
+
+// sentPath is the escaped path r came with, which answers name: the path
+// routed is lenientPath's, and a 404 that names it names a path not sent.
+// Unreserved escapes are decoded already (normalizePath): the same URI.
+func sentPath(r *http.Request) string {
+	if p, ok := r.Context().Value(sentPathKey{}).(string); ok {
+		return p
+	}
+	return r.URL.EscapedPath()
 }
 
 // withPath is r with its escaped path replaced by raw, or r itself when raw
@@ -231,6 +248,14 @@ func checkPath(next http.Handler) http.Handler {
 // ?carrier= there answered every carrier as if filtered. Other routes that
 // read no parameter take any, as pages and scrapers send their own.
 func params(h handlerFunc, names ...string) http.Handler {
+	return paramsRefusing(h, nil, names...)
+}
+
+// paramsRefusing is params for a route that refuses parameters its
+// neighbours take (refused), with a reason of its own: they go on to h,
+// which says why, and are not among what the route is said to take.
+// /analytics/sla?foo=1 said it took region, which it always refuses.
+func paramsRefusing(h handlerFunc, refused []string, names ...string) http.Handler {
 	takes := "this route takes " + strings.Join(names, ", ")
 	if len(names) == 0 {
 		takes = "this route takes none"
@@ -242,7 +267,7 @@ func params(h handlerFunc, names ...string) http.Handler {
 		}
 		for k, vs := range q {
 			switch {
-			case !slices.Contains(names, k):
+			case !slices.Contains(names, k) && !slices.Contains(refused, k):
 				return errorf(http.StatusBadRequest, "query: unknown parameter "+quote(k)+"; "+takes)
 			case len(vs) > 1:
 				return errorf(http.StatusBadRequest, "query: "+quote(k)+" is given "+itoa(int64(len(vs)))+" times; give it once")

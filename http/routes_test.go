@@ -154,6 +154,16 @@ func TestNoRouteNamesThePathAsSent(t *testing.T) {
 		// Unreserved escapes are decoded before routing (RFC 3986 §6.2.2.2).
 		{"GET", "/%6Eope%2F", http.StatusNotFound, `{"error":"no route GET /nope%2F"}`},
 		{"POST", "/messages/a%2Fb", http.StatusMethodNotAllowed, `{"error":"method POST not allowed on /messages/a%2Fb: use GET or HEAD or OPTIONS"}`},
+		// A trailing slash is trimmed to route (lenientPath), and the
+		// answer still names it: these named /assets and /messages.
+		{"GET", "/assets/", http.StatusNotFound, `{"error":"no route GET /assets/"}`},
+		{"GET", "/messages/", http.StatusNotFound, `{"error":"no route GET /messages/"}`},
+		{"GET", "/nope/", http.StatusNotFound, `{"error":"no route GET /nope/"}`},
+		{"GET", "/%6Eope/", http.StatusNotFound, `{"error":"no route GET /nope/"}`},
+		{"POST", "/healthz/", http.StatusMethodNotAllowed, `{"error":"method POST not allowed on /healthz/: use GET or HEAD or OPTIONS"}`},
+		{"GET", "/Webhooks/CXone/SMS", http.StatusMethodNotAllowed, `{"error":"method GET not allowed on /Webhooks/CXone/SMS: use POST or OPTIONS"}`},
+		{"GET", "/webhooks/cxone/sms/", http.StatusMethodNotAllowed, `{"error":"method GET not allowed on /webhooks/cxone/sms/: use POST or OPTIONS"}`},
+		{"GET", "/metrics/", http.StatusOK, ""},
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
