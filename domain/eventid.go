@@ -165,17 +165,18 @@ func canonicalNumbers(v any) any {
 	return v
 }
 
-// canonicalNumber writes a JSON number in plain decimal, without an
-// exponent, leading zeros or trailing fractional zeros: 8.9e-3, 0.00890 and
-// 0.0089 all become 0.0089, 1.7e3 and 1700.0 become 1700. It is exact (no
-// float), so two different numbers never meet. A number whose plain form
-// would run past 40 zeros keeps its text as written.
+// canonicalNumber writes a JSON number one way: in plain decimal, without
+// an exponent, leading zeros or trailing fractional zeros (8.9e-3, 0.00890
+// and 0.0089 all become 0.0089; 1.7e3 and 1700.0 become 1700), or, where
+// that would run past 40 zeros, as d.ddde±N (1E+50 and 10e49 become 1e50).
+// It is exact (no float), so two different numbers never meet. An exponent
+// past what an int holds keeps the text as written.
 func canonicalNumber(s string) string {
 	neg := strings.HasPrefix(s, "-")
 	mant, exp := strings.TrimPrefix(s, "-"), 0
 	if i := strings.IndexAny(mant, "eE"); i >= 0 {
 		e, err := strconv.Atoi(strings.TrimPrefix(mant[i+1:], "+"))
-		if err != nil {
+		if err != nil || e > 1<<40 || e < -1<<40 {
 			return s
 		}
 		mant, exp = mant[:i], e
@@ -193,17 +194,17 @@ func canonicalNumber(s string) string {
 	const maxZeros = 40
 	var out string
 	switch point := len(digits) + exp; {
-	case exp >= 0:
-		if exp > maxZeros {
-			return s
+	case exp > maxZeros || -point > maxZeros:
+		out = digits[:1]
+		if len(digits) > 1 {
+			out += "." + digits[1:]
 		}
+		out += "e" + strconv.Itoa(point-1)
+	case exp >= 0:
 		out = digits + strings.Repeat("0", exp)
 	case point > 0:
 		out = digits[:point] + "." + digits[point:]
 	default:
-		if -point > maxZeros {
-			return s
-		}
 		out = "0." + strings.Repeat("0", -point) + digits
 	}
 	if neg {

@@ -248,16 +248,19 @@ func hasStat(s string) bool {
 }
 
 // isReport reports whether a JSON object is a report whatever else it holds:
-// it names a message, carries a CXone envelope's payload or a receipt.
+// it names a message, carries a CXone envelope's payload or a receipt. A
+// member that is null or empty ("messageId":null, as serializers that write
+// every field do) holds none of those: such a wrapper's batch was refused.
 func isReport(m object) bool {
-	for _, keys := range [][]string{messageIDKeys, {"payload"}, receiptKeys} {
+	for _, keys := range [][]string{messageIDKeys, receiptKeys} {
 		for _, k := range keys {
-			if _, ok := m.get(k); ok {
+			if v, ok := m.get(k); ok && string(v) != "null" && string(v) != `""` {
 				return true
 			}
 		}
 	}
-	return false
+	p, ok := m.get("payload")
+	return ok && p[0] == '{'
 }
 
 // receiptEvent fills the fields a receipt carries. Receipts name no carrier,
@@ -432,6 +435,12 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 	var rcErr error
 	text, rcKey, _ := r.text(receiptKeys, trimReceipt)
 	if text != "" {
+		// One report, one receipt: of two in its text, the second was
+		// acknowledged and stored nowhere, and which of the report's JSON
+		// fields are whose cannot be told.
+		if parts := splitReceipts(text); len(parts) > 1 {
+			return e, r.errorf(rcKey, nil, "holds %d receipts; a report carries one: send them as a JSON array of receipt strings, or as a text body", len(parts))
+		}
 		rc, _, rcErr = parseReceipt(text)
 	}
 
@@ -498,16 +507,8 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 	}
 	e.SenderID, _, _ = r.orEnvelope(senderKeys, normField)
 	e.Recipient, _, _ = r.orEnvelope(recipientKeys, normField)
-	e.Currency, _, _ = r.orEnvelope(currencyKey, normFieldUpper)
-	if price, _, _ := r.orEnvelope(priceKey, normField); price != "" {
-		amount, currency := splitPrice(price)
-		if p, err := parsePrice(amount); err == nil && (currency == "" || e.Currency == "" || currency == e.Currency) {
-			e.Price = &p // "N/A", or "€0.05" in USD: no price
-			if e.Currency == "" {
-				e.Currency = currency
-			}
-		}
-	}
+	e.Currency, _, _ = r.orEnvelope(currencyKey, normCurrency)
+	e.Price, e.Currency = r.price(e.Currency)
 
 	e.OccurredAt = r.occurredAt()
 	if e.OccurredAt.IsZero() {
@@ -612,6 +613,30 @@ func (r *reportFields) text(keys []string, clean func(string) string) (s, key st
 // or receipt stat:, a time as deliveryTime or a receipt's done date) is not
 // looked for outside: the envelope's "timestamp" is when the webhook was
 // sent, its "status" may be its own processing's.
+// price reads the report's price in currency (the report's currency field,
+// "" for none), from the payload, or from the envelope when the payload's
+// cannot be read, as a time is. A price that names its currency ("€0.05")
+// fills an empty one; one that names another is no price, nor is "N/A".
+func (r *reportFields) price(currency string) (*Micros, string) {
+	for _, f := range []*reportFields{r, r.envelope} {
+		if f == nil {
+			continue
+		}
+		text, _, _ := f.text(priceKey, normField)
+		if text == "" {
+			continue
+		}
+		amount, named := splitPrice(text)
+		if p, err := parsePrice(amount); err == nil && (named == "" || currency == "" || named == currency) {
+			if currency == "" {
+				currency = named
+			}
+			return &p, currency
+		}
+	}
+	return nil, currency
+}
+
 func (r *reportFields) orEnvelope(keys []string, clean func(string) string) (s, key string, mistyped *ParseError) {
 	s, key, mistyped = r.text(keys, clean)
 	if s != "" || r.envelope == nil {

@@ -195,6 +195,13 @@ func TestParseShapes(t *testing.T) {
 			want: []wantEvent{{id: "R7", status: "SENT", raw: "SENT"}},
 		},
 		{
+			// Serializers that write every field sent "messageId":null
+			// beside events: the batch was refused, on every retry.
+			name: "a wrapper with null or empty report members",
+			body: `{"messageId":null,"payload":null,"externalId":"","receipt":"","events":[{"messageId":"QX1","status":"SENT"}]}`,
+			want: []wantEvent{{id: "QX1", status: "SENT", raw: "SENT"}},
+		},
+		{
 			name: "a wrapper with members of its own",
 			body: `{"tenantId":"t1","eventId":"batch-1","events":[{"messageId":"W1","status":"SENT"}]}`,
 			want: []wantEvent{{id: "W1", status: "SENT", raw: "SENT"}},
@@ -492,7 +499,13 @@ func TestParsePrice(t *testing.T) {
 		{`"$ 0,05"`, "0.050000"},
 		{`"1,000"`, "-"},   // a thousand, or one?
 		{`"1,000.5"`, "-"}, // grouped thousands: not a price SMS costs
-		{`"€0.05"`, "-"},   // euros, in a report in US dollars
+		{`"US$0.05"`, "0.050000"},
+		{`"0.05 US$"`, "0.050000"},
+		{`"-$0.05"`, "-0.050000"},
+		{`"$-0.05"`, "-0.050000"},
+		{`"-0.05 USD"`, "-0.050000"},
+		{`"€0.05"`, "-"},  // euros, in a report in US dollars
+		{`"A$0.05"`, "-"}, // Australian dollars, likewise
 		{`"0.05 EUR"`, "-"},
 		{`"N/A"`, "-"},
 		{`1e300`, "-"},
@@ -622,6 +635,10 @@ func TestParseErrors(t *testing.T) {
 		// Several receipts in one report: its index, not the receipt's.
 		{name: "second receipt of a string, malformed", index: 0, body: "[\"id:r1 stat:DELIVRD\\nid:m\xff stat:DELIVRD\"]", field: "id", is: ErrNoMessageID},
 		{name: "second receipt of a text body, malformed", index: 1, body: "id:r1 stat:DELIVRD\nid:m\xff stat:DELIVRD", field: "id", is: ErrNoMessageID},
+		// One report, one receipt: the second of two was acknowledged and
+		// stored nowhere.
+		{name: "two receipts in a report's receipt field", body: `{"shortMessage":"id:a stat:DELIVRD text:\u0000id:b stat:UNDELIV text:\u0000"}`, field: "shortMessage", reason: "holds 2 receipts"},
+		{name: "two receipts in a payload's receipt field", body: `{"payload":{"messageId":"m","receipt":"id:a stat:DELIVRD\nid:b stat:UNDELIV"}}`, field: "payload.receipt", reason: "holds 2 receipts"},
 		{name: "receipt string without an id", index: 1, body: `[{"messageId":"a"},"sub:001 stat:DELIVRD err:000"]`, field: "id", is: ErrNoMessageID},
 		{name: "report a number", index: 0, body: `[7]`, reason: "JSON number"},
 		{name: "10000 brackets", index: bodyLevel, body: strings.Repeat("[", 10000), reason: "nested deeper than 128"},
@@ -834,6 +851,9 @@ func TestPriceNamesItsCurrency(t *testing.T) {
 		{`"GBP 0.04"`, "0.040000", "GBP"},
 		{`"0.9 inr"`, "0.900000", "INR"},
 		{`"$0.01"`, "0.010000", ""}, // which dollar?
+		{`"-€0.05"`, "-0.050000", "EUR"},
+		{`"C$ 0.02"`, "0.020000", "CAD"},
+		{`"0.02 R$"`, "0.020000", "BRL"},
 		{`0.01`, "0.010000", ""},
 	} {
 		got, err := parseBody(`{"messageId":"m","price":`+tt.price+`}`, "", "")
@@ -843,5 +863,35 @@ func TestPriceNamesItsCurrency(t *testing.T) {
 		if got[0].Price == nil || got[0].Price.String() != tt.price2 || got[0].Currency != tt.currency {
 			t.Errorf("price %s: got %v %q, want %s %q", tt.price, got[0].Price, got[0].Currency, tt.price2, tt.currency)
 		}
+	}
+}
+
+// A currency field written as a sign names the currency that sign does:
+// "€" and "EUR" made two rows of one currency in every cost.
+func TestCurrencyWrittenAsASign(t *testing.T) {
+	for in, want := range map[string]string{"€": "EUR", " £ ": "GBP", "₹": "INR", "US$": "USD", "euro": "EUR", "usd": "USD", "$": "$", "XYZ": "XYZ"} {
+		got, err := parseBody(`{"messageId":"m","price":"0.05","currency":"`+in+`"}`, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0].Currency != want || got[0].Price == nil {
+			t.Errorf("currency %q: got %q, price %v; want %q", in, got[0].Currency, got[0].Price, want)
+		}
+	}
+	got, err := parseBody(`{"messageId":"m","price":"€0.05","currency":"€"}`, "", "")
+	if err != nil || got[0].Price == nil || got[0].Currency != "EUR" {
+		t.Errorf("€0.05 in €: %v %+v", err, got)
+	}
+}
+
+// A payload's price that cannot be read falls back on the envelope's, as
+// its time does.
+func TestPriceFromTheEnvelope(t *testing.T) {
+	got, err := parseBody(`{"eventId":"e","price":"0.05","currency":"USD","payload":{"messageId":"m","price":"N/A"}}`, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Price == nil || got[0].Price.String() != "0.050000" || got[0].Currency != "USD" {
+		t.Errorf("got %v %q, want 0.050000 USD", got[0].Price, got[0].Currency)
 	}
 }

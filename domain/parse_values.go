@@ -111,28 +111,50 @@ func parsePrice(s string) (Micros, error) {
 	return ParseMicros(s)
 }
 
-// priceSymbols are the currency signs a price may carry, with the currency
-// each names; "" for a sign several currencies use ($, ¥), which leaves the
-// report's currency field to say which.
-var priceSymbols = []struct{ sign, currency string }{
+// currencySigns are the signs a price or a currency field may be written
+// with, longest first, and the ISO 4217 currency each names; "" for a sign
+// several currencies use ($, ¥), which leaves the report's currency field
+// to say which.
+var currencySigns = []struct{ sign, currency string }{
+	{"US$", "USD"}, {"NZ$", "NZD"}, {"HK$", "HKD"}, {"A$", "AUD"}, {"C$", "CAD"}, {"R$", "BRL"}, {"S$", "SGD"},
 	{"$", ""}, {"€", "EUR"}, {"£", "GBP"}, {"₹", "INR"}, {"¥", ""},
 }
 
+// normCurrency reads a currency field: an ISO code in any case, or a sign
+// that names one ("€" is EUR, as in a price "€0.05"): stored as sent, "€"
+// and "EUR" were two currencies in every cost.
+func normCurrency(s string) string {
+	s = normFieldUpper(s)
+	for _, c := range currencySigns {
+		if s == c.sign && c.currency != "" {
+			return c.currency
+		}
+	}
+	if s == "EURO" || s == "EUROS" {
+		return "EUR"
+	}
+	return s
+}
+
 // splitPrice takes a price as people write one apart: "$0.05", "0.05 USD",
-// "USD 0.05", "€0,05" give the amount in plain decimal and the currency
-// the text names ("" for none). A price so written was dropped, and the
-// carrier's cost estimated from the rate card, with no word of it. A
-// decimal comma is read as a point unless it could group thousands
+// "USD 0.05", "€0,05", "-US$0.05" give the amount in plain decimal and the
+// currency the text names ("" for none). A price so written was dropped,
+// and the carrier's cost estimated from the rate card, with no word of it.
+// A decimal comma is read as a point unless it could group thousands
 // ("1,000"). Anything else comes back as it was, for parsePrice to refuse.
 func splitPrice(s string) (amount, currency string) {
+	sign := ""
+	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+		sign, s = s[:1], s[1:]
+	}
 	amount = s
-	for _, sym := range priceSymbols {
-		if rest, ok := strings.CutPrefix(amount, sym.sign); ok {
-			amount, currency = rest, sym.currency
+	for _, c := range currencySigns {
+		if rest, ok := strings.CutPrefix(amount, c.sign); ok {
+			amount, currency = rest, c.currency
 			break
 		}
-		if rest, ok := strings.CutSuffix(amount, sym.sign); ok {
-			amount, currency = rest, sym.currency
+		if rest, ok := strings.CutSuffix(amount, c.sign); ok {
+			amount, currency = rest, c.currency
 			break
 		}
 	}
@@ -148,7 +170,7 @@ func splitPrice(s string) (amount, currency string) {
 		(len(frac) != 3 || strings.TrimLeft(whole, "+-") == "0") {
 		amount = whole + "." + frac
 	}
-	return amount, strings.ToUpper(currency)
+	return sign + amount, strings.ToUpper(currency)
 }
 
 // isCurrencyCode reports an ISO 4217 code's shape: three ASCII letters.
