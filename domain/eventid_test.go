@@ -67,6 +67,9 @@ func TestHeaderThatIsTheMessageID(t *testing.T) {
 		{"JSON, another of the message's IDs", "smpp-1", `{"messageId":"S63","smppMessageId":"smpp-1","status":"SENT"}`, `{"messageId":"S63","smppMessageId":"smpp-1","status":"DELIVERED"}`},
 		{"receipt", "G54", "id:G54 stat:ENROUTE", "id:G54 stat:DELIVRD"},
 		{"receipts of a text body", "g54", "id:G54 stat:ENROUTE\nid:X stat:ENROUTE", "id:G54 stat:DELIVRD\nid:X stat:DELIVRD"},
+		// Another report's message ID names no delivery either: "B2:1"
+		// made B3's later status a duplicate.
+		{"another report of the batch", "B2", `[{"messageId":"B3","status":"SENT"},{"messageId":"B2","status":"SENT"}]`, `[{"messageId":"B3","status":"DELIVERED"},{"messageId":"B2","status":"DELIVERED"}]`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			first, err := parseBody(tt.first, "", tt.header)

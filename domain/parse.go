@@ -56,6 +56,16 @@ func Parse(req Request) ([]StatusReceived, error) {
 	if err != nil {
 		return nil, err
 	}
+	if headerNamesAMessage(req.EventIDHeader, events) {
+		// The header names one report's message, not this delivery: as
+		// an event ID base for the others ("B2:1"), every later status of
+		// theirs was a duplicate, acknowledged and lost. The content names
+		// each report instead.
+		req.EventIDHeader = ""
+		if events, err = parse(req); err != nil {
+			return nil, err
+		}
+	}
 	for i := range events {
 		clipLengths(&events[i])
 		// A carrier time far in the future is a clock or a unit gone wrong,
@@ -66,6 +76,20 @@ func Parse(req Request) ([]StatusReceived, error) {
 		}
 	}
 	return events, nil
+}
+
+// headerNamesAMessage reports whether the event-ID header holds the message
+// ID of one of events, in any case.
+func headerNamesAMessage(header string, events []StatusReceived) bool {
+	if header = trimID(header); header == "" {
+		return false
+	}
+	for i := range events {
+		if strings.EqualFold(events[i].MessageID, header) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxClockSkew is how far past our own clock a carrier's time may be.
@@ -252,12 +276,12 @@ func hasStat(s string) bool {
 // member that is null or empty ("messageId":null, as serializers that write
 // every field do) holds none of those: such a wrapper's batch was refused.
 func isReport(m object) bool {
-	for _, keys := range [][]string{messageIDKeys, receiptKeys} {
-		for _, k := range keys {
-			if v, ok := m.get(k); ok && string(v) != "null" && string(v) != `""` {
-				return true
-			}
-		}
+	fields := reportFields{m: m}
+	if id, _, _ := fields.text(messageIDKeys, trimID); id != "" {
+		return true
+	}
+	if text, _, _ := fields.text(receiptKeys, trimReceipt); text != "" {
+		return true
 	}
 	p, ok := m.get("payload")
 	return ok && p[0] == '{'
@@ -627,11 +651,10 @@ func (r *reportFields) price(currency string) (*Micros, string) {
 			continue
 		}
 		amount, named := splitPrice(text)
-		if p, err := parsePrice(amount); err == nil && (named == "" || currency == "" || named == currency) {
-			if currency == "" {
-				currency = named
+		if p, err := parsePrice(amount); err == nil {
+			if fits, fill := priceIn(named, currency); fits {
+				return &p, fill
 			}
-			return &p, currency
 		}
 	}
 	return nil, currency

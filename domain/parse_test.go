@@ -198,7 +198,7 @@ func TestParseShapes(t *testing.T) {
 			// Serializers that write every field sent "messageId":null
 			// beside events: the batch was refused, on every retry.
 			name: "a wrapper with null or empty report members",
-			body: `{"messageId":null,"payload":null,"externalId":"","receipt":"","events":[{"messageId":"QX1","status":"SENT"}]}`,
+			body: `{"messageId":null,"smppMessageId":"  ","payload":null,"externalId":"","receipt":"","shortMessage":null,"events":[{"messageId":"QX1","status":"SENT"}]}`,
 			want: []wantEvent{{id: "QX1", status: "SENT", raw: "SENT"}},
 		},
 		{
@@ -506,6 +506,7 @@ func TestParsePrice(t *testing.T) {
 		{`"-0.05 USD"`, "-0.050000"},
 		{`"€0.05"`, "-"},  // euros, in a report in US dollars
 		{`"A$0.05"`, "-"}, // Australian dollars, likewise
+		{`"¥5"`, "-"},     // yen or yuan, not dollars
 		{`"0.05 EUR"`, "-"},
 		{`"N/A"`, "-"},
 		{`1e300`, "-"},
@@ -549,6 +550,9 @@ func TestParseOccurredAt(t *testing.T) {
 		{`"timestamp":"1714979289123.5"`, "2024-05-06T07:08:09.1235Z"},
 		{`"timestamp":1714979289123456.7`, "2024-05-06T07:08:09.1234567Z"},
 		{`"timestamp":1.714979289e9`, "2024-05-06T07:08:09Z"},
+		// As Java writes a double: exact too.
+		{`"timestamp":1.714979289123E9`, "2024-05-06T07:08:09.123Z"},
+		{`"timestamp":"1714979289123e-3"`, "2024-05-06T07:08:09.123Z"},
 		{`"timestamp":1714979289123456`, "2024-05-06T07:08:09.123456Z"},
 		{`"deliveryTime":"2024-05-06T07:08:09Z"`, "2024-05-06T07:08:09Z"},
 		{`"timestamp":"2024-05-06T07:00:00Z","deliveryTime":"2024-05-06T08:00:00Z"`, "2024-05-06T07:00:00Z"},
@@ -893,5 +897,28 @@ func TestPriceFromTheEnvelope(t *testing.T) {
 	}
 	if got[0].Price == nil || got[0].Price.String() != "0.050000" || got[0].Currency != "USD" {
 		t.Errorf("got %v %q, want 0.050000 USD", got[0].Price, got[0].Currency)
+	}
+}
+
+// A sign several currencies share fits a report in any of them, and no other.
+func TestPriceWithASharedSign(t *testing.T) {
+	for _, tt := range []struct {
+		price, currency string
+		want            string // "-" for no price
+	}{
+		{`"$0.05"`, "CAD", "0.050000"},
+		{`"$0.05"`, "EUR", "-"},
+		{`"¥5"`, "JPY", "5.000000"},
+		{`"¥5"`, "USD", "-"},
+		{`"$0.05 USD"`, "", "0.050000"},
+	} {
+		got, err := parseBody(`{"messageId":"m","price":`+tt.price+`,"currency":"`+tt.currency+`"}`, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch p := got[0].Price; {
+		case tt.want == "-" && p != nil, tt.want != "-" && (p == nil || p.String() != tt.want):
+			t.Errorf("%s in %q: got %v, want %s", tt.price, tt.currency, p, tt.want)
+		}
 	}
 }

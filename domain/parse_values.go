@@ -1,9 +1,12 @@
 package domain
 
 import (
+	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,12 +115,32 @@ func parsePrice(s string) (Micros, error) {
 }
 
 // currencySigns are the signs a price or a currency field may be written
-// with, longest first, and the ISO 4217 currency each names; "" for a sign
-// several currencies use ($, ¥), which leaves the report's currency field
-// to say which.
+// with, longest first, and the ISO 4217 currency each names; for a sign
+// several currencies use ($, ¥), the sign itself, which leaves the
+// report's currency field to say which of them (signCurrencies).
 var currencySigns = []struct{ sign, currency string }{
 	{"US$", "USD"}, {"NZ$", "NZD"}, {"HK$", "HKD"}, {"A$", "AUD"}, {"C$", "CAD"}, {"R$", "BRL"}, {"S$", "SGD"},
-	{"$", ""}, {"€", "EUR"}, {"£", "GBP"}, {"₹", "INR"}, {"¥", ""},
+	{"$", "$"}, {"€", "EUR"}, {"£", "GBP"}, {"₹", "INR"}, {"¥", "¥"},
+}
+
+// signCurrencies are the currencies a sign shared by several may stand for.
+var signCurrencies = map[string][]string{
+	"$": {"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "MXN", "TWD", "ARS", "CLP", "COP", "JMD", "TTD", "BSD", "BBD", "BZD", "XCD", "FJD", "BMD", "KYD"},
+	"¥": {"JPY", "CNY"},
+}
+
+// priceIn reports whether a price that names the currency named ("" for
+// none, an ISO code, or a shared sign) can be a price in currency (the
+// report's currency field, "" for none), and the currency it fills an
+// empty field with. "¥5" in USD was counted as 5 dollars.
+func priceIn(named, currency string) (fits bool, fill string) {
+	if family, shared := signCurrencies[named]; shared {
+		return currency == "" || slices.Contains(family, currency), currency
+	}
+	if named == "" || currency == "" || named == currency {
+		return true, cmp.Or(currency, named)
+	}
+	return false, currency
 }
 
 // normCurrency reads a currency field: an ISO code in any case, or a sign
@@ -126,7 +149,7 @@ var currencySigns = []struct{ sign, currency string }{
 func normCurrency(s string) string {
 	s = normFieldUpper(s)
 	for _, c := range currencySigns {
-		if s == c.sign && c.currency != "" {
+		if s == c.sign && c.currency != c.sign {
 			return c.currency
 		}
 	}
@@ -138,7 +161,8 @@ func normCurrency(s string) string {
 
 // splitPrice takes a price as people write one apart: "$0.05", "0.05 USD",
 // "USD 0.05", "€0,05", "-US$0.05" give the amount in plain decimal and the
-// currency the text names ("" for none). A price so written was dropped,
+// currency the text names: "" for none, an ISO code, or a shared sign ("$",
+// "¥"; see priceIn). A price so written was dropped,
 // and the carrier's cost estimated from the rate card, with no word of it.
 // A decimal comma is read as a point unless it could group thousands
 // ("1,000"). Anything else comes back as it was, for parsePrice to refuse.
@@ -158,7 +182,7 @@ func splitPrice(s string) (amount, currency string) {
 			break
 		}
 	}
-	if currency == "" && len(amount) > 3 {
+	if (currency == "" || currency == "$") && len(amount) > 3 {
 		if code := amount[:3]; isCurrencyCode(code) {
 			amount, currency = amount[3:], code
 		} else if code := amount[len(amount)-3:]; isCurrencyCode(code) {
@@ -233,6 +257,11 @@ func parseTimestamp(s string) time.Time {
 func parseUnix(s string) (time.Time, error) {
 	if strings.Trim(s, "0123456789.eE+-") != "" || s[0] < '0' || s[0] > '9' {
 		return time.Time{}, errNotUnixTime
+	}
+	if strings.ContainsAny(s, "eE") && json.Valid([]byte(s)) {
+		// 1.714978800123E9, as Java writes a double: in plain decimal
+		// first, so the fraction is read exactly below.
+		s = canonicalNumber(s)
 	}
 	if strings.Trim(s, "0123456789") == "" && len(s) <= 18 {
 		n, err := strconv.ParseInt(s, 10, 64)
