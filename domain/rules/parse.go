@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"reflect"
 	"regexp"
 	"sort"
@@ -108,16 +107,37 @@ func wholeNumbers(v any) any {
 }
 
 // wholeNumber reads n as a whole number however it is written (20, 20.0,
-// 2e1), within the integers a float64 holds exactly.
+// 2e1), exactly: 20.000000000000001 is no whole number, though a float64
+// reads it as 20.
 func wholeNumber(n json.Number) (int, bool) {
-	if i, err := strconv.Atoi(n.String()); err == nil {
+	s := n.String()
+	if i, err := strconv.Atoi(s); err == nil {
 		return i, true
 	}
-	f, err := strconv.ParseFloat(n.String(), 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) >= 1<<53 {
+	sign, mant, exp := "", s, 0
+	if strings.HasPrefix(mant, "-") {
+		sign, mant = "-", mant[1:]
+	}
+	if i := strings.IndexAny(mant, "eE"); i >= 0 {
+		e, err := strconv.Atoi(strings.TrimPrefix(mant[i+1:], "+"))
+		if err != nil {
+			return 0, false
+		}
+		mant, exp = mant[:i], e
+	}
+	whole, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimLeft(whole+frac, "0")
+	exp -= len(frac) // the value is digits × 10^exp
+	trimmed := strings.TrimRight(digits, "0")
+	exp += len(digits) - len(trimmed)
+	switch {
+	case trimmed == "":
+		return 0, true
+	case exp < 0 || len(trimmed)+exp > 18:
 		return 0, false
 	}
-	return int(f), true
+	i, err := strconv.Atoi(sign + trimmed + strings.Repeat("0", exp))
+	return i, err == nil
 }
 
 // canonicalNumbers rewrites the json.Numbers of a decoded tree in one
