@@ -146,13 +146,13 @@ func canonicalJSON(raw []byte) ([]byte, error) {
 	return json.Marshal(canonicalNumbers(v))
 }
 
-// canonicalNumbers writes every number in v one way (canonicalNumber): a
+// canonicalNumbers writes every number in v one way (CanonicalNumber): a
 // retry through another JSON library wrote 0.0089 as 8.9e-3 or 0.00890,
 // and each was stored as a new event.
 func canonicalNumbers(v any) any {
 	switch v := v.(type) {
 	case json.Number:
-		return json.Number(canonicalNumber(string(v)))
+		return json.Number(CanonicalNumber(string(v)))
 	case map[string]any:
 		for k, e := range v {
 			v[k] = canonicalNumbers(e)
@@ -165,13 +165,13 @@ func canonicalNumbers(v any) any {
 	return v
 }
 
-// canonicalNumber writes a JSON number one way: in plain decimal, without
+// CanonicalNumber writes a JSON number one way: in plain decimal, without
 // an exponent, leading zeros or trailing fractional zeros (8.9e-3, 0.00890
 // and 0.0089 all become 0.0089; 1.7e3 and 1700.0 become 1700), or, where
 // that would run past 40 zeros, as d.ddde±N (1E+50 and 10e49 become 1e50).
 // It is exact (no float), so two different numbers never meet. An exponent
 // past what an int holds keeps the text as written.
-func canonicalNumber(s string) string {
+func CanonicalNumber(s string) string {
 	neg := strings.HasPrefix(s, "-")
 	mant, exp := strings.TrimPrefix(s, "-"), 0
 	if i := strings.IndexAny(mant, "eE"); i >= 0 {

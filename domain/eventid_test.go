@@ -157,7 +157,7 @@ func TestContentEventID(t *testing.T) {
 // between releases: a changed hash would store every redelivery again.
 func TestContentEventIDIsStable(t *testing.T) {
 	// Numbers were hashed as written until 1.50 and 1.5 were made one
-	// (canonicalNumber); a report stored before with a number in another
+	// (CanonicalNumber); a report stored before with a number in another
 	// notation and redelivered after is stored once more.
 	ids := contentIDs(t, `{"status":"SENT","messageId":"m","n":1.50}`, parseReceivedAt)
 	// sha256 of {"messageId":"m","n":1.5,"status":"SENT"}
@@ -183,8 +183,8 @@ func TestCanonicalNumber(t *testing.T) {
 		{"1e-50", "1e-50"}, {"0.0001e-40", "1e-44"}, {"1.7976931348623157E+308", "1.7976931348623157e308"},
 		{"1e99999999999999999999", "1e99999999999999999999"},
 	} {
-		if got := canonicalNumber(tt.in); got != tt.want {
-			t.Errorf("canonicalNumber(%s) = %s, want %s", tt.in, got, tt.want)
+		if got := CanonicalNumber(tt.in); got != tt.want {
+			t.Errorf("CanonicalNumber(%s) = %s, want %s", tt.in, got, tt.want)
 		}
 	}
 }

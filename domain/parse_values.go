@@ -261,7 +261,7 @@ func parseUnix(s string) (time.Time, error) {
 	if strings.ContainsAny(s, "eE") && json.Valid([]byte(s)) {
 		// 1.714978800123E9, as Java writes a double: in plain decimal
 		// first, so the fraction is read exactly below.
-		s = canonicalNumber(s)
+		s = CanonicalNumber(s)
 	}
 	if strings.Trim(s, "0123456789") == "" && len(s) <= 18 {
 		n, err := strconv.ParseInt(s, 10, 64)

@@ -110,33 +110,11 @@ func wholeNumbers(v any) any {
 // 2e1), exactly: 20.000000000000001 is no whole number, though a float64
 // reads it as 20.
 func wholeNumber(n json.Number) (int, bool) {
-	s := n.String()
-	if i, err := strconv.Atoi(s); err == nil {
-		return i, true
-	}
-	sign, mant, exp := "", s, 0
-	if strings.HasPrefix(mant, "-") {
-		sign, mant = "-", mant[1:]
-	}
-	if i := strings.IndexAny(mant, "eE"); i >= 0 {
-		e, err := strconv.Atoi(strings.TrimPrefix(mant[i+1:], "+"))
-		if err != nil {
-			return 0, false
-		}
-		mant, exp = mant[:i], e
-	}
-	whole, frac, _ := strings.Cut(mant, ".")
-	digits := strings.TrimLeft(whole+frac, "0")
-	exp -= len(frac) // the value is digits × 10^exp
-	trimmed := strings.TrimRight(digits, "0")
-	exp += len(digits) - len(trimmed)
-	switch {
-	case trimmed == "":
-		return 0, true
-	case exp < 0 || len(trimmed)+exp > 18:
+	s := domain.CanonicalNumber(n.String()) // plain digits when whole
+	if strings.ContainsAny(s, ".eE") {
 		return 0, false
 	}
-	i, err := strconv.Atoi(sign + trimmed + strings.Repeat("0", exp))
+	i, err := strconv.Atoi(s)
 	return i, err == nil
 }
 
