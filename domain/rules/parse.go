@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"regexp"
 	"sort"
@@ -404,7 +405,11 @@ func checkShape(v any, t reflect.Type, path string, errs *errList) {
 		if !ok {
 			errs.add(path, "must be a whole number, got %s", kindOf(v))
 		} else if _, ok := wholeNumber(n); !ok {
-			errs.add(path, "must be a whole number, got %s", n)
+			if c := domain.CanonicalNumber(n.String()); !strings.Contains(c, ".") && !strings.Contains(c, "e-") {
+				errs.add(path, "must be a whole number of at most %d, got %s", math.MaxInt, n)
+			} else {
+				errs.add(path, "must be a whole number, got %s", n)
+			}
 		}
 	case reflect.Float64:
 		n, ok := v.(json.Number)
@@ -737,12 +742,22 @@ func (t fileThresholds) build(errs *errList) Thresholds {
 	return th
 }
 
+// maxSLAMs bounds an SLA threshold: 30 days, longer than any SMS is kept
+// for delivery. Past about 292 years a threshold overflowed a Duration and
+// every report counted as late: 0 % compliance under a file read as valid.
+const maxSLAMs = 30 * 24 * 60 * 60 * 1000
+
 func (s fileSLA) build(errs *errList) SLA {
-	if s.ThresholdMs < 1 {
-		errs.add("sla.thresholdMs", "must be at least 1 millisecond, got %d", s.ThresholdMs)
-	}
-	if s.DeliveryThresholdMs < 1 {
-		errs.add("sla.deliveryThresholdMs", "must be at least 1 millisecond, got %d", s.DeliveryThresholdMs)
+	for _, t := range []struct {
+		field string
+		ms    int
+	}{{"sla.thresholdMs", s.ThresholdMs}, {"sla.deliveryThresholdMs", s.DeliveryThresholdMs}} {
+		switch {
+		case t.ms < 1:
+			errs.add(t.field, "must be at least 1 millisecond, got %d", t.ms)
+		case t.ms > maxSLAMs:
+			errs.add(t.field, "must be at most %d milliseconds (30 days), got %d", maxSLAMs, t.ms)
+		}
 	}
 	return SLA{ThresholdMs: s.ThresholdMs, DeliveryThresholdMs: s.DeliveryThresholdMs}
 }

@@ -57,6 +57,9 @@ func TestParseErrors(t *testing.T) {
 		// Types.
 		{"string for int", `"maxLength": 11`, `"maxLength": "11"`, `rules: countries.GB.alphanumeric.maxLength: must be a whole number, got "11"`},
 		{"fraction for int", `"minTerminalReports": 20`, `"minTerminalReports": 2.5`, `rules: thresholds.minTerminalReports: must be a whole number, got 2.5`},
+		{"fraction past a float's precision", `"minTerminalReports": 20`, `"minTerminalReports": 20.000000000000001`, `rules: thresholds.minTerminalReports: must be a whole number, got 20.000000000000001`},
+		{"a whole number too large for an int", `"minTerminalReports": 20`, `"minTerminalReports": 1e100`, `rules: thresholds.minTerminalReports: must be a whole number of at most 9223372036854775807, got 1e100`},
+		{"an SLA of centuries", `"deliveryThresholdMs": 60000`, `"deliveryThresholdMs": 10000000000000`, `rules: sla.deliveryThresholdMs: must be at most 2592000000 milliseconds (30 days), got 10000000000000`},
 		{"string for bool", `"tollFree": {"allowed": false}`, `"tollFree": {"allowed": "no"}`, `rules: countries.GB.tollFree.allowed: must be true or false, got "no"`},
 		{"number for string", `"version": "test-1"`, `"version": 1`, `rules: version: must be a string, got the number 1`},
 		{"string for float", `"rerouteFailureRate": 0.15`, `"rerouteFailureRate": "15%"`, `rules: thresholds.rerouteFailureRate: must be a number, got "15%"`},
