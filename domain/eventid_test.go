@@ -188,3 +188,36 @@ func TestCanonicalNumber(t *testing.T) {
 		}
 	}
 }
+
+// webhook-id names the delivery when X-CXone-Event-Id cannot: a tester's
+// two deliveries (wh-1, wh-2) under an X header holding the message ID
+// were one event, the second acknowledged as a duplicate.
+func TestFallbackEventIDHeader(t *testing.T) {
+	for _, tt := range []struct {
+		name, header, fallback, body string
+		want                         []string
+	}{
+		{"X header absent", "", "wh-1", `{"messageId":"K7"}`, []string{"wh-1"}},
+		{"X header malformed", "a b", "wh-1", `{"messageId":"K7"}`, []string{"wh-1"}},
+		{"X header holds the message ID", "k7", "wh-1", `{"messageId":"K7"}`, []string{"wh-1"}},
+		{"X header holds a message ID of the batch", "K8", "wh-1", `[{"messageId":"K7"},{"messageId":"K8"}]`, []string{"wh-1:0", "wh-1:1"}},
+		{"X header usable", "x-1", "wh-1", `{"messageId":"K7"}`, []string{"x-1"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse(Request{Body: []byte(tt.body), EventIDHeader: tt.header, FallbackEventIDHeader: tt.fallback, ReceivedAt: parseReceivedAt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, e := range got {
+				if e.EventID != tt.want[i] {
+					t.Errorf("event %d: EventID = %q, want %q", i, e.EventID, tt.want[i])
+				}
+			}
+		})
+	}
+	// Both holding message IDs: the content names the reports.
+	got, err := Parse(Request{Body: []byte(`{"messageId":"K7"}`), EventIDHeader: "K7", FallbackEventIDHeader: "K7", ReceivedAt: parseReceivedAt})
+	if err != nil || !contentIDPattern.MatchString(got[0].EventID) {
+		t.Errorf("got %v, %v: want a content hash", got, err)
+	}
+}

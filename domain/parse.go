@@ -14,9 +14,13 @@ import (
 // headers that change its meaning.
 type Request struct {
 	Body          []byte
-	ContentType   string    // may be empty; "text/plain" bodies are receipt text (unless they are a JSON object or array)
-	EventIDHeader string    // X-CXone-Event-Id, else webhook-id header; may be empty
-	ReceivedAt    time.Time // set on every event's ReceivedAt, and OccurredAt fallback
+	ContentType   string // may be empty; "text/plain" bodies are receipt text (unless they are a JSON object or array)
+	EventIDHeader string // X-CXone-Event-Id, else webhook-id header; may be empty
+	// FallbackEventIDHeader names the delivery when EventIDHeader cannot:
+	// webhook-id beside an X-CXone-Event-Id that is malformed or holds a
+	// message ID. May be empty.
+	FallbackEventIDHeader string
+	ReceivedAt            time.Time // set on every event's ReceivedAt, and OccurredAt fallback
 
 	// deep says the body nests deeper than maxJSONDepth somewhere, so each
 	// report's own depth must be checked (parseJSONBody sets it).
@@ -52,18 +56,24 @@ const (
 //
 // Events never alias req.Body, so the caller may reuse its buffer.
 func Parse(req Request) ([]StatusReceived, error) {
-	events, err := parse(req)
-	if err != nil {
-		return nil, err
-	}
-	if headerNamesAMessage(req.EventIDHeader, events) {
-		// The header names one report's message, not this delivery: as
-		// an event ID base for the others ("B2:1"), every later status of
-		// theirs was a duplicate, acknowledged and lost. The content names
-		// each report instead.
-		req.EventIDHeader = ""
+	// The first header that can name this delivery does: one that is
+	// malformed, or holds one report's message ID, names no delivery. As
+	// an event ID base for the other reports ("B2:1"), such a header made
+	// every later status of theirs a duplicate, acknowledged and lost.
+	// With neither, the content names each report.
+	var events []StatusReceived
+	var err error
+	headers := []string{req.EventIDHeader, req.FallbackEventIDHeader, ""}
+	for i, h := range headers {
+		if i < len(headers)-1 && headerEventID(h, 0, 1) == "" {
+			continue // absent or malformed
+		}
+		req.EventIDHeader = h
 		if events, err = parse(req); err != nil {
 			return nil, err
+		}
+		if !headerNamesAMessage(h, events) {
+			break
 		}
 	}
 	for i := range events {
@@ -459,11 +469,15 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 	var rcErr error
 	text, rcKey, _ := r.text(receiptKeys, trimReceipt)
 	if text != "" {
-		// One report, one receipt: of two in its text, the second was
+		// One report, one receipt: of two in the text of a report that
+		// names its message by the receipt's id: alone, the second was
 		// acknowledged and stored nowhere, and which of the report's JSON
-		// fields are whose cannot be told.
-		if parts := splitReceipts(text); len(parts) > 1 {
-			return e, r.errorf(rcKey, nil, "holds %d receipts; a report carries one: send them as a JSON array of receipt strings, or as a text body", len(parts))
+		// fields are whose cannot be told. A report that names its message
+		// itself is that message's, whatever its receipt text holds.
+		if id, _, _ := r.orEnvelope(messageIDKeys, trimID); id == "" {
+			if parts := splitReceipts(text); len(parts) > 1 {
+				return e, r.errorf(rcKey, nil, "holds %d receipts and the report no message ID of its own; a report carries one: send them as a JSON array of receipt strings, or as a text body", len(parts))
+			}
 		}
 		rc, _, rcErr = parseReceipt(text)
 	}
@@ -648,6 +662,11 @@ func (r *reportFields) price(currency string) (*Micros, string) {
 		}
 		text, _, _ := f.text(priceKey, normField)
 		if text == "" {
+			continue
+		}
+		if own, _, _ := f.text(currencyKey, normCurrency); f == r.envelope && own != "" && currency != "" && own != currency {
+			// The envelope's price is in the envelope's currency: counted
+			// in the payload's, pounds were added to euros.
 			continue
 		}
 		amount, named := splitPrice(text)

@@ -642,7 +642,7 @@ func TestParseErrors(t *testing.T) {
 		// One report, one receipt: the second of two was acknowledged and
 		// stored nowhere.
 		{name: "two receipts in a report's receipt field", body: `{"shortMessage":"id:a stat:DELIVRD text:\u0000id:b stat:UNDELIV text:\u0000"}`, field: "shortMessage", reason: "holds 2 receipts"},
-		{name: "two receipts in a payload's receipt field", body: `{"payload":{"messageId":"m","receipt":"id:a stat:DELIVRD\nid:b stat:UNDELIV"}}`, field: "payload.receipt", reason: "holds 2 receipts"},
+		{name: "two receipts in a payload's receipt field", body: `{"payload":{"receipt":"id:a stat:DELIVRD\nid:b stat:UNDELIV"}}`, field: "payload.receipt", reason: "holds 2 receipts"},
 		{name: "receipt string without an id", index: 1, body: `[{"messageId":"a"},"sub:001 stat:DELIVRD err:000"]`, field: "id", is: ErrNoMessageID},
 		{name: "report a number", index: 0, body: `[7]`, reason: "JSON number"},
 		{name: "10000 brackets", index: bodyLevel, body: strings.Repeat("[", 10000), reason: "nested deeper than 128"},
@@ -889,7 +889,7 @@ func TestCurrencyWrittenAsASign(t *testing.T) {
 }
 
 // A payload's price that cannot be read falls back on the envelope's, as
-// its time does.
+// its time does, unless the envelope's is in another currency.
 func TestPriceFromTheEnvelope(t *testing.T) {
 	got, err := parseBody(`{"eventId":"e","price":"0.05","currency":"USD","payload":{"messageId":"m","price":"N/A"}}`, "", "")
 	if err != nil {
@@ -897,6 +897,22 @@ func TestPriceFromTheEnvelope(t *testing.T) {
 	}
 	if got[0].Price == nil || got[0].Price.String() != "0.050000" || got[0].Currency != "USD" {
 		t.Errorf("got %v %q, want 0.050000 USD", got[0].Price, got[0].Currency)
+	}
+	got, err = parseBody(`{"price":"0.03","currency":"GBP","payload":{"messageId":"m","price":"oops","currency":"EUR"}}`, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Price != nil || got[0].Currency != "EUR" {
+		t.Errorf("got %v %q: pounds counted as euros", got[0].Price, got[0].Currency)
+	}
+}
+
+// A report that names its message keeps its receipt text whole, however
+// many receipts it seems to hold: an SMS text like a receipt refused it.
+func TestReceiptTextOfAReportThatNamesItsMessage(t *testing.T) {
+	got, err := parseBody(`{"messageId":"RR22","status":"DELIVERED","shortMessage":"id:RR22 stat:DELIVRD text:Hi\nid:ABC stat:x"}`, "", "")
+	if err != nil || len(got) != 1 || got[0].MessageID != "RR22" || got[0].Status != StatusDelivered {
+		t.Errorf("got %+v, %v", got, err)
 	}
 }
 
@@ -911,6 +927,8 @@ func TestPriceWithASharedSign(t *testing.T) {
 		{`"¥5"`, "JPY", "5.000000"},
 		{`"¥5"`, "USD", "-"},
 		{`"$0.05 USD"`, "", "0.050000"},
+		{`"$0.05"`, "$", "0.050000"}, // the same sign in both
+		{`"¥3"`, "¥", "3.000000"},
 	} {
 		got, err := parseBody(`{"messageId":"m","price":`+tt.price+`,"currency":"`+tt.currency+`"}`, "", "")
 		if err != nil {

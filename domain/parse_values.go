@@ -135,7 +135,7 @@ var signCurrencies = map[string][]string{
 // empty field with. "¥5" in USD was counted as 5 dollars.
 func priceIn(named, currency string) (fits bool, fill string) {
 	if family, shared := signCurrencies[named]; shared {
-		return currency == "" || slices.Contains(family, currency), currency
+		return currency == "" || currency == named || slices.Contains(family, currency), currency
 	}
 	if named == "" || currency == "" || named == currency {
 		return true, cmp.Or(currency, named)

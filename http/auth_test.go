@@ -155,3 +155,35 @@ func TestAdminBearerInAnyCase(t *testing.T) {
 		t.Errorf("Basic: %d, want 401", got)
 	}
 }
+
+// webhook-id names the delivery when X-CXone-Event-Id holds the message's
+// own ID: a tester's two deliveries under one such X header were one event,
+// the second acknowledged as a duplicate and lost.
+func TestWebhookIDWhenTheEventIDHeaderNamesTheMessage(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, Config{})
+	for _, wh := range []string{"wh-1", "wh-2"} {
+		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/webhooks/cxone/sms", strings.NewReader(`{"messageId":"K7","status":"ENROUTE"}`))
+		req.Header.Set("X-Webhook-Secret", testWebhookSecret)
+		req.Header.Set("X-CXone-Event-Id", "K7")
+		req.Header.Set("webhook-id", wh)
+		if got := do(t, req); got != http.StatusOK {
+			t.Fatalf("%s: %d", wh, got)
+		}
+	}
+	var ids []string
+	rows, err := env.pool.Query(context.Background(), `SELECT event_id FROM events WHERE message_id = 'K7' ORDER BY event_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if strings.Join(ids, ",") != "wh-1,wh-2" {
+		t.Errorf("event IDs %q, want wh-1 and wh-2", ids)
+	}
+}

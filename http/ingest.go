@@ -80,11 +80,12 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 		s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
 		return errorf(http.StatusBadRequest, "could not read body: "+err.Error())
 	}
-	// The event ID a header gives: CXone's, else the Standard Webhooks id.
+	// The event ID a header gives: CXone's, else (absent, malformed or a
+	// message's ID) the Standard Webhooks id.
 	// With signatures on, only the signed webhook-id: an unsigned
 	// X-CXone-Event-Id added to a captured request stored it again under
 	// a new ID, signature intact.
-	eventIDHeader := r.Header.Get("X-CXone-Event-Id")
+	eventIDHeader, fallback := r.Header.Get("X-CXone-Event-Id"), r.Header.Get("webhook-id")
 	if len(s.keys) > 0 {
 		signed := [][]byte{body}
 		if sent.Len() > 0 {
@@ -95,10 +96,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 			strings.Join(r.Header.Values("webhook-signature"), " "), receivedAt, signed...); err != nil {
 			return s.unauthorized(r, "bad signature: "+err.Error())
 		}
-		eventIDHeader = ""
-	}
-	if eventIDHeader == "" {
-		eventIDHeader = r.Header.Get("webhook-id")
+		eventIDHeader, fallback = fallback, ""
 	}
 	// After the signature, which covers the bytes as sent.
 	if body, err = toUTF8(body, r.Header.Get("Content-Type")); err != nil {
@@ -107,7 +105,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	events, err := domain.Parse(domain.Request{
 		Body: body, ContentType: r.Header.Get("Content-Type"),
-		EventIDHeader: eventIDHeader, ReceivedAt: receivedAt,
+		EventIDHeader: eventIDHeader, FallbackEventIDHeader: fallback, ReceivedAt: receivedAt,
 	})
 	if err != nil {
 		s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
