@@ -126,13 +126,28 @@ func loadConfig(getenv func(string) string) (config, error) {
 // after = before it looks, and kept "# fill me" as the value: with
 // "WEBHOOK_SECRET= # fill me" in a template, a request sending that
 // comment as its secret was taken, without a word.
+//
+// A value is taken as written, "$" included, as the tutorial's Node dotenv
+// takes it: godotenv expands "$NAME" (upper case only) from the file's
+// own earlier settings, so a generated secret "k$Rt7Qz" became "kt7Qz",
+// and every delivery CXone signed with the real one was a 401. The "$"
+// goes through godotenv as a character it does not expand.
 func readDotEnv(path string) (map[string]string, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return godotenv.UnmarshalBytes(stripDotEnvComments(src))
+	src = bytes.ReplaceAll(src, []byte("$"), []byte(dollarStandIn))
+	env, err := godotenv.UnmarshalBytes(stripDotEnvComments(src))
+	for k, v := range env {
+		env[k] = strings.ReplaceAll(v, dollarStandIn, "$")
+	}
+	return env, err
 }
+
+// dollarStandIn stands for "$" while godotenv reads a .env file: a
+// private-use character, which no setting holds.
+const dollarStandIn = "\uE000"
 
 // stripDotEnvComments rewrites each unquoted value of a .env file without
 // its comment, so that godotenv reads what the rule says; the rest goes

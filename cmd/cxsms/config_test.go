@@ -189,7 +189,10 @@ func TestReadDotEnvComments(t *testing.T) {
 		{"CRLF", "A= # c\r\nB=#b\r\nC=c # c\r\n", map[string]string{"A": "", "B": "#b", "C": "c"}},
 		{"comment lines", "# A=#nope\n  # B=x\nA=a\n", map[string]string{"A": "a"}},
 		{"a quoted value over lines", "CERT=\"l1\nKEY= # not a statement\n\"\nKEY=#real\n", map[string]string{"CERT": "l1\nKEY= # not a statement\n", "KEY": "#real"}},
-		{"expansion", "A=x\nB=$A # c\nC=${A}#y\n", map[string]string{"A": "x", "B": "x", "C": "x#y"}},
+		// Taken as written: godotenv's expansion made a generated secret
+		// "k$Rt7Qz" into "kt7Qz", and every delivery a 401.
+		{"no expansion", "A=x\nB=$A # c\nC=${A}#y\nD=k$Rt7Qz\nE=\"p$$w\"\nF='$A'\n",
+			map[string]string{"A": "x", "B": "$A", "C": "${A}#y", "D": "k$Rt7Qz", "E": "p$$w", "F": "$A"}},
 		{"not ASCII", "A=ünï # c\nB=ñ#ñ\n", map[string]string{"A": "ünï", "B": "ñ#ñ"}},
 		{"empty values", "A=\nB=\"\"\nC=", map[string]string{"A": "", "B": "", "C": ""}},
 	} {
