@@ -103,7 +103,9 @@ func AllowLocalhost() Option {
 // would keep pointing the other's subscription at itself.
 func WithWebhookName(name string) Option {
 	return func(c *Client) {
-		if name != "" {
+		// Trimmed, as secrets are: "prod\n" from a mounted file made a
+		// second subscription beside "prod", and "  " renamed one.
+		if name = strings.TrimSpace(name); name != "" {
 			c.webhookName = name
 		}
 	}

@@ -387,3 +387,15 @@ func TestEnsureWebhookCreatedWhenTheLookForCopiesFails(t *testing.T) {
 		t.Errorf("result %+v, err %v, %d subscriptions; want created, no error, 1", res, err, len(subs))
 	}
 }
+
+// A subscription name is trimmed: "prod\n" from a mounted file made a second
+// subscription beside "prod", and a blank one renamed the default's.
+func TestWebhookNameIsTrimmed(t *testing.T) {
+	for in, want := range map[string]string{"prod\n": "prod", "  ": DefaultWebhookName, "": DefaultWebhookName} {
+		c := &Client{webhookName: DefaultWebhookName}
+		WithWebhookName(in)(c)
+		if c.webhookName != want {
+			t.Errorf("WithWebhookName(%q): %q, want %q", in, c.webhookName, want)
+		}
+	}
+}
