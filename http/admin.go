@@ -89,7 +89,7 @@ func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request) error {
 		// Not the request's context: closing the connection must not
 		// abandon a rebuild half way.
 		res, err = s.admin.Rebuild(context.WithoutCancel(r.Context()), name, func(p projections.Progress) {
-			s.metrics.RebuildProgress(name, p.Read, p.Total)
+			s.metrics.RebuildProgress(p.Name, p.Read, p.Total)
 		})
 		switch {
 		case err == nil:

@@ -627,7 +627,14 @@ func TestOtherProjectionsKeepUpDuringRebuild(t *testing.T) {
 	waitCaughtUp(t, p)
 
 	probes, sent := 0, 0 // probes in this rebuild, and in all
+	// The progress names the read model as metrics label it, however the
+	// rebuild was asked for: "carrier_costs" and "carrier_costs.v1" were
+	// two series of one rebuild.
+	wantName := "carrier_costs.v1"
 	progress := func(pr projections.Progress) {
+		if pr.Name != wantName {
+			t.Errorf("progress of %s names %q", wantName, pr.Name)
+		}
 		if probes > 0 && pr.Read < pr.Total {
 			return // probe at the first report and once the fold is done
 		}
@@ -664,7 +671,7 @@ func TestOtherProjectionsKeepUpDuringRebuild(t *testing.T) {
 	// sla_latency too, with a report logged while it rebuilds: the ingest
 	// latency (sla_ingest, kept across rebuilds) counts each report once,
 	// though the live projector and the rebuild's catch-up both apply it.
-	probes = 0
+	probes, wantName = 0, "sla_latency.v1"
 	if _, err := p.Rebuild(ctx, "sla_latency", progress); err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,10 @@ const rebuildBatch = 20000
 
 // Progress is reported while a rebuild reads the log.
 type Progress struct {
+	// Name is what is rebuilt: "all", or one projection's versioned name
+	// however it was asked for ("current_status" is current_status.v1),
+	// so that metrics show one series per read model.
+	Name  string
 	Read  int64 // events read so far
 	Total int64 // events in the log when the rebuild began (an estimate)
 }
@@ -162,6 +166,10 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 		defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey(proj.Name()))
 	}
 
+	rebuilding := "all"
+	if name != "all" {
+		rebuilding = projs[0].Name()
+	}
 	var total int64
 	if err := p.pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&total); err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild: count events: %w", err)
@@ -185,7 +193,7 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 		}
 		read += int64(len(batch))
 		if progress != nil {
-			progress(Progress{Read: read, Total: max(total, read)})
+			progress(Progress{Name: rebuilding, Read: read, Total: max(total, read)})
 		}
 	}
 	// The fold keeps a large heap of long-lived state; collecting it less
@@ -253,7 +261,7 @@ func (p *Projector) Rebuild(ctx context.Context, name string, progress func(Prog
 		}
 		read += int64(n)
 		if progress != nil {
-			progress(Progress{Read: read, Total: max(total, read)})
+			progress(Progress{Name: rebuilding, Read: read, Total: max(total, read)})
 		}
 		if n < catchUpBatch {
 			break
