@@ -120,6 +120,9 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func writeJSONBytes(w http.ResponseWriter, code int, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	// Errors echo paths and values, markup included: never sniffed as
+	// anything but JSON.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	if _, err := w.Write(body); err != nil {
 		logrus.WithError(err).Debug("write response")

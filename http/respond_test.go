@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -45,5 +46,15 @@ func TestThrottle(t *testing.T) {
 	th.last.Store(time.Now().Add(-2 * time.Hour).UnixNano())
 	if ok, held := th.allow(time.Hour); !ok || held != 3 {
 		t.Fatalf("after the interval: %v, %d held; want through, 3 held", ok, held)
+	}
+}
+
+// Every JSON answer says nosniff: errors echo paths and values, markup
+// included.
+func TestJSONAnswersAreNotSniffed(t *testing.T) {
+	w := httptest.NewRecorder()
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": `no message "<script>"`})
+	if got := w.Header().Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("X-Content-Type-Options %q, want nosniff", got)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"maps"
@@ -43,6 +44,17 @@ func TestConfigAdminTokenTrimmed(t *testing.T) {
 	}
 	if cfg.AdminToken != "adm" || !cfg.adminTokenPadded {
 		t.Errorf("AdminToken %q (padded %v), want \"adm\", padded", cfg.AdminToken, cfg.adminTokenPadded)
+	}
+	// Only whitespace: the warning says the routes are closed, not that a
+	// token is still set.
+	cfg, err = loadConfig(envFunc(map[string]string{"ADMIN_TOKEN": "  \n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	newLogger(cfg, &out)
+	if !strings.Contains(out.String(), "admin routes are closed") {
+		t.Errorf("whitespace-only ADMIN_TOKEN warned %q", out.String())
 	}
 }
 

@@ -63,7 +63,7 @@ func registerWebhook(ctx context.Context, cfg config, args []string, stdout, std
 	if len(res.Changed) > 0 {
 		fmt.Fprintf(stdout, " (%s)", strings.Join(res.Changed, ", "))
 	}
-	fmt.Fprintf(stdout, " -> %s\n", url)
+	fmt.Fprintf(stdout, " -> %s\n", redactURL(url))
 	if len(res.Removed) > 0 {
 		fmt.Fprintf(stdout, "removed copies: %s\n", strings.Join(res.Removed, ", "))
 	}

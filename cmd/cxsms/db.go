@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"runtime/pprof"
 	"strings"
@@ -96,4 +97,14 @@ func applicationName() string {
 		name = name[:63]
 	}
 	return name
+}
+
+// redactURL is s with a password in it written xxxxx, for output that
+// lands in CI logs: --target and --callback URLs were printed whole.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	return u.Redacted()
 }

@@ -65,3 +65,16 @@ func TestRebuildUnderOtherRulesWarns(t *testing.T) {
 		t.Errorf("stderr %q, want a warning naming rules \"other\"", errOut.String())
 	}
 }
+
+// URLs printed by simulate and register-webhook hide their passwords.
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://u:UrlPass99@127.0.0.1:8080/webhooks/cxone/sms": "http://u:xxxxx@127.0.0.1:8080/webhooks/cxone/sms",
+		"http://127.0.0.1:8080":                                "http://127.0.0.1:8080",
+		"%zz":                                                  "%zz",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

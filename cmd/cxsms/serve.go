@@ -364,7 +364,10 @@ func newLogger(cfg config, out io.Writer) *logrus.Logger {
 	if cfg.webhookSecretPadded {
 		log.Warn("WEBHOOK_SECRET has leading or trailing whitespace (a newline at the end of a mounted file?); it is ignored, here and in the secret registered with CXone")
 	}
-	if cfg.adminTokenPadded {
+	switch {
+	case cfg.adminTokenPadded && cfg.AdminToken == "":
+		log.Warn("ADMIN_TOKEN is only whitespace, which counts as unset: the admin routes are closed")
+	case cfg.adminTokenPadded:
 		log.Warn("ADMIN_TOKEN has leading or trailing whitespace (a newline at the end of a mounted file?); it is ignored: send the token without it")
 	}
 	return log

@@ -1058,7 +1058,7 @@ type simulateSummary struct {
 // from all of them when whole is set (the run ended during the warm-up).
 func (s *simulation) summarize(workers []*worker, from, to time.Time, whole bool) *simulateSummary {
 	o := s.o
-	sum := &simulateSummary{Target: o.target, Scenario: o.scenario.Name, Seed: o.seed, Concurrency: o.concurrency, Batch: o.batch,
+	sum := &simulateSummary{Target: redactURL(o.target), Scenario: o.scenario.Name, Seed: o.seed, Concurrency: o.concurrency, Batch: o.batch,
 		EndedInWarmup: whole, Sent: simulate.NewTally(), timeout: o.timeout}
 	window := to.Sub(from).Seconds()
 	sum.WarmupSec = o.warmup.Seconds()
