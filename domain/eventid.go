@@ -23,7 +23,7 @@ func jsonEventID(r *reportFields, messageID, header string, index, n int, raw []
 			return id, nil
 		}
 	}
-	if id := headerEventID(header, index, n); id != "" && !r.namesMessage(trimID(header), messageID) {
+	if id := headerEventID(header, index, n); id != "" {
 		return id, nil
 	}
 	canonical, err := canonicalJSON(raw)
@@ -81,9 +81,10 @@ func (r *reportFields) namesMessage(id, messageID string) bool {
 }
 
 // headerEventID derives the event ID from the request header. A header that
-// holds the report's message ID names the message, not an event, as an
-// event-ID field that does (eventIDField): callers pass it over, or every
-// later report of the message would be a duplicate, acknowledged and lost.
+// holds a report's message ID names a message, not an event, as an
+// event-ID field that does (eventIDField): Parse reads the body again
+// without it, or every later report of the message would be a duplicate,
+// acknowledged and lost.
 //
 // The header names the delivery, not a report, so in a batch each report
 // adds its index: otherwise the second report of a batch would be taken for

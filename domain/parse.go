@@ -25,6 +25,9 @@ type Request struct {
 	// deep says the body nests deeper than maxJSONDepth somewhere, so each
 	// report's own depth must be checked (parseJSONBody sets it).
 	deep bool
+	// headerNamesMessage says EventIDHeader holds one of a report's
+	// message IDs (the report parsers set it; see Parse).
+	headerNamesMessage bool
 }
 
 // maxJSONDepth bounds a report's JSON nesting. A real report is three
@@ -68,11 +71,11 @@ func Parse(req Request) ([]StatusReceived, error) {
 		if i < len(headers)-1 && headerEventID(h, 0, 1) == "" {
 			continue // absent or malformed
 		}
-		req.EventIDHeader = h
-		if events, err = parse(req); err != nil {
+		req.EventIDHeader, req.headerNamesMessage = h, false
+		if events, err = parse(&req); err != nil {
 			return nil, err
 		}
-		if !headerNamesAMessage(h, events) {
+		if !req.headerNamesMessage {
 			break
 		}
 	}
@@ -86,20 +89,6 @@ func Parse(req Request) ([]StatusReceived, error) {
 		}
 	}
 	return events, nil
-}
-
-// headerNamesAMessage reports whether the event-ID header holds the message
-// ID of one of events, in any case.
-func headerNamesAMessage(header string, events []StatusReceived) bool {
-	if header = trimID(header); header == "" {
-		return false
-	}
-	for i := range events {
-		if strings.EqualFold(events[i].MessageID, header) {
-			return true
-		}
-	}
-	return false
 }
 
 // maxClockSkew is how far past our own clock a carrier's time may be.
@@ -132,7 +121,7 @@ func clipLengths(e *StatusReceived) {
 	}
 }
 
-func parse(req Request) ([]StatusReceived, error) {
+func parse(req *Request) ([]StatusReceived, error) {
 	body := trimBody(req.Body)
 	if len(body) == 0 {
 		return nil, &ParseError{Index: bodyLevel, Reason: "body is empty", Err: ErrEmptyBody}
@@ -140,11 +129,11 @@ func parse(req Request) ([]StatusReceived, error) {
 	// Content decides before Content-Type: senders label JSON as text/plain
 	// often enough, and a JSON body can never be read as a receipt anyway.
 	if body[0] == '{' || body[0] == '[' {
-		return parseJSONBody(&req, body)
+		return parseJSONBody(req, body)
 	}
 	if body[0] == '"' && json.Valid(body) {
 		// Receipt text sent as a JSON string, as inside an array.
-		return parseReceiptString(&req, body, 0, 1)
+		return parseReceiptString(req, body, 0, 1)
 	}
 	text := string(body)
 	if !isTextPlain(req.ContentType) && json.Valid(body) {
@@ -155,7 +144,7 @@ func parse(req Request) ([]StatusReceived, error) {
 		// and from here a missing id: is reported as such.
 		return nil, &ParseError{Index: bodyLevel, Reason: "body is neither JSON nor an SMPP delivery receipt"}
 	}
-	return receiptReports(&req, text, jsonString(req.Body), -1, 1)
+	return receiptReports(req, text, jsonString(req.Body), -1, 1)
 }
 
 // receiptReports reads receipt text: one receipt, or several one per line
@@ -183,17 +172,18 @@ func receiptReports(req *Request, text string, raw json.RawMessage, index, n int
 			}
 			return nil, err
 		}
+		req.noteHeaderNames(rc.ID)
 		e := receiptEvent(rc, req.ReceivedAt)
 		e.Format = FormatSMPPReceipt
 		switch {
 		case len(parts) == 1:
 			e.Raw = raw
-			if e.EventID = receiptHeaderEventID(req.EventIDHeader, rc.ID, max(index, 0), n); e.EventID == "" {
+			if e.EventID = headerEventID(req.EventIDHeader, max(index, 0), n); e.EventID == "" {
 				e.EventID = receiptEventID(text)
 			}
 		case index < 0: // the receipts of a text body
 			e.Raw = jsonString([]byte(part))
-			if e.EventID = receiptHeaderEventID(req.EventIDHeader, rc.ID, k, len(parts)); e.EventID == "" {
+			if e.EventID = headerEventID(req.EventIDHeader, k, len(parts)); e.EventID == "" {
 				e.EventID = receiptEventID(part)
 			}
 		default: // the receipts of one string in an array: the header's ID names the string
@@ -205,13 +195,13 @@ func receiptReports(req *Request, text string, raw json.RawMessage, index, n int
 	return out, nil
 }
 
-// receiptHeaderEventID is headerEventID for a receipt, "" when the header
-// holds the receipt's id: (see headerEventID).
-func receiptHeaderEventID(header, messageID string, index, n int) string {
-	if strings.EqualFold(trimID(header), messageID) {
-		return ""
+// noteHeaderNames notes whether the event-ID header holds the message ID
+// id, in any case: such a header names a message, not this delivery, and
+// Parse reads the body again without it.
+func (req *Request) noteHeaderNames(id string) {
+	if req.EventIDHeader != "" && strings.EqualFold(trimID(req.EventIDHeader), id) {
+		req.headerNamesMessage = true
 	}
-	return headerEventID(header, index, n)
 }
 
 // splitReceipts splits receipt text into its receipts: one per line, or
@@ -465,6 +455,7 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 		e.Format = FormatSMPPJSON
 	}
 
+	id, idKey, mistyped := r.orEnvelope(messageIDKeys, trimID)
 	var rc Receipt
 	var rcErr error
 	text, rcKey, _ := r.text(receiptKeys, trimReceipt)
@@ -474,7 +465,7 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 		// acknowledged and stored nowhere, and which of the report's JSON
 		// fields are whose cannot be told. A report that names its message
 		// itself is that message's, whatever its receipt text holds.
-		if id, _, _ := r.orEnvelope(messageIDKeys, trimID); id == "" {
+		if id == "" {
 			if parts := splitReceipts(text); len(parts) > 1 {
 				return e, r.errorf(rcKey, nil, "holds %d receipts and the report no message ID of its own; a report carries one: send them as a JSON array of receipt strings, or as a text body", len(parts))
 			}
@@ -482,7 +473,6 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 		rc, _, rcErr = parseReceipt(text)
 	}
 
-	id, idKey, mistyped := r.orEnvelope(messageIDKeys, trimID)
 	var err error
 	switch {
 	case id != "":
@@ -559,6 +549,9 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 		e.OccurredAt = req.ReceivedAt
 	}
 
+	if req.EventIDHeader != "" && r.namesMessage(trimID(req.EventIDHeader), e.MessageID) {
+		req.headerNamesMessage = true // see Parse
+	}
 	if e.EventID, err = jsonEventID(&r, e.MessageID, req.EventIDHeader, index, n, raw); err != nil {
 		return e, err
 	}
@@ -664,10 +657,12 @@ func (r *reportFields) price(currency string) (*Micros, string) {
 		if text == "" {
 			continue
 		}
-		if own, _, _ := f.text(currencyKey, normCurrency); f == r.envelope && own != "" && currency != "" && own != currency {
+		if f == r.envelope && currency != "" {
 			// The envelope's price is in the envelope's currency: counted
 			// in the payload's, pounds were added to euros.
-			continue
+			if own, _, _ := f.text(currencyKey, normCurrency); own != "" && own != currency {
+				continue
+			}
 		}
 		amount, named := splitPrice(text)
 		if p, err := parsePrice(amount); err == nil {

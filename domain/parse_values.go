@@ -191,7 +191,7 @@ func splitPrice(s string) (amount, currency string) {
 	}
 	amount = strings.TrimSpace(amount)
 	if whole, frac, ok := strings.Cut(amount, ","); ok && !strings.ContainsAny(frac, ",.") &&
-		(len(frac) != 3 || strings.TrimLeft(whole, "+-") == "0") {
+		(len(frac) != 3 || whole == "0") {
 		amount = whole + "." + frac
 	}
 	return sign + amount, strings.ToUpper(currency)
