@@ -65,7 +65,7 @@ func Parse(data []byte) (*Rules, error) {
 	}
 	// Whole numbers may be written 20.0 or 2e1 (tools that emit floats
 	// do); the struct's int fields take them as digits.
-	whole, err := json.Marshal(wholeNumbers(tree))
+	whole, err := json.Marshal(mapNumbers(tree, asDigits))
 	if err != nil {
 		return nil, &FieldError{Reason: "cannot encode: " + err.Error()}
 	}
@@ -81,30 +81,36 @@ func Parse(data []byte) (*Rules, error) {
 	// Maps marshal with sorted keys, and numbers are written one way (0.2
 	// for 0.200 and 2e-1): the same rules give the same document however
 	// the file is laid out, and a reformatted file rebuilds nothing.
-	if r.Document, err = json.Marshal(canonicalNumbers(tree)); err != nil {
+	if r.Document, err = json.Marshal(mapNumbers(tree, oneSpelling)); err != nil {
 		return nil, &FieldError{Reason: "cannot encode: " + err.Error()}
 	}
 	return r, nil
 }
 
-// wholeNumbers rewrites the json.Numbers of a decoded tree that are whole
-// (wholeNumber) as plain digits.
-func wholeNumbers(v any) any {
+// mapNumbers rewrites every json.Number of a decoded tree with f, in place.
+func mapNumbers(v any, f func(json.Number) json.Number) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, e := range t {
-			t[k] = wholeNumbers(e)
+			t[k] = mapNumbers(e, f)
 		}
 	case []any:
 		for i, e := range t {
-			t[i] = wholeNumbers(e)
+			t[i] = mapNumbers(e, f)
 		}
 	case json.Number:
-		if n, ok := wholeNumber(t); ok {
-			return json.Number(strconv.Itoa(n))
-		}
+		return f(t)
 	}
 	return v
+}
+
+// asDigits writes a whole number as plain digits (wholeNumber), for the
+// struct's int fields; other numbers stay as they are.
+func asDigits(n json.Number) json.Number {
+	if i, ok := wholeNumber(n); ok {
+		return json.Number(strconv.Itoa(i))
+	}
+	return n
 }
 
 // wholeNumber reads n as a whole number however it is written (20, 20.0,
@@ -119,24 +125,13 @@ func wholeNumber(n json.Number) (int, bool) {
 	return i, err == nil
 }
 
-// canonicalNumbers rewrites the json.Numbers of a decoded tree in one
-// spelling each.
-func canonicalNumbers(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = canonicalNumbers(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = canonicalNumbers(e)
-		}
-	case json.Number:
-		if f, err := strconv.ParseFloat(string(t), 64); err == nil {
-			return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
-		}
+// oneSpelling writes a number the one way a rules document keeps it: its
+// float64's shortest form, as documents have always been written.
+func oneSpelling(n json.Number) json.Number {
+	if f, err := strconv.ParseFloat(string(n), 64); err == nil {
+		return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
 	}
-	return v
+	return n
 }
 
 // The file's shape. Fields tagged rules:"required" must be present; checkShape
