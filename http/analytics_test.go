@@ -119,14 +119,7 @@ func TestAnalyticsRegionParameter(t *testing.T) {
 // was no country code, and now says where to look.
 func TestRegionOfSharedTerritory(t *testing.T) {
 	t.Parallel()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Reads: fixedCarriers{},
-		Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: http.NotFoundHandler()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct{ path, want string }{
+	wantBadRequests(t, []struct{ path, want string }{
 		{"/analytics/carriers?region=JE", `region \"JE\": numbers of JE (+44) are counted under GB; filter by region=GB`},
 		{"/compliance/violations?region=va", `region \"va\": numbers of VA (+39) are counted under IT; filter by region=IT`},
 		// /analytics/sla filters by no region, and advises none.
@@ -135,7 +128,21 @@ func TestRegionOfSharedTerritory(t *testing.T) {
 		{"/compliance/check?senderId=ACME&region=JE", `region \"JE\": numbers of JE (+44) are counted under GB; GB's rules judge them: give region=GB`},
 		{"/analytics/carriers?region=ZZ", `region: want the ISO 3166 code of a country recipient numbers map to (GB, US, IN...) or UNKNOWN, got \"ZZ\"`},
 		{"/compliance/check?senderId=ACME&region=ZZ", `region: want the ISO 3166 code of a country recipient numbers map to (GB, US, IN...), got \"ZZ\"`},
-	} {
+	})
+}
+
+// wantBadRequests asks a server over fixed read models for each path and
+// wants a 400 with exactly that error.
+func wantBadRequests(t *testing.T, tests []struct{ path, want string }) {
+	t.Helper()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Reads: fixedCarriers{},
+		Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: http.NotFoundHandler()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.path, nil))
 		if got := rec.Body.String(); rec.Code != http.StatusBadRequest || got != `{"error":"`+tt.want+`"}`+"\n" {
@@ -148,14 +155,7 @@ func TestRegionOfSharedTerritory(t *testing.T) {
 // /analytics/sla said it took region, which it always refuses.
 func TestUnknownParameterNamesWhatTheRouteTakes(t *testing.T) {
 	t.Parallel()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Reads: fixedCarriers{},
-		Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: http.NotFoundHandler()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct{ path, want string }{
+	wantBadRequests(t, []struct{ path, want string }{
 		{"/analytics/sla?foo=1", `query: unknown parameter \"foo\"; this route takes from, to, carrier`},
 		{"/analytics/carriers?foo=1", `query: unknown parameter \"foo\"; this route takes from, to, region, carrier`},
 		{"/compliance/violations?foo=1", `query: unknown parameter \"foo\"; this route takes region, senderId`},
@@ -163,13 +163,7 @@ func TestUnknownParameterNamesWhatTheRouteTakes(t *testing.T) {
 		// A region is still refused with the reason, not as unknown.
 		{"/analytics/sla?region=US", `region: /analytics/sla is kept per carrier and minute and cannot filter by region`},
 		{"/analytics/sla?region=US&region=GB", `query: \"region\" is given 2 times; give it once`},
-	} {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.path, nil))
-		if got := rec.Body.String(); rec.Code != http.StatusBadRequest || got != `{"error":"`+tt.want+`"}`+"\n" {
-			t.Errorf("GET %s: %d %s, want 400 %s", tt.path, rec.Code, got, tt.want)
-		}
-	}
+	})
 }
 
 // Rates are rounded to 2 decimals, and the recommendation beside them is
