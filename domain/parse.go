@@ -664,6 +664,9 @@ func (r *reportFields) price(currency string) (*Micros, string) {
 				continue
 			}
 		}
+		if p, err := parsePrice(text); err == nil {
+			return &p, currency // a plain number, as nearly every report sends
+		}
 		amount, named := splitPrice(text)
 		if p, err := parsePrice(amount); err == nil {
 			if fits, fill := priceIn(named, currency); fits {
