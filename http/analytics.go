@@ -323,7 +323,7 @@ func (s *Server) handleViolations(w http.ResponseWriter, r *http.Request) error 
 	if !ok && region != "" {
 		return badRegion(q.Get("region"), " or UNKNOWN", filterBy)
 	}
-	vs, err := s.reads.Violations(r.Context(), region, strings.TrimSpace(q.Get("senderId")))
+	vs, err := s.reads.Violations(r.Context(), region, q.Get("senderId"))
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,10 @@ func (p senderCompliance) verdict(m domain.Message) (violationKey, violation, bo
 	if m.SenderID == "" || m.Recipient == "" {
 		return violationKey{}, violation{}, false // nothing to judge yet
 	}
-	v := p.rules.CheckSenderAt(m.SenderID, rules.RegionOf(m.Recipient), m.FirstAt)
+	// Judged and counted under one spelling, so a sender written two ways
+	// is one row, and its reason quotes the sender as the row names it.
+	sender := rules.SenderKey(m.SenderID)
+	v := p.rules.CheckSenderAt(sender, rules.RegionOf(m.Recipient), m.FirstAt)
 	if v.Valid {
 		return violationKey{}, violation{}, false
 	}
@@ -44,7 +47,7 @@ func (p senderCompliance) verdict(m domain.Message) (violationKey, violation, bo
 	// (Reader.Violations). Clamped here, last moved inwards when an earlier
 	// report came, and the live row kept a lastSeen hours in the future
 	// that a rebuild did not.
-	return violationKey{m.SenderID, v.Region, v.Rule}, violation{reason: v.Reason, count: 1, first: m.FirstAt, last: m.LastReceivedAt}, true
+	return violationKey{sender, v.Region, v.Rule}, violation{reason: v.Reason, count: 1, first: m.FirstAt, last: m.LastReceivedAt}, true
 }
 
 func (senderCompliance) StateTable() string { return "compliance_messages" }

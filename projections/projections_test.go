@@ -1245,6 +1245,56 @@ func TestViolationSeenInOrderWithCarrierClockAhead(t *testing.T) {
 	}
 }
 
+// A sender written two ways is one violation row, live and rebuilt, found
+// by either spelling: "+1 (800) 123-4567" and "+18001234567" were two rows
+// though judged as one number.
+func TestViolationsCountASenderUnderOneSpelling(t *testing.T) {
+	t.Parallel()
+	pool, store := newLog(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	var evs []domain.StatusReceived
+	for i, sender := range []string{"+1 (800) 123-4567", "+18001234567", " +1.800.123.4567 ", "INFO", " INFO"} {
+		e := sr(fmt.Sprintf("m%d", i), "e1", domain.StatusSent, "ATT", now)
+		e.Recipient, e.SenderID = "+12025550100", sender
+		evs = append(evs, e)
+	}
+	p, stop := startProjector(t, pool)
+	logStream(t, store, evs, 1)
+	waitCaughtUp(t, p)
+	stop()
+	reader := projections.NewReader(pool, rules.Default())
+	check := func(when string) {
+		t.Helper()
+		all, err := reader.Violations(ctx, "US", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, v := range all {
+			got[v.SenderID+" "+v.Rule] += v.Count
+		}
+		want := map[string]int64{"+18001234567 " + rules.RuleTollFreeInvalid: 3, "INFO " + rules.RuleAlphanumericNotAllowed: 2}
+		if len(all) != len(want) || got["+18001234567 "+rules.RuleTollFreeInvalid] != 3 || got["INFO "+rules.RuleAlphanumericNotAllowed] != 2 {
+			t.Fatalf("%s: violations %+v, want one row per sender: %v", when, all, want)
+		}
+		for _, spelling := range []string{"+1 (800) 123-4567", "+18001234567", "INFO "} {
+			vs, err := reader.Violations(ctx, "", spelling)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(vs) != 1 {
+				t.Errorf("%s: senderId %q finds %+v, want its one row", when, spelling, vs)
+			}
+		}
+	}
+	check("live")
+	if _, err := p.Rebuild(ctx, "sender_compliance", nil); err != nil {
+		t.Fatal(err)
+	}
+	check("rebuilt")
+}
+
 // rulesEdited is the default rules file with edit applied to its JSON.
 func rulesEdited(t *testing.T, edit func(doc map[string]any)) *rules.Rules {
 	t.Helper()

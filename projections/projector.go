@@ -300,10 +300,11 @@ type judged struct {
 // under the same rules. Migration 0007 came with every calling code's
 // country (a read model built before holds UNKNOWN for most of them), 0008
 // with sender numbers read through their separators (one built before
-// holds false violations). It is the schema recorded, not a flag a migration resets: an older
+// holds false violations), 0009 with a violation counted under its
+// sender's one spelling (one built before has a row per spelling). It is the schema recorded, not a flag a migration resets: an older
 // release's rebuild that ends after the migration (it began before) left
 // its read model marked fresh, for good.
-const readModelSchema = 8
+const readModelSchema = 9
 
 // nameBeside names these rules for a message that sets them beside r:
 // by version, or, when r has the same version, as another file of it.

@@ -434,13 +434,14 @@ type Violation struct {
 	LastSeen  time.Time `json:"lastSeen"`
 }
 
-// Violations lists sender-ID violations, most frequent first.
+// Violations lists sender-ID violations, most frequent first: in region
+// unless it is "", of sender (however spelled) unless it is blank.
 func (r *Reader) Violations(ctx context.Context, region, sender string) ([]Violation, error) {
 	// A carrier clock ahead of ours puts first_seen after last_seen, when
 	// we last received a report: firstSeen is never after lastSeen.
 	rows, err := r.pool.Query(ctx, `SELECT sender_id, region, rule, reason, count, least(first_seen, last_seen), last_seen
-		FROM sender_violations WHERE ($1 = '' OR region = $1) AND ($2 = '' OR sender_id = $2)
-		ORDER BY count DESC, last_seen DESC LIMIT 1000`, region, sender)
+		FROM sender_violations WHERE ($1 = '' OR region = $1) AND (NOT $2 OR sender_id = $3)
+		ORDER BY count DESC, last_seen DESC LIMIT 1000`, region, strings.TrimSpace(sender) != "", rules.SenderKey(sender))
 	if err != nil {
 		return nil, fmt.Errorf("violations: %w", err)
 	}

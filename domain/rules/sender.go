@@ -69,6 +69,21 @@ func (r *Rules) CheckSender(senderID, region string) Verdict {
 	return r.CheckSenderAt(senderID, region, time.Time{})
 }
 
+// SenderKey is the spelling sender IDs are counted under: a number's
+// separators and a gateway's padding are spelling, not another sender, so
+// "+1 (800) 123-4567" and "+18001234567" are one sender, judged alike. A
+// name (any letter) keeps its inner spaces and dots: "ACME Co." is how
+// recipients see it.
+func SenderKey(senderID string) string {
+	s := strings.TrimSpace(senderID)
+	for _, c := range s {
+		if unicode.IsLetter(c) {
+			return s
+		}
+	}
+	return withoutSeparators(s)
+}
+
 // CheckSenderAt is CheckSender for a message sent at time at: a registration
 // requirement that starts later (Australia's from 1 July 2026) does not apply
 // to it. A zero at means every requirement applies.

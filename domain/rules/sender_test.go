@@ -503,3 +503,21 @@ func TestCheckSenderWrittenWithSeparators(t *testing.T) {
 		{"+1 / 202", "US", SenderUnknown, RuleSenderFormat},
 	})
 }
+
+func TestSenderKey(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"+18001234567", "+18001234567"},
+		{"+1 (800) 123-4567", "+18001234567"},
+		{" +1.800.123.4567\t", "+18001234567"},
+		{"  ACME ", "ACME"},
+		// A name keeps the spaces and dots recipients see.
+		{"ACME Co.", "ACME Co."},
+		{"ACME-1 2", "ACME-1 2"},
+		{"12#34", "12#34"},
+		{"", ""},
+	} {
+		if got := SenderKey(c.in); got != c.want {
+			t.Errorf("SenderKey(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
