@@ -6,13 +6,15 @@ import (
 )
 
 // LatencyBuckets are the upper bounds of the fixed latency histogram buckets
-// the SLA read model stores: 1 ms growing by 25 % to about two days, then one
-// overflow bucket. Fixed buckets let any set of minutes be added together
+// the SLA read model stores: 1 ms growing by 25 % to about 90 days, then one
+// overflow bucket. Rules may set a threshold of up to 30 days, and a
+// delivery reported weeks late is still one to measure: ending at two days,
+// the buckets read a 10-day delivery as 48 hours. Fixed buckets let any set of minutes be added together
 // into one histogram, so percentiles over any window are true to a bucket
 // (within 25 %), which averages of per-minute percentiles never are.
 var LatencyBuckets = func() []time.Duration {
 	var b []time.Duration
-	for v := float64(time.Millisecond); v < float64(48*time.Hour); v *= 1.25 {
+	for v := float64(time.Millisecond); v < float64(90*24*time.Hour); v *= 1.25 {
 		b = append(b, time.Duration(math.Round(v)))
 	}
 	return b

@@ -6,7 +6,8 @@ import (
 )
 
 func TestLatencyBuckets(t *testing.T) {
-	tests := []time.Duration{0, time.Millisecond, 1500 * time.Microsecond, time.Second, 3 * time.Minute, 100 * time.Hour}
+	const day = 24 * time.Hour
+	tests := []time.Duration{0, time.Millisecond, 1500 * time.Microsecond, time.Second, 3 * time.Minute, 100 * time.Hour, 31 * day, 100 * day}
 	for _, d := range tests {
 		i := LatencyBucket(d)
 		if d <= LatencyBuckets[len(LatencyBuckets)-1] {
@@ -15,6 +16,22 @@ func TestLatencyBuckets(t *testing.T) {
 			}
 		} else if i != len(LatencyBuckets) {
 			t.Errorf("%v should overflow, got bucket %d", d, i)
+		}
+	}
+}
+
+// Deliveries of days and weeks are measured, not read as the last bound: the
+// buckets ended at two days, and a 10-day delivery read as 48 hours while
+// rules may set thresholds of up to 30 days.
+func TestHistogramLongLatencies(t *testing.T) {
+	const day = 24 * time.Hour
+	for _, d := range []time.Duration{3 * day, 10 * day, 30 * day, 60 * day} {
+		h := Histogram{LatencyBucket(d): 1}
+		if p := h.Quantile(0.5); float64(p) < float64(d)/1.25 || float64(p) > float64(d)*1.25 {
+			t.Errorf("p50 of one %v delivery = %v, want within a bucket (25 %%)", d, p)
+		}
+		if m := h.Mean(); float64(m) < float64(d)/1.25 || float64(m) > float64(d)*1.25 {
+			t.Errorf("mean of one %v delivery = %v, want within a bucket (25 %%)", d, m)
 		}
 	}
 }

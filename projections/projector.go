@@ -301,7 +301,9 @@ type judged struct {
 // country (a read model built before holds UNKNOWN for most of them), 0008
 // with sender numbers read through their separators (one built before
 // holds false violations), 0009 with a violation counted under its
-// sender's one spelling (one built before has a row per spelling). It is the schema recorded, not a flag a migration resets: an older
+// sender's one spelling (one built before has a row per spelling) and SLA
+// buckets up to 90 days (one built before has its two-day overflow in an
+// ordinary bucket). It is the schema recorded, not a flag a migration resets: an older
 // release's rebuild that ends after the migration (it began before) left
 // its read model marked fresh, for good.
 const readModelSchema = 9

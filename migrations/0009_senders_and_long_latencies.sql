@@ -2,7 +2,10 @@
 -- of a sender: "+1 (800) 123-4567" and "+18001234567" (or " ACME" padded
 -- by a gateway and "ACME") were two rows, though judged as one sender. A
 -- violation is now counted under the sender's one spelling (a number
--- without its separators, any sender without padding). A projector
+-- without its separators, any sender without padding). The SLA
+-- histograms' buckets now reach 90 days, not two: sla_delivery and
+-- sla_ingest rows built before hold everything past two days in what is
+-- now an ordinary bucket's index. A projector
 -- rebuilds every read model built before schema 9 when it starts (see
 -- 0007), and this migration's number is what tells it so.
 SELECT 1;
