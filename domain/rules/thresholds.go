@@ -38,25 +38,32 @@ func (t Thresholds) Recommend(terminal, failed int) (recommendation, reason stri
 	// Both sides are the double nearest the same decimal when the rate
 	// equals a threshold (33/220 and 0.15), so "exactly at" compares equal.
 	rate := float64(failed) / float64(terminal)
-	head := func(threshold float64) string {
-		return fmt.Sprintf("%s of %d terminal %s failed", ratePercent(rate, threshold), terminal, messages(terminal))
-	}
+	head := fmt.Sprintf("%s of %d terminal %s failed", ratePercent(rate, t.RerouteFailureRate, t.WatchFailureRate), terminal, messages(terminal))
 	switch {
 	case rate > t.RerouteFailureRate:
-		return Reroute, fmt.Sprintf("%s, above the %s REROUTE threshold", head(t.RerouteFailureRate), percent(t.RerouteFailureRate, -1))
+		return Reroute, fmt.Sprintf("%s, above the %s REROUTE threshold", head, percent(t.RerouteFailureRate, -1))
 	case rate > t.WatchFailureRate:
-		return Watch, fmt.Sprintf("%s, above the %s WATCH threshold", head(t.WatchFailureRate), percent(t.WatchFailureRate, -1))
+		return Watch, fmt.Sprintf("%s, above the %s WATCH threshold", head, percent(t.WatchFailureRate, -1))
 	}
-	return Keep, fmt.Sprintf("%s, not above the %s WATCH threshold", head(t.WatchFailureRate), percent(t.WatchFailureRate, -1))
+	return Keep, fmt.Sprintf("%s, not above the %s WATCH threshold", head, percent(t.WatchFailureRate, -1))
 }
 
 // ratePercent formats a failure rate with one decimal, or with as many more
-// (up to four) as it takes not to read as equal to a threshold it is above:
-// 152 of 1013 is "15.005%" beside a 15% threshold, not "15.0%".
-func ratePercent(rate, threshold float64) string {
+// (up to four) as it takes not to read as equal to a threshold it differs
+// from: 152 of 1013 is "15.005%" beside a 15% threshold, not "15.0%", and
+// 19 of 960 is "1.98%", not "2.0%, not above the 2% WATCH threshold". A
+// WATCH carrier just under REROUTE (9.992% beside 10%) is told apart from
+// both.
+func ratePercent(rate float64, thresholds ...float64) string {
 	prec := 1
-	for ; prec < 4 && rate > threshold; prec++ {
-		if percent(rate, prec) != percent(threshold, prec) {
+	for ; prec < 4; prec++ {
+		clear := true
+		for _, th := range thresholds {
+			if rate != th && percent(rate, prec) == percent(th, prec) {
+				clear = false
+			}
+		}
+		if clear {
 			break
 		}
 	}

@@ -25,6 +25,11 @@ func TestRecommend(t *testing.T) {
 		{21, 4, Reroute, "19.0% of 21 terminal messages failed, above the 15% REROUTE threshold"},
 		{1013, 152, Reroute, "15.005% of 1013 terminal messages failed, above the 15% REROUTE threshold"},
 		{20001, 1001, Watch, "5.005% of 20001 terminal messages failed, above the 5% WATCH threshold"},
+		// Nor equal to a threshold it is under: "5.0%, not above the 5%
+		// WATCH threshold" beside a failureRate of 4.99, or a WATCH
+		// carrier's "15.0%" beside a 15% REROUTE threshold.
+		{1001, 50, Keep, "4.995% of 1001 terminal messages failed, not above the 5% WATCH threshold"},
+		{1001, 150, Watch, "14.99% of 1001 terminal messages failed, above the 5% WATCH threshold"},
 		// Counts that cannot be are clamped, not trusted.
 		{20, 30, Reroute, "100.0% of 20 terminal messages failed, above the 15% REROUTE threshold"},
 		{20, -1, Keep, "0.0% of 20 terminal messages failed, not above the 5% WATCH threshold"},
