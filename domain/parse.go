@@ -210,8 +210,9 @@ func (req *Request) noteHeaderNames(id string) {
 // breaks and even "id:" ("Hello\nid:4821 is your code"), so a piece starts
 // the next receipt only when it is one whole (it starts with id: and has a
 // stat:) and the receipt before it is whole too (it has its stat:). On one
-// line, a space-separated "id:" inside the text: is the SMS's, not a new
-// receipt; after a NUL the text has ended. Lines may end in \r\n, \n or
+// line, a space-separated "id:" inside the text: is the SMS's, unless what
+// follows is a whole receipt with fields beyond id: and stat:
+// (wholeReceipt); after a NUL the text has ended. Lines may end in \r\n, \n or
 // \r; blank lines are dropped. One receipt, the usual body, comes back as
 // one part.
 //
@@ -234,7 +235,7 @@ func splitReceipts(text string) []string {
 			start := strings.TrimLeft(piece, " \t\x00")
 			starts := len(parts) == 0 ||
 				complete && len(start) >= 3 && strings.EqualFold(start[:3], "id:") && hasStat(piece) &&
-					(k == 0 || last != rfText || strings.HasSuffix(parts[len(parts)-1], "\x00"))
+					(k == 0 || last != rfText || strings.HasSuffix(parts[len(parts)-1], "\x00") || wholeReceipt(piece))
 			switch {
 			case starts:
 				parts = append(parts, piece)
@@ -247,6 +248,17 @@ func splitReceipts(text string) []string {
 		}
 	}
 	return parts
+}
+
+// wholeReceipt reports whether a piece of a line holds a receipt of its
+// own, not a few words of the SMS in the text: before it: an id:, a stat:
+// and at least two more of a receipt's fields. Receipts end in text:, so
+// standard receipts joined by spaces had every one after the first read as
+// the first's text, and their reports acknowledged and never stored; an
+// SMS whose start reads "id:4821 is your code" has no stat: and stays text.
+func wholeReceipt(piece string) bool {
+	rc, found, _ := parseReceipt(piece)
+	return rc.Stat != "" && found >= 4
 }
 
 // receiptPieces cuts a line before every "id:" that follows a separator

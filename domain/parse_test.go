@@ -229,6 +229,22 @@ func TestParseShapes(t *testing.T) {
 			},
 		},
 		{
+			// Standard receipts end in text:, so joined by spaces each one
+			// after the first was read as the text of the one before: 200,
+			// and stored nowhere. A whole receipt (fields beyond id: and
+			// stat:) after a text: is a receipt of its own.
+			name: "standard receipts joined by spaces, text: and all",
+			body: "id:SP1 sub:001 dlvrd:001 submit date:2405060700 done date:2405060701 stat:DELIVRD err:000 text: " +
+				"id:SP2 sub:001 dlvrd:000 submit date:2405060700 done date:2405060702 stat:UNDELIV err:001 text:Your code " +
+				"id:SP3 sub:001 dlvrd:001 submit date:2405060700 done date:2405060703 stat:DELIVRD err:000 text:Your code",
+			contentType: "text/plain",
+			want: []wantEvent{
+				{id: "SP1", status: "DELIVERED", raw: "DELIVRD", err: "000", at: "2024-05-06T07:01:00Z", format: FormatSMPPReceipt},
+				{id: "SP2", status: "UNDELIVERED", raw: "UNDELIV", err: "001", at: "2024-05-06T07:02:00Z", format: FormatSMPPReceipt},
+				{id: "SP3", status: "DELIVERED", raw: "DELIVRD", err: "000", at: "2024-05-06T07:03:00Z", format: FormatSMPPReceipt},
+			},
+		},
+		{
 			// After a space, "id: ... stat:" inside text: is the SMS's.
 			name:        "an id: and a stat: inside a receipt's text",
 			body:        "id:T1 stat:DELIVRD err:000 text:your id:42 stat:ok",
