@@ -949,6 +949,34 @@ func TestCarriersJudgedAcrossCurrencies(t *testing.T) {
 	}
 }
 
+// A sum of prices may pass what one price can be (numeric(18,6)): two IDR
+// reports of 6*10^11 each read as a totalCost of 0, the carrier free.
+func TestCarrierCostsPastOnePricesBound(t *testing.T) {
+	t.Parallel()
+	pool, store := newLog(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	price := domain.Micros(600_000_000_000 * 1_000_000)
+	var reports []domain.StatusReceived
+	for i, st := range []domain.Status{domain.StatusDelivered, domain.StatusFailed} {
+		e := sr(fmt.Sprintf("big-%d", i), "e1", st, "IDRBIG", at)
+		e.Price, e.Currency = &price, "IDR"
+		reports = append(reports, e)
+	}
+	logStream(t, store, reports, len(reports))
+	projections.WaitReadable(t, pool)
+	if _, err := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{}).Rebuild(ctx, "carrier_costs", nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, _, err := projections.NewReader(pool, rules.Default()).Carriers(ctx, projections.Filter{Carrier: "IDRBIG"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].TotalCost != 1.2e12 || cs[0].WastedCost != 6e11 || cs[0].CostPerDelivered == nil || *cs[0].CostPerDelivered != 1.2e12 {
+		t.Fatalf("got %+v, want totalCost 1.2e12, wastedCost 6e11, costPerDelivered 1.2e12", cs)
+	}
+}
+
 // Messages count under the UTC day of their first report, and a filter
 // takes every day it overlaps: a "to" inside a day keeps that day (it was
 // sent as a date, its own day cut off), and a range within one day finds it.

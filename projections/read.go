@@ -196,14 +196,20 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, string
 		if err != nil {
 			return c, err
 		}
-		cm, _ := domain.ParseMicros(cost)
-		wm, _ := domain.ParseMicros(wasted)
-		c.TotalCost, c.WastedCost = cm.Float(), wm.Float()
+		// Sums read as the nearest float, not as Micros: a report's price
+		// fits Micros (numeric(18,6)), but a sum of them need not, and
+		// one of 10^12 or more, refused by ParseMicros, read as 0.
+		if c.TotalCost, err = strconv.ParseFloat(cost, 64); err != nil {
+			return c, fmt.Errorf("cost %q of %s: %w", cost, c.Carrier, err)
+		}
+		if c.WastedCost, err = strconv.ParseFloat(wasted, 64); err != nil {
+			return c, fmt.Errorf("wasted cost %q of %s: %w", wasted, c.Carrier, err)
+		}
 		if terminal := c.Delivered + c.Failed; terminal > 0 {
 			c.DeliveryRate, c.FailureRate = Percent(c.Delivered, terminal), Percent(c.Failed, terminal)
 		}
 		if c.Delivered > 0 {
-			per := float64(cm) / float64(c.Delivered) / 1e6
+			per := c.TotalCost / float64(c.Delivered)
 			c.CostPerDelivered = &per
 		}
 		return c, nil
