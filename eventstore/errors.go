@@ -54,6 +54,10 @@ func classify(err error) error {
 		// should come back later, as for a database that is down.
 		case "25006", "42P01": // read_only_sql_transaction, undefined_table
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		case "42501": // insufficient_privilege: a role without INSERT on events
+			// A grant to fix, as a rotated password is: until then the
+			// sender must come back (503), not be told we broke (500).
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		return err
 	}

@@ -199,11 +199,16 @@ func (s priceScanner) ScanText(v pgtype.Text) error {
 // writes, and has every migration this binary embeds applied.
 func (s *Store) Ready(ctx context.Context) error {
 	var v int
-	var readOnly bool
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0), current_setting('transaction_read_only') = 'on'
-		FROM schema_migrations`).Scan(&v, &readOnly)
+	var readOnly, canInsert bool
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0), current_setting('transaction_read_only') = 'on',
+		has_table_privilege('events', 'INSERT') FROM schema_migrations`).Scan(&v, &readOnly, &canInsert)
 	if err != nil {
 		return fmt.Errorf("eventstore: ready: %w", classify(err))
+	}
+	if !canInsert {
+		// Said apart: ready while every webhook failed on "permission
+		// denied", the probe hid the one thing to fix.
+		return errors.New("eventstore: ready: the database role may not INSERT into events: reports cannot be stored (GRANT INSERT ON events)")
 	}
 	if readOnly {
 		// Sessions keep the setting they started with: start new ones, so

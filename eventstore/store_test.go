@@ -423,6 +423,42 @@ func TestUnwritableDatabaseIsUnavailable(t *testing.T) {
 	}
 }
 
+// A role that may read but not INSERT into events (a grant forgotten)
+// cannot store reports: 503 + Retry-After to the sender, not a 500, and
+// /readyz says so, where it said ready while every webhook failed. Its
+// migrate finds the schema up to date without asking to CREATE (it was
+// refused, and serve retried it for ever).
+func TestRoleThatMayOnlyReadIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	role := fmt.Sprintf("reader_%d", time.Now().UnixNano())
+	execOn(t, url, `CREATE ROLE `+role+` LOGIN; GRANT USAGE ON SCHEMA public TO `+role+`;
+		GRANT SELECT ON ALL TABLES IN SCHEMA public TO `+role)
+	t.Cleanup(func() { execOn(t, url, `DROP OWNED BY `+role+`; DROP ROLE `+role) })
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.User = role
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if applied, err := eventstore.Migrate(ctx, pool); err != nil || len(applied) != 0 {
+		t.Errorf("Migrate on an up-to-date schema: %v, %v; want nothing to do", applied, err)
+	}
+	store := eventstore.New(pool, eventstore.Options{RetryFor: 100 * time.Millisecond})
+	defer store.Close()
+	if _, err := store.Append(ctx, []domain.StatusReceived{report("m1", "e1", domain.StatusSent)}); !errors.Is(err, eventstore.ErrUnavailable) {
+		t.Errorf("Append: %v, want ErrUnavailable", err)
+	}
+	if err := store.Ready(ctx); err == nil || !strings.Contains(err.Error(), "INSERT") {
+		t.Errorf("Ready: %v, want an error naming the missing INSERT", err)
+	}
+}
+
 // A server that refuses the connection itself (a rotated password, a role
 // or database that is not there) is unavailable too: 503 + Retry-After to
 // the sender, and /readyz says not ready without the driver's details.

@@ -147,6 +147,11 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 				return &Error{Status: http.StatusServiceUnavailable, RetryAfter: "5", Message: "the event store could not confirm a commit; " +
 					"retry later: a retry is safe, and a report that was stored after all answers duplicate: true"}
 			}
+			// Whatever else kept the store from committing, nothing was
+			// acknowledged and the sender must come back: a 500 tells
+			// CXone nothing of the kind, and the log said 503.
+			return &Error{Status: http.StatusServiceUnavailable, RetryAfter: "5", Message: "the event store could not commit the reports; " +
+				"retry later: a retry is safe"}
 		}
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -73,5 +74,36 @@ func TestReadBodyUndoesEveryListedCoding(t *testing.T) {
 				t.Errorf("read %q, want %q", got, report)
 			}
 		})
+	}
+}
+
+// Whatever keeps the store from committing, the sender is told to come back
+// (503 + Retry-After) and nothing is stored: a failure the store does not
+// classify (here a trigger's exception; for a tester, a role without
+// INSERT) was a 500, which tells CXone nothing, while the log said 503.
+func TestWebhookAnswers503WhenTheStoreFailsOtherwise(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, Config{})
+	if _, err := env.pool.Exec(context.Background(), `
+		CREATE FUNCTION refuse_reports() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'not today' USING ERRCODE = 'P0001'; END $$;
+		CREATE TRIGGER refuse_reports BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_reports();`); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/webhooks/cxone/sms", strings.NewReader(`{"messageId":"m1","status":"SENT"}`))
+	req.Header.Set("X-Webhook-Secret", testWebhookSecret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("answered %d (Retry-After %q) %s; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	var n int
+	if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d events stored (%v), want none", n, err)
 	}
 }
