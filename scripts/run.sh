@@ -11,8 +11,10 @@ cd "$(dirname "$0")/.."
 # wins. A blank value ("KEY=", 'KEY=""', "KEY= # comment", as a template
 # leaves them) sets nothing, for the service as here: in an unquoted value,
 # # starts a comment only after whitespace, so "KEY=#Zq9" is set (to #Zq9).
+# A byte-order mark (Windows editors write one) is not part of the first name.
 in_env_file() {
-  grep -Es "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*[=:]" .env | tail -n 1 |
+  [ -f .env ] || return 1
+  sed '1s/^\xEF\xBB\xBF//' .env | grep -E "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*[=:]" | tail -n 1 |
     grep -Eq "^[^=:]*[=:]([^[:space:]\"']|[[:space:]]+[^[:space:]#\"']|[[:space:]]*(\"[^\"]|'[^']))"
 }
 if [ -z "${DATABASE_URL:-}" ] && ! in_env_file DATABASE_URL; then

@@ -137,6 +137,9 @@ func readDotEnv(path string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Windows editors start a UTF-8 file with a byte-order mark, which
+	// godotenv read as part of the first name ("unexpected character »").
+	src = bytes.TrimPrefix(src, []byte("\uFEFF"))
 	src = bytes.ReplaceAll(src, []byte("$"), []byte(dollarStandIn))
 	env, err := godotenv.UnmarshalBytes(stripDotEnvComments(src))
 	for k, v := range env {

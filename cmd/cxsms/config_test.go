@@ -7,6 +7,7 @@ import (
 	"maps"
 	stdhttp "net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -127,6 +128,7 @@ func TestConfigRefusedBeforeAnythingStarts(t *testing.T) {
 		{"serve", "COMMIT_WRITERS", "0", "COMMIT_WRITERS must be a number from 1 to 64"},
 		{"serve", "COMMIT_WRITERS", "1000000", `COMMIT_WRITERS must be a number from 1 to 64, got "1000000"`},
 		{"serve", "COMMIT_WINDOW", "soon", "COMMIT_WINDOW"},
+		{"serve", "COMMIT_WINDOW", "1h", `COMMIT_WINDOW must be a duration from 0 to 1s such as 500us (every webhook may wait that long before its commit), got "1h"`},
 		{"serve", "PROJECTOR_CONCURRENCY", "0", "PROJECTOR_CONCURRENCY must be a number from 1 to 4 (there are 4 projections)"},
 		{"serve", "PROJECTOR_CONCURRENCY", "5", `PROJECTOR_CONCURRENCY must be a number from 1 to 4 (there are 4 projections), got "5"`},
 		{"serve", "PROJECTOR_CONCURRENCY", "1000000", "PROJECTOR_CONCURRENCY"},
@@ -207,6 +209,9 @@ func TestReadDotEnvComments(t *testing.T) {
 			map[string]string{"A": "x", "B": "$A", "C": "${A}#y", "D": "k$Rt7Qz", "E": "p$$w", "F": "$A"}},
 		{"not ASCII", "A=ünï # c\nB=ñ#ñ\n", map[string]string{"A": "ünï", "B": "ñ#ñ"}},
 		{"empty values", "A=\nB=\"\"\nC=", map[string]string{"A": "", "B": "", "C": ""}},
+		// Windows editors write a byte-order mark first.
+		{"a byte-order mark", "\uFEFFWEBHOOK_SECRET=bom\n", map[string]string{"WEBHOOK_SECRET": "bom"}},
+		{"a byte-order mark, then a comment", "\uFEFF# c\nA=a\n", map[string]string{"A": "a"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), ".env")
@@ -230,6 +235,39 @@ func TestReadDotEnvComments(t *testing.T) {
 		}
 		if got, err := readDotEnv(path); err == nil {
 			t.Errorf("%q read as %q, want an error", src, got)
+		}
+	}
+}
+
+// make run (scripts/run.sh) sees what .env sets, as serve reads it: with a
+// byte-order mark before WEBHOOK_SECRET it saw nothing, exported its
+// development secret, and the environment won over the file's.
+func TestRunScriptSeesDotEnvSettings(t *testing.T) {
+	script, err := filepath.Abs("../../scripts/run.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		src string
+		set bool
+	}{
+		{"WEBHOOK_SECRET=s\n", true},
+		{"\uFEFFWEBHOOK_SECRET=s\n", true},
+		{"export WEBHOOK_SECRET = s\n", true},
+		{"WEBHOOK_SECRET= # fill me\n", false},
+		{"OTHER=s\n", false},
+		{"", false},
+	} {
+		dir := t.TempDir()
+		if tt.src != "" {
+			if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(tt.src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command("bash", "-c", `set -euo pipefail; source <(sed -n '/^in_env_file()/,/^}/p' "$0"); in_env_file WEBHOOK_SECRET`, script)
+		cmd.Dir = dir
+		if err := cmd.Run(); (err == nil) != tt.set {
+			t.Errorf("%q: in_env_file WEBHOOK_SECRET = %v, want set %v", tt.src, err, tt.set)
 		}
 	}
 }

@@ -384,13 +384,19 @@ func commitOptions(cfg config) (eventstore.Options, error) {
 	}
 	if v := cfg.getenv("COMMIT_WINDOW"); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return o, fmt.Errorf("COMMIT_WINDOW must be a duration such as 500us, got %q", v)
+		if err != nil || d < 0 || d > maxCommitWindow {
+			return o, fmt.Errorf("COMMIT_WINDOW must be a duration from 0 to %s such as 500us (every webhook may wait that long before its commit), got %q", maxCommitWindow, v)
 		}
 		o.Window = d
 	}
 	return o, nil
 }
+
+// maxCommitWindow bounds COMMIT_WINDOW: every webhook in a batch may wait
+// the window before its commit, so a window of seconds is a typo or a unit
+// mixed up ("1h" for "1ms"), and with it serve acknowledged nothing before
+// its senders gave up.
+const maxCommitWindow = time.Second
 
 // maxCommitWriters bounds COMMIT_WRITERS. Each writer is a goroutine that
 // commits on a connection of the pool (24 unless DATABASE_URL sets
