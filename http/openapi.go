@@ -19,6 +19,7 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("X-Content-Type-Options", "nosniff") // as every JSON answer
 	_, err := w.Write(openAPIDocument)
 	if err != nil {
 		loggerFrom(r.Context()).WithError(err).Debug("write openapi.json")

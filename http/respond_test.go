@@ -57,4 +57,11 @@ func TestJSONAnswersAreNotSniffed(t *testing.T) {
 	if got := w.Header().Get("X-Content-Type-Options"); got != "nosniff" {
 		t.Errorf("X-Content-Type-Options %q, want nosniff", got)
 	}
+	w = httptest.NewRecorder()
+	if err := (&Server{}).handleOpenAPI(w, httptest.NewRequest(http.MethodGet, "/openapi.json", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Header().Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("/openapi.json: X-Content-Type-Options %q, want nosniff", got)
+	}
 }
