@@ -87,6 +87,12 @@ func Parse(req Request) ([]StatusReceived, error) {
 		if e := &events[i]; e.OccurredAt.After(e.ReceivedAt.Add(maxClockSkew)) {
 			e.OccurredAt = e.ReceivedAt
 		}
+		// PostgreSQL keeps microseconds, and the way there rounded some
+		// spellings of a time and cut others: one instant was stored 1 µs
+		// apart as 1714978805.999999999 and as ...05.999999999Z, and a
+		// terminal report 800 ns later could lose to an earlier one. Cut
+		// here, every spelling is one time, as stored.
+		events[i].OccurredAt = events[i].OccurredAt.Truncate(time.Microsecond)
 	}
 	return events, nil
 }

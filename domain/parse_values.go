@@ -94,9 +94,10 @@ func jsonNumberText(raw string) string {
 	if digits != "" && strings.Trim(digits, "0123456789") == "" {
 		return raw
 	}
-	f, err := strconv.ParseFloat(raw, 64)
-	if err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-		return strconv.FormatInt(int64(f), 10)
+	// Exactly, not through a float: 1714979289.999999999, a Unix time in
+	// nanoseconds' precision, is no whole number, but its nearest float is.
+	if c := CanonicalNumber(raw); strings.Trim(strings.TrimPrefix(c, "-"), "0123456789") == "" {
+		return c
 	}
 	return raw
 }
@@ -263,11 +264,9 @@ func parseUnix(s string) (time.Time, error) {
 		// first, so the fraction is read exactly below.
 		s = CanonicalNumber(s)
 	}
-	if strings.Trim(s, "0123456789") == "" && len(s) <= 18 {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return time.Time{}, err
-		}
+	// Nanoseconds since 2001 take 19 digits: read exactly, not through a
+	// float, which put 1714978805999999999 into the next second.
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && strings.Trim(s, "0123456789") == "" {
 		switch {
 		case n >= unixNanosFrom:
 			return time.Unix(0, n), nil
@@ -278,7 +277,7 @@ func parseUnix(s string) (time.Time, error) {
 		}
 		return time.Unix(n, 0), nil
 	}
-	if whole, frac, ok := strings.Cut(s, "."); ok && len(whole) <= 18 && whole != "" && frac != "" &&
+	if whole, frac, ok := strings.Cut(s, "."); ok && len(whole) <= 19 && whole != "" && frac != "" &&
 		strings.Trim(whole+frac, "0123456789") == "" {
 		return unixDecimal(whole, frac)
 	}
