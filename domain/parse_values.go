@@ -119,15 +119,55 @@ func parsePrice(s string) (Micros, error) {
 // with, longest first, and the ISO 4217 currency each names; for a sign
 // several currencies use ($, ¥), the sign itself, which leaves the
 // report's currency field to say which of them (signCurrencies).
+// Among them are the forms en-US formatters (JavaScript's Intl, Java's
+// NumberFormat) write for other countries' currencies (CA$, MX$, CN¥, ₩),
+// and the local words (zł, kr, Rs, RM): each was dropped, and the message
+// counted at the rate card's USD estimate instead.
 var currencySigns = []struct{ sign, currency string }{
-	{"US$", "USD"}, {"NZ$", "NZD"}, {"HK$", "HKD"}, {"A$", "AUD"}, {"C$", "CAD"}, {"R$", "BRL"}, {"S$", "SGD"},
-	{"$", "$"}, {"€", "EUR"}, {"£", "GBP"}, {"₹", "INR"}, {"¥", "¥"},
+	{"US$", "USD"}, {"NZ$", "NZD"}, {"HK$", "HKD"}, {"CA$", "CAD"}, {"AU$", "AUD"}, {"MX$", "MXN"}, {"NT$", "TWD"},
+	{"CN¥", "CNY"}, {"JP¥", "JPY"}, {"kr.", "kr"}, {"Rs.", "Rs"}, {"Fr.", "CHF"}, {"lei", "RON"},
+	{"A$", "AUD"}, {"C$", "CAD"}, {"R$", "BRL"}, {"S$", "SGD"}, {"Rp", "IDR"}, {"RM", "MYR"}, {"Rs", "Rs"},
+	{"zł", "PLN"}, {"Kč", "CZK"}, {"Ft", "HUF"}, {"kr", "kr"}, {"Fr", "CHF"},
+	{"$", "$"}, {"€", "EUR"}, {"£", "GBP"}, {"₹", "INR"}, {"¥", "¥"}, {"₩", "KRW"}, {"₪", "ILS"}, {"₱", "PHP"},
+	{"₺", "TRY"}, {"₫", "VND"}, {"₽", "RUB"}, {"₴", "UAH"}, {"₦", "NGN"}, {"฿", "THB"}, {"₸", "KZT"}, {"円", "JPY"},
+	{"元", "CNY"}, {"R", "ZAR"},
 }
 
 // signCurrencies are the currencies a sign shared by several may stand for.
 var signCurrencies = map[string][]string{
-	"$": {"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "MXN", "TWD", "ARS", "CLP", "COP", "JMD", "TTD", "BSD", "BBD", "BZD", "XCD", "FJD", "BMD", "KYD"},
-	"¥": {"JPY", "CNY"},
+	"$":  {"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "MXN", "TWD", "ARS", "CLP", "COP", "JMD", "TTD", "BSD", "BBD", "BZD", "XCD", "FJD", "BMD", "KYD"},
+	"¥":  {"JPY", "CNY"},
+	"kr": {"SEK", "NOK", "DKK", "ISK"},
+	"Rs": {"INR", "PKR", "LKR", "NPR", "MUR", "SCR"},
+}
+
+// cutSign cuts sign off the start (or, with suffix, the end) of amount. A
+// sign made of letters ("R", "kr") must stand apart from other letters:
+// "0.05 EUR" does not end in the rand's "R".
+func cutSign(amount, sign string, suffix bool) (string, bool) {
+	var rest string
+	var ok bool
+	var next rune
+	if suffix {
+		if rest, ok = strings.CutSuffix(amount, sign); ok {
+			next, _ = utf8.DecodeLastRuneInString(rest)
+		}
+	} else if rest, ok = strings.CutPrefix(amount, sign); ok {
+		next, _ = utf8.DecodeRuneInString(rest)
+	}
+	if !ok || rest == "" {
+		return amount, false
+	}
+	first, _ := utf8.DecodeRuneInString(sign)
+	last, _ := utf8.DecodeLastRuneInString(sign)
+	edge := last
+	if suffix {
+		edge = first
+	}
+	if unicode.IsLetter(edge) && unicode.IsLetter(next) {
+		return amount, false
+	}
+	return rest, true
 }
 
 // priceIn reports whether a price that names the currency named ("" for
@@ -150,7 +190,7 @@ func priceIn(named, currency string) (fits bool, fill string) {
 func normCurrency(s string) string {
 	s = normFieldUpper(s)
 	for _, c := range currencySigns {
-		if s == c.sign && c.currency != c.sign {
+		if strings.EqualFold(s, c.sign) && c.currency != c.sign {
 			return c.currency
 		}
 	}
@@ -174,28 +214,95 @@ func splitPrice(s string) (amount, currency string) {
 	}
 	amount = s
 	for _, c := range currencySigns {
-		if rest, ok := strings.CutPrefix(amount, c.sign); ok {
+		if rest, ok := cutSign(amount, c.sign, false); ok {
 			amount, currency = rest, c.currency
 			break
 		}
-		if rest, ok := strings.CutSuffix(amount, c.sign); ok {
+		if rest, ok := cutSign(amount, c.sign, true); ok {
 			amount, currency = rest, c.currency
 			break
 		}
 	}
-	if (currency == "" || currency == "$") && len(amount) > 3 {
+	if _, shared := signCurrencies[currency]; (currency == "" || shared) && len(amount) > 3 {
 		if code := amount[:3]; isCurrencyCode(code) {
 			amount, currency = amount[3:], code
 		} else if code := amount[len(amount)-3:]; isCurrencyCode(code) {
 			amount, currency = amount[:len(amount)-3], code
 		}
 	}
-	amount = strings.TrimSpace(amount)
+	amount = ungroup(strings.TrimSpace(amount))
 	if whole, frac, ok := strings.Cut(amount, ","); ok && !strings.ContainsAny(frac, ",.") &&
 		(len(frac) != 3 || whole == "0") {
 		amount = whole + "." + frac
 	}
-	return sign + amount, strings.ToUpper(currency)
+	if _, shared := signCurrencies[currency]; !shared {
+		currency = strings.ToUpper(currency)
+	}
+	return sign + amount, currency
+}
+
+// ungroup reads the thousands an amount groups ("1,234.50", "1.234,50",
+// "1 234,50", "1'234.50", "1,234,567") into plain decimal: dropped, a high
+// price in VND or IDR was counted at the rate card's estimate. Only what
+// cannot be read two ways is: every group after the first has three
+// digits, and the decimal mark is the other character, or there is none
+// and the mark repeats. A lone "1,000" (a thousand, or one?) is left for
+// splitPrice's comma rule, which leaves it unread.
+func ungroup(a string) string {
+	// Spaces (also no-break ones) and apostrophes only ever group.
+	spaced := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\u00a0', '\u202f', '\'', '’':
+			return '_'
+		}
+		return r
+	}, a)
+	marks := strings.Trim(spaced, "0123456789")
+	if marks == "" {
+		return a
+	}
+	var group, decimal rune
+	switch {
+	case strings.ContainsRune(marks, '_'):
+		group = '_'
+		if last := strings.LastIndexAny(spaced, ".,"); last >= 0 {
+			decimal = rune(spaced[last])
+		}
+	case strings.ContainsRune(marks, ',') && strings.ContainsRune(marks, '.'):
+		// The last mark is the decimal one.
+		decimal = rune(spaced[strings.LastIndexAny(spaced, ".,")])
+		group = ','
+		if decimal == ',' {
+			group = '.'
+		}
+	case strings.Count(marks, ",") > 1:
+		group = ','
+	case strings.Count(marks, ".") > 1:
+		group = '.'
+	default:
+		return a
+	}
+	whole, frac := spaced, ""
+	if decimal != 0 {
+		i := strings.LastIndexByte(spaced, byte(decimal))
+		whole, frac = spaced[:i], spaced[i+1:]
+		if frac == "" || strings.Trim(frac, "0123456789") != "" {
+			return a
+		}
+	}
+	groups := strings.Split(whole, string(group))
+	if len(groups) < 2 || len(groups[0]) < 1 || len(groups[0]) > 3 {
+		return a
+	}
+	for i, g := range groups {
+		if strings.Trim(g, "0123456789") != "" || i > 0 && len(g) != 3 {
+			return a
+		}
+	}
+	if frac == "" {
+		return strings.Join(groups, "")
+	}
+	return strings.Join(groups, "") + "." + frac
 }
 
 // isCurrencyCode reports an ISO 4217 code's shape: three ASCII letters.
