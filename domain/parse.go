@@ -305,6 +305,16 @@ func isReport(m object) bool {
 	return ok && p[0] == '{'
 }
 
+// namesZero reports whether an object's message ID is 0: the default that
+// serializers write for an unset number, as they write null for an unset
+// string. A wrapper {"messageId":0,"events":[...]} was read as a report of
+// message "0", and its reports acknowledged and never stored.
+func namesZero(m object) bool {
+	fields := reportFields{m: m}
+	id, _, _ := fields.text(messageIDKeys, trimID)
+	return id != "" && strings.Trim(id, "0") == ""
+}
+
 // receiptEvent fills the fields a receipt carries. Receipts name no carrier,
 // sender or recipient.
 func receiptEvent(rc Receipt, receivedAt time.Time) StatusReceived {
@@ -350,7 +360,7 @@ func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
 			return nil, jsonSyntaxError(err)
 		}
 		events, ok := top.get("events")
-		if ok && isReport(top) {
+		if ok && isReport(top) && !namesZero(top) {
 			// A report with a member of its own named events (a
 			// message's event list, say) is a report, not a wrapper:
 			// read as one, its own status was acknowledged and lost.

@@ -202,6 +202,13 @@ func TestParseShapes(t *testing.T) {
 			want: []wantEvent{{id: "QX1", status: "SENT", raw: "SENT"}},
 		},
 		{
+			// And 0 for an unset number: read as message "0", the batch
+			// was acknowledged and never stored.
+			name: "a wrapper with a zero message ID",
+			body: `{"messageId":0,"externalId":"0","events":[{"messageId":"W7","status":"SENT"}]}`,
+			want: []wantEvent{{id: "W7", status: "SENT", raw: "SENT"}},
+		},
+		{
 			name: "a wrapper with members of its own",
 			body: `{"tenantId":"t1","eventId":"batch-1","events":[{"messageId":"W1","status":"SENT"}]}`,
 			want: []wantEvent{{id: "W1", status: "SENT", raw: "SENT"}},
