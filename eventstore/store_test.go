@@ -459,6 +459,70 @@ func TestRoleThatMayOnlyReadIsUnavailable(t *testing.T) {
 	}
 }
 
+// The README's way to keep the log out of even the service's reach: events
+// (and its trigger function) owned by another role, the service granted
+// SELECT and INSERT. The service stores and reads reports, and can neither
+// rewrite the log nor switch its guard off; as the table's owner it could
+// (ALTER TABLE ... DISABLE TRIGGER). Ready names a missing grant, the
+// sequence's included.
+func TestLogOwnedByAnotherRoleIsOutOfTheServicesReach(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	n := time.Now().UnixNano()
+	app, owner := fmt.Sprintf("app_%d", n), fmt.Sprintf("log_%d", n)
+	execOn(t, url, `CREATE ROLE `+app+` LOGIN; CREATE ROLE `+owner+`;
+		ALTER TABLE events OWNER TO `+owner+`; ALTER FUNCTION events_refuse_change() OWNER TO `+owner+`;
+		GRANT SELECT, INSERT ON events TO `+app+`;
+		GRANT SELECT ON schema_migrations TO `+app) // it owns the rest, having migrated
+	t.Cleanup(func() {
+		execOn(t, url, `ALTER TABLE events OWNER TO CURRENT_USER; ALTER FUNCTION events_refuse_change() OWNER TO CURRENT_USER;
+			DROP OWNED BY `+app+`, `+owner+`; DROP ROLE `+app+`; DROP ROLE `+owner)
+	})
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.User = app
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store := eventstore.New(pool, eventstore.Options{RetryFor: 100 * time.Millisecond})
+	defer store.Close()
+	if err := store.Ready(ctx); err == nil || !strings.Contains(err.Error(), "events_offset_seq") {
+		t.Errorf("Ready without the sequence's grant: %v, want an error naming it", err)
+	}
+	execOn(t, url, `GRANT USAGE ON SEQUENCE events_offset_seq TO `+app)
+	if err := store.Ready(ctx); err != nil {
+		t.Errorf("Ready: %v", err)
+	}
+	if _, err := store.Append(ctx, []domain.StatusReceived{report("m1", "e1", domain.StatusSent)}); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	if h, err := store.History(ctx, "m1"); err != nil || len(h) != 1 {
+		t.Errorf("History: %d events, %v; want the one stored", len(h), err)
+	}
+	for _, sql := range []string{
+		`UPDATE events SET status = 'DELIVERED'`,
+		`DELETE FROM events`,
+		`TRUNCATE events`,
+		`ALTER TABLE events DISABLE TRIGGER events_no_update_delete`,
+		`DROP TRIGGER events_no_truncate ON events`,
+		`CREATE OR REPLACE FUNCTION events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`,
+		`DROP TABLE events`,
+	} {
+		if _, err := pool.Exec(ctx, sql); err == nil {
+			t.Errorf("the service's role could: %s", sql)
+		}
+	}
+	var count int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE status = 'SENT'`).Scan(&count); err != nil || count != 1 {
+		t.Errorf("%d events as stored (%v), want 1", count, err)
+	}
+}
+
 // A server that refuses the connection itself (a rotated password, a role
 // or database that is not there) is unavailable too: 503 + Retry-After to
 // the sender, and /readyz says not ready without the driver's details.
