@@ -20,6 +20,8 @@
     sla: null, // the last /analytics/sla answer, for redraws on resize
     slaRange: null,
     messageId: '',
+    leaving: false, // a closed dialog's history.back() has not landed yet
+    openNext: '', // a message asked for meanwhile
     showAllCarriers: false,
     showAllSLACarriers: false,
     showAllViolations: false,
@@ -130,8 +132,22 @@
       .finally(function () { clearTimeout(timer); });
   }
 
-  var intFmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+  // LOCALE is the one locale every number, date and time on the page is
+  // written in: the browser's, resolved once, so a thousands separator and
+  // a decimal separator never come from two different conventions.
+  var LOCALE = new Intl.NumberFormat().resolvedOptions().locale;
+  var intFmt = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 0 });
+  var DECIMAL = (new Intl.NumberFormat(LOCALE).formatToParts(1.5).filter(function (p) { return p.type === 'decimal'; })[0] || { value: '.' }).value;
   function fmtInt(n) { return n === undefined || n === null ? '–' : intFmt.format(n); }
+
+  // localNum writes a number already rounded to a fixed-point string
+  // ("1234.50", as toFixed and fixedEven give it) in LOCALE: its digits
+  // stay as rounded, its separators become the locale's.
+  function localNum(s) {
+    var m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(s);
+    if (!m) return s;
+    return m[1] + intFmt.format(Number(m[2])) + (m[3] ? DECIMAL + m[3] : '');
+  }
 
   // fmtPct shows a percentage the server rounded to two decimals (SLA
   // compliance, whose counts the answers do not carry) with one decimal,
@@ -148,7 +164,7 @@
       s = ((tenths % 2 ? tenths + 1 : tenths) / 10).toFixed(1);
     }
     if (p < 100 && s === '100.0') s = p.toFixed(2);
-    return s + '%';
+    return localNum(s) + '%';
   }
 
   // fmtShare shows n of total as a percentage with prec decimals (one when
@@ -158,13 +174,19 @@
   // sent as 19.05, shown "19.1%" beside a reason that says "19.0%". A share
   // short of 100 never reads "100.0%".
   function fmtShare(n, total, prec) {
+    var s = shareFixed(n, total, prec);
+    return s === '–' ? s : localNum(s) + '%';
+  }
+
+  // shareFixed is fmtShare's figure before the locale writes it: "19.0".
+  function shareFixed(n, total, prec) {
     if (!total) return '–';
-    if (n === 0 || n === total) return (n ? 100 : 0) + '%';
+    if (n === 0 || n === total) return n ? '100' : '0';
     prec = prec || 1;
     var x = n / total * 100; // the double Go formats: float64(n) / float64(total) * 100
     var s = fixedEven(x, prec);
     while (s === (100).toFixed(prec) && prec < 6) s = fixedEven(x, ++prec);
-    return s + '%';
+    return s;
   }
 
   // fixedEven is x.toFixed(prec) rounded as Go's strconv rounds: an exact
@@ -186,33 +208,33 @@
     if (!m || !terminal) return 1;
     var threshold = parseFloat(m[1]);
     var prec = 1;
-    while (prec < 4 && failed / terminal > threshold / 100 && fmtShare(failed, terminal, prec) === threshold.toFixed(prec) + '%') prec++;
+    while (prec < 4 && failed / terminal > threshold / 100 && shareFixed(failed, terminal, prec) === threshold.toFixed(prec)) prec++;
     return prec;
   }
 
   function fmtMs(ms) {
     if (ms === undefined || ms === null || isNaN(ms)) return '–';
-    if (ms < 1) return ms.toFixed(2) + ' ms';
-    if (ms < 10) return ms.toFixed(1) + ' ms';
+    if (ms < 1) return localNum(ms.toFixed(2)) + ' ms';
+    if (ms < 10) return localNum(ms.toFixed(1)) + ' ms';
     if (ms < 1000) return Math.round(ms) + ' ms';
-    if (ms < 60000) return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s';
-    if (ms < 3600000) return (ms / 60000).toFixed(1) + ' min';
-    return (ms / 3600000).toFixed(1) + ' h';
+    if (ms < 60000) return localNum((ms / 1000).toFixed(ms < 10000 ? 2 : 1)) + ' s';
+    if (ms < 3600000) return localNum((ms / 60000).toFixed(1)) + ' min';
+    return localNum((ms / 3600000).toFixed(1)) + ' h';
   }
 
   // fmtMsAxis is fmtMs with fewer digits, for axis labels.
   function fmtMsAxis(ms) {
     if (ms === 0) return '0';
-    if (ms < 1000) return trimZero(ms.toFixed(ms < 10 ? 1 : 0)) + ' ms';
-    if (ms < 60000) return trimZero((ms / 1000).toFixed(1)) + ' s';
-    return trimZero((ms / 60000).toFixed(1)) + ' min';
+    if (ms < 1000) return localNum(trimZero(ms.toFixed(ms < 10 ? 1 : 0))) + ' ms';
+    if (ms < 60000) return localNum(trimZero((ms / 1000).toFixed(1))) + ' s';
+    return localNum(trimZero((ms / 60000).toFixed(1))) + ' min';
   }
 
   function trimZero(s) { return s.replace(/\.0$/, ''); }
 
   function fmtSeconds(s) {
     if (s === undefined || s === null) return '–';
-    if (s < 1) return s < 0.01 ? '0 s' : s.toFixed(2) + ' s';
+    if (s < 1) return s < 0.01 ? '0 s' : localNum(s.toFixed(2)) + ' s';
     return fmtMs(s * 1000);
   }
 
@@ -223,30 +245,53 @@
     var digits = !compact && Math.abs(v) > 0 && Math.abs(v) < 1 ? 4 : 2;
     if (currency) {
       try {
-        return new Intl.NumberFormat(undefined, {
+        return new Intl.NumberFormat(LOCALE, {
           style: 'currency', currency: currency, minimumFractionDigits: digits, maximumFractionDigits: digits
         }).format(v);
       } catch (e) { /* not an ISO currency: plain number below */ }
     }
-    return v.toFixed(digits) + (currency ? ' ' + currency : '');
+    return localNum(v.toFixed(digits)) + (currency ? ' ' + currency : '');
   }
 
-  function fmtClock(d) {
-    return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  }
+  // Times are the browser's zone, on a 24-hour clock everywhere; the zone
+  // is named in the header (zoneNote) and on the dialog's full times. The
+  // formatters are built once: building one per call cost milliseconds
+  // each, which a history of thousands of reports paid twice per report.
+  var CLOCK = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+  var clockFmt = new Intl.DateTimeFormat(LOCALE, Object.assign({ second: '2-digit' }, CLOCK));
+  var hmFmt = new Intl.DateTimeFormat(LOCALE, CLOCK);
+  var FULL = Object.assign({ month: 'short', day: 'numeric', second: '2-digit', fractionalSecondDigits: 3, timeZoneName: 'short' }, CLOCK);
+  var dateTimeFmt = new Intl.DateTimeFormat(LOCALE, FULL);
+  var dateTimeYearFmt = new Intl.DateTimeFormat(LOCALE, Object.assign({ year: 'numeric' }, FULL));
 
-  function fmtHM(d) { return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }); }
+  function fmtClock(d) { return clockFmt.format(d); }
 
-  // fmtDateTime shows a time to the millisecond, with the date (and the
-  // year only when it is not this year).
+  function fmtHM(d) { return hmFmt.format(d); }
+
+  // fmtDateTime shows a time to the millisecond with its zone, and the
+  // date (with the year only when it is not this year).
   function fmtDateTime(iso) {
     if (!iso) return '–';
     var d = new Date(iso);
     if (isNaN(d)) return iso;
-    var date = d.toLocaleDateString([], d.getFullYear() === new Date().getFullYear()
-      ? { month: 'short', day: 'numeric' } : { year: 'numeric', month: 'short', day: 'numeric' });
-    var time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-    return date + ', ' + time + '.' + String(d.getMilliseconds()).padStart(3, '0');
+    return (d.getFullYear() === new Date().getFullYear() ? dateTimeFmt : dateTimeYearFmt).format(d);
+  }
+
+  // utcTitle is a time as the API writes it, in UTC, for a title: the
+  // zone the ranges and days of the API are in.
+  function utcTitle(iso) {
+    var d = new Date(iso);
+    return iso && !isNaN(d) ? d.toISOString() + ' (UTC)' : null;
+  }
+
+  // zoneNote names the zone the page's times are in: "Asia/Kolkata
+  // (UTC+5:30)", or "UTC".
+  function zoneNote() {
+    var off = -new Date().getTimezoneOffset();
+    var name = Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+    var utc = 'UTC' + (off === 0 ? '' : (off > 0 ? '+' : '\u2212') + Math.floor(Math.abs(off) / 60) +
+      (Math.abs(off) % 60 ? ':' + String(Math.abs(off) % 60).padStart(2, '0') : ''));
+    return { short: utc, long: name && name !== 'UTC' && name !== 'Etc/UTC' ? name + ' (' + utc + ')' : utc };
   }
 
   function fmtAgo(iso) {
@@ -498,7 +543,7 @@
     var title = currencies.map(function (c) {
       var s = spend[c];
       return fmtMoney(s.cost, c, true) + ' on ' + fmtInt(s.messages) + ' message' + (s.messages === 1 ? '' : 's') +
-        ', ' + fmtMoney(s.wasted, c, true) + ' wasted' + (s.cost > 0 ? ' (' + (100 * s.wasted / s.cost).toFixed(1) + '%)' : '');
+        ', ' + fmtMoney(s.wasted, c, true) + ' wasted' + (s.cost > 0 ? ' (' + localNum((100 * s.wasted / s.cost).toFixed(1)) + '%)' : '');
     }).join('\n');
     setKPI('kpi-cost', fmtMoney(m.cost, main, true), note, over.length ? 'bad' : '', null, title);
     $('#kpi-cost .kpi-note').title = title;
@@ -773,7 +818,7 @@
     var xScale = function (t) { return f.m.l + (t - x0) / (x1 - x0) * f.pw; };
     var yScale = function (v) { return f.m.t + f.ph - v / yMax * f.ph; };
     var root = svg('svg', { viewBox: '0 0 ' + f.w + ' ' + f.h, role: 'img', preserveAspectRatio: 'none',
-      'aria-label': 'Reports accepted per ' + (binMin === 1 ? 'minute' : binMin + ' minutes') + '; peak ' + max });
+      'aria-label': 'Reports accepted per ' + (binMin === 1 ? 'minute' : binMin + ' minutes') + '; peak ' + fmtInt(max) });
     axes(root, f, yTicks, yScale, function (v) { return fmtInt(v); }, timeTicks(range.from, range.to, f.pw), xScale);
     var bw = f.pw / n;
     var gap = bw > 6 ? Math.min(4, bw * 0.2) : 0.5;
@@ -913,24 +958,85 @@
         h('td', { class: 'opt' }, h('code', { class: 'rule', text: v.rule })),
         h('td', { class: 'reason', text: v.reason }),
         h('td', { class: 'num', text: fmtInt(v.count) }),
-        h('td', { class: 'num muted opt', title: fmtDateTime(v.lastSeen), text: fmtAgo(v.lastSeen) })));
+        h('td', { class: 'num muted opt', title: fmtDateTime(v.lastSeen) + (utcTitle(v.lastSeen) ? '\n' + utcTitle(v.lastSeen) : ''), text: fmtAgo(v.lastSeen) })));
     });
   }
 
   // ------------------------------------------------------------ message history
 
+  // The dialog follows the URL: #message=ID shows that message, any other
+  // URL shows none. Opening a message adds a history entry, so Back closes
+  // the dialog or shows the message before; closing it goes back to the
+  // URL without #message=.
+
+  // openMessage opens a message from the search box, as a new history entry.
   function openMessage(id) {
     id = (id || '').trim();
     if (!id) return;
-    state.messageId = id;
+    if (state.leaving) { state.openNext = id; return; } // once the Back of a close has landed
+    var hash = '#message=' + encodeURIComponent(id);
+    if (location.hash !== hash) history.pushState({ cxsmsPushed: PAGE_ID }, '', location.pathname + location.search + hash);
+    followURL();
+  }
+
+  // PAGE_ID tells this page's history entries from those of an earlier
+  // load of it (a reload keeps history.state): only back to one of its own
+  // does a closed dialog go.
+  var PAGE_ID = String(Date.now()) + Math.random();
+
+  // hashMessage is the message the URL names, or ''. It reads the ID
+  // leniently: a link typed or pasted by hand may hold a raw "%"
+  // ("#message=100%") or a broken escape, which decodeURIComponent
+  // refuses; such an ID is taken as written.
+  function hashMessage() {
+    if (location.hash.indexOf('#message=') !== 0) return '';
+    var raw = location.hash.slice(9), id;
+    try { id = decodeURIComponent(raw); } catch (e) { id = raw; }
+    return id.trim();
+  }
+
+  // followURL makes the dialog show what the URL names: at start, on Back
+  // and Forward, and when a #message= link is pasted into an open dashboard.
+  function followURL() {
+    if (state.leaving) {
+      state.leaving = false;
+      if (state.openNext) {
+        var next = state.openNext;
+        state.openNext = '';
+        openMessage(next);
+        return;
+      }
+    }
+    var id = hashMessage();
     var dlg = $('#message');
+    if (!id) {
+      if (dlg.open) dlg.close();
+      return;
+    }
+    if (id === state.messageId && dlg.open) return;
+    state.messageId = id;
     clear($('#message-title')).appendChild(shown(id));
     clear($('#message-body')).appendChild(h('p', { class: 'muted', text: 'Loading…' }));
     if (!dlg.open) dlg.showModal();
-    if (location.hash !== '#message=' + encodeURIComponent(id)) {
-      history.replaceState(null, '', '#message=' + encodeURIComponent(id));
-    }
+    // A link written by hand is kept in its canonical form.
+    var hash = '#message=' + encodeURIComponent(id);
+    if (location.hash !== hash) history.replaceState(history.state, '', location.pathname + location.search + hash);
     loadMessage(id);
+  }
+
+  // closedMessage takes #message= out of the URL once the dialog closed by
+  // itself (Close, Escape, the backdrop): back to the entry before when this
+  // page added it, else the same entry without it, so closing never leaves
+  // the dashboard.
+  function closedMessage() {
+    state.messageId = '';
+    if (location.hash.indexOf('#message=') !== 0) return; // the URL closed it
+    if (history.state && history.state.cxsmsPushed === PAGE_ID) {
+      state.leaving = true;
+      history.back();
+    } else {
+      history.replaceState(null, '', location.pathname + location.search);
+    }
   }
 
   function loadMessage(id) {
@@ -971,7 +1077,7 @@
         fact('Error code', m.errorCode && shown(m.errorCode)),
         fact('Reports', fmtInt(m.eventCount)),
         fact('Price', m.price !== undefined ? fmtMoney(m.price, m.currency) : ''),
-        fact('Updated', fmtDateTime(m.updatedAt))));
+        fact('Updated', h('span', { text: fmtDateTime(m.updatedAt), title: utcTitle(m.updatedAt) }))));
     } else if (st.status === 404) {
       body.appendChild(h('div', { class: 'notice', text: 'Not in the current-status read model yet: the projection may still be catching up with the log.' }));
     } else {
@@ -982,27 +1088,55 @@
       return;
     }
     var events = hist.data.events;
-    body.appendChild(h('h3', { class: 'history-title', text: 'History · ' + events.length + ' report' + (events.length === 1 ? '' : 's') + ' in log order' }));
+    body.appendChild(h('h3', { class: 'history-title', text: 'History · ' + fmtInt(events.length) + ' report' + (events.length === 1 ? '' : 's') + ' in log order' }));
     var list = h('ol', { class: 'timeline' });
-    events.forEach(function (e, i) {
-      var payload = typeof e.payload === 'string' ? e.payload : JSON.stringify(e.payload, null, 2);
-      var details = h('details', { class: 'payload', open: events.length <= 4 || i === events.length - 1 },
-        h('summary', { text: 'Raw payload' + (e.format === 'smpp_receipt' ? ' (receipt text)' : '') }),
-        h('pre', { class: 'raw', dir: 'ltr' }, visibleNodes(payload)));
-      list.appendChild(h('li', { class: statusClass(e.status), 'data-event': e.eventId },
-        h('div', { class: 'event-head' },
-          h('span', { class: 'badge badge-status ' + statusClass(e.status), text: e.status }),
-          e.rawStatus && e.rawStatus !== e.status ? h('code', { class: 'muted' }, shown(e.rawStatus)) : null,
-          h('span', { class: 'muted small', text: e.format })),
-        h('div', { class: 'event-meta' },
-          h('span', null, 'Occurred ', h('b', { text: fmtDateTime(e.occurredAt) })),
-          h('span', null, 'Received ', h('b', { text: fmtDateTime(e.receivedAt) })),
-          e.carrierCode ? h('span', null, 'Carrier ', h('b', null, shown(e.carrierCode))) : null,
-          e.errorCode ? h('span', null, 'Error ', h('b', null, shown(e.errorCode))) : null,
-          h('span', null, 'Event ', h('b', { class: 'mono' }, shown(e.eventId)))),
-        details));
-    });
+    var more = h('button', { type: 'button', class: 'ghost small more', id: 'history-more' });
+    var done = 0;
+    // showEvents adds the next HISTORY_ROWS events at once: a long history
+    // is drawn a page at a time, never all in one task.
+    var showEvents = function () {
+      var frag = document.createDocumentFragment();
+      var end = Math.min(events.length, done + HISTORY_ROWS);
+      for (; done < end; done++) frag.appendChild(eventItem(events[done], done, events.length));
+      list.appendChild(frag);
+      var left = events.length - done;
+      more.hidden = left === 0;
+      more.textContent = 'Show ' + fmtInt(Math.min(left, HISTORY_ROWS)) + ' more (' + fmtInt(left) + ' not shown)';
+    };
+    more.addEventListener('click', showEvents);
+    showEvents();
     body.appendChild(list);
+    body.appendChild(more);
+  }
+
+  var HISTORY_ROWS = 200; // history events drawn at a time
+
+  // eventItem is one report of a history. Its raw payload is written into
+  // the page when first opened: most stay closed, and a long history's
+  // payloads are most of its text.
+  function eventItem(e, i, n) {
+    var pre = h('pre', { class: 'raw', dir: 'ltr' });
+    var details = h('details', { class: 'payload', open: n <= 4 || i === n - 1 },
+      h('summary', { text: 'Raw payload' + (e.format === 'smpp_receipt' ? ' (receipt text)' : '') }), pre);
+    var fill = function () {
+      if (pre.firstChild) return;
+      var payload = typeof e.payload === 'string' ? e.payload : JSON.stringify(e.payload, null, 2);
+      append(pre, visibleNodes(payload));
+    };
+    if (details.open) fill();
+    else details.addEventListener('toggle', fill);
+    return h('li', { class: statusClass(e.status), 'data-event': e.eventId },
+      h('div', { class: 'event-head' },
+        h('span', { class: 'badge badge-status ' + statusClass(e.status), text: e.status }),
+        e.rawStatus && e.rawStatus !== e.status ? h('code', { class: 'muted' }, shown(e.rawStatus)) : null,
+        h('span', { class: 'muted small', text: e.format })),
+      h('div', { class: 'event-meta' },
+        h('span', null, 'Occurred ', h('b', { text: fmtDateTime(e.occurredAt), title: utcTitle(e.occurredAt) })),
+        h('span', null, 'Received ', h('b', { text: fmtDateTime(e.receivedAt), title: utcTitle(e.receivedAt) })),
+        e.carrierCode ? h('span', null, 'Carrier ', h('b', null, shown(e.carrierCode))) : null,
+        e.errorCode ? h('span', null, 'Error ', h('b', null, shown(e.errorCode))) : null,
+        h('span', null, 'Event ', h('b', { class: 'mono' }, shown(e.eventId)))),
+      details);
   }
 
   // ------------------------------------------------------------ wiring
@@ -1013,11 +1147,12 @@
       openMessage($('#search-input').value);
     });
     $('#message-close').addEventListener('click', function () { $('#message').close(); });
-    $('#message-reload').addEventListener('click', function () { if (state.messageId) openMessage(state.messageId); });
-    $('#message').addEventListener('close', function () {
-      state.messageId = '';
-      if (location.hash.indexOf('#message=') === 0) history.replaceState(null, '', location.pathname + location.search);
+    $('#message-reload').addEventListener('click', function () {
+      if (!state.messageId) return;
+      clear($('#message-body')).appendChild(h('p', { class: 'muted', text: 'Loading…' }));
+      loadMessage(state.messageId);
     });
+    $('#message').addEventListener('close', closedMessage);
     $('#message').addEventListener('click', function (evt) {
       if (evt.target === evt.currentTarget) evt.currentTarget.close(); // a click on the backdrop
     });
@@ -1074,10 +1209,27 @@
         drawSLAChart();
       });
     });
+    // The range is kept in the query (?range=6h), so a reload or a shared
+    // link shows the same one.
+    var asked = RANGES[new URLSearchParams(location.search).get('range')];
+    if (asked) { state.rangeMin = asked; $('#range').value = String(asked); }
     $('#range').addEventListener('change', function (evt) {
       state.rangeMin = parseInt(evt.target.value, 10) || 60;
+      var q = new URLSearchParams(location.search);
+      if (state.rangeMin === 60) q.delete('range');
+      else q.set('range', rangeParam(state.rangeMin));
+      var search = q.toString();
+      history.replaceState(history.state, '', location.pathname + (search ? '?' + search : '') + location.hash);
       refreshNow();
     });
+
+    // "Times in Asia/Kolkata (UTC+5:30)"; a phone shows the offset only.
+    var zone = zoneNote();
+    var z = $('#zone');
+    var named = zone.long !== zone.short;
+    append(clear(z), [h('span', { class: 'zone-long', text: 'Times in ' + (named ? zone.long.slice(0, -zone.short.length - 1) : '') }),
+      zone.short, named ? h('span', { class: 'zone-long', text: ')' }) : null]);
+    z.title = 'Times on this page are in ' + zone.long + ', on a 24-hour clock; the API\u2019s ranges and days are UTC.';
 
     document.addEventListener('visibilitychange', function () {
       if (!document.hidden && !state.paused) refreshNow();
@@ -1089,22 +1241,18 @@
       redraw = setTimeout(function () { drawSLAChart(); drawThroughput(); }, 120);
     });
 
-    // A #message= link opens its message at start, and also when pasted
-    // into a dashboard already open (the URL and the dialog disagreed).
-    openFromHash();
-    window.addEventListener('hashchange', openFromHash);
+    // A #message= link opens its message at start; Back, Forward and a
+    // link pasted into the open dashboard move the dialog with the URL.
+    followURL();
+    window.addEventListener('hashchange', followURL);
+    window.addEventListener('popstate', followURL);
     refreshNow();
   }
 
-  // openFromHash reads the ID leniently: a link typed or pasted by hand may
-  // hold a raw "%" ("#message=100%") or a broken escape, which
-  // decodeURIComponent refuses; such an ID is taken as written.
-  function openFromHash() {
-    if (location.hash.indexOf('#message=') !== 0) return;
-    var raw = location.hash.slice(9), id;
-    try { id = decodeURIComponent(raw); } catch (e) { id = raw; }
-    if (id.trim() !== state.messageId) openMessage(id);
-  }
+  // RANGES are the SLA ranges a URL can name, in minutes.
+  var RANGES = { '15m': 15, '1h': 60, '6h': 360, '24h': 1440 };
+
+  function rangeParam(min) { return min < 60 ? min + 'm' : (min / 60) + 'h'; }
 
   function refreshNow() {
     clearTimeout(state.timer);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
   feed, simulate, carriers, expected, demoMessage, demoEvents, receiptMessage, longCarrier, rloMessage,
-  roundingCarrier, bigCurrency, pendingCarrier, percentMessage, malformedMessage,
+  roundingCarrier, bigCurrency, pendingCarrier, percentMessage, malformedMessage, feedLongHistory,
 } from './feed.mjs';
 
 const currencyOf = (code) => carriers.find((c) => c.code === code).currency;
@@ -486,6 +486,165 @@ test('the search box opens a message and its history with raw payloads', async (
     assert.ok(page.url().endsWith('#message=' + encodeURIComponent(id)), `the URL names ${id}: ${page.url()}`);
     await page.click('#message-close');
     await dialog.waitFor({ state: 'hidden' });
+  }
+});
+
+test('the message dialog follows Back and Forward, and closing it stays on the dashboard', async () => {
+  const dialog = page.locator('dialog#message');
+  const title = () => page.locator('#message-title').textContent();
+  const hashIs = (h) => page.waitForFunction((h) => location.hash === h, h);
+  await page.goto(base + '/', { waitUntil: 'load' });
+  await page.waitForSelector('#carriers tbody tr[data-carrier]');
+
+  // Two links one after the other, then Back twice: the first message, then none.
+  await page.evaluate((id) => { location.hash = '#message=' + encodeURIComponent(id); }, demoMessage);
+  await page.waitForFunction((id) => document.querySelector('#message-title').textContent === id, demoMessage);
+  await page.evaluate((id) => { location.hash = '#message=' + encodeURIComponent(id); }, receiptMessage);
+  await page.waitForFunction((id) => document.querySelector('#message-title').textContent === id, receiptMessage);
+  await page.evaluate(() => history.back());
+  await page.waitForFunction((id) => document.querySelector('#message-title').textContent === id, demoMessage);
+  assert.ok(await dialog.isVisible(), 'Back shows the message before');
+  await page.evaluate(() => history.back());
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal(page.url(), base + '/');
+  // Forward opens it again.
+  await page.evaluate(() => history.forward());
+  await dialog.waitFor({ state: 'visible' });
+  assert.equal(await title(), demoMessage);
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  await hashIs('');
+
+  // The search box adds an entry: Back closes the dialog and stays here.
+  await page.fill('#search-input', demoMessage);
+  await page.press('#search-input', 'Enter');
+  await dialog.waitFor({ state: 'visible' });
+  await hashIs('#message=' + demoMessage);
+  await page.evaluate(() => history.back());
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal(page.url(), base + '/', 'still on the dashboard');
+  assert.equal(await page.locator('#carriers tbody tr[data-carrier]').count() > 0, true);
+
+  // Escape and Close take #message= out of the URL without leaving the page,
+  // and a message opened right after a close still opens.
+  for (const close of [() => page.keyboard.press('Escape'), () => page.click('#message-close')]) {
+    await page.fill('#search-input', receiptMessage);
+    await page.press('#search-input', 'Enter');
+    await dialog.waitFor({ state: 'visible' });
+    await close();
+    await dialog.waitFor({ state: 'hidden' });
+    await hashIs('');
+    assert.equal(page.url(), base + '/');
+  }
+  await page.fill('#search-input', demoMessage);
+  await page.press('#search-input', 'Enter');
+  await page.click('#message-close');
+  await page.fill('#search-input', receiptMessage);
+  await page.press('#search-input', 'Enter');
+  await page.waitForFunction((id) => document.querySelector('#message-title').textContent === id, receiptMessage);
+  await hashIs('#message=' + receiptMessage);
+  await page.waitForTimeout(200);
+  assert.ok(await dialog.isVisible(), 'opened right after a close');
+  await page.click('#message-close');
+  await hashIs('');
+
+  // A link opened at start and closed stays on the dashboard too.
+  await page.goto(base + '/#message=' + demoMessage, { waitUntil: 'load' });
+  await dialog.waitFor({ state: 'visible' });
+  await page.click('#message-close');
+  await hashIs('');
+  assert.equal(page.url(), base + '/');
+});
+
+test('the SLA range is kept in the URL', async () => {
+  await page.selectOption('#range', '360');
+  await page.waitForFunction(() => location.search === '?range=6h');
+  await page.reload({ waitUntil: 'load' });
+  assert.equal(await page.locator('#range').inputValue(), '360');
+  await page.waitForFunction(() => /last 6 h/.test(document.querySelector('#sla-sub').textContent));
+  await page.selectOption('#range', '60');
+  await page.waitForFunction(() => location.search === '');
+  assert.equal(page.url(), base + '/');
+});
+
+test('a long history is drawn a page at a time, each raw payload still a click away', async () => {
+  const id = 'CHATTY-0001';
+  await feedLongHistory(base, secret, id, 1000);
+  await waitProjected();
+  const dialog = page.locator('dialog#message');
+  const started = Date.now();
+  await page.evaluate((id) => { location.hash = '#message=' + id; }, id);
+  await page.waitForSelector('#message-body .timeline li');
+  const took = Date.now() - started;
+  assert.ok(took < 5000, `1,000 reports took ${took} ms to show`);
+  const items = page.locator('#message-body .timeline > li');
+  assert.equal(await items.count(), 200, 'the first 200 reports');
+  assert.match(await page.locator('.history-title').textContent(), /1,000 reports/);
+  const more = page.locator('#history-more');
+  assert.equal(await more.textContent(), 'Show 200 more (800 not shown)');
+  for (let shownNow = 400; shownNow <= 1000; shownNow += 200) {
+    await more.click();
+    assert.equal(await items.count(), shownNow);
+  }
+  assert.ok(await more.isHidden(), 'no button once all show');
+  // A closed payload is written when opened.
+  const first = items.first();
+  assert.equal(await first.locator('details').getAttribute('open'), null);
+  await first.locator('summary').click();
+  assert.equal(JSON.parse(await first.locator('pre.raw').textContent()).eventId, id + '-0');
+  assert.equal(JSON.parse(await items.last().locator('pre.raw').textContent()).status, 'DELIVERED', 'the last one is open');
+  await page.click('#message-close');
+  await dialog.waitFor({ state: 'hidden' });
+});
+
+test('every table that can overflow scrolls from the keyboard', async () => {
+  const wraps = await page.locator('.table-wrap').evaluateAll((els) => els.map((el) => ({
+    table: el.querySelector('table').id, tabindex: el.getAttribute('tabindex'), role: el.getAttribute('role'), label: el.getAttribute('aria-label'),
+  })));
+  assert.ok(wraps.some((w) => w.table === 'violations') && wraps.some((w) => w.table === 'sla-carriers'));
+  for (const w of wraps) {
+    assert.deepEqual([w.tabindex, w.role, Boolean(w.label)], ['0', 'region', true], `${w.table}'s scroll box`);
+  }
+});
+
+test('times name their zone on a 24-hour clock; numbers use one locale', async () => {
+  const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    for (const [locale, timezoneId, zone] of [
+      ['de-DE', 'Asia/Kolkata', /^Times in Asia\/(Kolkata|Calcutta) \(UTC\+5:30\)$/],
+      ['en-US', 'America/New_York', /^Times in America\/New_York \(UTC\u2212[45]\)$/],
+    ]) {
+      const ctx = await browser.newContext({ locale, timezoneId, viewport: { width: 1440, height: 1000 } });
+      const p = await ctx.newPage();
+      watch(p);
+      await p.goto(base + '/', { waitUntil: 'load' });
+      await p.waitForSelector('#carriers tbody tr[data-carrier]');
+      await p.waitForSelector('#sla-chart svg path.line');
+      await p.waitForFunction(() => /^Updated /.test(document.querySelector('#updated').textContent));
+      assert.match(await p.locator('#zone').textContent(), zone, locale);
+      assert.match(await p.locator('#updated').textContent(), /^Updated \d\d:\d\d:\d\d$/, `${locale}: a 24-hour clock`);
+      const axis = await p.locator('#sla-chart svg .axis text[text-anchor="middle"]').allTextContents();
+      assert.ok(axis.length && axis.every((t) => /^\d\d:\d\d$/.test(t)), `${locale} axis: ${axis}`);
+
+      // The history's times carry their zone, and the UTC time in a title.
+      await p.evaluate((id) => { location.hash = '#message=' + id; }, demoMessage);
+      await p.waitForSelector('#message-body .timeline li');
+      const occurred = p.locator('#message-body .event-meta b').first();
+      assert.match(await occurred.textContent(), locale === 'de-DE' ? /\d\d:\d\d:\d\d,\d{3} GMT\+5:30$/ : /\d\d:\d\d:\d\d\.\d{3} (EST|EDT)$/);
+      const sent = JSON.parse(await p.locator('#message-body pre.raw').first().textContent()).payload.timestamp;
+      assert.equal(await occurred.getAttribute('title'), new Date(sent).toISOString() + ' (UTC)');
+      await p.click('#message-close');
+
+      // Every figure the page writes uses the locale's decimal separator.
+      const figures = await p.locator('.kpi-value, .kpi-note, #carriers td.num, #carriers .ratebar .value, #sla-carriers td.num, ' +
+        '#sla-chart .axis text, #sla-threshold-label, #throughput-stats dd').allTextContents();
+      const [decimal, other] = locale === 'de-DE' ? [/\d,\d/, /\d\.\d{1,2}(?!\d)/] : [/\d\.\d/, /\d,\d{1,2}(?!\d)/];
+      assert.ok(figures.some((t) => decimal.test(t)), `${locale}: some decimals`);
+      assert.deepEqual(figures.filter((t) => other.test(t)), [], `${locale}: another locale's decimal separator`);
+      await ctx.close();
+    }
+  } finally {
+    await browser.close();
   }
 });
 

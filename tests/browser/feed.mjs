@@ -207,3 +207,17 @@ export async function simulate(base, count, region) {
     return { used: false, error: String(e) };
   }
 }
+
+// feedLongHistory posts n reports of one message, as a chatty gateway
+// resending a status gives it: SENT again and again, then DELIVERED, 10 ms
+// apart, for a carrier of its own so the other carriers' figures hold.
+export const longHistoryCarrier = 'CHATTY';
+export async function feedLongHistory(base, secret, id, n) {
+  const t0 = Date.now() - 20 * 60000;
+  const events = [];
+  for (let i = 0; i < n; i++) {
+    events.push({ messageId: id, eventId: `${id}-${i}`, status: i === n - 1 ? 'DELIVERED' : 'SENT', carrier: longHistoryCarrier,
+      from: '12025550105', to: '+14155550181', timestamp: iso(t0 + i * 10) });
+  }
+  for (let i = 0; i < n; i += 100) await post(base, secret, JSON.stringify({ events: events.slice(i, i + 100) }));
+}
