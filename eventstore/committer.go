@@ -219,9 +219,11 @@ func (c *committer) insertRetrying(batch []*request) ([][]bool, error) {
 		n += len(r.events)
 	}
 	// A big batch gets longer: 10,000 reports take about a second to
-	// insert on a busy machine, and a deadline they can never meet would
-	// answer 503 to every retry of the same request.
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RetryFor+time.Duration(n)*100*time.Microsecond)
+	// insert on a quiet machine and three or more on a loaded one (CI with
+	// other work beside it answered 503 at 100 µs a report), and a
+	// deadline they can never meet would answer 503 to every retry of the
+	// same request.
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RetryFor+time.Duration(n)*300*time.Microsecond)
 	defer cancel()
 	backoff := 20 * time.Millisecond
 	for attempt := 1; ; attempt++ {
