@@ -54,7 +54,7 @@ func simulatorRequestAllowed(r *http.Request) error {
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
 		u, err := url.Parse(origin)
-		if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) {
+		if err != nil || u.Host == "" || !strings.EqualFold(withoutDefaultPort(u.Host, u.Scheme), withoutDefaultPort(r.Host, u.Scheme)) {
 			return errorf(http.StatusForbidden, "the simulator takes no requests from pages of another origin than its own (Origin "+quote(origin)+")")
 		}
 	}
@@ -71,6 +71,22 @@ func simulatorRequestAllowed(r *http.Request) error {
 		return errorf(http.StatusUnsupportedMediaType, what+": the simulator takes application/json")
 	}
 	return nil
+}
+
+// withoutDefaultPort is hostport without its port when that is scheme's
+// default (80 for http, 443 for https): a browser leaves it out of Origin,
+// and a proxy often adds it to Host, so Host localhost:80 with Origin
+// http://localhost was refused as another origin. Host has no scheme of its
+// own; the Origin's is the one the two must share.
+func withoutDefaultPort(hostport, scheme string) string {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil || !(port == "80" && strings.EqualFold(scheme, "http") || port == "443" && strings.EqualFold(scheme, "https")) {
+		return hostport
+	}
+	if strings.Contains(host, ":") {
+		return "[" + host + "]" // IPv6, bracketed as in Host
+	}
+	return host
 }
 
 // simulatorHostAllowed refuses a request whose Host is not one of this
@@ -379,8 +395,12 @@ func (q simulatorRequest) options() (simulate.Options, int, error) {
 	if err != nil {
 		return simulate.Options{}, 0, err
 	}
-	sc = sc.With(simulate.Shares{Duplicates: q.Duplicates, OutOfOrder: q.OutOfOrder, SMPPJSON: q.SMPPJSON,
-		SMPPReceipt: q.SMPPReceipt, BadSenders: q.BadSenders, InFlight: q.InFlight})
+	shares := simulate.Shares{Duplicates: q.Duplicates, OutOfOrder: q.OutOfOrder, SMPPJSON: q.SMPPJSON,
+		SMPPReceipt: q.SMPPReceipt, BadSenders: q.BadSenders, InFlight: q.InFlight}
+	if err := shares.CheckPinned(domain.Status(q.Status)); err != nil {
+		return simulate.Options{}, 0, err
+	}
+	sc = sc.With(shares)
 	// A seed under 2^53, so that JavaScript reads the answer's seed exactly.
 	o := simulate.Options{Scenario: sc, Status: domain.Status(q.Status), Carrier: q.Carrier, Region: q.Region, Seed: rand.Uint64() >> 11}
 	if q.Seed != nil {

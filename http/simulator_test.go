@@ -310,6 +310,10 @@ func TestSimulatorValidatesItsRequest(t *testing.T) {
 		{`{"carrier":"` + strings.Repeat("x", 101) + `"}`, "more than the webhook's limit of 100"},
 		{`{"duplicates":0.9}`, "duplicates must be"},
 		{`{"scenario":"single","outOfOrder":0.2}`, "outOfOrder needs"},
+		// A pinned status is every message's outcome: an inFlight share
+		// beside it was overridden without a word.
+		{`{"status":"DELIVERED","inFlight":1,"count":10}`, `inFlight cannot be given with status \"DELIVERED\"`},
+		{`{"status":"SENT","inFlight":0.5}`, "inFlight cannot be given"},
 		// Unknown fields are ignored, but named when the request fails.
 		{`{"cuont":0,"count":0}`, "ignored unknown field(s): cuont"},
 		// A known field of the wrong type is still refused.
@@ -323,6 +327,10 @@ func TestSimulatorValidatesItsRequest(t *testing.T) {
 	}
 	if n := env.count(t, `SELECT count(*) FROM events`); n != 0 {
 		t.Fatalf("refused requests stored %d events", n)
+	}
+	// inFlight 0 asks for what a pinned status gives anyway.
+	if code, body := env.post(t, `{"status":"DELIVERED","inFlight":0,"count":2}`); code != http.StatusOK {
+		t.Fatalf("status with inFlight 0: %d %s", code, body)
 	}
 }
 
@@ -807,6 +815,38 @@ func TestSimulatorRefusesOtherSites(t *testing.T) {
 				t.Errorf("a refused request stored %d events", after-before)
 			}
 		})
+	}
+}
+
+// TestSimulatorOriginDefaultPorts: a browser leaves the scheme's default
+// port out of Origin, and a proxy often adds it to Host; either way round
+// it is the same origin. A tester's Host localhost:80 with Origin
+// http://localhost was a 403.
+func TestSimulatorOriginDefaultPorts(t *testing.T) {
+	for _, tc := range []struct {
+		host, origin string
+		allowed      bool
+	}{
+		{"localhost:80", "http://localhost", true},
+		{"localhost:443", "https://localhost", true},
+		{"localhost", "http://localhost:80", true},
+		{"localhost", "https://localhost:443", true},
+		{"LOCALHOST:80", "HTTP://localhost", true},
+		{"[::1]:80", "http://[::1]", true},
+		{"localhost:8080", "http://localhost:8080", true},
+		// A default port is the scheme's own, and another port is another origin.
+		{"localhost:443", "http://localhost", false},
+		{"localhost:80", "https://localhost", false},
+		{"localhost", "https://localhost:80", false},
+		{"localhost:8080", "http://localhost", false},
+		{"localhost", "http://localhost:8080", false},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/simulator/sms", nil)
+		r.Host = tc.host
+		r.Header.Set("Origin", tc.origin)
+		if err := simulatorRequestAllowed(r); (err == nil) != tc.allowed {
+			t.Errorf("Host %s, Origin %s: %v, want allowed %t", tc.host, tc.origin, err, tc.allowed)
+		}
 	}
 }
 

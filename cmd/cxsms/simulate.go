@@ -102,7 +102,7 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 	fs.DurationVar(&o.warmup, "warmup", 0, "send for this long before measuring rates and latencies")
 	fs.IntVar(&o.count, "count", 0, "stop after this many messages (0: run for --duration)")
 	fs.IntVar(&o.concurrency, "concurrency", 8, "concurrent workers, one keep-alive connection each")
-	fs.IntVar(&o.batch, "batch", 1, "reports per request (a JSON array when more than 1, receipts in it as JSON strings)")
+	fs.IntVar(&o.batch, "batch", 1, "reports per request, in a JSON array when more than 1; a bare SMPP receipt, which has no field for its event ID, goes alone with its event ID in a header")
 	scenario := fs.String("scenario", simulate.DefaultScenario, "traffic: "+strings.Join(simulate.ScenarioNames(), ", "))
 	seed := fs.String("seed", "", "seed of the generator (default: random, printed in the summary)")
 	start := fs.String("start", "", "pin the reports' clock to this RFC 3339 time, so a repeat sends identical bytes")
@@ -141,7 +141,7 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 			return nil
 		})
 	}
-	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up on a request whose answer has not begun after this long")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up on a request whose answer has not begun after this long (more than 0)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line")
 	fs.BoolVar(&o.asJSON, "json", false, "print the summary as JSON")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the load generator to this file")
@@ -164,6 +164,11 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 	}
 	if o.count < 0 || o.duration < 0 || o.warmup < 0 {
 		return o, fmt.Errorf("--count, --duration and --warmup cannot be negative")
+	}
+	// fasthttp reads a timeout of 0 or less as none, and a run that says
+	// it gives up after --timeout would wait for ever.
+	if o.timeout <= 0 {
+		return o, fmt.Errorf("--timeout must be more than 0, got %v", o.timeout)
 	}
 	// A zero duration stands for the default, so an explicit 0 is told
 	// apart by whether the flag was given.
@@ -202,11 +207,15 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 	if o.scenario, err = simulate.LookupScenario(*scenario); err != nil {
 		return o, err
 	}
-	// One SMPP share given shrinks the scenario's other to fit (With).
-	o.scenario = o.scenario.With(simulate.Shares{Duplicates: shares["duplicates"], OutOfOrder: shares["out-of-order"],
-		SMPPJSON: shares["smpp-json"], SMPPReceipt: shares["smpp-receipt"], BadSenders: shares["bad-senders"], InFlight: shares["in-flight"]})
+	given := simulate.Shares{Duplicates: shares["duplicates"], OutOfOrder: shares["out-of-order"],
+		SMPPJSON: shares["smpp-json"], SMPPReceipt: shares["smpp-receipt"], BadSenders: shares["bad-senders"], InFlight: shares["in-flight"]}
 	// Sent as spelled, for the webhook to normalize; simulate.New checks it.
 	o.gen.Status = domain.Status(*status)
+	if given.CheckPinned(o.gen.Status) != nil { // said in the flags' names
+		return o, fmt.Errorf("--in-flight cannot be given with --status %s: the status is every message's outcome, so none would be left in flight; leave out one of the two", *status)
+	}
+	// One SMPP share given shrinks the scenario's other to fit (With).
+	o.scenario = o.scenario.With(given)
 	if *seed == "" {
 		o.seed = rand.Uint64() >> 11 // short enough to retype
 	} else if o.seed, err = strconv.ParseUint(*seed, 10, 64); err != nil {
@@ -386,13 +395,15 @@ type simulation struct {
 // and response: the load generator shares the machine with the service it
 // measures.
 type worker struct {
-	s       *simulation
-	id      int
-	gen     *simulate.Generator
-	quota   int // messages left; -1 = no limit
-	nth     int // messages generated
-	pending []*simulate.Report
-	batch   []*simulate.Report
+	s     *simulation
+	id    int
+	gen   *simulate.Generator
+	quota int // messages left; -1 = no limit
+	nth   int // messages generated
+	// open are the messages drawn that have reports left to send, in the
+	// order drawn (see fill).
+	open  []openMessage
+	batch []*simulate.Report
 	// starts holds, for each report of batch, its message if the report is
 	// the message's first, else nil: a message counts as sent with its
 	// first report.
@@ -569,14 +580,7 @@ func (w *worker) run(ctx, stop context.Context) {
 	for stop.Err() == nil && ctx.Err() == nil {
 		// A batch drawn here and left unsent when stop ends is not
 		// counted: send counts what it sent.
-		w.batch, w.starts = w.batch[:0], w.starts[:0]
-		for len(w.batch) < o.batch {
-			r, m := w.nextReport()
-			if r == nil {
-				break
-			}
-			w.batch, w.starts = append(w.batch, r), append(w.starts, m)
-		}
+		w.fill()
 		if len(w.batch) == 0 {
 			return
 		}
@@ -589,39 +593,88 @@ func (w *worker) run(ctx, stop context.Context) {
 			} else if d < -time.Second {
 				next = now // far behind: do not burst to catch up
 			}
-			next = next.Add(interval)
+			// A request of fewer reports (a receipt alone, the last one)
+			// waits its share of the interval, so --rate holds in reports.
+			next = next.Add(interval * time.Duration(len(w.batch)) / time.Duration(o.batch))
 		}
 		w.send(ctx, stop)
 	}
 }
 
-// nextReport returns the next report of the current message, starting a
-// new message when it is done, and that new message with its first report;
-// nil once the quota is met.
-func (w *worker) nextReport() (*simulate.Report, *simulate.Message) {
-	var started *simulate.Message
-	if len(w.pending) == 0 {
-		if w.quota == 0 {
-			return nil, nil
+// openMessage is a message drawn, with the reports it has left to send.
+type openMessage struct {
+	m       *simulate.Message
+	reports []*simulate.Report // in send order; never empty
+}
+
+// fill puts the next request's reports in w.batch (and in w.starts each
+// one's message, if it is the message's first report): up to --batch of
+// them, or one that must go alone (simulate.Report.Alone). It leaves
+// w.batch empty once the quota is met and every report has gone.
+//
+// A message whose next report must go alone waits while a batch is being
+// filled, so that its reports still go in their order, and the batch fills
+// from the messages after it; such reports go first, one request each,
+// before the next batch. Ending the batch at each receipt instead made a
+// chaos run's batches of 50 average 4 reports.
+func (w *worker) fill() {
+	w.batch, w.starts = w.batch[:0], w.starts[:0]
+	for i := range w.open {
+		if w.open[i].reports[0].Alone() {
+			w.take(i)
+			return
 		}
-		if w.quota > 0 {
-			w.quota--
-		}
-		anchor := time.Now()
-		if o := w.s.o; !o.start.IsZero() {
-			spacing := time.Millisecond
-			if o.rate > 0 {
-				spacing = time.Duration(float64(time.Second) / o.rate)
-			}
-			anchor = o.start.Add(time.Duration(w.nth*o.concurrency+w.id) * spacing)
-		}
-		w.nth++
-		started = w.gen.Next(anchor)
-		w.pending = append(w.pending[:0], started.Reports...)
 	}
-	r := w.pending[0]
-	w.pending = w.pending[1:]
-	return r, started
+	for i := 0; len(w.batch) < w.s.o.batch; {
+		if i == len(w.open) && !w.draw() {
+			return
+		}
+		r := w.open[i].reports[0]
+		if r.Alone() && len(w.batch) > 0 {
+			i++ // its message waits for a request after this one
+			continue
+		}
+		w.take(i) // w.open[i] is now the message's next report, or the next message's
+		if r.Alone() {
+			return
+		}
+	}
+}
+
+// take moves the next report of w.open[i] into the batch, and drops the
+// message from w.open once it has none left.
+func (w *worker) take(i int) {
+	p := &w.open[i]
+	var first *simulate.Message
+	if len(p.reports) == len(p.m.Reports) {
+		first = p.m
+	}
+	w.batch, w.starts = append(w.batch, p.reports[0]), append(w.starts, first)
+	if p.reports = p.reports[1:]; len(p.reports) == 0 {
+		w.open = slices.Delete(w.open, i, i+1)
+	}
+}
+
+// draw starts the next message, in w.open; false once the quota is met.
+func (w *worker) draw() bool {
+	if w.quota == 0 {
+		return false
+	}
+	if w.quota > 0 {
+		w.quota--
+	}
+	anchor := time.Now()
+	if o := w.s.o; !o.start.IsZero() {
+		spacing := time.Millisecond
+		if o.rate > 0 {
+			spacing = time.Duration(float64(time.Second) / o.rate)
+		}
+		anchor = o.start.Add(time.Duration(w.nth*o.concurrency+w.id) * spacing)
+	}
+	w.nth++
+	m := w.gen.Next(anchor)
+	w.open = append(w.open, openMessage{m: m, reports: m.Reports})
+	return true
 }
 
 // send posts the current batch, retrying 503s after their Retry-After.
@@ -632,7 +685,10 @@ func (w *worker) send(ctx, stop context.Context) {
 	s, o := w.s, w.s.o
 	h := &w.req.Header
 	h.Del("X-Cxone-Event-Id")
-	if o.batch > 1 {
+	// A report that must go alone goes as at --batch 1, with its event-ID
+	// header (and as webhook-id when signing): its redeliveries and a
+	// repeat of the seed then name it as the first sending did.
+	if o.batch > 1 && !w.batch[0].Alone() {
 		w.body = simulate.AppendBatch(w.body[:0], w.batch)
 		h.SetContentType(simulate.ContentTypeJSON)
 	} else {
@@ -799,11 +855,7 @@ func (w *worker) send(ctx, stop context.Context) {
 			// succeed, so the run stops rather than send them all.
 			why := answerError(&w.res)
 			fail(strconv.Itoa(status), why)
-			what := "X-Webhook-Secret"
-			if len(o.signingKeys) > 0 {
-				what += " or the signature"
-			}
-			s.stop(fmt.Errorf("%w %s (%d: %s); no retry can succeed", errRefused, what, status, why))
+			s.stop(refusal(status, why, len(o.signingKeys) > 0))
 			return
 		}
 		fail(strconv.Itoa(status), answerError(&w.res))
@@ -826,6 +878,28 @@ func setAside(cs []*counters, n int64, apart func(*counters) (requests, reports 
 
 // errRefused starts the cause of a run stopped by a 401 or 403.
 var errRefused = errors.New("the webhook refused")
+
+// refusal is the cause of a run stopped by a 401 or 403 that said why: it
+// names what the webhook refused by what it said. A service that requires
+// signatures answers a run without a key "bad signature: missing
+// webhook-id, ...", which was blamed on X-Webhook-Secret, and a tester
+// checked a secret that was right.
+func refusal(status int, why string, signing bool) error {
+	aboutSignature := strings.Contains(strings.ToLower(why), "signature")
+	switch {
+	case aboutSignature && !signing:
+		return fmt.Errorf("%w the request unsigned (%d: %s): the service requires a signature; give its signing key with --signing-secret or WEBHOOK_SIGNING_SECRET; no retry can succeed",
+			errRefused, status, why)
+	case aboutSignature:
+		return fmt.Errorf("%w the signature (%d: %s): sign with the service's key (--signing-secret or WEBHOOK_SIGNING_SECRET); no retry can succeed",
+			errRefused, status, why)
+	}
+	what := "X-Webhook-Secret"
+	if signing && !strings.Contains(why, "X-Webhook-Secret") {
+		what += " or the signature"
+	}
+	return fmt.Errorf("%w %s (%d: %s); no retry can succeed", errRefused, what, status, why)
+}
 
 // errUnreachable starts the cause of a run stopped because no connection
 // to the target could be made for unreachableFor.

@@ -388,12 +388,24 @@ func TestSimulateBatches(t *testing.T) {
 	if sum.Totals.Duplicates != int64(sum.Sent.Duplicates) {
 		t.Fatalf("the target saw %d duplicates, simulate sent %d", sum.Totals.Duplicates, sum.Sent.Duplicates)
 	}
-	if sum.Totals.Requests > sum.Totals.Reports/40 {
-		t.Fatalf("%d requests for %d reports: not batched", sum.Totals.Requests, sum.Totals.Reports)
+	// Receipts go alone, with their event-ID header
+	// (TestSimulateBatchedReceiptsAreStoredOnce); the rest in arrays.
+	receipts := int64(stored[domain.FormatSMPPReceipt])
+	if sum.Totals.Requests > (sum.Totals.Reports-receipts)/40+receipts {
+		t.Fatalf("%d requests for %d reports, %d of them receipts: not batched", sum.Totals.Requests, sum.Totals.Reports, receipts)
 	}
 	for _, b := range f.bodies {
-		if b[0] != '[' {
-			t.Fatalf("batch body is not an array: %.80s", b)
+		var reports []json.RawMessage
+		switch {
+		case bytes.HasPrefix(b, []byte("id:")):
+		case json.Unmarshal(b, &reports) != nil:
+			t.Fatalf("body is neither an array nor a receipt alone: %.80s", b)
+		default:
+			for _, r := range reports {
+				if r[0] != '{' {
+					t.Fatalf("a batch holds a report that is not a JSON object: %.80s", r)
+				}
+			}
 		}
 	}
 }
@@ -458,9 +470,23 @@ func TestSimulateStopsWhenRefused(t *testing.T) {
 	t.Cleanup(srv.Close)
 	sum, _, err := runSimulate(t, map[string]string{"WEBHOOK_SIGNING_SECRET": "k"}, "--target", srv.URL, "--secret", "s", "--duration", "10s",
 		"--rate", "0", "--quiet")
-	if err == nil || !strings.Contains(err.Error(), "refused X-Webhook-Secret or the signature (401: bad signature: no signature matches)") ||
-		!strings.Contains(sum.Stopped, "bad signature") {
+	if err == nil || !strings.Contains(err.Error(), "refused the signature (401: bad signature: no signature matches)") ||
+		!strings.Contains(err.Error(), "--signing-secret") || !strings.Contains(sum.Stopped, "bad signature") {
 		t.Fatalf("simulate: %v, stopped %q", err, sum.Stopped)
+	}
+}
+
+// TestSimulateNamesAMissingSignature: against a service that requires
+// signatures, a run with the right secret and no signing key was told "the
+// webhook refused X-Webhook-Secret", which was right; the error must name
+// the signature, and the flag that gives its key.
+func TestSimulateNamesAMissingSignature(t *testing.T) {
+	srv := startServer(t, map[string]string{"WEBHOOK_SIGNING_SECRET": "whsec_c2ltLXNpZ25pbmcta2V5"})
+	_, _, err := runSimulate(t, map[string]string{"WEBHOOK_SECRET": testWebhookSecret}, "--target", srv.base, "--count", "5",
+		"--rate", "0", "--concurrency", "1", "--quiet")
+	if err == nil || strings.Contains(err.Error(), "refused X-Webhook-Secret") || !strings.Contains(err.Error(), "refused the request unsigned") ||
+		!strings.Contains(err.Error(), "--signing-secret or WEBHOOK_SIGNING_SECRET") {
+		t.Fatalf("simulate: %v", err)
 	}
 }
 
@@ -754,10 +780,15 @@ func TestSimulateFlagErrors(t *testing.T) {
 		{[]string{"--status", "DELIVERD"}, `unknown status "DELIVERD"`},
 		{[]string{"--region", "XX"}, `unknown region "XX"`},
 		{[]string{"--duplicates", "0.8"}, "duplicates must be"},
+		{[]string{"--status", "DELIVERED", "--in-flight", "1"}, "--in-flight cannot be given with --status"},
 		{[]string{"--target", "localhost:8080"}, "--target"},
 		{[]string{"--start", "yesterday"}, "--start"},
 		{[]string{"--duration", "2s", "--warmup", "2s"}, "--warmup"},
 		{[]string{"--duration", "0"}, "--duration must be more than 0"},
+		// fasthttp reads a timeout of 0 or less as none: the run waited
+		// for ever, where the flag says it gives up.
+		{[]string{"--timeout", "-1s"}, "--timeout must be more than 0, got -1s"},
+		{[]string{"--timeout", "0"}, "--timeout must be more than 0, got 0s"},
 		{[]string{"--rate", "1e-10"}, "--rate"},
 		{[]string{"--rate", "0.001"}, "more than an hour"},
 		{[]string{"--rate", "Inf"}, "--rate"},
@@ -835,5 +866,63 @@ func TestSimulateAgainstServe(t *testing.T) {
 	lag := res["lagMs"].(map[string]any)
 	if res["probes"].(float64) < 4 || res["visible"] != res["probes"] || lag["p50"].(float64) <= 0 {
 		t.Fatalf("bench-lag: %v", res)
+	}
+}
+
+// TestSimulateBatchedReceiptsAreStoredOnce: a bare receipt has no field for
+// its event ID, so inside a --batch array the service named it by the
+// request's signed webhook-id and its index, which a redelivery in another
+// batch does not repeat (a tester's chaos run stored 28 receipts twice), or
+// without signing by its text, whose dates follow the clock, which a repeat
+// of the seed does not repeat (a tester's repeat stored 20 receipts again).
+// Every redelivery, and every report of a repeat, must be a duplicate.
+func TestSimulateBatchedReceiptsAreStoredOnce(t *testing.T) {
+	for _, signed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("signed=%t", signed), func(t *testing.T) {
+			env := map[string]string{"WEBHOOK_SECRET": testWebhookSecret}
+			if signed {
+				env["WEBHOOK_SIGNING_SECRET"] = "whsec_c2ltLXNpZ25pbmcta2V5"
+			}
+			srv := startServer(t, env)
+			pool, err := pgxpool.New(context.Background(), srv.dbURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			stored := func() (events, doubled int64) {
+				t.Helper()
+				if err := pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM events),
+					(SELECT count(*) FROM (SELECT 1 FROM events GROUP BY message_id, raw::text HAVING count(*) > 1) d)`).Scan(&events, &doubled); err != nil {
+					t.Fatal(err)
+				}
+				return events, doubled
+			}
+			simulate := func() *simulateSummary {
+				t.Helper()
+				sum, stderr, err := runSimulate(t, env, "--target", srv.base, "--count", "120", "--concurrency", "2", "--batch", "5",
+					"--rate", "0", "--scenario", "chaos", "--seed", "4242", "--quiet")
+				if err != nil {
+					t.Fatalf("simulate: %v\n%s", err, stderr)
+				}
+				if sum.Sent.ByForm[domain.FormatSMPPReceipt] == 0 || sum.Sent.Duplicates == 0 {
+					t.Fatalf("no receipts or no redeliveries sent: %+v", sum.Sent)
+				}
+				return sum
+			}
+			first := simulate()
+			events, doubled := stored()
+			if tot := first.Totals; tot.Duplicates != int64(first.Sent.Duplicates) || doubled != 0 || events != tot.Reports-tot.Duplicates {
+				t.Fatalf("%d duplicates acknowledged of %d sent as such; %d events stored of %d reports, %d (message, raw) pairs twice",
+					tot.Duplicates, first.Sent.Duplicates, events, tot.Reports, doubled)
+			}
+			// Receipt dates are whole seconds: a repeat within the same
+			// second would send the same text, as a later one does not.
+			time.Sleep(1100 * time.Millisecond)
+			again := simulate()
+			if tot := again.Totals; tot.Duplicates != tot.Reports {
+				after, _ := stored()
+				t.Fatalf("the same seed again: %d of %d reports duplicates, %d new events", tot.Duplicates, tot.Reports, after-events)
+			}
+		})
 	}
 }

@@ -41,13 +41,25 @@ func (r *Report) AppendBody(b []byte) []byte {
 	return r.appendJSON(b)
 }
 
+// Alone reports whether r must go in a request of its own, with its
+// EventIDHeader, even where its caller batches reports: receipt text has no
+// field for its event ID. In a JSON array the webhook names a receipt by
+// the request's event-ID header and its index ("<webhook-id>:2"), which a
+// redelivery in another batch does not repeat, or, with no header, by its
+// text, whose dates follow the anchor time, which a later repeat of the
+// seed does not repeat: a tester's signed run stored redelivered receipts
+// twice, and a repeated run stored its receipts again. Alone, it is named
+// by its EventID wherever it goes, and it is still a receipt.
+func (r *Report) Alone() bool {
+	return r.Form == domain.FormatSMPPReceipt
+}
+
 // AppendBatch appends rs as one JSON array, the body of a batch request.
 // Each report keeps its form: receipt text travels as a JSON string, as
-// gateways that batch raw receipts send it and the webhook reads it, so a
-// batched run sends the scenario's share of receipts too. Such a string has
-// no field for the report's EventID, and the request's X-CXone-Event-Id
-// would name the batch: the webhook names the receipt by its text instead,
-// which a redelivery repeats, so it is still stored once.
+// gateways that batch raw receipts send it and the webhook reads it. Such a
+// string has no field for the report's EventID, so the webhook names it by
+// the request's header and its index, or by its text; callers that must
+// have a receipt's EventID kept send it alone instead (see Alone).
 func AppendBatch(b []byte, rs []*Report) []byte {
 	b = append(b, '[')
 	for i, r := range rs {

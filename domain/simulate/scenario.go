@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/cxsms/cxsms/domain"
 )
 
 // Scenario is the kind of traffic to simulate. Shares are between 0 and 1;
@@ -101,6 +103,18 @@ func (s Scenario) With(o Shares) Scenario {
 		s.SMPPJSON = fitShare(s.SMPPReceipt, s.SMPPJSON)
 	}
 	return s
+}
+
+// CheckPinned says what is wrong with shares given beside a pinned status.
+// The status is every message's outcome, so an inFlight share given with it
+// would be overridden without a word: a tester's {"status":"DELIVERED",
+// "inFlight":1} answered 200 with ten messages DELIVERED. inFlight 0 asks
+// for what the status gives, and is accepted.
+func (o Shares) CheckPinned(status domain.Status) error {
+	if status != "" && o.InFlight != nil && *o.InFlight > 0 {
+		return fmt.Errorf("inFlight cannot be given with status %q: the status is every message's outcome, so none would be left in flight; leave out one of the two", status)
+	}
+	return nil
 }
 
 // fitShare shrinks other so that given+other is at most 1, when given is a

@@ -61,3 +61,25 @@ func TestWithShrinksTheOtherSMPPShare(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckPinned: a pinned status is every message's outcome, so an
+// inFlight share beside it is refused rather than overridden; inFlight 0,
+// or no status, is fine.
+func TestCheckPinned(t *testing.T) {
+	for _, tc := range []struct {
+		status domain.Status
+		o      Shares
+		err    string
+	}{
+		{"DELIVERED", Shares{InFlight: share(1)}, `inFlight cannot be given with status "DELIVERED"`},
+		{"PENDING", Shares{InFlight: share(0.1)}, "inFlight cannot be given"},
+		{"DELIVERED", Shares{InFlight: share(0)}, ""},
+		{"DELIVERED", Shares{Duplicates: share(0.3)}, ""},
+		{"", Shares{InFlight: share(1)}, ""},
+	} {
+		err := tc.o.CheckPinned(tc.status)
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("status %q: CheckPinned() = %v, want %q", tc.status, err, tc.err)
+		}
+	}
+}
