@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -276,8 +277,33 @@ func (o *stopOnApply) Applied(string, time.Duration) {
 		o.stop()
 	}
 }
-func (o *stopOnApply) Failed(string)       {}
-func (o *stopOnApply) DeadLettered(string) {}
+func (o *stopOnApply) Failed(string)                        {}
+func (o *stopOnApply) DeadLettered(string)                  {}
+func (o *stopOnApply) RebuildProgress(string, int64, int64) {}
+
+// rebuildWatch records the rebuild progress a projector reports.
+type rebuildWatch struct {
+	mu    sync.Mutex
+	names map[string]int64 // projection -> events read, last heard
+}
+
+func (w *rebuildWatch) Applied(string, time.Duration) {}
+func (w *rebuildWatch) Failed(string)                 {}
+func (w *rebuildWatch) DeadLettered(string)           {}
+func (w *rebuildWatch) RebuildProgress(name string, read, _ int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.names == nil {
+		w.names = map[string]int64{}
+	}
+	w.names[name] = read
+}
+
+func (w *rebuildWatch) heard() map[string]int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.names)
+}
 
 func startProjector(t *testing.T, pool *pgxpool.Pool) (*projections.Projector, context.CancelFunc) {
 	t.Helper()
@@ -1465,8 +1491,9 @@ type failureCount struct {
 	n  map[string]int
 }
 
-func (f *failureCount) Applied(string, time.Duration) {}
-func (f *failureCount) DeadLettered(string)           {}
+func (f *failureCount) Applied(string, time.Duration)        {}
+func (f *failureCount) DeadLettered(string)                  {}
+func (f *failureCount) RebuildProgress(string, int64, int64) {}
 func (f *failureCount) Failed(name string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -1758,7 +1785,10 @@ func TestReadModelOfAnEarlierReleaseIsRebuilt(t *testing.T) {
 		t.Fatalf("%d rows (%v): a report was folded into an earlier release's read model", n, err)
 	}
 	stop()
-	_, stop = startProjector(t, pool)
+	// Its rebuild is heard as an asked-for one is (metrics): after an
+	// upgrade it is the one an operator watches, and it went unreported.
+	watch := &rebuildWatch{}
+	_, stop = startProjectorWith(t, pool, projections.Options{Retries: 2, BatchSize: 150, Observer: watch})
 	defer stop()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		var region string
@@ -1768,6 +1798,9 @@ func TestReadModelOfAnEarlierReleaseIsRebuilt(t *testing.T) {
 			t.Fatal(err)
 		}
 		if region == "SK" && schema >= 7 {
+			if heard := watch.heard(); heard["all"] != 2 {
+				t.Errorf("rebuild progress heard %v, want all at 2 events read", heard)
+			}
 			return
 		}
 		if time.Now().After(deadline) {

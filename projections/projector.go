@@ -54,6 +54,9 @@ type Observer interface {
 	Applied(projection string, took time.Duration)
 	Failed(projection string)
 	DeadLettered(projection string)
+	// RebuildProgress hears how far the rebuild a projector runs itself
+	// (read models built under other rules or an older release) has read.
+	RebuildProgress(projection string, read, total int64)
 }
 
 func (o *Options) defaults() {
@@ -230,10 +233,17 @@ func (p *Projector) rejudge(ctx context.Context, stale []string) error {
 	}
 	log := p.log.WithFields(logrus.Fields{"projections": stale, "rules_version": p.rules.Version})
 	log.Warn("these read models were built under other rules, or a migration asks for them to be rebuilt: rebuilding them before projecting")
+	// Its progress goes where an asked-for rebuild's goes: after an
+	// upgrade, this is the rebuild an operator watches, and the metrics
+	// showed nothing of it.
+	var progress func(Progress)
+	if p.opts.Observer != nil {
+		progress = func(pr Progress) { p.opts.Observer.RebuildProgress(pr.Name, pr.Read, pr.Total) }
+	}
 	wait := time.Second
 	for _, n := range names {
 		for {
-			_, err := p.Rebuild(ctx, n, nil)
+			_, err := p.Rebuild(ctx, n, progress)
 			if err == nil {
 				break
 			}
