@@ -42,6 +42,26 @@ const maxReportsPerRequest = 10000
 // size limit, parse, append, and answer 200 only once the log has committed.
 // Every refusal stores nothing, so CXone's redelivery is always safe.
 func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
+	err := s.ingest(w, r)
+	if err == nil {
+		return nil
+	}
+	// A 400 or 413 is not redelivered: the report is gone unless someone
+	// looks. Said in the log every few seconds with a count, as 401s and
+	// 503s are; a counter said neither which request nor why.
+	switch code, msg, _, _ := statusOf(err); code {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
+		if ok, more := s.badRefusals.allow(5 * time.Second); ok {
+			loggerFrom(r.Context()).WithFields(logrus.Fields{"status": code, "reason": msg, "refused_before": more, "remote": r.RemoteAddr}).
+				Warnf("webhook refused (%d): nothing of the request was stored, and a sender does not retry it", code)
+		}
+	}
+	return err
+}
+
+// ingest is handleWebhook's work; it returns what the request is refused
+// for.
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	receivedAt := time.Now().UTC()
 	if !s.secretMatches(r.Header.Values("X-Webhook-Secret")) {
 		return s.unauthorized(r, "missing or wrong X-Webhook-Secret")

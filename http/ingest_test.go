@@ -11,6 +11,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 )
 
 // A Content-Encoding list is undone last coding first (RFC 9110 §8.4),
@@ -105,5 +108,29 @@ func TestWebhookAnswers503WhenTheStoreFailsOtherwise(t *testing.T) {
 	var n int
 	if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d events stored (%v), want none", n, err)
+	}
+}
+
+// A refused webhook (400, 413) is said in the log at the default level, as
+// 401s and 503s are: no sender retries it, so the report is gone unless
+// someone looks, and only a counter showed it.
+func TestRefusedWebhookIsLogged(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]int{
+		`{"payload":{"status":"DELIVERED"}}`:                            http.StatusBadRequest,
+		`{"messageId":"m1","text":"` + strings.Repeat("x", 2000) + `"}`: http.StatusRequestEntityTooLarge,
+	} {
+		log, hook := logtest.NewNullLogger() // a server each: the line is the first of its kind
+		env := newAPIEnvLogging(t, Config{MaxBodyBytes: 1 << 10}, log)
+		if code, answer := postWebhook(t, env, "application/json", body); code != want {
+			t.Fatalf("answered %d %s, want %d", code, answer, want)
+		}
+		var found bool
+		for _, e := range hook.AllEntries() {
+			found = found || e.Level == logrus.WarnLevel && strings.Contains(e.Message, "webhook refused") && e.Data["status"] == want
+		}
+		if !found {
+			t.Errorf("%d: no warning in the log: %v", want, hook.AllEntries())
+		}
 	}
 }

@@ -182,10 +182,16 @@ type apiEnv struct {
 
 func newAPIEnv(t *testing.T, cfg Config) *apiEnv {
 	t.Helper()
-	pool := pgtest.Pool(t)
-	ruleset := rules.Default()
 	log := logrus.New()
 	log.SetOutput(io.Discard)
+	return newAPIEnvLogging(t, cfg, log)
+}
+
+// newAPIEnvLogging is newAPIEnv logging to log.
+func newAPIEnvLogging(t *testing.T, cfg Config, log *logrus.Logger) *apiEnv {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	ruleset := rules.Default()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

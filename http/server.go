@@ -81,6 +81,9 @@ type Server struct {
 	storeRefusals throttle
 	// authRefusals does the same for webhooks refused with 401.
 	authRefusals throttle
+	// badRefusals does the same for webhooks refused as malformed or too
+	// large (400, 413, 415).
+	badRefusals throttle
 }
 
 // NewServer returns the whole API as one handler.
