@@ -187,3 +187,26 @@ func TestWebhookIDWhenTheEventIDHeaderNamesTheMessage(t *testing.T) {
 		t.Errorf("event IDs %q, want wh-1 and wh-2", ids)
 	}
 }
+
+// A key pasted without its whsec_ prefix is read as the Standard Webhooks
+// libraries read it, base64-decoded, and still as written: taken only as
+// written, every signature those libraries made was refused.
+func TestSigningKeyWithoutItsPrefix(t *testing.T) {
+	const pasted = "a2V5LW9uZS0zMi1ieXRlcy1sb25nLXh4eHh4eHh4eHg="
+	keys, err := parseSigningKeys(pasted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, _ := base64.StdEncoding.DecodeString(pasted)
+	now := time.Now()
+	ts := strconv.FormatInt(now.Unix(), 10)
+	body := []byte(`{"messageId":"k1"}`)
+	for _, key := range [][]byte{decoded, []byte(pasted)} {
+		if err := keys.verify("msg_1", ts, Sign(key, "msg_1", ts, body), now, body); err != nil {
+			t.Errorf("signed with %q: %v", key, err)
+		}
+	}
+	if keys, _ := parseSigningKeys("not-base64!"); len(keys) != 1 {
+		t.Errorf("a key that is no base64: %d keys, want it as written only", len(keys))
+	}
+}

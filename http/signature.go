@@ -21,7 +21,10 @@ const signatureTolerance = 5 * time.Minute
 type signingKeys [][]byte
 
 // parseSigningKeys reads WEBHOOK_SIGNING_SECRET: "whsec_<base64>" keys, or raw
-// strings, separated by spaces or commas.
+// strings, separated by spaces or commas. A raw string that is base64 is
+// also taken as the bytes it decodes to, as the Standard Webhooks libraries
+// read a key pasted without its prefix: taken only as written, such a key
+// refused every signature those libraries made, with no word at start.
 func parseSigningKeys(s string) (signingKeys, error) {
 	var keys signingKeys
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
@@ -39,6 +42,9 @@ func parseSigningKeys(s string) (signingKeys, error) {
 			continue
 		}
 		keys = append(keys, []byte(f))
+		if k, err := base64.StdEncoding.DecodeString(f); err == nil && len(k) > 0 {
+			keys = append(keys, k)
+		}
 	}
 	return keys, nil
 }
