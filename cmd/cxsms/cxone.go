@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -48,14 +49,18 @@ func registerWebhook(ctx context.Context, cfg config, args []string, stdout, std
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	log := newLogger(cfg, stderr)
 	url := *callback
 	if url == "" {
 		if cfg.PublicURL == "" {
 			return fmt.Errorf("give --callback URL or set PUBLIC_URL to this service's public address")
 		}
-		url = strings.TrimRight(cfg.PublicURL, "/") + webhookPath
+		url = callbackURL(cfg.PublicURL)
+	} else if u, err := neturl.Parse(url); err == nil && !strings.HasSuffix(strings.ToLower(strings.TrimRight(u.Path, "/")), webhookPath) {
+		log.WithField("callback", redactURL(url)).Warn("the callback's path is not " + webhookPath + ", where this service takes reports: it reaches the service only through a proxy that rewrites the path")
 	}
-	res, err := ensureWebhook(ctx, cfg, newLogger(cfg, stderr), url, *allowLocal)
+	warnUnsignedSubscription(cfg, log)
+	res, err := ensureWebhook(ctx, cfg, log, url, *allowLocal)
 	if err != nil {
 		return err
 	}
@@ -68,6 +73,29 @@ func registerWebhook(ctx context.Context, cfg config, args []string, stdout, std
 		fmt.Fprintf(stdout, "removed copies: %s\n", strings.Join(res.Removed, ", "))
 	}
 	return nil
+}
+
+// callbackURL is where CXone is to post reports: PUBLIC_URL and
+// webhookPath. A PUBLIC_URL that already ends in the path (the tutorial's
+// registration takes the whole callback URL) is the callback: the path
+// doubled, every delivery was a 404, and nothing said so.
+func callbackURL(publicURL string) string {
+	base := strings.TrimRight(publicURL, "/")
+	if strings.HasSuffix(strings.ToLower(base), webhookPath) {
+		return base
+	}
+	return base + webhookPath
+}
+
+// warnUnsignedSubscription says, where a subscription is kept, that it asks
+// CXone for X-Webhook-Secret only while the service also requires a
+// signature: every delivery that nobody signs on the way is a 401, and
+// nothing said so until the first refusals.
+func warnUnsignedSubscription(cfg config, log logrus.FieldLogger) {
+	if strings.TrimSpace(cfg.SigningSecret) != "" {
+		log.Warn("WEBHOOK_SIGNING_SECRET is set, so every delivery must carry a Standard Webhooks signature, but the CXone subscription asks for X-Webhook-Secret only: " +
+			"unless something signs CXone's deliveries on their way here, each is refused with 401")
+	}
 }
 
 func ensureWebhook(ctx context.Context, cfg config, log logrus.FieldLogger, url string, allowLocal bool, opts ...cxone.Option) (cxone.WebhookResult, error) {

@@ -173,3 +173,47 @@ func TestServeWarnsAtStartWithoutPublicURL(t *testing.T) {
 		t.Errorf("want one warning, without the secret; logs:\n%s", stderr.String())
 	}
 }
+
+// A PUBLIC_URL that already ends in the webhook's path is the callback: the
+// path doubled, every delivery was a 404 and nothing said so. With
+// WEBHOOK_SIGNING_SECRET set, registering a subscription CXone delivers
+// unsigned warns; --callback with credentials is refused, as PUBLIC_URL
+// with them is.
+func TestCXoneRegisterWebhookCallback(t *testing.T) {
+	noDotEnv(t)
+	for public, want := range map[string]string{
+		"https://sms.example.com":                      "https://sms.example.com/webhooks/cxone/sms",
+		"https://sms.example.com/":                     "https://sms.example.com/webhooks/cxone/sms",
+		"https://sms.example.com/cx":                   "https://sms.example.com/cx/webhooks/cxone/sms",
+		"https://sms.example.com/webhooks/cxone/sms":   "https://sms.example.com/webhooks/cxone/sms",
+		"https://sms.example.com/Webhooks/CXone/SMS/":  "https://sms.example.com/Webhooks/CXone/SMS",
+		"https://sms.example.com/x/webhooks/cxone/sms": "https://sms.example.com/x/webhooks/cxone/sms",
+	} {
+		if got := callbackURL(public); got != want {
+			t.Errorf("callbackURL(%q) = %q, want %q", public, got, want)
+		}
+	}
+	fake := fakecxone.New(fakecxone.Options{})
+	cx := httptest.NewServer(fake)
+	defer cx.Close()
+	env := map[string]string{
+		"WEBHOOK_SECRET": "register-secret", "PUBLIC_URL": "http://127.0.0.1:9/webhooks/cxone/sms", "CXONE_ALLOW_LOCALHOST": "true",
+		"WEBHOOK_SIGNING_SECRET": "whsec_dGVzdC1zaWduaW5nLWtleS0wMTIz",
+		"CXONE_TOKEN_URL":        cx.URL + fakecxone.PathToken, "CXONE_API_URL": cx.URL,
+		"CXONE_CLIENT_ID": fakecxone.DefaultClientID, "CXONE_CLIENT_SECRET": fakecxone.DefaultClientSecret,
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"register-webhook"}, envFunc(env), &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if subs := fake.Subscriptions(); len(subs) != 1 || subs[0].CallbackURL != "http://127.0.0.1:9"+webhookPath {
+		t.Errorf("subscriptions = %v, want one at http://127.0.0.1:9%s", subs, webhookPath)
+	}
+	if !strings.Contains(stderr.String(), "WEBHOOK_SIGNING_SECRET is set") {
+		t.Errorf("stderr = %s; want a warning that CXone's deliveries are unsigned", stderr.String())
+	}
+	err := run(context.Background(), []string{"register-webhook", "--callback", "https://u:p@sms.example.com/webhooks/cxone/sms"}, envFunc(env), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "credentials") || strings.Contains(err.Error(), ":p@") {
+		t.Errorf("--callback with credentials: %v, want refused without the password", err)
+	}
+}

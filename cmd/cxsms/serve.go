@@ -263,7 +263,8 @@ func subscriptionKeeper(cfg config, log logrus.FieldLogger, hooks cxone.Hooks) *
 		return nil
 	}
 	client := cxone.New(ccfg, cxone.WithLogger(log), cxone.WithWebhookName(cfg.getenv("CXONE_WEBHOOK_NAME")), cxone.WithHooks(hooks))
-	return newWebhookKeeper(client, strings.TrimRight(cfg.PublicURL, "/")+webhookPath, log)
+	warnUnsignedSubscription(cfg, log)
+	return newWebhookKeeper(client, callbackURL(cfg.PublicURL), log)
 }
 
 // webhookKeeper keeps CXone's subscription pointing at this service for as

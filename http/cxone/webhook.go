@@ -617,6 +617,10 @@ func (c *Client) checkCallback(callbackURL string) error {
 	if u.Fragment != "" || strings.Contains(callbackURL, "#") {
 		return fmt.Errorf("cxone: callback URL %q has a fragment, which CXone would not send", stripQuery(callbackURL))
 	}
+	if u.User != nil {
+		// As for PUBLIC_URL: CXone would keep them in the subscription.
+		return fmt.Errorf("cxone: callback URL %s: credentials do not belong in the URL (CXone sends X-Webhook-Secret)", u.Redacted())
+	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
 	local := isLocalHost(host)
 	if local && !c.allowLocalhost {
@@ -634,10 +638,48 @@ func isLocalHost(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
-		return false
+		var ok bool
+		if ip, ok = shorthandIPv4(host); !ok {
+			return false
+		}
 	}
 	ip = ip.Unmap()
 	return ip.IsLoopback() || ip.IsUnspecified()
+}
+
+// shorthandIPv4 reads the IPv4 forms inet_aton takes and URLs still reach
+// (127.1, 0177.0.0.1, 0x7f000001, 2130706433): a callback so written is on
+// this machine as much as 127.0.0.1 is, and passed the localhost guard.
+func shorthandIPv4(host string) (netip.Addr, bool) {
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 || host == "" || host[0] < '0' || host[0] > '9' {
+		return netip.Addr{}, false
+	}
+	var n [4]uint64
+	for i, p := range parts {
+		v, err := strconv.ParseUint(p, 0, 32) // 0x hex and 0 octal, as inet_aton reads them
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		n[i] = v
+	}
+	last := len(parts) - 1
+	for i := 0; i < last; i++ {
+		if n[i] > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	if n[last] >= 1<<(8*(4-last)) {
+		return netip.Addr{}, false
+	}
+	var b [4]byte
+	for i := 0; i < last; i++ {
+		b[i] = byte(n[i])
+	}
+	for i := 3; i >= last; i-- {
+		b[i] = byte(n[last] >> (8 * (3 - i)))
+	}
+	return netip.AddrFrom4(b), true
 }
 
 func statusOf(err error) int {

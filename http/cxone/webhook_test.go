@@ -134,6 +134,12 @@ func TestEnsureWebhookRefusesLocalhost(t *testing.T) {
 		"http://[::ffff:127.0.0.1]/x",
 		"http://0.0.0.0/x",
 		"http://app.localhost/x",
+		// Shorthands inet_aton reads, and URLs reach, this machine by.
+		"http://127.1:8080/x",
+		"http://0177.0.0.1/x",
+		"http://0x7f000001/x",
+		"http://2130706433/x",
+		"http://0/x",
 	} {
 		_, err := c.EnsureWebhook(t.Context(), u)
 		var lce *LocalCallbackError
@@ -143,6 +149,17 @@ func TestEnsureWebhookRefusesLocalhost(t *testing.T) {
 	}
 	if _, err := c.EnsureWebhook(t.Context(), "/webhooks/cxone/sms"); err == nil {
 		t.Error("a relative callback URL was accepted")
+	}
+	// Credentials would be kept in CXone's subscription, as PUBLIC_URL's
+	// are refused.
+	if _, err := c.EnsureWebhook(t.Context(), "https://u:p@sms.example.com/webhooks/cxone/sms"); err == nil || !strings.Contains(err.Error(), "credentials") {
+		t.Errorf("a callback with credentials: %v, want refused", err)
+	}
+	// Names that only look numeric are names.
+	for _, host := range []string{"1.2.3.4.5", "127.0.0.256", "08.1", "1e3.example.com"} {
+		if _, ok := shorthandIPv4(host); ok {
+			t.Errorf("shorthandIPv4(%q) read an address", host)
+		}
 	}
 	if n := len(e.fake.Requests()); n != 0 {
 		t.Errorf("refused callbacks still made %d requests", n)
