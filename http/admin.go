@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -84,12 +85,15 @@ func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request) error {
 	log := loggerFrom(r.Context()).WithFields(logrus.Fields{"projection": name, "rules_version": version})
 	done := make(chan error, 1)
 	var res projections.RebuildResult
+	var read atomic.Int64 // events read so far, for a 202
+	start := time.Now()
 	go func() {
 		var err error
 		// Not the request's context: closing the connection must not
 		// abandon a rebuild half way.
 		res, err = s.admin.Rebuild(context.WithoutCancel(r.Context()), name, func(p projections.Progress) {
 			s.metrics.RebuildProgress(p.Name, p.Read, p.Total)
+			read.Store(p.Read)
 		})
 		switch {
 		case err == nil:
@@ -109,12 +113,16 @@ func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request) error {
 		}
 		writeJSON(w, http.StatusOK, rebuildAnswer{Status: "done", Projections: res.Projections, Events: res.Events,
 			Messages: res.Messages, TookMs: res.Took.Milliseconds(), Rate: res.Rate, RulesVersion: version, Warning: warning})
-	case <-time.After(20 * time.Second):
+	case <-time.After(s.cfg.RebuildWait):
 		log.Info("rebuild goes on in the background")
 		if warning != "" {
 			log.Warn(warning)
 		}
-		writeJSON(w, http.StatusAccepted, rebuildAnswer{Status: "running", RulesVersion: version, Warning: warning})
+		// What it has done so far: the answer said 0 events after 20 s.
+		took := time.Since(start)
+		n := read.Load()
+		writeJSON(w, http.StatusAccepted, rebuildAnswer{Status: "running", Events: n, TookMs: took.Milliseconds(),
+			Rate: float64(n) / took.Seconds(), RulesVersion: version, Warning: warning})
 	}
 	return nil
 }

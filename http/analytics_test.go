@@ -452,3 +452,35 @@ func TestReadsWaitAtMostReadTimeout(t *testing.T) {
 		t.Errorf("history behind a lock: %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
+
+// A rebuild that outlasts the wait answers 202 with what it has done so
+// far, and goes on: a 1-million-event log held the request 20 s, past
+// proxies' timeouts, and then said 0 events.
+func TestRebuildPastTheWaitGoesOn(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, Config{AdminToken: testAdminToken, RebuildWait: time.Nanosecond})
+	req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/admin/projections/all/rebuild", nil)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a rebuildAnswer
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusAccepted || a.Status != "running" || a.RulesVersion == "" {
+		t.Fatalf("answered %d %+v (%v), want 202 running", resp.StatusCode, a, err)
+	}
+	// It goes on in the background, and ends.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var n int
+		if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM projection_status WHERE rebuilt_at IS NOT NULL`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 4 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 4 read models rebuilt 20 s on", n)
+		}
+	}
+}

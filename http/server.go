@@ -45,6 +45,11 @@ type Config struct {
 	SimulatorHosts []string
 	// ReadTimeout bounds a read's wait for the database (default 10 s).
 	ReadTimeout time.Duration
+	// RebuildWait is how long a rebuild request waits for the rebuild
+	// before it answers 202 (default 5 s): long enough for a small log,
+	// short of proxies' and clients' timeouts (a 1-million-event log held
+	// the request 20 s).
+	RebuildWait time.Duration
 }
 
 // Deps are the things the handlers call.
@@ -98,6 +103,9 @@ func NewServer(cfg Config, deps Deps) (http.Handler, error) {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.RebuildWait <= 0 {
+		cfg.RebuildWait = 5 * time.Second
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 10 * time.Second
