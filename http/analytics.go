@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -167,11 +168,39 @@ func (s *Server) handleCarriers(w http.ResponseWriter, r *http.Request) error {
 }
 
 type slaAnswer struct {
-	RulesVersion string    `json:"rulesVersion"`
-	From         time.Time `json:"from"`
-	To           time.Time `json:"to"`
+	RulesVersion  string    `json:"rulesVersion"`
+	From          time.Time `json:"from"`
+	To            time.Time `json:"to"`
+	WindowMinutes int64     `json:"windowMinutes"`
 	projections.SLAReport
 }
+
+// parseWindow reads /analytics/sla's window: a whole number of minutes,
+// written as a Go duration ("5m", "1h", "90m") or in days ("1d"); one
+// minute when not given.
+func parseWindow(v string) (time.Duration, error) {
+	if v == "" {
+		return time.Minute, nil
+	}
+	d, err := time.ParseDuration(v)
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		var n int
+		n, err = strconv.Atoi(days)
+		d = time.Duration(n) * 24 * time.Hour
+		if n > maxWindowDays {
+			err = errors.New("too long")
+		}
+	}
+	if err != nil || d < time.Minute || d%time.Minute != 0 || d > maxWindowDays*24*time.Hour {
+		return 0, errorf(http.StatusBadRequest, "window: want a whole number of minutes from 1m to "+strconv.Itoa(maxWindowDays)+
+			"d, such as 5m, 1h or 1d, got "+quote(v))
+	}
+	return d, nil
+}
+
+// maxWindowDays bounds a window: a year and a day takes any range a
+// dashboard asks for in one.
+const maxWindowDays = 366
 
 func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
 	if r.URL.Query().Get("region") != "" {
@@ -182,6 +211,9 @@ func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
 	}
 	f, err := parseFilter(r)
 	if err != nil {
+		return err
+	}
+	if f.Window, err = parseWindow(r.URL.Query().Get("window")); err != nil {
 		return err
 	}
 	// Defaults for what the query does not give. A given 0001-01-01 is Go's
@@ -217,7 +249,8 @@ func (s *Server) handleSLA(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, slaAnswer{RulesVersion: rep.RulesVersion, From: f.From, To: f.To, SLAReport: rep})
+	writeJSON(w, http.StatusOK, slaAnswer{RulesVersion: rep.RulesVersion, From: f.From, To: f.To,
+		WindowMinutes: int64(f.Window / time.Minute), SLAReport: rep})
 	return nil
 }
 

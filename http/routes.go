@@ -31,7 +31,7 @@ func (s *Server) routes() *mux.Router {
 	// filter would answer the unfiltered totals as if filtered.
 	r.Handle("/analytics/carriers", read(params(s.handleCarriers, "from", "to", "region", "carrier"))).Methods(get...)
 	// The SLA read model has no region: handleSLA refuses one, saying why.
-	r.Handle("/analytics/sla", read(paramsRefusing(s.handleSLA, []string{"region"}, "from", "to", "carrier"))).Methods(get...)
+	r.Handle("/analytics/sla", read(paramsRefusing(s.handleSLA, []string{"region"}, "from", "to", "carrier", "window"))).Methods(get...)
 	r.Handle("/analytics/delivery", read(params(s.handleDelivery))).Methods(get...)
 	r.Handle("/compliance/violations", read(params(s.handleViolations, "region", "senderId"))).Methods(get...)
 	r.Handle("/compliance/check", params(s.handleCheck, "senderId", "recipient", "region")).Methods(get...)
