@@ -29,7 +29,7 @@ type costKey struct {
 
 type costRow struct {
 	total, delivered, failed, pending, estimated int64
-	cost, wasted                                 domain.Micros
+	cost, wasted                                 microSum
 }
 
 func (r *costRow) add(o costRow, sign int64) {
@@ -38,8 +38,8 @@ func (r *costRow) add(o costRow, sign int64) {
 	r.failed += sign * o.failed
 	r.pending += sign * o.pending
 	r.estimated += sign * o.estimated
-	r.cost += domain.Micros(sign) * o.cost
-	r.wasted += domain.Micros(sign) * o.wasted
+	r.cost.addSum(o.cost, sign)
+	r.wasted.addSum(o.wasted, sign)
 }
 
 // contribution is what one message adds to the carrier costs.
@@ -56,9 +56,9 @@ func (p carrierCosts) contribution(m domain.Message) (costKey, costRow) {
 		v.pending = 1
 	}
 	if m.Price != nil {
-		v.cost, k.currency = *m.Price, m.Currency
+		v.cost, k.currency = microSum{}.plus(*m.Price), m.Currency
 	} else if price, currency, ok := p.rules.PricePerSegment(k.carrier, region); ok {
-		v.cost, k.currency, v.estimated = price, currency, 1
+		v.cost, k.currency, v.estimated = microSum{}.plus(price), currency, 1
 	}
 	if v.failed == 1 {
 		v.wasted = v.cost
@@ -110,7 +110,7 @@ func queueCostDelta(b *pgx.Batch, table string, k costKey, d costRow) {
 			cost = c.cost + EXCLUDED.cost, wasted = c.wasted + EXCLUDED.wasted,
 			estimated = c.estimated + EXCLUDED.estimated`,
 		k.carrier, k.region, k.day, k.currency, d.total, d.delivered, d.failed, d.pending,
-		microsNumeric(d.cost), microsNumeric(d.wasted), d.estimated)
+		d.cost.numeric(), d.wasted.numeric(), d.estimated)
 	// A group a message left may now be empty; a rebuild would have no row
 	// for it, so neither do we.
 	if d.total < 0 {
@@ -137,7 +137,7 @@ func (r carrierCostsRebuild) Rows(fold *messageFold) []tableRows {
 	rows := make([][]any, 0, len(sums))
 	for k, v := range sums {
 		rows = append(rows, []any{k.carrier, k.region, k.day, k.currency, v.total, v.delivered, v.failed,
-			v.pending, microsNumeric(v.cost), microsNumeric(v.wasted), v.estimated})
+			v.pending, v.cost.numeric(), v.wasted.numeric(), v.estimated})
 	}
 	return []tableRows{{table: "carrier_costs", rows: rows,
 		columns: []string{"carrier", "region", "day", "currency", "total", "delivered", "failed", "pending", "cost", "wasted", "estimated"}}}

@@ -975,32 +975,49 @@ func TestCarriersJudgedAcrossCurrencies(t *testing.T) {
 	}
 }
 
-// A sum of prices may pass what one price can be (numeric(18,6)): two IDR
-// reports of 6*10^11 each read as a totalCost of 0, the carrier free.
+// A sum of prices may pass what one price can be (numeric(18,6)), what an
+// int64 of millionths holds (9.2*10^12), and what the column held (10^14):
+// two IDR reports of 6*10^11 read as a totalCost of 0, ten of 999,999,999,999
+// wrapped to a negative total, and past 10^14 a day's reports were
+// dead-lettered. Live and rebuilt alike.
 func TestCarrierCostsPastOnePricesBound(t *testing.T) {
 	t.Parallel()
 	pool, store := newLog(t)
 	ctx := context.Background()
 	at := time.Now().UTC().Truncate(time.Millisecond)
-	price := domain.Micros(600_000_000_000 * 1_000_000)
+	price := domain.Micros(999_999_999_999 * 1_000_000)
 	var reports []domain.StatusReceived
-	for i, st := range []domain.Status{domain.StatusDelivered, domain.StatusFailed} {
+	for i := range 150 {
+		st := domain.StatusDelivered
+		if i%3 == 0 {
+			st = domain.StatusFailed
+		}
 		e := sr(fmt.Sprintf("big-%d", i), "e1", st, "IDRBIG", at)
 		e.Price, e.Currency = &price, "IDR"
 		reports = append(reports, e)
 	}
-	logStream(t, store, reports, len(reports))
-	projections.WaitReadable(t, pool)
-	if _, err := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{}).Rebuild(ctx, "carrier_costs", nil); err != nil {
+	p, stop := startProjector(t, pool)
+	logStream(t, store, reports, 50)
+	waitCaughtUp(t, p)
+	stop()
+	reader := projections.NewReader(pool, rules.Default())
+	check := func(when string) {
+		t.Helper()
+		cs, _, err := reader.Carriers(ctx, projections.Filter{Carrier: "IDRBIG"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const total, wasted = 150 * 999_999_999_999.0, 50 * 999_999_999_999.0
+		if len(cs) != 1 || cs[0].TotalCost != total || cs[0].WastedCost != wasted || cs[0].CostPerDelivered == nil ||
+			*cs[0].CostPerDelivered != total/100 {
+			t.Fatalf("%s: got %+v, want totalCost %g, wastedCost %g, costPerDelivered %g", when, cs, total, wasted, total/100)
+		}
+	}
+	check("live")
+	if _, err := p.Rebuild(ctx, "carrier_costs", nil); err != nil {
 		t.Fatal(err)
 	}
-	cs, _, err := projections.NewReader(pool, rules.Default()).Carriers(ctx, projections.Filter{Carrier: "IDRBIG"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cs) != 1 || cs[0].TotalCost != 1.2e12 || cs[0].WastedCost != 6e11 || cs[0].CostPerDelivered == nil || *cs[0].CostPerDelivered != 1.2e12 {
-		t.Fatalf("got %+v, want totalCost 1.2e12, wastedCost 6e11, costPerDelivered 1.2e12", cs)
-	}
+	check("rebuilt")
 }
 
 // Messages count under the UTC day of their first report, and a filter

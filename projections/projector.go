@@ -313,7 +313,8 @@ type judged struct {
 // holds false violations), 0009 with a violation counted under its
 // sender's one spelling (one built before has a row per spelling) and SLA
 // buckets up to 90 days (one built before has its two-day overflow in an
-// ordinary bucket). It is the schema recorded, not a flag a migration resets: an older
+// ordinary bucket) and cost sums that no longer wrap (one built before
+// may hold a wrapped total). It is the schema recorded, not a flag a migration resets: an older
 // release's rebuild that ends after the migration (it began before) left
 // its read model marked fresh, for good.
 const readModelSchema = 9

@@ -1,0 +1,43 @@
+package projections
+
+import (
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cxsms/cxsms/domain"
+)
+
+// microSum adds and takes away past what int64 holds, exactly: ten prices
+// of 999,999,999,999 wrapped to a negative total.
+func TestMicroSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var s microSum
+	want := new(big.Int)
+	for i := range 10000 {
+		m := domain.Micros(r.Int64N(1e18))
+		if i%3 == 0 {
+			m = -m
+		}
+		sign := int64(1)
+		if i%5 == 0 {
+			sign = -1
+		}
+		s.addSum(microSum{}.plus(m), sign)
+		want.Add(want, new(big.Int).Mul(big.NewInt(int64(m)), big.NewInt(sign)))
+		if s.big().Cmp(want) != 0 {
+			t.Fatalf("after %d: %s, want %s", i, s.big(), want)
+		}
+	}
+	var ten microSum
+	for range 10 {
+		ten.addSum(microSum{}.plus(999_999_999_999_000_000), 1)
+	}
+	if got := ten.big().String(); got != "9999999999990000000" {
+		t.Errorf("ten prices of 999,999,999,999: %s millionths", got)
+	}
+	if (microSum{}).plus(math.MinInt64).big().Int64() != math.MinInt64 {
+		t.Error("the smallest Micros is not itself")
+	}
+}
