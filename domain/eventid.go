@@ -72,7 +72,7 @@ func (r *reportFields) namesMessage(id, messageID string) bool {
 			continue
 		}
 		for _, k := range messageIDKeys {
-			if v, _, _ := f.text([]string{k}, trimID); v != "" && strings.EqualFold(v, id) {
+			if v, _, _ := f.text([]string{k}, trimMessageID); v != "" && strings.EqualFold(v, id) {
 				return true
 			}
 		}

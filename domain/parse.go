@@ -295,7 +295,7 @@ func hasStat(s string) bool {
 // every field do) holds none of those: such a wrapper's batch was refused.
 func isReport(m object) bool {
 	fields := reportFields{m: m}
-	if id, _, _ := fields.text(messageIDKeys, trimID); id != "" {
+	if id, _, _ := fields.text(messageIDKeys, trimMessageID); id != "" {
 		return true
 	}
 	if text, _, _ := fields.text(receiptKeys, trimReceipt); text != "" {
@@ -303,16 +303,6 @@ func isReport(m object) bool {
 	}
 	p, ok := m.get("payload")
 	return ok && p[0] == '{'
-}
-
-// namesZero reports whether an object's message ID is 0: the default that
-// serializers write for an unset number, as they write null for an unset
-// string. A wrapper {"messageId":0,"events":[...]} was read as a report of
-// message "0", and its reports acknowledged and never stored.
-func namesZero(m object) bool {
-	fields := reportFields{m: m}
-	id, _, _ := fields.text(messageIDKeys, trimID)
-	return id != "" && strings.Trim(id, "0") == ""
 }
 
 // receiptEvent fills the fields a receipt carries. Receipts name no carrier,
@@ -360,7 +350,7 @@ func parseJSONBody(req *Request, body []byte) ([]StatusReceived, error) {
 			return nil, jsonSyntaxError(err)
 		}
 		events, ok := top.get("events")
-		if ok && isReport(top) && !namesZero(top) {
+		if ok && isReport(top) {
 			// A report with a member of its own named events (a
 			// message's event list, say) is a report, not a wrapper:
 			// read as one, its own status was acknowledged and lost.
@@ -483,7 +473,7 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 		e.Format = FormatSMPPJSON
 	}
 
-	id, idKey, mistyped := r.orEnvelope(messageIDKeys, trimID)
+	id, idKey, mistyped := r.orEnvelope(messageIDKeys, trimMessageID)
 	var rc Receipt
 	var rcErr error
 	text, rcKey, _ := r.text(receiptKeys, trimReceipt)
@@ -514,6 +504,10 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 	case text != "":
 		return e, r.errorf(rcKey, ErrNoMessageID, "no message ID field, and the receipt's id: %s", rcErr.(*ParseError).Reason)
 	default:
+		if _, zeroKey, _ := r.orEnvelope(messageIDKeys, trimID); zeroKey != "" {
+			return e, r.errorf(zeroKey, ErrNoMessageID, "is 0, which names no message (what serializers write for an unset number), and none of %s names one",
+				strings.Join(messageIDKeys, ", "))
+		}
 		return e, r.errorf(r.prefix+"messageId", ErrNoMessageID, "missing: none of %s is present", strings.Join(messageIDKeys, ", "))
 	}
 

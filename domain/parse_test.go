@@ -209,6 +209,18 @@ func TestParseShapes(t *testing.T) {
 			want: []wantEvent{{id: "W7", status: "SENT", raw: "SENT"}},
 		},
 		{
+			name: "a wrapper with a zero message ID written otherwise",
+			body: `{"messageId":-0,"smppMessageId":"0.0","externalId":"00","events":[{"messageId":"W8","status":"SENT"}]}`,
+			want: []wantEvent{{id: "W8", status: "SENT", raw: "SENT"}},
+		},
+		{
+			// A zero names no message: the next ID field does. It was
+			// filed under message "0".
+			name: "a zero message ID beside a real one",
+			body: `{"messageId":0,"smppMessageId":"real2","status":"DELIVERED"}`,
+			want: []wantEvent{{id: "real2", status: "DELIVERED", raw: "DELIVERED", format: FormatSMPPJSON}},
+		},
+		{
 			name: "a wrapper with members of its own",
 			body: `{"tenantId":"t1","eventId":"batch-1","events":[{"messageId":"W1","status":"SENT"}]}`,
 			want: []wantEvent{{id: "W1", status: "SENT", raw: "SENT"}},
@@ -658,6 +670,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "nested batch", body: `[[{"messageId":"m"}]]`, reason: "JSON array"},
 		{name: "second report has no ID", body: `[{"messageId":"a"},{"status":"SENT"}]`, index: 1, field: "messageId", is: ErrNoMessageID},
 		{name: "id is an event ID, not a message ID", body: `{"id":"m","status":"SENT"}`, field: "messageId", is: ErrNoMessageID},
+		{name: "a zero message ID alone", body: `{"messageId":0,"status":"SENT"}`, field: "messageId", is: ErrNoMessageID, reason: "is 0, which names no message"},
 		{name: "empty message ID", body: `{"messageId":"  "}`, field: "messageId", is: ErrNoMessageID},
 		{name: "message ID with a space", body: `{"messageId":"a b"}`, field: "messageId", is: ErrNoMessageID},
 		{name: "message ID with a NUL inside", body: `{"messageId":"a\u0000b"}`, field: "messageId", is: ErrNoMessageID},

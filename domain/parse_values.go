@@ -65,6 +65,27 @@ func trimID(s string) string {
 	return strings.TrimFunc(s, func(r rune) bool { return r == 0 || unicode.IsSpace(r) })
 }
 
+// trimMessageID is trimID for a message ID field, where 0 (however
+// written: 0, "00", -0, 0.0) names no message: it is what serializers
+// write for an unset number, as they write null for an unset string. Read
+// as message "0", a report with a real smppMessageId beside it was filed
+// under "0", and a wrapper's batch was stored nowhere.
+func trimMessageID(s string) string {
+	s = trimID(s)
+	if isZeroNumber(s) {
+		return ""
+	}
+	return s
+}
+
+// isZeroNumber reports whether s is a decimal number equal to zero.
+func isZeroNumber(s string) bool {
+	s = strings.TrimLeft(s, "+-")
+	mant, exp, _ := strings.Cut(strings.ToLower(s), "e")
+	return strings.ContainsRune(mant, '0') && strings.Trim(mant, "0.") == "" && strings.Count(mant, ".") <= 1 &&
+		strings.Trim(strings.TrimLeft(exp, "+-"), "0123456789") == ""
+}
+
 // checkID validates a trimmed ID: it must be printable, hold no space, and
 // fit in max characters. Bytes that are not UTF-8 (which a JSON decoder has
 // already turned into U+FFFD) are refused, not replaced: two IDs that
