@@ -257,14 +257,16 @@ func splitReceipts(text string) []string {
 }
 
 // wholeReceipt reports whether a piece of a line holds a receipt of its
-// own, not a few words of the SMS in the text: before it: an id:, a stat:
-// and at least two more of a receipt's fields. Receipts end in text:, so
-// standard receipts joined by spaces had every one after the first read as
-// the first's text, and their reports acknowledged and never stored; an
-// SMS whose start reads "id:4821 is your code" has no stat: and stays text.
+// own, not a few words of the SMS in the text: before it: an id: and a
+// stat: whose value is a delivery status (DELIVRD, UNDELIV, ...). Receipts
+// end in text:, so receipts joined by spaces had every one after the first
+// read as the first's text, their reports acknowledged and never stored,
+// short ones ("id:v2 done date:... stat:UNDELIV") included; an SMS whose
+// start reads "your id:42 stat:ok" or "Order id:55 stat:SHIPPED" stays
+// text, where counting fields made that a phantom report.
 func wholeReceipt(piece string) bool {
-	rc, found, _ := parseReceipt(piece)
-	return rc.Stat != "" && found >= 4
+	rc, _, _ := parseReceipt(piece)
+	return rc.Stat != "" && (ParseStatus(rc.Stat) != StatusUnknown || strings.EqualFold(rc.Stat, "UNKNOWN"))
 }
 
 // receiptPieces cuts a line before every "id:" that follows a separator

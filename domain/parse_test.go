@@ -264,6 +264,24 @@ func TestParseShapes(t *testing.T) {
 			},
 		},
 		{
+			// A short receipt, id: and stat: and a date, after a text:.
+			name:        "a short receipt joined by a space after a text:",
+			body:        "id:v1 sub:001 dlvrd:001 done date:2405060701 stat:DELIVRD err:000 text:Hi there id:v2 done date:2405060702 stat:UNDELIV",
+			contentType: "text/plain",
+			want: []wantEvent{
+				{id: "v1", status: "DELIVERED", raw: "DELIVRD", err: "000", at: "2024-05-06T07:01:00Z", format: FormatSMPPReceipt},
+				{id: "v2", status: "UNDELIVERED", raw: "UNDELIV", at: "2024-05-06T07:02:00Z", format: FormatSMPPReceipt},
+			},
+		},
+		{
+			// An SMS that reads like a receipt, with a status no receipt
+			// has, is the text's: it was cut, and a phantom message stored.
+			name:        "receipt-like words in a text:",
+			body:        "id:t2 stat:DELIVRD err:000 text:Order id:55 stat:SHIPPED sub:1 err:none",
+			contentType: "text/plain",
+			want:        []wantEvent{{id: "t2", status: "DELIVERED", raw: "DELIVRD", err: "000", format: FormatSMPPReceipt}},
+		},
+		{
 			// After a space, "id: ... stat:" inside text: is the SMS's.
 			name:        "an id: and a stat: inside a receipt's text",
 			body:        "id:T1 stat:DELIVRD err:000 text:your id:42 stat:ok",
