@@ -201,7 +201,8 @@ func (s *Store) Ready(ctx context.Context) error {
 	var v int
 	var readOnly, canInsert bool
 	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0), current_setting('transaction_read_only') = 'on',
-		has_table_privilege('events', 'INSERT') AND has_sequence_privilege(pg_get_serial_sequence('events', 'offset'), 'USAGE')
+		has_table_privilege('events', 'INSERT') AND has_table_privilege('events', 'SELECT') AND
+		has_sequence_privilege(pg_get_serial_sequence('events', 'offset'), 'USAGE')
 		FROM schema_migrations`).Scan(&v, &readOnly, &canInsert)
 	if err != nil {
 		return fmt.Errorf("eventstore: ready: %w", classify(err))
@@ -209,8 +210,8 @@ func (s *Store) Ready(ctx context.Context) error {
 	if !canInsert {
 		// Said apart: ready while every webhook failed on "permission
 		// denied", the probe hid the one thing to fix.
-		return errors.New("eventstore: ready: the database role may not INSERT into events: reports cannot be stored " +
-			"(GRANT INSERT ON events, and USAGE ON SEQUENCE events_offset_seq)")
+		return errors.New("eventstore: ready: the database role may not INSERT into and SELECT from events: reports cannot be stored " +
+			"(GRANT SELECT, INSERT ON events, and USAGE ON SEQUENCE events_offset_seq)")
 	}
 	if readOnly {
 		// Sessions keep the setting they started with: start new ones, so

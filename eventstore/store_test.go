@@ -471,12 +471,19 @@ func TestLogOwnedByAnotherRoleIsOutOfTheServicesReach(t *testing.T) {
 	url := pgtest.URL(t)
 	n := time.Now().UnixNano()
 	app, owner := fmt.Sprintf("app_%d", n), fmt.Sprintf("log_%d", n)
-	execOn(t, url, `CREATE ROLE `+app+` LOGIN; CREATE ROLE `+owner+`;
-		ALTER TABLE events OWNER TO `+owner+`; ALTER FUNCTION events_refuse_change() OWNER TO `+owner+`;
-		GRANT SELECT, INSERT ON events TO `+app+`;
+	// As a deployment has it: the service's role owns the database, and so
+	// (PostgreSQL 15) the public schema, whose owner may drop any table in
+	// it; it was the README's recipe's gap.
+	execOn(t, url, `CREATE ROLE `+app+` LOGIN; CREATE ROLE `+owner+`; ALTER DATABASE "%s" OWNER TO `+app+`;
 		GRANT SELECT ON schema_migrations TO `+app) // it owns the rest, having migrated
+	// The README's recipe.
+	execOn(t, url, `ALTER DATABASE "%s" OWNER TO `+owner+`; ALTER SCHEMA public OWNER TO `+owner+`;
+		GRANT USAGE, CREATE ON SCHEMA public TO `+app+`;
+		ALTER TABLE events OWNER TO `+owner+`; ALTER FUNCTION events_refuse_change() OWNER TO `+owner+`;
+		GRANT SELECT, INSERT ON events TO `+app)
 	t.Cleanup(func() {
-		execOn(t, url, `ALTER TABLE events OWNER TO CURRENT_USER; ALTER FUNCTION events_refuse_change() OWNER TO CURRENT_USER;
+		execOn(t, url, `ALTER DATABASE "%s" OWNER TO CURRENT_USER; ALTER SCHEMA public OWNER TO pg_database_owner;
+			ALTER TABLE events OWNER TO CURRENT_USER; ALTER FUNCTION events_refuse_change() OWNER TO CURRENT_USER;
 			DROP OWNED BY `+app+`, `+owner+`; DROP ROLE `+app+`; DROP ROLE `+owner)
 	})
 	cfg, err := pgxpool.ParseConfig(url)
@@ -512,6 +519,9 @@ func TestLogOwnedByAnotherRoleIsOutOfTheServicesReach(t *testing.T) {
 		`DROP TRIGGER events_no_truncate ON events`,
 		`CREATE OR REPLACE FUNCTION events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`,
 		`DROP TABLE events`,
+		`DROP SCHEMA public CASCADE`,
+		`ALTER SCHEMA public RENAME TO elsewhere`,
+		`ALTER TABLE events RENAME TO events_old`,
 	} {
 		if _, err := pool.Exec(ctx, sql); err == nil {
 			t.Errorf("the service's role could: %s", sql)
