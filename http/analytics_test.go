@@ -158,7 +158,7 @@ func wantBadRequests(t *testing.T, tests []struct{ path, want string }) {
 func TestUnknownParameterNamesWhatTheRouteTakes(t *testing.T) {
 	t.Parallel()
 	wantBadRequests(t, []struct{ path, want string }{
-		{"/analytics/sla?foo=1", `query: unknown parameter \"foo\"; this route takes from, to, carrier`},
+		{"/analytics/sla?foo=1", `query: unknown parameter \"foo\"; this route takes from, to, carrier, window`},
 		{"/analytics/carriers?foo=1", `query: unknown parameter \"foo\"; this route takes from, to, region, carrier`},
 		{"/compliance/violations?foo=1", `query: unknown parameter \"foo\"; this route takes region, senderId`},
 		{"/analytics/delivery?foo=1", `query: unknown parameter \"foo\"; this route takes none`},
