@@ -81,7 +81,14 @@ func SenderKey(senderID string) string {
 			return s
 		}
 	}
-	return withoutSeparators(s)
+	// Any space separates, as a report's sender is stored with its tabs
+	// made spaces: a filter written with tabs found nothing.
+	return withoutSeparators(strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return ' '
+		}
+		return r
+	}, s))
 }
 
 // CheckSenderAt is CheckSender for a message sent at time at: a registration

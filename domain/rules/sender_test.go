@@ -509,6 +509,7 @@ func TestSenderKey(t *testing.T) {
 		{"+18001234567", "+18001234567"},
 		{"+1 (800) 123-4567", "+18001234567"},
 		{" +1.800.123.4567\t", "+18001234567"},
+		{"+1\t800\t123\u00a04567", "+18001234567"},
 		{"  ACME ", "ACME"},
 		// A name keeps the spaces and dots recipients see.
 		{"ACME Co.", "ACME Co."},
