@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -620,6 +621,12 @@ func (c *Client) checkCallback(callbackURL string) error {
 	if u.User != nil {
 		// As for PUBLIC_URL: CXone would keep them in the subscription.
 		return fmt.Errorf("cxone: callback URL %s: credentials do not belong in the URL (CXone sends X-Webhook-Secret)", u.Redacted())
+	}
+	if p := u.EscapedPath(); p != "" && path.Clean(p) != strings.TrimSuffix(p, "/") && p != "/" {
+		// "//webhooks/cxone/sms" or "/x/../webhooks/cxone/sms": posted as
+		// written, which the service answers 404, every delivery lost.
+		return fmt.Errorf("cxone: callback URL %q: its path %q has an empty, . or .. segment; write it as %q",
+			stripQuery(callbackURL), p, path.Clean(p))
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
 	local := isLocalHost(host)

@@ -155,6 +155,13 @@ func TestEnsureWebhookRefusesLocalhost(t *testing.T) {
 	if _, err := c.EnsureWebhook(t.Context(), "https://u:p@sms.example.com/webhooks/cxone/sms"); err == nil || !strings.Contains(err.Error(), "credentials") {
 		t.Errorf("a callback with credentials: %v, want refused", err)
 	}
+	// A path the service answers 404 when posted as written.
+	for _, u := range []string{"https://sms.example.com//webhooks/cxone/sms", "https://sms.example.com/x/../webhooks/cxone/sms",
+		"https://sms.example.com/./webhooks/cxone/sms"} {
+		if _, err := c.EnsureWebhook(t.Context(), u); err == nil || !strings.Contains(err.Error(), "segment") {
+			t.Errorf("%s: %v, want refused", u, err)
+		}
+	}
 	// Names that only look numeric are names.
 	for _, host := range []string{"1.2.3.4.5", "127.0.0.256", "08.1", "1e3.example.com"} {
 		if _, ok := shorthandIPv4(host); ok {
