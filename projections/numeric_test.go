@@ -41,3 +41,15 @@ func TestMicroSum(t *testing.T) {
 		t.Error("the smallest Micros is not itself")
 	}
 }
+
+// Rates round half up from the exact fraction, as the reasons do.
+func TestPercent(t *testing.T) {
+	for _, tt := range []struct {
+		n, total int64
+		want     float64
+	}{{599, 4000, 14.98}, {1, 3, 33.33}, {2, 3, 66.67}, {5, 8, 62.5}, {0, 7, 0}, {7, 7, 100}, {1, 8, 12.5}, {1, 80000, 0}, {1, 20000, 0.01}} {
+		if got := Percent(tt.n, tt.total); got != tt.want {
+			t.Errorf("Percent(%d, %d) = %v, want %v", tt.n, tt.total, got, tt.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Recommendations a carrier can get.
@@ -38,7 +39,7 @@ func (t Thresholds) Recommend(terminal, failed int) (recommendation, reason stri
 	// Both sides are the double nearest the same decimal when the rate
 	// equals a threshold (33/220 and 0.15), so "exactly at" compares equal.
 	rate := float64(failed) / float64(terminal)
-	head := fmt.Sprintf("%s of %d terminal %s failed", ratePercent(rate, t.RerouteFailureRate, t.WatchFailureRate), terminal, messages(terminal))
+	head := fmt.Sprintf("%s of %d terminal %s failed", ratePercent(failed, terminal, t.RerouteFailureRate, t.WatchFailureRate), terminal, messages(terminal))
 	switch {
 	case rate > t.RerouteFailureRate:
 		return Reroute, fmt.Sprintf("%s, above the %s REROUTE threshold", head, percent(t.RerouteFailureRate, -1))
@@ -48,18 +49,21 @@ func (t Thresholds) Recommend(terminal, failed int) (recommendation, reason stri
 	return Keep, fmt.Sprintf("%s, not above the %s WATCH threshold", head, percent(t.WatchFailureRate, -1))
 }
 
-// ratePercent formats a failure rate with one decimal, or with as many more
-// (up to four) as it takes not to read as equal to a threshold it differs
-// from: 152 of 1013 is "15.005%" beside a 15% threshold, not "15.0%", and
-// 19 of 960 is "1.98%", not "2.0%, not above the 2% WATCH threshold". A
-// WATCH carrier just under REROUTE (9.992% beside 10%) is told apart from
-// both.
-func ratePercent(rate float64, thresholds ...float64) string {
+// ratePercent formats failed of terminal as a percentage with one decimal,
+// or with as many more (up to four) as it takes not to read as equal to a
+// threshold it differs from: 152 of 1013 is "15.005%" beside a 15%
+// threshold, not "15.0%", and 19 of 960 is "1.98%", not "2.0%, not above
+// the 2% WATCH threshold". A WATCH carrier just under REROUTE (9.992%
+// beside 10%) is told apart from both. It rounds half up from the exact
+// fraction, as the answers' rates do (599 of 4000 is 14.98%, where a float
+// made it 14.97%).
+func ratePercent(failed, terminal int, thresholds ...float64) string {
+	rate := float64(failed) / float64(terminal)
 	prec := 1
 	for ; prec < 4; prec++ {
 		clear := true
 		for _, th := range thresholds {
-			if rate != th && percent(rate, prec) == percent(th, prec) {
+			if rate != th && exactPercent(failed, terminal, prec) == percent(th, prec) {
 				clear = false
 			}
 		}
@@ -67,7 +71,19 @@ func ratePercent(rate float64, thresholds ...float64) string {
 			break
 		}
 	}
-	return percent(rate, prec)
+	return exactPercent(failed, terminal, prec)
+}
+
+// exactPercent is n of total (total > 0) as a percentage with prec
+// decimals, rounded half up from the exact fraction.
+func exactPercent(n, total, prec int) string {
+	scale := int64(math.Pow10(prec))
+	v := strconv.FormatInt((int64(n)*100*scale*2+int64(total))/(2*int64(total)), 10)
+	if prec == 0 {
+		return v + "%"
+	}
+	v = strings.Repeat("0", max(0, prec+1-len(v))) + v
+	return v[:len(v)-prec] + "." + v[len(v)-prec:] + "%"
 }
 
 func messages(n int) string {
@@ -78,14 +94,16 @@ func messages(n int) string {
 }
 
 // percent formats a fraction as a percentage with prec decimals, or as few as
-// it needs when prec is -1 ("15%", "12.5%"). For -1, rounding to two
-// decimals first keeps float noise (0.15*100 = 15.000000000000002) out of
-// the text; a fixed precision rounds once, from the exact value (4/21 is
+// it needs when prec is -1 ("15%", "12.5%", "4.999%"). For -1, rounding to
+// six decimals first keeps float noise (0.15*100 = 15.000000000000002) out
+// of the text; a fixed precision rounds once, from the exact value (4/21 is
 // 19.0%, not 19.05% rounded again to 19.1%).
 func percent(f float64, prec int) string {
 	if prec >= 0 {
 		return strconv.FormatFloat(f*100, 'f', prec, 64) + "%"
 	}
-	p := math.Round(f*100*100) / 100
+	// Six decimals: a threshold of 0.04999 read "5%" beside a rate of
+	// "5.000%" above it.
+	p := math.Round(f*100*1e6) / 1e6
 	return strconv.FormatFloat(p, 'f', prec, 64) + "%"
 }

@@ -30,6 +30,9 @@ func TestRecommend(t *testing.T) {
 		// carrier's "15.0%" beside a 15% REROUTE threshold.
 		{1001, 50, Keep, "4.995% of 1001 terminal messages failed, not above the 5% WATCH threshold"},
 		{1001, 150, Watch, "14.99% of 1001 terminal messages failed, above the 5% WATCH threshold"},
+		// Half up from the exact fraction, as the answers' rates: a float
+		// made 599/4000 14.97%, beside a failureRate of 14.98.
+		{4000, 599, Watch, "14.98% of 4000 terminal messages failed, above the 5% WATCH threshold"},
 		// Counts that cannot be are clamped, not trusted.
 		{20, 30, Reroute, "100.0% of 20 terminal messages failed, above the 15% REROUTE threshold"},
 		{20, -1, Keep, "0.0% of 20 terminal messages failed, not above the 5% WATCH threshold"},
@@ -66,5 +69,22 @@ func TestRecommendOtherThresholds(t *testing.T) {
 	got, reason = th.Recommend(1, 1)
 	if got != Reroute || reason != "100.0% of 1 terminal message failed, above the 12.5% REROUTE threshold" {
 		t.Errorf("got %q, %q", got, reason)
+	}
+}
+
+// A threshold is written with the decimals it has: 0.04999 read "5%",
+// beside a rate of "5.000%" said to be above it.
+func TestRecommendNamesThresholdsExactly(t *testing.T) {
+	th := Thresholds{RerouteFailureRate: 0.15001, WatchFailureRate: 0.04999, MinTerminalReports: 20}
+	for _, tt := range []struct {
+		terminal, failed int
+		reason           string
+	}{
+		{20, 1, "5.000% of 20 terminal messages failed, above the 4.999% WATCH threshold"},
+		{20, 3, "15.000% of 20 terminal messages failed, above the 4.999% WATCH threshold"},
+	} {
+		if _, reason := th.Recommend(tt.terminal, tt.failed); reason != tt.reason {
+			t.Errorf("Recommend(%d, %d): %q, want %q", tt.terminal, tt.failed, reason, tt.reason)
+		}
 	}
 }
