@@ -14,11 +14,16 @@ import (
 // (within 25 %), which averages of per-minute percentiles never are.
 var LatencyBuckets = func() []time.Duration {
 	var b []time.Duration
-	for v := float64(time.Millisecond); v < float64(90*24*time.Hour); v *= 1.25 {
+	for v := float64(time.Millisecond); v < float64(maxLatencyBound); v *= 1.25 {
 		b = append(b, time.Duration(math.Round(v)))
 	}
-	return b
+	// Ending on 90 days itself, a latency past it reads as 90 days, as
+	// documented, not as the last 25 % step (88.8 days).
+	return append(b, maxLatencyBound)
 }()
+
+// maxLatencyBound is the last bucket's bound.
+const maxLatencyBound = 90 * 24 * time.Hour
 
 // LatencyBucket returns the index of the bucket d falls in; the index after
 // the last bound holds everything longer.

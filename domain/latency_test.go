@@ -25,7 +25,10 @@ func TestLatencyBuckets(t *testing.T) {
 // rules may set thresholds of up to 30 days.
 func TestHistogramLongLatencies(t *testing.T) {
 	const day = 24 * time.Hour
-	for _, d := range []time.Duration{3 * day, 10 * day, 30 * day, 60 * day} {
+	if h := (Histogram{LatencyBucket(200 * day): 1}); h.Quantile(0.99) != 90*day || h.Mean() != 90*day {
+		t.Errorf("a 200-day latency reads %v (mean %v), want 90 days, the last bound", h.Quantile(0.99), h.Mean())
+	}
+	for _, d := range []time.Duration{3 * day, 10 * day, 30 * day, 60 * day, 89 * day} {
 		h := Histogram{LatencyBucket(d): 1}
 		if p := h.Quantile(0.5); float64(p) < float64(d)/1.25 || float64(p) > float64(d)*1.25 {
 			t.Errorf("p50 of one %v delivery = %v, want within a bucket (25 %%)", d, p)
