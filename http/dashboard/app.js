@@ -141,7 +141,7 @@
   function fmtInt(n) { return n === undefined || n === null ? '–' : intFmt.format(n); }
 
   // localNum writes a number already rounded to a fixed-point string
-  // ("1234.50", as toFixed and fixedEven give it) in LOCALE: its digits
+  // ("1234.50", as toFixed and exactFixed give it) in LOCALE: its digits
   // stay as rounded, its separators become the locale's.
   function localNum(s) {
     var m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(s);
@@ -179,37 +179,72 @@
   }
 
   // shareFixed is fmtShare's figure before the locale writes it: "19.0".
+  // A share above 0 never reads "0.0" either.
   function shareFixed(n, total, prec) {
     if (!total) return '–';
     if (n === 0 || n === total) return n ? '100' : '0';
     prec = prec || 1;
-    var x = n / total * 100; // the double Go formats: float64(n) / float64(total) * 100
-    var s = fixedEven(x, prec);
-    while (s === (100).toFixed(prec) && prec < 6) s = fixedEven(x, ++prec);
+    var s = exactFixed(n, total, prec);
+    while ((s === (100).toFixed(prec) || s === (0).toFixed(prec)) && prec < 6) s = exactFixed(n, total, ++prec);
     return s;
   }
 
-  // fixedEven is x.toFixed(prec) rounded as Go's strconv rounds: an exact
-  // tie such as 6.25 goes to the even digit ("6.2"), where toFixed goes up.
-  // toFixed(100) spells a double's exact value, so a tie is plain to see.
-  function fixedEven(x, prec) {
-    var s = x.toFixed(prec);
-    var exact = x.toFixed(100), cut = exact.indexOf('.') + 1 + prec;
-    if (/^50*$/.test(exact.slice(cut)) && s.slice(-1) % 2) s = exact.slice(0, cut); // up was odd: down is even
-    return s;
+  // exactFixed is n of total as a percentage with prec decimals, rounded
+  // half up from the exact fraction, as the server rounds its rates and
+  // reasons (599 of 4000 is 14.98).
+  function exactFixed(n, total, prec) {
+    var scale = BigInt(Math.pow(10, prec));
+    var v = (BigInt(n) * 200n * scale + BigInt(total)) / (2n * BigInt(total));
+    var str = v.toString().padStart(prec + 1, '0');
+    return str.slice(0, -prec) + '.' + str.slice(-prec);
   }
+
+  // complementFixed is 100 minus a fixed-point share, to the same digits
+  // ("14.98" gives "85.02"): the other rate of a row, so the two add up to
+  // 100 where rounding each on its own gives 14.98 and 85.03 (599 and 3401
+  // of 4000, both ties rounded up).
+  function complementFixed(s) {
+    if (s === '–') return s;
+    if (s === '0' || s === '100') return s === '0' ? '100' : '0';
+    var m = /^(\d+)\.(\d+)$/.exec(s);
+    if (!m) return s;
+    var p = m[2].length;
+    var r = String(100 * Math.pow(10, p) - parseInt(m[1] + m[2], 10)).padStart(p + 1, '0');
+    return r.slice(0, -p) + '.' + r.slice(-p);
+  }
+
+  // RATE_DECIMALS is how many decimals the carriers' rates have at least:
+  // the answer's two. One decimal rounds a rate onto a threshold it is
+  // under (599 of 4000, 14.975 %, read "15.0%" beside a WATCH under a 15%
+  // REROUTE threshold).
+  var RATE_DECIMALS = 2;
 
   // failurePrecision is how many decimals a failure rate takes so that it
-  // reads as the reason beside it does: one, or more when one would read
-  // as equal to the threshold the rate is above ("15.005%" beside "above
-  // the 15% REROUTE threshold").
+  // reads as the reason beside it does: two, as many as the reason gives
+  // its rate when that is more, and more still when the rate would read as
+  // equal to the threshold it is above ("15.005%" beside "above the 15%
+  // REROUTE threshold").
   function failurePrecision(failed, terminal, reason) {
+    var prec = RATE_DECIMALS;
+    if (!terminal) return prec;
+    var r = /^(?:across its currencies: )?\d+(?:\.(\d+))?% of (\d+) terminal/.exec(reason || '');
+    if (r && Number(r[2]) === terminal && r[1]) prec = Math.max(prec, r[1].length);
     var m = /the (\d+(?:\.\d+)?)% (?:REROUTE|WATCH) threshold/.exec(reason || '');
-    if (!m || !terminal) return 1;
+    if (!m) return prec;
     var threshold = parseFloat(m[1]);
-    var prec = 1;
     while (prec < 4 && failed / terminal > threshold / 100 && shareFixed(failed, terminal, prec) === threshold.toFixed(prec)) prec++;
     return prec;
+  }
+
+  // localText writes the numbers of a server's English sentence (a
+  // carrier's reason) as the rest of the page writes them: "15.01% of
+  // 10000" reads "15,01% of 10.000" in de-DE, each with its own digits. In
+  // a locale whose decimal separator is the point the text stays as sent,
+  // as it always read there.
+  function localText(s) {
+    s = String(s);
+    if (DECIMAL === '.') return s;
+    return s.replace(/\d+(?:\.\d+)?/g, localNum);
   }
 
   function fmtMs(ms) {
@@ -589,12 +624,20 @@
     (state.showAllCarriers ? list : list.slice(0, CARRIER_ROWS)).forEach(function (c) {
       var rec = (c.recommendation || 'KEEP').toLowerCase();
       // The rates are the row's counts, rounded once as the reason rounds
-      // them (the answer's rates are rounded already), to the same digits.
+      // them (the answer's rates are rounded already), to at least the
+      // answer's two decimals and to the reason's own when it has more. The
+      // delivery rate is what the failure rate leaves of 100, so the two
+      // add up.
       var terminal = c.delivered + c.failed;
       var prec = failurePrecision(c.failed, terminal, c.reason);
+      var failedRate = shareFixed(c.failed, terminal, prec);
+      var deliveredRate = complementFixed(failedRate);
+      var pct = function (s) { return s === '–' ? s : localNum(s) + '%'; };
+      var reason = c.reason === undefined || c.reason === null ? '' : String(c.reason);
+      var localReason = localText(reason);
       var bar = h('div', { class: 'ratebar' },
         h('div', { class: 'track' }, h('div', { class: 'fill' })),
-        h('span', { class: 'value', text: fmtShare(c.delivered, terminal, prec) }));
+        h('span', { class: 'value', text: pct(deliveredRate) }));
       $('.fill', bar).style.width = (terminal ? 100 * c.delivered / terminal : 0) + '%';
       var failClass = rec === 'reroute' ? 'num fail-high' : rec === 'watch' ? 'num fail-mid' : 'num';
       var sub = c.currency || '';
@@ -608,13 +651,13 @@
         h('td', { class: 'num', text: fmtInt(c.failed) }),
         h('td', { class: 'num opt', text: fmtInt(c.pending) }),
         h('td', { class: 'rate', 'data-label': 'Delivered' }, bar),
-        h('td', { class: failClass, 'data-label': 'Failed', text: fmtShare(c.failed, terminal, prec) }),
+        h('td', { class: failClass, 'data-label': 'Failed', text: pct(failedRate) }),
         h('td', { class: 'num opt', text: fmtMoney(c.totalCost, c.currency) }),
         h('td', { class: 'num opt', text: fmtMoney(c.wastedCost, c.currency) }),
         h('td', { class: 'num opt', text: c.delivered ? fmtMoney(c.costPerDelivered, c.currency) : '–' }),
         h('td', { class: 'rec' },
           h('span', { class: 'badge badge-' + rec, text: c.recommendation }),
-          h('span', { class: 'cell-sub', text: c.reason }))
+          h('span', { class: 'cell-sub', text: localReason, title: localReason !== reason ? reason : null }))
       ));
     });
   }

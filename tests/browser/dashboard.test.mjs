@@ -198,16 +198,18 @@ test('the dashboard shows carriers with their recommendations', async () => {
 test('a carrier\'s rates agree with the reason beside them', async () => {
   await showAll('#carriers-more');
   const { carriers: rows } = await apiGet('/analytics/carriers');
-  // 4 of 21 is 19.048 %: the answer says 19.05, the reason 19.0%.
+  // 4 of 21 is 19.048 %: the answer says 19.05, the reason 19.0%; the
+  // page shows the answer's two decimals, rounded once from the counts.
   const orange = rows.find((c) => c.carrier === roundingCarrier.code && c.currency === roundingCarrier.currency);
   assert.equal(orange.failureRate, 19.05, 'the answer rounds to two decimals');
   assert.match(orange.reason, /19\.0% of 21 terminal messages failed/);
   const row = carrierRow(roundingCarrier.code, roundingCarrier.currency);
   await row.waitFor();
-  assert.equal(await row.locator('td[data-label="Failed"]').textContent(), '19.0%');
-  assert.equal(await row.locator('td.rate .value').textContent(), '81.0%');
-  // Every carrier judged on its own figures: the rate is the reason's, and
-  // delivered and failed add up to 100.
+  assert.equal(await row.locator('td[data-label="Failed"]').textContent(), '19.05%');
+  assert.equal(await row.locator('td.rate .value').textContent(), '80.95%');
+  // Every carrier judged on its own figures: the rate rounds as the
+  // reason's does, with two decimals or the reason's own when it has more,
+  // and delivered and failed add up to 100.
   for (const c of rows) {
     const failed = await carrierRow(c.carrier, c.currency).locator('td[data-label="Failed"]').textContent();
     const delivered = await carrierRow(c.carrier, c.currency).locator('td.rate .value').textContent();
@@ -216,10 +218,89 @@ test('a carrier\'s rates agree with the reason beside them', async () => {
       assert.deepEqual([delivered, failed], ['–', '–'], `${c.carrier} ${c.currency} has no terminal messages`);
       continue;
     }
-    const m = /^([\d.]+%) of (\d+) terminal/.exec(c.reason);
-    // (an exact 0 or 100 reads "0%", "100%")
-    if (m && Number(m[2]) === terminal) assert.equal(failed.replace(/^(0|100)%$/, '$1.0%'), m[1], `${c.carrier}: ${c.reason}`);
+    const m = /^(\d+(?:\.(\d+))?)% of (\d+) terminal/.exec(c.reason);
+    if (m && Number(m[3]) === terminal && !/^(0|100)%$/.test(failed)) { // (an exact 0 or 100 reads "0%", "100%")
+      const k = (m[2] || '').length;
+      const digits = (failed.match(/\.(\d+)%$/) || [, ''])[1].length;
+      assert.ok(digits >= Math.max(2, k), `${c.carrier}: ${failed} beside ${c.reason}`);
+      if (k >= 2) assert.equal(failed, m[1] + '%', `${c.carrier}: ${c.reason}`);
+      else assert.ok(Math.abs(parseFloat(failed) - parseFloat(m[1])) <= 0.05 + 0.005 + 1e-9, `${c.carrier}: ${failed} beside ${c.reason}`);
+    }
     assert.ok(Math.abs(parseFloat(delivered) + parseFloat(failed) - 100) < 1e-9, `${c.carrier} ${c.currency}: ${delivered} + ${failed}`);
+  }
+});
+
+// Carrier rows the service gives for large counts, fed to the page in
+// place of /analytics/carriers: rates on and next to the thresholds.
+const thresholdRows = [
+  // 599 of 4000 is 14.975 %: the answer and the reason say 14.98; one
+  // decimal would read 15.0%, a REROUTE threshold, beside a WATCH.
+  { carrier: 'EDGE', currency: 'USD', total: 4000, delivered: 3401, failed: 599, pending: 0, deliveryRate: 85.02, failureRate: 14.98,
+    totalCost: 34, wastedCost: 5.09, costPerDelivered: 0.01, estimatedCosts: 0, recommendation: 'WATCH',
+    reason: '14.98% of 4000 terminal messages failed, above the 5% WATCH threshold' },
+  // 152 of 1013 is 15.005 %: two decimals would read 15.00%.
+  { carrier: 'TIGHT', currency: 'USD', total: 1013, delivered: 861, failed: 152, pending: 0, deliveryRate: 85, failureRate: 15,
+    totalCost: 8.6, wastedCost: 1.29, costPerDelivered: 0.01, estimatedCosts: 0, recommendation: 'REROUTE',
+    reason: '15.005% of 1013 terminal messages failed, above the 15% REROUTE threshold' },
+  { carrier: 'GROUPED', currency: 'USD', total: 10000, delivered: 8499, failed: 1501, pending: 0, deliveryRate: 84.99, failureRate: 15.01,
+    totalCost: 85, wastedCost: 12.76, costPerDelivered: 0.01, estimatedCosts: 0, recommendation: 'WATCH',
+    reason: '15.01% of 10000 terminal messages failed, above the 5.02% WATCH threshold' },
+];
+
+// withCarriers opens the dashboard in a new context of the given locale,
+// its /analytics/carriers answering rows, and hands its page to fn.
+async function withCarriers(locale, rows, fn) {
+  const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const ctx = await browser.newContext({ locale, viewport: { width: 1440, height: 1000 } });
+    await ctx.route('**/analytics/carriers', (route) => route.fulfill({
+      status: 200, contentType: 'application/json', body: JSON.stringify({ rulesVersion: 'test', carriers: rows }),
+    }));
+    const p = await ctx.newPage();
+    watch(p);
+    await p.goto(base + '/', { waitUntil: 'load' });
+    await p.waitForSelector(`#carriers tbody tr[data-carrier="${rows[0].carrier}"]`);
+    await fn(p);
+    await ctx.close();
+  } finally {
+    await browser.close();
+  }
+}
+
+test('a carrier\'s rates keep their decimals: none reads as a threshold it is not above', async () => {
+  for (const [locale, want] of [
+    ['en-US', { EDGE: ['14.98%', '85.02%'], TIGHT: ['15.005%', '84.995%'], GROUPED: ['15.01%', '84.99%'] }],
+    ['de-DE', { EDGE: ['14,98%', '85,02%'], TIGHT: ['15,005%', '84,995%'], GROUPED: ['15,01%', '84,99%'] }],
+  ]) {
+    await withCarriers(locale, thresholdRows, async (p) => {
+      for (const [carrier, [failed, delivered]] of Object.entries(want)) {
+        const row = p.locator(`#carriers tbody tr[data-carrier="${carrier}"]`);
+        assert.equal(await row.locator('td[data-label="Failed"]').textContent(), failed, `${locale} ${carrier} failed`);
+        assert.equal(await row.locator('td.rate .value').textContent(), delivered, `${locale} ${carrier} delivered`);
+      }
+    });
+  }
+});
+
+test('a carrier\'s reason is written in the page\'s locale, as the server sent it in its title', async () => {
+  const raw = thresholdRows[2].reason;
+  for (const [locale, want] of [
+    ['de-DE', /^15,01% of 10\.000 terminal messages failed, above the 5,02% WATCH threshold$/],
+    ['fr-FR', /^15,01% of 10[\u202f\u00a0 ]000 terminal messages failed, above the 5,02% WATCH threshold$/],
+    ['en-US', null],
+  ]) {
+    await withCarriers(locale, thresholdRows, async (p) => {
+      const reason = p.locator('#carriers tbody tr[data-carrier="GROUPED"] td.rec .cell-sub');
+      if (want) {
+        assert.match(await reason.textContent(), want, locale);
+        assert.equal(await reason.getAttribute('title'), raw, `${locale}: the server's text in the title`);
+        assert.match(await p.locator('#carriers tbody tr[data-carrier="EDGE"] td.rec .cell-sub').textContent(),
+          /^14,98% of 4[.\u202f\u00a0 ]000 terminal messages failed, above the 5% WATCH threshold$/, locale);
+      } else {
+        assert.equal(await reason.textContent(), raw, 'en-US shows the text as sent');
+        assert.equal(await reason.getAttribute('title'), null, 'en-US: no title');
+      }
+    });
   }
 });
 
