@@ -312,13 +312,36 @@ func ungroup(a string) string {
 		}
 	}
 	groups := strings.Split(whole, string(group))
-	if len(groups) < 2 || len(groups[0]) < 1 || len(groups[0]) > 3 {
+	// A grouped number starts with a digit other than 0: "0.050,0" and
+	// "01,234.50" are no thousands (the first was read as 50).
+	if len(groups) < 2 || len(groups[0]) < 1 || len(groups[0]) > 3 || groups[0][0] == '0' {
 		return a
 	}
+	// Thousands, or India's lakh grouping (1,23,456.50): a last group of
+	// three, and twos before it.
+	lakh := group == ','
 	for i, g := range groups {
-		if strings.Trim(g, "0123456789") != "" || i > 0 && len(g) != 3 {
+		if strings.Trim(g, "0123456789") != "" {
 			return a
 		}
+		if i > 0 && len(g) != 3 {
+			if i == len(groups)-1 || len(g) != 2 {
+				return a
+			}
+			continue
+		}
+		if i > 0 && i < len(groups)-1 {
+			lakh = false // a middle group of three
+		}
+	}
+	if !lakh {
+		for _, g := range groups[1:] {
+			if len(g) != 3 {
+				return a
+			}
+		}
+	} else if len(groups[0]) > 2 && len(groups) > 2 {
+		return a // 123,45,678: neither
 	}
 	if frac == "" {
 		return strings.Join(groups, "")
