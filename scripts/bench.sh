@@ -259,7 +259,7 @@ stop_serve
 log "net/http floor (bench-floor): 64 clients, ${WARM}s warm-up + ${SECS}s"
 "$BIN" bench-floor --addr 127.0.0.1:0 >"$tmp/floor.json" 2>"$tmp/floor.err" &
 floor=$!
-for _ in $(seq 100); do grep -q "listening on" "$tmp/floor.err" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -qs "listening on" "$tmp/floor.err" && break; sleep 0.1; done
 BASE=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$tmp/floor.err" | head -n 1)
 [ -n "$BASE" ] || die "bench-floor did not start: $(cat "$tmp/floor.err")"
 simulate f64 --rate 0 --concurrency 64 --scenario single --warmup "${WARM}s" --duration "$((WARM + SECS))s"
