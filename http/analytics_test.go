@@ -399,16 +399,9 @@ func TestRebuildUnderOtherRulesWarns(t *testing.T) {
 	env := newAPIEnv(t, Config{AdminToken: testAdminToken})
 	rebuild := func(name string) rebuildAnswer {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/admin/projections/"+name+"/rebuild", nil)
-		req.Header.Set("Authorization", "Bearer "+testAdminToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var a rebuildAnswer
-		if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("rebuild %s: %d %v", name, resp.StatusCode, err)
+		code, a := postRebuild(t, env, name)
+		if code != http.StatusOK {
+			t.Fatalf("rebuild %s: %d %+v", name, code, a)
 		}
 		return a
 	}
@@ -461,16 +454,8 @@ func TestReadsWaitAtMostReadTimeout(t *testing.T) {
 func TestRebuildPastTheWaitGoesOn(t *testing.T) {
 	t.Parallel()
 	env := newAPIEnv(t, Config{AdminToken: testAdminToken, RebuildWait: time.Nanosecond})
-	req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/admin/projections/all/rebuild", nil)
-	req.Header.Set("Authorization", "Bearer "+testAdminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var a rebuildAnswer
-	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusAccepted || a.Status != "running" || a.RulesVersion == "" {
-		t.Fatalf("answered %d %+v (%v), want 202 running", resp.StatusCode, a, err)
+	if code, a := postRebuild(t, env, "all"); code != http.StatusAccepted || a.Status != "running" || a.RulesVersion == "" {
+		t.Fatalf("answered %d %+v, want 202 running", code, a)
 	}
 	// It goes on in the background, and ends.
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -550,4 +535,21 @@ func TestSLAWindows(t *testing.T) {
 			t.Errorf("?%s: %d, want 400", bad, code)
 		}
 	}
+}
+
+// postRebuild asks env to rebuild name, with the admin token.
+func postRebuild(t *testing.T, env *apiEnv, name string) (int, rebuildAnswer) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/admin/projections/"+name+"/rebuild", nil)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a rebuildAnswer
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+		t.Fatalf("rebuild %s: %d, answer %v", name, resp.StatusCode, err)
+	}
+	return resp.StatusCode, a
 }
