@@ -257,16 +257,24 @@ func splitReceipts(text string) []string {
 }
 
 // wholeReceipt reports whether a piece of a line holds a receipt of its
-// own, not a few words of the SMS in the text: before it: an id: and a
-// stat: whose value is a delivery status (DELIVRD, UNDELIV, ...). Receipts
-// end in text:, so receipts joined by spaces had every one after the first
-// read as the first's text, their reports acknowledged and never stored,
-// short ones ("id:v2 done date:... stat:UNDELIV") included; an SMS whose
-// start reads "your id:42 stat:ok" or "Order id:55 stat:SHIPPED" stays
-// text, where counting fields made that a phantom report.
+// own, not a few words of the SMS in the text: before it: an id:, a stat:
+// that is a receipt's status code as SMSCs write it (upper case: DELIVRD,
+// UNDELIV, ...), and one more receipt field (a date, err:, sub:, dlvrd:).
+// Receipts end in text:, so receipts joined by spaces had every one after
+// the first read as the first's text, their reports acknowledged and never
+// stored; an SMS whose start reads "Parcel id:8801 stat:delivered" or
+// "your id:42 stat:ok" stays text (split, it made a phantom report that
+// changed message 8801's status).
 func wholeReceipt(piece string) bool {
-	rc, _, _ := parseReceipt(piece)
-	return rc.Stat != "" && (ParseStatus(rc.Stat) != StatusUnknown || strings.EqualFold(rc.Stat, "UNKNOWN"))
+	rc, found, _ := parseReceipt(piece)
+	return found >= 3 && receiptStatCodes[rc.Stat]
+}
+
+// receiptStatCodes are the stat: values SMSCs write, SMPP's codes and the
+// words some use instead, in upper case as they write them.
+var receiptStatCodes = map[string]bool{
+	"DELIVRD": true, "UNDELIV": true, "REJECTD": true, "EXPIRED": true, "DELETED": true, "ACCEPTD": true,
+	"ENROUTE": true, "UNKNOWN": true, "DELIVERED": true, "UNDELIVERABLE": true, "REJECTED": true, "ACCEPTED": true,
 }
 
 // receiptPieces cuts a line before every "id:" that follows a separator

@@ -282,6 +282,14 @@ func TestParseShapes(t *testing.T) {
 			want:        []wantEvent{{id: "t2", status: "DELIVERED", raw: "DELIVRD", err: "000", format: FormatSMPPReceipt}},
 		},
 		{
+			// A status word as people write it is the SMS's: split, it
+			// made a phantom report that changed message 8801's status.
+			name:        "a status word in a text:",
+			body:        "id:R9 sub:001 dlvrd:001 done date:2405060701 stat:DELIVRD err:000 text:Parcel id:8801 stat:delivered",
+			contentType: "text/plain",
+			want:        []wantEvent{{id: "R9", status: "DELIVERED", raw: "DELIVRD", err: "000", at: "2024-05-06T07:01:00Z", format: FormatSMPPReceipt}},
+		},
+		{
 			// After a space, "id: ... stat:" inside text: is the SMS's.
 			name:        "an id: and a stat: inside a receipt's text",
 			body:        "id:T1 stat:DELIVRD err:000 text:your id:42 stat:ok",
@@ -695,6 +703,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "second report has no ID", body: `[{"messageId":"a"},{"status":"SENT"}]`, index: 1, field: "messageId", is: ErrNoMessageID},
 		{name: "id is an event ID, not a message ID", body: `{"id":"m","status":"SENT"}`, field: "messageId", is: ErrNoMessageID},
 		{name: "a zero message ID alone", body: `{"messageId":0,"status":"SENT"}`, field: "messageId", is: ErrNoMessageID, reason: "is 0, which names no message"},
+		{name: "a receipt's id:0", body: "id:00 stat:DELIVRD", contentType: "text/plain", field: "id", is: ErrNoMessageID, reason: "is 0, which names no message"},
 		{name: "empty message ID", body: `{"messageId":"  "}`, field: "messageId", is: ErrNoMessageID},
 		{name: "message ID with a space", body: `{"messageId":"a b"}`, field: "messageId", is: ErrNoMessageID},
 		{name: "message ID with a NUL inside", body: `{"messageId":"a\u0000b"}`, field: "messageId", is: ErrNoMessageID},

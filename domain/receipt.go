@@ -118,6 +118,10 @@ func scanReceipt(s string) (rc Receipt, found int, last receiptField, err error)
 		return rc, found, cur, &ParseError{Field: "id", Reason: "is missing", Err: ErrNoMessageID}
 	case rc.ID == "":
 		return rc, found, cur, &ParseError{Field: "id", Reason: "is empty", Err: ErrNoMessageID}
+	case isZeroNumber(rc.ID):
+		// As in a JSON report's ID fields: 0 names no message.
+		rc.ID = ""
+		return rc, found, cur, &ParseError{Field: "id", Reason: "is 0, which names no message", Err: ErrNoMessageID}
 	case err != nil:
 		rc.ID = ""
 		return rc, found, cur, &ParseError{Field: "id", Reason: err.Error(), Err: ErrNoMessageID}
