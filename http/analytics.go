@@ -316,8 +316,7 @@ func (s *Server) handleDelivery(w http.ResponseWriter, r *http.Request) error {
 	}
 	for i := range out.CarrierAnalytics {
 		if terminal := delivered[i] + failed[i]; terminal > 0 {
-			out.CarrierAnalytics[i].DeliveryRate = projections.Percent(delivered[i], terminal)
-			out.CarrierAnalytics[i].FailureRate = projections.Percent(failed[i], terminal)
+			out.CarrierAnalytics[i].DeliveryRate, out.CarrierAnalytics[i].FailureRate = projections.Rates(delivered[i], failed[i])
 		}
 	}
 	sort.SliceStable(out.CarrierAnalytics, func(i, j int) bool {

@@ -530,6 +530,18 @@ func TestSLAWindows(t *testing.T) {
 			t.Errorf("?%s: %d, windows %v holding %d deliveries; want %v holding 3", query, code, got, n, want)
 		}
 	}
+	// A from centuries back: windows counted in a Duration overflowed past
+	// 292 years, every report in one window of a made-up date.
+	resp, err := http.Get(env.srv.URL + "/analytics/sla?carrier=WIN&from=1700-01-01T00:00:00Z&to=2026-11-10T00:00:00Z&window=1d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old answer
+	_ = json.NewDecoder(resp.Body).Decode(&old)
+	resp.Body.Close()
+	if day := time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC); len(old.Windows) != 1 || !old.Windows[0].Minute.Equal(day) {
+		t.Errorf("from 1700, 1-day windows: %+v, want one, %s", old.Windows, day)
+	}
 	for _, bad := range []string{"window=0", "window=30s", "window=90s", "window=-1h", "window=soon", "window=400d"} {
 		if code, _ := get(bad); code != http.StatusBadRequest {
 			t.Errorf("?%s: %d, want 400", bad, code)

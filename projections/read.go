@@ -209,7 +209,7 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, string
 			return c, fmt.Errorf("wasted cost %q of %s: %w", wasted, c.Carrier, err)
 		}
 		if terminal := c.Delivered + c.Failed; terminal > 0 {
-			c.DeliveryRate, c.FailureRate = Percent(c.Delivered, terminal), Percent(c.Failed, terminal)
+			c.DeliveryRate, c.FailureRate = Rates(c.Delivered, c.Failed)
 		}
 		if c.Delivered > 0 {
 			per := c.TotalCost / float64(c.Delivered)
@@ -257,6 +257,16 @@ func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 // the answers is, rounded half up from the exact fraction (through a
 // float, 599 of 4000 read 14.97 where the reason beside it says 14.98%).
 func Percent(n, total int64) float64 { return float64((n*20000+total)/(2*total)) / 100 }
+
+// Rates are delivered and failed messages' shares of the terminal ones, in
+// percent with two decimals: the failure rate as Percent, the delivery rate
+// what it leaves of 100, so the two add up (599 of 4000 failed: 14.98 and
+// 85.02, where each rounded alone gave 85.03, 100.01 in all).
+func Rates(delivered, failed int64) (deliveryRate, failureRate float64) {
+	terminal := delivered + failed
+	hundredths := (failed*20000 + terminal) / (2 * terminal)
+	return float64(10000-hundredths) / 100, float64(hundredths) / 100
+}
 
 // Percentiles summarizes a latency histogram.
 type Percentiles struct {
@@ -390,12 +400,15 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 	// after: over 90 days, a window per minute was 129,000 of them, a
 	// 34 MB answer that took seconds to build.
 	window := max(f.Window, time.Minute)
+	from, span := f.From.Unix(), int64(window/time.Second)
 	bin := func(minute time.Time) time.Time {
 		minute = minute.UTC()
 		if window == time.Minute {
 			return minute
 		}
-		return f.From.UTC().Add(minute.Sub(f.From) / window * window)
+		// In seconds: a Duration ends at 292 years, and a from before that
+		// put every report in one window of a made-up date.
+		return time.Unix(from+(minute.Unix()-from)/span*span, 0).UTC()
 	}
 	getM := func(k time.Time) *hists {
 		k = bin(k)

@@ -59,7 +59,12 @@ func (t Thresholds) Recommend(terminal, failed int) (recommendation, reason stri
 // made it 14.97%).
 func ratePercent(failed, terminal int, thresholds ...float64) string {
 	rate := float64(failed) / float64(terminal)
-	prec := 1
+	// As many decimals as failureRate's two say: "0.0%" of 4000 beside a
+	// failureRate of 0.03, "5.0%" beside 4.99. One when the second is 0.
+	prec := 2
+	if strings.HasSuffix(exactPercent(failed, terminal, 2), "0%") {
+		prec = 1
+	}
 	for ; prec < 4; prec++ {
 		clear := true
 		for _, th := range thresholds {

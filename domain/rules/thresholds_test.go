@@ -18,11 +18,13 @@ func TestRecommend(t *testing.T) {
 		{20, 3, Watch, "15.0% of 20 terminal messages failed, above the 5% WATCH threshold"}, // exactly 15 %
 		{220, 33, Watch, "15.0% of 220 terminal messages failed, above the 5% WATCH threshold"},
 		{20, 4, Reroute, "20.0% of 20 terminal messages failed, above the 15% REROUTE threshold"},
-		{220, 40, Reroute, "18.2% of 220 terminal messages failed, above the 15% REROUTE threshold"},
+		{220, 40, Reroute, "18.18% of 220 terminal messages failed, above the 15% REROUTE threshold"},
 		{1000, 151, Reroute, "15.1% of 1000 terminal messages failed, above the 15% REROUTE threshold"},
-		// Rounded once (4/21 is 19.048%), and never shown equal to a
-		// threshold it is above (152/1013 is 15.0049%).
-		{21, 4, Reroute, "19.0% of 21 terminal messages failed, above the 15% REROUTE threshold"},
+		// Rounded once (4/21 is 19.048%), with failureRate's two decimals
+		// (one when the second is 0), and never shown equal to a threshold
+		// it is above (152/1013 is 15.0049%).
+		{21, 4, Reroute, "19.05% of 21 terminal messages failed, above the 15% REROUTE threshold"},
+		{4000, 1, Keep, "0.03% of 4000 terminal messages failed, not above the 5% WATCH threshold"},
 		{1013, 152, Reroute, "15.005% of 1013 terminal messages failed, above the 15% REROUTE threshold"},
 		{20001, 1001, Watch, "5.005% of 20001 terminal messages failed, above the 5% WATCH threshold"},
 		// Nor equal to a threshold it is under: "5.0%, not above the 5%

@@ -198,11 +198,11 @@ test('the dashboard shows carriers with their recommendations', async () => {
 test('a carrier\'s rates agree with the reason beside them', async () => {
   await showAll('#carriers-more');
   const { carriers: rows } = await apiGet('/analytics/carriers');
-  // 4 of 21 is 19.048 %: the answer says 19.05, the reason 19.0%; the
-  // page shows the answer's two decimals, rounded once from the counts.
+  // 4 of 21 is 19.048 %: the answer and the reason say 19.05; the page
+  // shows the answer's two decimals, rounded once from the counts.
   const orange = rows.find((c) => c.carrier === roundingCarrier.code && c.currency === roundingCarrier.currency);
   assert.equal(orange.failureRate, 19.05, 'the answer rounds to two decimals');
-  assert.match(orange.reason, /19\.0% of 21 terminal messages failed/);
+  assert.match(orange.reason, /19\.05% of 21 terminal messages failed/);
   const row = carrierRow(roundingCarrier.code, roundingCarrier.currency);
   await row.waitFor();
   assert.equal(await row.locator('td[data-label="Failed"]').textContent(), '19.05%');
