@@ -622,11 +622,16 @@ func (c *Client) checkCallback(callbackURL string) error {
 		// As for PUBLIC_URL: CXone would keep them in the subscription.
 		return fmt.Errorf("cxone: callback URL %s: credentials do not belong in the URL (CXone sends X-Webhook-Secret)", u.Redacted())
 	}
-	if p := u.EscapedPath(); p != "" && path.Clean(p) != strings.TrimSuffix(p, "/") && p != "/" {
-		// "//webhooks/cxone/sms" or "/x/../webhooks/cxone/sms": posted as
-		// written, which the service answers 404, every delivery lost.
+	// "//webhooks/cxone/sms" or "/x/../webhooks/cxone/sms", also written
+	// with escapes (%2e, %2F): posted as written, which the service answers
+	// 404, every delivery lost. Read decoded, as RFC 3986 reads dot
+	// segments; an escaped slash is no path separator to the service.
+	if p := u.Path; p != "" && p != "/" && path.Clean(p) != strings.TrimSuffix(p, "/") {
 		return fmt.Errorf("cxone: callback URL %q: its path %q has an empty, . or .. segment; write it as %q",
 			stripQuery(callbackURL), p, path.Clean(p))
+	}
+	if strings.Contains(strings.ToLower(u.RawPath), "%2f") {
+		return fmt.Errorf("cxone: callback URL %q: its path holds an escaped slash (%%2F), which the service takes as no separator", stripQuery(callbackURL))
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
 	local := isLocalHost(host)

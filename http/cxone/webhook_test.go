@@ -157,10 +157,14 @@ func TestEnsureWebhookRefusesLocalhost(t *testing.T) {
 	}
 	// A path the service answers 404 when posted as written.
 	for _, u := range []string{"https://sms.example.com//webhooks/cxone/sms", "https://sms.example.com/x/../webhooks/cxone/sms",
-		"https://sms.example.com/./webhooks/cxone/sms"} {
+		"https://sms.example.com/./webhooks/cxone/sms", "https://sms.example.com/%2e/webhooks/cxone/sms",
+		"https://sms.example.com/webhooks/%2E%2E/webhooks/cxone/sms", "https://sms.example.com/webhooks%2F%2Fcxone/sms"} {
 		if _, err := c.EnsureWebhook(t.Context(), u); err == nil || !strings.Contains(err.Error(), "segment") {
 			t.Errorf("%s: %v, want refused", u, err)
 		}
+	}
+	if _, err := c.EnsureWebhook(t.Context(), "https://sms.example.com/webhooks%2Fcxone/sms"); err == nil || !strings.Contains(err.Error(), "escaped slash") {
+		t.Errorf("an escaped slash: %v, want refused", err)
 	}
 	// Names that only look numeric are names.
 	for _, host := range []string{"1.2.3.4.5", "127.0.0.256", "08.1", "1e3.example.com"} {
