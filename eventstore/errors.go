@@ -89,6 +89,17 @@ func readOnly(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "25006"
 }
 
+// PermissionDenied returns PostgreSQL's message when err is the database
+// refusing this role something ("permission denied for schema public"): a
+// grant to fix, which a retry alone will not.
+func PermissionDenied(err error) (string, bool) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+		return pgErr.Message, true
+	}
+	return "", false
+}
+
 // NotMigrated reports whether err is a query on a table the migrations
 // create that is not there yet: a database `cxsms migrate` has not run on.
 func NotMigrated(err error) bool {

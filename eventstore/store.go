@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -199,19 +200,27 @@ func (s priceScanner) ScanText(v pgtype.Text) error {
 // writes, and has every migration this binary embeds applied.
 func (s *Store) Ready(ctx context.Context) error {
 	var v int
-	var readOnly, canInsert bool
+	var readOnly, canInsert, canSelect, canUseSeq bool
 	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0), current_setting('transaction_read_only') = 'on',
-		has_table_privilege('events', 'INSERT') AND has_table_privilege('events', 'SELECT') AND
+		has_table_privilege('events', 'INSERT'), has_table_privilege('events', 'SELECT'),
 		has_sequence_privilege(pg_get_serial_sequence('events', 'offset'), 'USAGE')
-		FROM schema_migrations`).Scan(&v, &readOnly, &canInsert)
+		FROM schema_migrations`).Scan(&v, &readOnly, &canInsert, &canSelect, &canUseSeq)
 	if err != nil {
 		return fmt.Errorf("eventstore: ready: %w", classify(err))
 	}
-	if !canInsert {
-		// Said apart: ready while every webhook failed on "permission
-		// denied", the probe hid the one thing to fix.
-		return errors.New("eventstore: ready: the database role may not INSERT into and SELECT from events: reports cannot be stored " +
-			"(GRANT SELECT, INSERT ON events, and USAGE ON SEQUENCE events_offset_seq)")
+	// Said apart, each grant by name: ready while every webhook failed on
+	// "permission denied", the probe hid the one thing to fix.
+	var missing []string
+	for _, g := range []struct {
+		ok    bool
+		grant string
+	}{{canInsert, "INSERT ON events"}, {canSelect, "SELECT ON events"}, {canUseSeq, "USAGE ON SEQUENCE events_offset_seq"}} {
+		if !g.ok {
+			missing = append(missing, g.grant)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("eventstore: ready: reports cannot be stored: the database role lacks GRANT %s", strings.Join(missing, ", GRANT "))
 	}
 	if readOnly {
 		// Sessions keep the setting they started with: start new ones, so

@@ -6,8 +6,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // A read that fails because the database is away is a 503 with Retry-After,
@@ -63,5 +66,16 @@ func TestJSONAnswersAreNotSniffed(t *testing.T) {
 	}
 	if got := w.Header().Get("X-Content-Type-Options"); got != "nosniff" {
 		t.Errorf("/openapi.json: X-Content-Type-Options %q, want nosniff", got)
+	}
+}
+
+// A permission the database refuses is named, not called a passing outage:
+// a rebuild refused CREATE on the schema answered "cannot answer right
+// now", and retrying could not help.
+func TestPermissionDeniedIsNamed(t *testing.T) {
+	err := fmt.Errorf("rebuild: %w", &pgconn.PgError{Code: "42501", Message: "permission denied for schema public"})
+	code, msg, retryAfter, unexpected := statusOf(err)
+	if code != http.StatusServiceUnavailable || !strings.Contains(msg, "permission denied for schema public") || retryAfter == "" || unexpected {
+		t.Errorf("statusOf = %d %q %q %v, want 503 naming the permission", code, msg, retryAfter, unexpected)
 	}
 }
