@@ -501,7 +501,17 @@ func TestLogOwnedByAnotherRoleIsOutOfTheServicesReach(t *testing.T) {
 	if err := store.Ready(ctx); err == nil || !strings.Contains(err.Error(), "events_offset_seq") || strings.Contains(err.Error(), "INSERT") {
 		t.Errorf("Ready without the sequence's grant: %v, want an error naming it", err)
 	}
-	execOn(t, url, `GRANT USAGE ON SEQUENCE events_offset_seq TO `+app)
+	// What PostgreSQL takes instead of the table's INSERT and the
+	// sequence's USAGE counts: INSERT on the columns a report fills (the
+	// log's positions left out, a hardening), UPDATE on the sequence.
+	execOn(t, url, `REVOKE INSERT ON events FROM `+app+`;
+		GRANT INSERT (message_id, event_id, status, raw_status, carrier_code, error_code, sender_id, recipient, price, currency,
+			format, occurred_at, received_at, raw) ON events TO `+app+`;
+		GRANT UPDATE ON SEQUENCE events_offset_seq TO `+app)
+	if err := store.Ready(ctx); err != nil {
+		t.Errorf("Ready with column INSERT and sequence UPDATE: %v", err)
+	}
+	execOn(t, url, `REVOKE UPDATE ON SEQUENCE events_offset_seq FROM `+app+`; GRANT USAGE ON SEQUENCE events_offset_seq TO `+app)
 	if err := store.Ready(ctx); err != nil {
 		t.Errorf("Ready: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -65,7 +66,11 @@ func statusOf(err error) (code int, msg, retryAfter string, unexpected bool) {
 	case permissionDenied(err) != "":
 		// Not "right now": the answer names the grant missing, which the
 		// log alone said (a rebuild refused CREATE on the schema).
-		return http.StatusServiceUnavailable, "the database refuses this service's role: " + permissionDenied(err) + "; grant it, then retry", "5", false
+		msg := permissionDenied(err)
+		if strings.Contains(msg, "for schema") {
+			msg += " (a rebuild needs USAGE and CREATE on the schema)"
+		}
+		return http.StatusServiceUnavailable, "the database refuses this service's role: " + msg + "; grant it, then retry", "5", false
 	case errors.Is(err, eventstore.ErrUnavailable), eventstore.Unavailable(err):
 		// A read (read models, history, admin) while the database is away;
 		// the webhook says what a failed commit means itself.
