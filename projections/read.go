@@ -256,16 +256,18 @@ func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 // Percent is n of total as a percentage with two decimals, as every rate in
 // the answers is, rounded half up from the exact fraction (through a
 // float, 599 of 4000 read 14.97 where the reason beside it says 14.98%).
-func Percent(n, total int64) float64 { return float64((n*20000+total)/(2*total)) / 100 }
+func Percent(n, total int64) float64 { return float64(hundredths(n, total)) / 100 }
+
+// hundredths is n of total in hundredths of a percent, rounded half up.
+func hundredths(n, total int64) int64 { return (n*20000 + total) / (2 * total) }
 
 // Rates are delivered and failed messages' shares of the terminal ones, in
 // percent with two decimals: the failure rate as Percent, the delivery rate
 // what it leaves of 100, so the two add up (599 of 4000 failed: 14.98 and
 // 85.02, where each rounded alone gave 85.03, 100.01 in all).
 func Rates(delivered, failed int64) (deliveryRate, failureRate float64) {
-	terminal := delivered + failed
-	hundredths := (failed*20000 + terminal) / (2 * terminal)
-	return float64(10000-hundredths) / 100, float64(hundredths) / 100
+	f := hundredths(failed, delivered+failed)
+	return float64(10000-f) / 100, float64(f) / 100
 }
 
 // Percentiles summarizes a latency histogram.
