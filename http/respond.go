@@ -32,6 +32,14 @@ func errorf(status int, msg string) *Error { return &Error{Status: status, Messa
 // statusOf maps an error to its answer. Only errors it does not know are
 // unexpected, and only those are logged at error level.
 func statusOf(err error) (code int, msg, retryAfter string, unexpected bool) {
+	if msg, ok := eventstore.PermissionDenied(err); ok {
+		// Not "right now": the answer names the grant missing, which the
+		// log alone said (a rebuild refused CREATE on the schema).
+		if strings.Contains(msg, "for schema") {
+			msg += " (a rebuild needs USAGE and CREATE on the schema)"
+		}
+		return http.StatusServiceUnavailable, "the database refuses this service's role: " + msg + "; grant it, then retry", "5", false
+	}
 	var he *Error
 	var pe *domain.ParseError
 	var tooBig *http.MaxBytesError
@@ -63,14 +71,6 @@ func statusOf(err error) (code int, msg, retryAfter string, unexpected bool) {
 		// A read that waited its ReadTimeout (bounded): the database is
 		// there but busy or locked.
 		return http.StatusServiceUnavailable, "the database did not answer in time; retry later", "5", false
-	case permissionDenied(err) != "":
-		// Not "right now": the answer names the grant missing, which the
-		// log alone said (a rebuild refused CREATE on the schema).
-		msg := permissionDenied(err)
-		if strings.Contains(msg, "for schema") {
-			msg += " (a rebuild needs USAGE and CREATE on the schema)"
-		}
-		return http.StatusServiceUnavailable, "the database refuses this service's role: " + msg + "; grant it, then retry", "5", false
 	case errors.Is(err, eventstore.ErrUnavailable), eventstore.Unavailable(err):
 		// A read (read models, history, admin) while the database is away;
 		// the webhook says what a failed commit means itself.
@@ -160,11 +160,4 @@ func formatBytes(n int64) string {
 func itoa(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
-}
-
-// permissionDenied is PostgreSQL's message when err is a permission the
-// database refuses this role, else "".
-func permissionDenied(err error) string {
-	msg, _ := eventstore.PermissionDenied(err)
-	return msg
 }
