@@ -102,11 +102,14 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	// An up-to-date schema needs nothing, not even the CREATE privilege:
 	// serve may run as a role that can only read and write rows (migrate
 	// run by the tables' owner), which was refused at CREATE TABLE IF NOT
-	// EXISTS and retried for ever.
+	// EXISTS and retried for ever. A newer one is refused as such.
 	var current int
 	err = pool.QueryRow(ctx, `SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0
 		ELSE (SELECT coalesce(max(version), 0) FROM schema_migrations) END`).Scan(&current)
-	if err == nil && current == ms[len(ms)-1].version {
+	if latest := ms[len(ms)-1].version; err == nil && current > latest {
+		// Said as such, not as the CREATE such a role is refused below.
+		return nil, fmt.Errorf("eventstore: migrate: %w", schemaNewer(current, latest))
+	} else if err == nil && current == latest {
 		return nil, nil
 	}
 	var applied []string

@@ -457,6 +457,12 @@ func TestRoleThatMayOnlyReadIsUnavailable(t *testing.T) {
 	if err := store.Ready(ctx); err == nil || !strings.Contains(err.Error(), "INSERT ON events") || strings.Contains(err.Error(), "SELECT") {
 		t.Errorf("Ready: %v, want an error naming the missing INSERT, and not the SELECT it has", err)
 	}
+	// A newer release's schema is refused as such, not as the CREATE this
+	// role may not run.
+	execOn(t, url, `INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_later.sql')`)
+	if _, err := eventstore.Migrate(ctx, pool); !errors.Is(err, eventstore.ErrSchemaNewer) {
+		t.Errorf("Migrate on a newer schema: %v, want ErrSchemaNewer", err)
+	}
 }
 
 // The README's way to keep the log out of even the service's reach: events
