@@ -217,9 +217,9 @@ func (req *Request) noteHeaderNames(id string) {
 // the next receipt only when it is one whole (it starts with id: and has a
 // stat:) and the receipt before it is whole too (it has its stat:). On one
 // line, a space-separated "id:" inside the text: is the SMS's, unless what
-// follows is a whole receipt with fields beyond id: and stat:
-// (wholeReceipt); after a NUL the text has ended. Lines may end in \r\n, \n or
-// \r; blank lines are dropped. One receipt, the usual body, comes back as
+// follows is a receipt as SMSCs write one (wholeReceipt); after a NUL the
+// text has ended. Lines may end in \r\n, \n or \r; blank lines are
+// dropped. One receipt, the usual body, comes back as
 // one part.
 //
 // Two receipts on one line, after a NUL ("...text:hi\x00id:2 stat:...")
