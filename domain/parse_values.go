@@ -319,29 +319,22 @@ func ungroup(a string) string {
 	}
 	// Thousands, or India's lakh grouping (1,23,456.50): a last group of
 	// three, and twos before it.
-	lakh := group == ','
+	thousands, lakh := true, group == ',' && len(groups[0]) <= 2
 	for i, g := range groups {
 		if strings.Trim(g, "0123456789") != "" {
 			return a
 		}
-		if i > 0 && len(g) != 3 {
-			if i == len(groups)-1 || len(g) != 2 {
-				return a
+		if i > 0 {
+			lakhLen := 2
+			if i == len(groups)-1 {
+				lakhLen = 3
 			}
-			continue
-		}
-		if i > 0 && i < len(groups)-1 {
-			lakh = false // a middle group of three
+			thousands = thousands && len(g) == 3
+			lakh = lakh && len(g) == lakhLen
 		}
 	}
-	if !lakh {
-		for _, g := range groups[1:] {
-			if len(g) != 3 {
-				return a
-			}
-		}
-	} else if len(groups[0]) > 2 && len(groups) > 2 {
-		return a // 123,45,678: neither
+	if !thousands && !lakh {
+		return a
 	}
 	if frac == "" {
 		return strings.Join(groups, "")
