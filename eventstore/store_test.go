@@ -436,16 +436,7 @@ func TestRoleThatMayOnlyReadIsUnavailable(t *testing.T) {
 	execOn(t, url, `CREATE ROLE `+role+` LOGIN; GRANT USAGE ON SCHEMA public TO `+role+`;
 		GRANT SELECT ON ALL TABLES IN SCHEMA public TO `+role)
 	t.Cleanup(func() { execOn(t, url, `DROP OWNED BY `+role+`; DROP ROLE `+role) })
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.User = role
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := poolAs(t, url, role)
 	if applied, err := eventstore.Migrate(ctx, pool); err != nil || len(applied) != 0 {
 		t.Errorf("Migrate on an up-to-date schema: %v, %v; want nothing to do", applied, err)
 	}
@@ -492,16 +483,7 @@ func TestLogOwnedByAnotherRoleIsOutOfTheServicesReach(t *testing.T) {
 			ALTER TABLE events OWNER TO CURRENT_USER; ALTER FUNCTION events_refuse_change() OWNER TO CURRENT_USER;
 			DROP OWNED BY `+app+`, `+owner+`; DROP ROLE `+app+`; DROP ROLE `+owner)
 	})
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.User = app
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := poolAs(t, url, app)
 	store := eventstore.New(pool, eventstore.Options{RetryFor: 100 * time.Millisecond})
 	defer store.Close()
 	if err := store.Ready(ctx); err == nil || !strings.Contains(err.Error(), "events_offset_seq") || strings.Contains(err.Error(), "INSERT") {
@@ -650,6 +632,22 @@ func execOn(t *testing.T, url, sql string) {
 	if _, err := conn.Exec(ctx, strings.ReplaceAll(sql, "%s", conn.Config().Database)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// poolAs is a pool on url's database that logs in as role.
+func poolAs(t *testing.T, url, role string) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.User = role
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }
 
 // storeOn is a store on a new pool for url, quick to give up retrying,
