@@ -1067,11 +1067,25 @@
     loadMessage(id);
   }
 
-  // closedMessage takes #message= out of the URL once the dialog closed by
-  // itself (Close, Escape, the backdrop): back to the entry before when this
-  // page added it, else the same entry without it, so closing never leaves
-  // the dashboard.
+  // closeMessage closes the dialog as the reader asked (Close, Escape, the
+  // backdrop) and mends the URL at once, not on the close event: that event
+  // comes a task later, on a busy machine after the next message was opened
+  // from the search box, whose entry its Back would then leave.
+  function closeMessage() {
+    var dlg = $('#message');
+    if (dlg.open) dlg.close();
+    closedMessage();
+  }
+
+  // closedMessage takes #message= out of the URL once the dialog closed:
+  // back to the entry before when this page added it, else the same entry
+  // without it, so closing never leaves the dashboard. It also runs on every
+  // close event, for closes closeMessage did not see, so it must be a no-op
+  // when it comes late: after a quick Back and Forward, Forward may have
+  // opened the dialog again before the close of Back arrives, and a close
+  // already handled is still on its way back.
   function closedMessage() {
+    if ($('#message').open || state.leaving) return;
     state.messageId = '';
     if (location.hash.indexOf('#message=') !== 0) return; // the URL closed it
     if (history.state && history.state.cxsmsPushed === PAGE_ID) {
@@ -1189,7 +1203,11 @@
       evt.preventDefault();
       openMessage($('#search-input').value);
     });
-    $('#message-close').addEventListener('click', function () { $('#message').close(); });
+    $('#message-close').addEventListener('click', closeMessage);
+    $('#message').addEventListener('cancel', function (evt) { // Escape
+      evt.preventDefault();
+      closeMessage();
+    });
     $('#message-reload').addEventListener('click', function () {
       if (!state.messageId) return;
       clear($('#message-body')).appendChild(h('p', { class: 'muted', text: 'Loading…' }));
@@ -1197,7 +1215,7 @@
     });
     $('#message').addEventListener('close', closedMessage);
     $('#message').addEventListener('click', function (evt) {
-      if (evt.target === evt.currentTarget) evt.currentTarget.close(); // a click on the backdrop
+      if (evt.target === evt.currentTarget) closeMessage(); // a click on the backdrop
     });
 
     $('#token-form').addEventListener('submit', function (evt) {
