@@ -182,7 +182,11 @@ test('the dashboard shows carriers with their recommendations', async () => {
     assert.match(await row.getAttribute('class'), new RegExp('rec-' + rec.toLowerCase()));
   }
   // REROUTE is red and WATCH amber, not just labelled so.
-  const color = (carrier) => page.locator(`#carriers tr[data-carrier="${carrier}"][data-currency="USD"] .badge`).evaluate((el) => getComputedStyle(el).backgroundColor);
+  // Found and read in one task: the 5 s refresh redraws the table, and a
+  // badge it replaced between a locator's lookup and its evaluate has no
+  // computed style left ('').
+  const color = (carrier) => page.evaluate((sel) => getComputedStyle(document.querySelector(sel)).backgroundColor,
+    `#carriers tr[data-carrier="${carrier}"][data-currency="USD"] .badge`);
   assert.equal(await color('VERIZON'), 'rgb(220, 38, 38)');
   assert.equal(await color('TMOBILE'), 'rgb(217, 119, 6)');
   if (simulated.used) {
