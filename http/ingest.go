@@ -138,20 +138,18 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusRequestEntityTooLarge, "the body holds "+itoa(int64(len(events)))+" reports, more than the "+
 			itoa(maxReportsPerRequest)+" one request may carry: send them in smaller requests")
 	}
-	results, err := s.store.Append(r.Context(), events)
+	// The body arrived whole: commit it even if the sender hangs up now.
+	// A sender that half-closes after its body is still reading (HTTP/1.0
+	// clients, L4 proxies), and net/http cancels the request's context on
+	// that EOF; refused then, its reports were never stored. An answer
+	// nobody reads costs nothing: a redelivery is a duplicate.
+	results, err := s.store.Append(context.WithoutCancel(r.Context()), events)
 	if err != nil {
 		switch {
 		case errors.Is(err, eventstore.ErrOverloaded):
 			s.metrics.ingestRequests.WithLabelValues("overloaded").Inc()
 		case errors.Is(err, eventstore.ErrRejected):
 			s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
-		case r.Context().Err() != nil && errors.Is(err, context.Canceled):
-			// The sender hung up before its batch began, and nothing was
-			// stored. Counted as a 503 it looked like a store outage
-			// nobody saw (a load tool's last requests at its end). 499 is
-			// what proxies log for it; no client reads it.
-			s.metrics.ingestRequests.WithLabelValues("client_gone").Inc()
-			return errorf(statusClientClosed, "the sender closed the request before its reports were written; nothing was stored")
 		default:
 			s.metrics.ingestRequests.WithLabelValues("unavailable").Inc()
 			// Said in the log, once every few seconds with a count: an

@@ -679,13 +679,14 @@ func TestSimulatorReadsItsRequestExactly(t *testing.T) {
 	}
 }
 
-// A sender that hangs up before its batch is written is counted as gone,
-// not as a 503 from the store: a load tool's last requests at its end
-// showed as store outages nobody saw, with nothing in the log.
-func TestSenderGoneIsNotUnavailable(t *testing.T) {
+// A sender that hangs up after its whole body arrived still has its
+// reports stored: they were received, and an answer nobody reads costs
+// nothing (a redelivery is a duplicate). They used to be dropped unwritten
+// and counted as gone.
+func TestSenderGoneAfterItsBodyIsStored(t *testing.T) {
 	t.Parallel()
-	entered := make(chan struct{}, 1)
-	env := newSimEnvWith(t, Config{}, func(s *eventstore.Store) simStore { return hangUpStore{s, entered} })
+	entered, hungUp := make(chan struct{}, 1), make(chan struct{})
+	env := newSimEnvWith(t, Config{}, func(s *eventstore.Store) simStore { return hangUpStore{s, entered, hungUp} })
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, env.url+"/webhooks/cxone/sms",
 		strings.NewReader(`{"messageId":"gone-1","status":"DELIVERED"}`))
@@ -703,26 +704,71 @@ func TestSenderGoneIsNotUnavailable(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("the request was answered after its sender hung up")
 	}
-	waitCounted(t, env.metrics.ingestRequests.WithLabelValues("client_gone"), 1)
-	if got := counterValue(t, env.metrics.ingestRequests.WithLabelValues("unavailable")); got != 0 {
-		t.Errorf("unavailable = %v, want 0", got)
+	close(hungUp)
+	waitCounted(t, env.metrics.ingestRequests.WithLabelValues("accepted"), 1)
+	if n := env.count(t, `SELECT count(*) FROM events WHERE message_id = 'gone-1'`); n != 1 {
+		t.Errorf("a request whose sender hung up after its body stored %d events, want 1", n)
 	}
-	if n := env.count(t, `SELECT count(*) FROM events`); n != 0 {
-		t.Errorf("a request whose sender hung up stored %d events", n)
+	for _, outcome := range []string{"client_gone", "unavailable"} {
+		if got := counterValue(t, env.metrics.ingestRequests.WithLabelValues(outcome)); got != 0 {
+			t.Errorf("%s = %v, want 0", outcome, got)
+		}
 	}
 }
 
-// hangUpStore appends once the request's sender has hung up: the batch
-// begins after its caller is gone.
+// hangUpStore appends once the test says the request's sender has hung up:
+// the batch begins after its caller is gone.
 type hangUpStore struct {
 	*eventstore.Store
 	entered chan struct{}
+	hungUp  chan struct{}
 }
 
 func (h hangUpStore) Append(ctx context.Context, events []domain.StatusReceived) ([]eventstore.AppendResult, error) {
 	h.entered <- struct{}{}
-	<-ctx.Done()
+	<-h.hungUp
 	return h.Store.Append(ctx, events)
+}
+
+// A sender may half-close its connection once its request is sent and
+// still read the answer (HTTP/1.0 clients, L4 proxies). net/http cancels
+// the request's context on that EOF, and such a batch was refused with 499:
+// a sender that gives up on a 4xx lost a report that was never stored.
+func TestHalfClosedSenderIsAnswered(t *testing.T) {
+	t.Parallel()
+	env := newSimEnv(t, Config{})
+	for i := range 5 {
+		var body strings.Builder
+		body.WriteString("[")
+		for j := range 200 {
+			if j > 0 {
+				body.WriteString(",")
+			}
+			fmt.Fprintf(&body, `{"messageId":"half-%d-%d","status":"DELIVERED"}`, i, j)
+		}
+		body.WriteString("]")
+		conn, err := net.Dial("tcp", strings.TrimPrefix(env.url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST /webhooks/cxone/sms HTTP/1.1\r\nHost: x\r\nX-Webhook-Secret: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+			simSecret, body.Len(), body.String())
+		if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("request %d: no answer after a half-close: %v", i, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		conn.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: %d %s, want 200", i, res.StatusCode, b)
+		}
+	}
+	if n := env.count(t, `SELECT count(*) FROM events WHERE message_id LIKE 'half-%'`); n != 1000 {
+		t.Errorf("stored %d events, want 1000", n)
+	}
 }
 
 // A sender that hangs up half-way through its body is gone, not malformed:
