@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -85,6 +86,15 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		var tooBig *http.MaxBytesError
 		var refused *Error
 		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The server's read timeout (30 s in serve) ran out before the
+			// body did. Its write timeout runs from the same start: without
+			// a little more time the sender got no answer, only a closed
+			// connection.
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(5 * time.Second))
+			s.metrics.ingestRequests.WithLabelValues("too_slow").Inc()
+			return errorf(http.StatusRequestTimeout, "the body did not arrive within the server's read timeout; nothing was stored: "+
+				"send it again, or in smaller requests")
 		case errors.As(err, &tooBig):
 			s.metrics.ingestRequests.WithLabelValues("too_large").Inc()
 			return err
@@ -350,8 +360,8 @@ func contentCodings(encoding string) ([]string, error) {
 // crossed, or an encoding that does not decode (400).
 func encodingError(encoding string, err error) error {
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return err
+	if errors.As(err, &tooBig) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return err // the body's fault, not the coding's
 	}
 	return errorf(http.StatusBadRequest, "Content-Encoding "+quote(encoding)+": "+err.Error())
 }

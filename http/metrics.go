@@ -35,7 +35,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"method", "route", "code"}),
 		ingestRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cxsms_ingest_requests_total",
-			Help: "Webhook requests by outcome: accepted, unauthorized, too_large, malformed, unavailable, overloaded, client_gone (the sender hung up before its body ended; once a body arrived whole, its reports are written).",
+			Help: "Webhook requests by outcome: accepted, unauthorized, too_large, too_slow (the body did not arrive within the read timeout), malformed, unavailable, overloaded, client_gone (the sender hung up before its body ended; once a body arrived whole, its reports are written).",
 		}, []string{"outcome"}),
 		ingestReports: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cxsms_ingest_reports_total",

@@ -54,6 +54,12 @@ type simStore interface {
 // newSimEnvWith is newSimEnv with the real store wrapped in wrap's.
 func newSimEnvWith(t *testing.T, cfg Config, wrap func(*eventstore.Store) simStore) *simEnv {
 	t.Helper()
+	return newSimEnvOn(t, cfg, wrap, func(*http.Server) {})
+}
+
+// newSimEnvOn is newSimEnvWith on a server tune sets up first (timeouts).
+func newSimEnvOn(t *testing.T, cfg Config, wrap func(*eventstore.Store) simStore, tune func(*http.Server)) *simEnv {
+	t.Helper()
 	pool := pgtest.Pool(t)
 	log := logrus.New()
 	log.SetOutput(io.Discard)
@@ -66,7 +72,9 @@ func newSimEnvWith(t *testing.T, cfg Config, wrap func(*eventstore.Store) simSto
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	tune(srv.Config)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &simEnv{url: srv.URL, pool: pool, metrics: metrics}
 }
@@ -786,6 +794,36 @@ func TestSenderGoneMidBody(t *testing.T) {
 	waitCounted(t, env.metrics.ingestRequests.WithLabelValues("client_gone"), 1)
 	if got := counterValue(t, env.metrics.ingestRequests.WithLabelValues("malformed")); got != 0 {
 		t.Errorf("malformed = %v, want 0", got)
+	}
+}
+
+// A body that does not arrive within the server's read timeout is answered
+// 408 with its reason. The write deadline runs from the same start, so the
+// sender used to get no answer at all, only a closed connection.
+func TestSlowBodyIsAnswered408(t *testing.T) {
+	t.Parallel()
+	env := newSimEnvOn(t, Config{}, func(s *eventstore.Store) simStore { return s }, func(hs *http.Server) {
+		hs.ReadTimeout, hs.WriteTimeout = 500*time.Millisecond, 500*time.Millisecond
+	})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /webhooks/cxone/sms HTTP/1.1\r\nHost: x\r\nX-Webhook-Secret: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"messageId\":", simSecret)
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a body that did not arrive in time: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), "did not arrive within") {
+		t.Errorf("%d %s, want 408 saying the body did not arrive in time", res.StatusCode, b)
+	}
+	if n := env.count(t, `SELECT count(*) FROM events`); n != 0 {
+		t.Errorf("stored %d events", n)
 	}
 }
 
