@@ -294,7 +294,7 @@ func (c *committer) insert(ctx context.Context, batch []*request) ([][]bool, err
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		if readOnly(err) {
+		if ReadOnly(err) {
 			c.pool.Reset()
 		}
 		return nil, classify(err)

@@ -79,12 +79,12 @@ func classify(err error) error {
 	return err
 }
 
-// readOnly reports whether err is PostgreSQL refusing a write in a
+// ReadOnly reports whether err is PostgreSQL refusing a write in a
 // read-only transaction. A session takes default_transaction_read_only when
 // it starts, so pooled connections keep refusing after the database is
 // writable again (a standby promoted, the setting turned off): the caller
 // resets the pool, and the next connections start afresh.
-func readOnly(err error) bool {
+func ReadOnly(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "25006"
 }

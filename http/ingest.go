@@ -168,6 +168,17 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 				loggerFrom(r.Context()).WithError(err).WithField("refused_before", more).
 					Warn("webhook answered 503: the event store could not commit")
 			}
+			// PostgreSQL refused the INSERT itself: nothing of it landed,
+			// and the cause is the operator's to fix, so the answer names it
+			// as /readyz and the reads do.
+			if denied, ok := eventstore.PermissionDenied(err); ok {
+				return &Error{Status: http.StatusServiceUnavailable, RetryAfter: "5", Message: "the database refuses this service's role: " +
+					denied + "; nothing was stored: retry once it is granted (a retry is safe)"}
+			}
+			if eventstore.ReadOnly(err) {
+				return &Error{Status: http.StatusServiceUnavailable, RetryAfter: "5", Message: "the database is read-only (a standby?); " +
+					"nothing was stored: retry later (a retry is safe)"}
+			}
 			if errors.Is(err, eventstore.ErrUnavailable) {
 				// Not "nothing was stored": a commit whose answer was lost
 				// with the connection may have landed. The retry is safe

@@ -827,6 +827,37 @@ func TestSlowBodyIsAnswered408(t *testing.T) {
 	}
 }
 
+// When PostgreSQL refuses the INSERT itself (a revoked grant, a read-only
+// database), the webhook's 503 names the cause, as /readyz and the reads
+// do, and says nothing was stored. It said the commit might have landed.
+// A trigger raises the very errors PostgreSQL would.
+func TestRefusedWriteIsNamed(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ code, msg, want string }{
+		{"42501", "permission denied for table events", "the database refuses this service's role: permission denied for table events; nothing was stored"},
+		{"25006", "cannot execute INSERT in a read-only transaction", "the database is read-only (a standby?); nothing was stored"},
+	} {
+		env := newSimEnv(t, Config{})
+		if _, err := env.pool.Exec(context.Background(), `
+			CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN RAISE EXCEPTION '`+tc.msg+`' USING ERRCODE = '`+tc.code+`'; END $$;
+			CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse()`); err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, env.url+"/webhooks/cxone/sms", strings.NewReader(`{"messageId":"refused-1","status":"SENT"}`))
+		req.Header.Set("X-Webhook-Secret", simSecret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" || !strings.Contains(string(b), tc.want) {
+			t.Errorf("SQLSTATE %s: %d (Retry-After %q) %s, want 503 with Retry-After naming %q", tc.code, res.StatusCode, res.Header.Get("Retry-After"), b, tc.want)
+		}
+	}
+}
+
 // waitCounted waits until c reaches want: the handler counts after the
 // client has given up on its answer.
 func waitCounted(t *testing.T, c prometheus.Counter, want float64) {
