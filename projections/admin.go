@@ -177,13 +177,38 @@ func (p *Projector) oldestTransaction(ctx context.Context) (string, error) {
 			AND xact_start < now() - interval '5 seconds' AND pid <> pg_backend_pid()
 		ORDER BY xact_start LIMIT 1`).Scan(&pid, &since, &state, &app, &db)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
+		return p.hiddenTransaction(ctx)
 	}
 	if err != nil {
 		return "", fmt.Errorf("open transactions: %w", err)
 	}
 	return fmt.Sprintf("held back by a transaction open since %s (pid %d, %s, database %q, application %q): every reader of the log waits for it to end",
 		since.UTC().Format(time.RFC3339), pid, state, db, app), nil
+}
+
+// hiddenTransaction finds a transaction holding back the log's readers that
+// pg_stat_activity hides from this role: another role's session, seen only
+// by a superuser or a member of pg_read_all_stats (a DBA's psql left open
+// is the likely one). The log shows it without the view: a report received
+// more than 5 s ago still waits above the oldest open transaction ID
+// (pg_snapshot_xmin).
+func (p *Projector) hiddenTransaction(ctx context.Context) (string, error) {
+	var xid int64
+	var waiting *time.Time
+	err := p.pool.QueryRow(ctx, `WITH s AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+		SELECT (s.xmin::text::numeric % 4294967296)::bigint,
+			(SELECT received_at FROM events WHERE transaction_id >= s.xmin ORDER BY transaction_id, "offset" LIMIT 1)
+		FROM s`).Scan(&xid, &waiting)
+	if err != nil {
+		return "", fmt.Errorf("open transactions: %w", err)
+	}
+	if waiting == nil || time.Since(*waiting) < 5*time.Second {
+		return "", nil
+	}
+	return fmt.Sprintf("held back by an open transaction (xid %d) that this role cannot see in pg_stat_activity (another role's session): "+
+		"reports received since %s wait for it to end, as every reader of the log does. A superuser finds it with "+
+		"SELECT pid, usename, application_name, xact_start FROM pg_stat_activity WHERE backend_xid = '%d'",
+		xid, waiting.UTC().Format(time.RFC3339), xid), nil
 }
 
 // DeadLetter is an event a projection could not apply.

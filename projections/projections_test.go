@@ -1695,6 +1695,67 @@ func TestStatesNameAnOpenTransaction(t *testing.T) {
 	}
 }
 
+// The same, seen by a role that is not a superuser: pg_stat_activity hides
+// other roles' transactions from it, and a DBA's open psql was reported as
+// "no transaction holding the log back", blaming a healthy process.
+func TestStatesNameATransactionThisRoleCannotSee(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	role := fmt.Sprintf("watcher_%d", time.Now().UnixNano())
+	if _, err := pool.Exec(ctx, `CREATE ROLE `+role+` LOGIN; GRANT USAGE ON SCHEMA public TO `+role+`;
+		GRANT SELECT ON ALL TABLES IN SCHEMA public TO `+role); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Exec(context.Background(), `DROP OWNED BY `+role+`; DROP ROLE `+role) })
+	cfg := pool.Config().Copy()
+	cfg.ConnConfig.User = role
+	watcherPool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(watcherPool.Close)
+	watcher := projections.NewProjector(watcherPool, rules.Default(), quietLog(), projections.Options{})
+
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	p, stop := startProjector(t, pool)
+	defer stop()
+	waitCaughtUp(t, p)
+	tx, err := pgtest.Pool(t).Begin(ctx) // a superuser's, in another database
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT txid_current()`); err != nil {
+		t.Fatal(err)
+	}
+	r := sr("hidden", "e1", domain.StatusSent, "ATT", time.Now().UTC())
+	r.ReceivedAt = time.Now().UTC().Add(-10 * time.Second)
+	if _, err := store.Append(ctx, []domain.StatusReceived{r}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		states, err := watcher.States(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		named := 0
+		for _, s := range states {
+			if s.State == "lagging" && strings.Contains(s.LastError, "held back by an open transaction (xid") &&
+				strings.Contains(s.LastError, "this role cannot see") {
+				named++
+			}
+		}
+		if named == len(states) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("states behind a transaction this role cannot see: %+v", states)
+		}
+	}
+}
+
 // appendSent logs a SENT report for each message id.
 func appendSent(t *testing.T, store *eventstore.Store, ids ...string) {
 	t.Helper()
