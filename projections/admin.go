@@ -146,17 +146,23 @@ func (p *Projector) States(ctx context.Context) ([]State, error) {
 // (holdPresence): the process that projects it, as PostgreSQL sees it.
 func (p *Projector) presentProcess(ctx context.Context, name string) (string, error) {
 	var addr, app string
-	var since time.Time
-	err := p.pool.QueryRow(ctx, `SELECT coalesce(host(a.client_addr), 'a local socket'), coalesce(a.application_name, ''), a.backend_start
+	var since *time.Time
+	var pid int
+	// Another role's session shows only its pid to a role that is not a
+	// superuser: its other columns are NULL.
+	err := p.pool.QueryRow(ctx, `SELECT coalesce(host(a.client_addr), 'a local socket'), coalesce(a.application_name, ''), a.backend_start, a.pid
 		FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 		WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1
 			AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		LIMIT 1`, presenceKey(name)).Scan(&addr, &app, &since)
+		LIMIT 1`, presenceKey(name)).Scan(&addr, &app, &since, &pid)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "none holds it now", nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("projection %s: who projects it: %w", name, err)
+	}
+	if since == nil {
+		return fmt.Sprintf("pid %d, another role's session, which this role cannot see", pid), nil
 	}
 	if app == "" {
 		app = "no application_name"

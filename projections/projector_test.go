@@ -327,20 +327,41 @@ func TestStatesNameTheProcessThatLags(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
-	states, err := p.States(ctx)
+	lagging := func(p *Projector, want string) {
+		t.Helper()
+		states, err := p.States(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range states {
+			if s.Name != "current_status.v1" {
+				continue
+			}
+			if s.State != "lagging" || !strings.Contains(s.LastError, want) || !strings.Contains(s.LastError, "not keeping up, or is frozen") {
+				t.Errorf("current_status: %s (%q), want lagging, naming the process that holds it (%s)", s.State, s.LastError, want)
+			}
+			return
+		}
+		t.Fatal("no current_status state")
+	}
+	lagging(p, "cxsms project frozen-host:4242")
+
+	// A role that is not a superuser sees only the pid of another role's
+	// session: the view failed on its NULL start time.
+	role := fmt.Sprintf("watcher_%d", time.Now().UnixNano())
+	if _, err := pool.Exec(ctx, `CREATE ROLE `+role+` LOGIN; GRANT USAGE ON SCHEMA public TO `+role+`;
+		GRANT SELECT ON ALL TABLES IN SCHEMA public TO `+role); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Exec(context.Background(), `DROP OWNED BY `+role+`; DROP ROLE `+role) })
+	cfg := pool.Config().Copy()
+	cfg.ConnConfig.User = role
+	watcherPool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range states {
-		if s.Name != "current_status.v1" {
-			continue
-		}
-		if s.State != "lagging" || !strings.Contains(s.LastError, "cxsms project frozen-host:4242") || !strings.Contains(s.LastError, "not keeping up, or is frozen") {
-			t.Errorf("current_status: %s (%q), want lagging, naming the process that holds it", s.State, s.LastError)
-		}
-		return
-	}
-	t.Fatal("no current_status state")
+	t.Cleanup(watcherPool.Close)
+	lagging(NewProjector(watcherPool, rules.Default(), p.log, Options{}), "another role's session")
 }
 
 // Run returns its error while its context is still live: it waited for its
