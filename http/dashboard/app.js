@@ -19,6 +19,7 @@
     rangeMin: 60,
     sla: null, // the last /analytics/sla answer, for redraws on resize
     slaRange: null,
+    slaMin: 0, // the range, in minutes, state.sla was asked for
     messageId: '',
     leaving: false, // a closed dialog's history.back() has not landed yet
     openNext: '', // a message asked for meanwhile
@@ -407,6 +408,7 @@
     if (state.inflight) { state.again = true; return; } // once this one is done
     state.inflight = true;
     state.again = false;
+    var rangeMin = state.rangeMin;
     var range = slaRange();
     var token = storedToken();
     var slaPath = '/analytics/sla?from=' + encodeURIComponent(range.from.toISOString()) +
@@ -429,9 +431,12 @@
       });
       renderReady(r[0]);
       renderCarriers(r[1]);
-      if (r[2].ok) { state.sla = r[2].data; state.slaRange = range; }
+      // An answer for a range changed while it was on its way is not
+      // drawn under the new range's name; the refresh the change asked
+      // for follows at once. What is drawn is named by its own range.
+      if (r[2].ok && rangeMin === state.rangeMin) { state.sla = r[2].data; state.slaRange = range; state.slaMin = rangeMin; }
       renderSLA(r[2]);
-      renderKPIs(r[1], r[2], r[3]);
+      renderKPIs(r[1], r[2], r[3], rangeMin);
       renderViolations(r[4]);
       renderProjections(r[5], token);
       var version = (r[1].ok && r[1].data.rulesVersion) || (r[2].ok && r[2].data.rulesVersion);
@@ -514,7 +519,7 @@
     return p >= good ? 'good' : p >= warn ? 'warn' : 'bad';
   }
 
-  function renderKPIs(carriers, sla, delivery) {
+  function renderKPIs(carriers, sla, delivery, slaMin) {
     if (delivery.ok) {
       setKPI('kpi-throughput', fmtInt(delivery.data.throughput), 'reports in the last minute', '', '/min');
     } else {
@@ -544,14 +549,14 @@
     if (sla.ok) {
       var d = sla.data.delivery, i = sla.data.ingest;
       if (d.count > 0) {
-        setKPI('kpi-delivery-sla', fmtMs(d.p90), fmtPct(d.compliance) + ' within ' + fmtMsAxis(d.thresholdMs) + ', last ' + rangeLabel(), levelOf(d.compliance, 99, 95));
+        setKPI('kpi-delivery-sla', fmtMs(d.p90), fmtPct(d.compliance) + ' within ' + fmtMsAxis(d.thresholdMs) + ', last ' + rangeLabel(slaMin), levelOf(d.compliance, 99, 95));
       } else {
-        setKPI('kpi-delivery-sla', '–', 'no deliveries in the last ' + rangeLabel());
+        setKPI('kpi-delivery-sla', '–', 'no deliveries in the last ' + rangeLabel(slaMin));
       }
       if (i.count > 0) {
-        setKPI('kpi-ingest-sla', fmtMs(i.p99), fmtPct(i.compliance) + ' within ' + fmtMsAxis(i.thresholdMs) + ', last ' + rangeLabel(), levelOf(i.compliance, 99, 95));
+        setKPI('kpi-ingest-sla', fmtMs(i.p99), fmtPct(i.compliance) + ' within ' + fmtMsAxis(i.thresholdMs) + ', last ' + rangeLabel(slaMin), levelOf(i.compliance, 99, 95));
       } else {
-        setKPI('kpi-ingest-sla', '–', 'no reports in the last ' + rangeLabel());
+        setKPI('kpi-ingest-sla', '–', 'no reports in the last ' + rangeLabel(slaMin));
       }
     } else {
       ['kpi-delivery-sla', 'kpi-ingest-sla'].forEach(function (id) { staleKPI(id, sla, 'sla'); });
@@ -584,8 +589,10 @@
     $('#kpi-cost .kpi-note').title = title;
   }
 
-  function rangeLabel() {
-    var m = state.rangeMin;
+  // rangeLabel names a range of m minutes; by default that of the SLA
+  // figures on the page, which lag a change of range by one answer.
+  function rangeLabel(m) {
+    m = m || state.slaMin || state.rangeMin;
     return m < 60 ? m + ' min' : m === 60 ? 'hour' : (m / 60) + ' h';
   }
 
@@ -837,7 +844,7 @@
     var el = $('#throughput-chart');
     var data = state.sla, range = state.slaRange;
     if (!data) { emptyChart(el, 'No throughput data.'); return; }
-    var binMin = Math.max(1, Math.ceil(state.rangeMin / 90));
+    var binMin = Math.max(1, Math.ceil((state.slaMin || state.rangeMin) / 90));
     var binMs = binMin * 60000;
     var x0 = range.from.getTime(), x1 = range.to.getTime();
     var n = Math.ceil((x1 - x0) / binMs);
@@ -1084,6 +1091,13 @@
   // when it comes late: after a quick Back and Forward, Forward may have
   // opened the dialog again before the close of Back arrives, and a close
   // already handled is still on its way back.
+  // outsideOf reports whether a pointer event fell outside el's box: on a
+  // modal dialog, on its backdrop.
+  function outsideOf(el, evt) {
+    var r = el.getBoundingClientRect();
+    return evt.clientX < r.left || evt.clientX > r.right || evt.clientY < r.top || evt.clientY > r.bottom;
+  }
+
   function closedMessage() {
     if ($('#message').open || state.leaving) return;
     state.messageId = '';
@@ -1214,8 +1228,14 @@
       loadMessage(state.messageId);
     });
     $('#message').addEventListener('close', closedMessage);
+    // A click on the backdrop closes the dialog; one that only ends there
+    // does not. A drag that selects text across the dialog's parts is a
+    // click on the dialog itself, their common ancestor, and closed it.
+    var pressedOutside = false;
+    $('#message').addEventListener('pointerdown', function (evt) { pressedOutside = outsideOf(evt.currentTarget, evt); });
     $('#message').addEventListener('click', function (evt) {
-      if (evt.target === evt.currentTarget) closeMessage(); // a click on the backdrop
+      if (evt.target === evt.currentTarget && pressedOutside && outsideOf(evt.currentTarget, evt)) closeMessage();
+      pressedOutside = false;
     });
 
     $('#token-form').addEventListener('submit', function (evt) {
@@ -1306,7 +1326,17 @@
     // link pasted into the open dashboard move the dialog with the URL.
     followURL();
     window.addEventListener('hashchange', followURL);
-    window.addEventListener('popstate', followURL);
+    window.addEventListener('popstate', function () { followRange(); followURL(); });
+    refreshNow();
+  }
+
+  // followRange takes the SLA range from the URL on Back and Forward: a
+  // change of range rewrites only the entry it was made on.
+  function followRange() {
+    var m = RANGES[new URLSearchParams(location.search).get('range')] || 60;
+    if (m === state.rangeMin) return;
+    state.rangeMin = m;
+    $('#range').value = String(m);
     refreshNow();
   }
 

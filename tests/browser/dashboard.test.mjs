@@ -621,9 +621,35 @@ test('the message dialog follows Back and Forward, and closing it stays on the d
   assert.equal(page.url(), base + '/', 'still on the dashboard');
   assert.equal(await page.locator('#carriers tbody tr[data-carrier]').count() > 0, true);
 
-  // Escape and Close take #message= out of the URL without leaving the page,
-  // and a message opened right after a close still opens.
-  for (const close of [() => page.keyboard.press('Escape'), () => page.click('#message-close')]) {
+  // Text selected by a drag across the dialog's parts, or from outside
+  // it, does not close it: only a click on the backdrop does.
+  await page.fill('#search-input', receiptMessage);
+  await page.press('#search-input', 'Enter');
+  await dialog.waitFor({ state: 'visible' });
+  await page.waitForSelector('#message-body .facts dd');
+  const centre = async (sel) => {
+    const b = await page.evaluate((sel) => {
+      const r = document.querySelector(sel).getBoundingClientRect();
+      return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+    }, sel);
+    return b;
+  };
+  const from = await centre('#message-body .facts dd'), to = await centre('#message-title');
+  for (const [a, b] of [[from, to], [{ x: 5, y: 5 }, from], [from, { x: 5, y: 5 }]]) {
+    await page.mouse.move(a.x, a.y);
+    await page.mouse.down();
+    await page.mouse.move(b.x, b.y, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForTimeout(100);
+    assert.ok(await dialog.isVisible(), `a drag from ${JSON.stringify(a)} to ${JSON.stringify(b)} closed the dialog`);
+  }
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  await hashIs('');
+
+  // Escape, Close and the backdrop take #message= out of the URL without
+  // leaving the page, and a message opened right after a close still opens.
+  for (const close of [() => page.keyboard.press('Escape'), () => page.click('#message-close'), () => page.mouse.click(5, 5)]) {
     await page.fill('#search-input', receiptMessage);
     await page.press('#search-input', 'Enter');
     await dialog.waitFor({ state: 'visible' });
@@ -667,6 +693,59 @@ test('the SLA range is kept in the URL', async () => {
   await page.selectOption('#range', '60');
   await page.waitForFunction(() => location.search === '');
   assert.equal(page.url(), base + '/');
+});
+
+test('the SLA range follows Back and Forward', async () => {
+  await page.goto(base + '/?range=6h', { waitUntil: 'load' });
+  await page.fill('#search-input', demoMessage);
+  await page.press('#search-input', 'Enter');
+  await page.waitForFunction((id) => location.hash === '#message=' + id, demoMessage);
+  await page.evaluate(() => history.back());
+  await page.locator('dialog#message').waitFor({ state: 'hidden' });
+  await page.selectOption('#range', '15');
+  await page.waitForFunction(() => location.search === '?range=15m');
+  await page.evaluate(() => history.forward());
+  await page.waitForFunction(() => location.search === '?range=6h');
+  await page.waitForFunction(() => document.querySelector('#range').value === '360');
+  await page.waitForFunction(() => /last 6 h/.test(document.querySelector('#sla-sub').textContent));
+  await page.keyboard.press('Escape');
+  await page.goto(base + '/', { waitUntil: 'load' });
+});
+
+test('an SLA answer for a range no longer chosen is not drawn under the new one', async () => {
+  await page.goto(base + '/', { waitUntil: 'load' });
+  await page.waitForFunction(() => /last hour/.test(document.querySelector('#throughput-sub').textContent));
+  // Hold every SLA request until the test lets it go.
+  const held = [];
+  await page.route('**/analytics/sla?*', (route) => { held.push(route); });
+  const minutesOf = (route) => {
+    const q = new URL(route.request().url()).searchParams;
+    return (Date.parse(q.get('to')) - Date.parse(q.get('from'))) / 60000;
+  };
+  const next = async () => {
+    for (let deadline = Date.now() + 20000; !held.length; await new Promise((r) => setTimeout(r, 50))) {
+      if (Date.now() > deadline) throw new Error('no SLA request within 20 s');
+    }
+    return held.shift();
+  };
+  try {
+    let route = await next();
+    while (minutesOf(route) !== 60) { await route.continue(); route = await next(); }
+    await page.selectOption('#range', '15'); // while the hour's answer is on its way
+    await route.continue();
+    const after = await next(); // the refresh the change asked for
+    assert.equal(minutesOf(after), 15);
+    await page.waitForTimeout(300);
+    const sub = await page.locator('#throughput-sub').textContent();
+    assert.match(sub, /last hour/, 'the hour\'s answer is not named as 15 minutes');
+    await after.continue();
+    await page.waitForFunction(() => /last 15 min/.test(document.querySelector('#throughput-sub').textContent));
+  } finally {
+    await page.unroute('**/analytics/sla?*');
+    for (const r of held) await r.continue().catch(() => {});
+  }
+  await page.selectOption('#range', '60');
+  await page.waitForFunction(() => location.search === '');
 });
 
 test('a long history is drawn a page at a time, each raw payload still a click away', async () => {
