@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -975,6 +976,40 @@ func TestCarriersJudgedAcrossCurrencies(t *testing.T) {
 		case c.Delivered > 0 && (c.CostPerDelivered == nil || *c.CostPerDelivered != 0.05):
 			t.Errorf("%s %s: costPerDelivered %v, want 0.05", c.Carrier, c.Currency, c.CostPerDelivered)
 		}
+	}
+}
+
+// A carrier's entries with equal rates come in currency order: they came
+// in the order a rebuild wrote them, so the same log, rebuilt, answered
+// with the rows swapped.
+func TestCarrierEntriesInAStableOrder(t *testing.T) {
+	t.Parallel()
+	pool, store := newLog(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	price := domain.Micros(50000)
+	currencies := []string{"USD", "JPY", "INR", "GBP", "EUR"} // logged in reverse
+	var reports []domain.StatusReceived
+	for i, cur := range currencies {
+		e := sr(fmt.Sprintf("tie-%d", i), "e1", domain.StatusDelivered, "TIES", at)
+		e.Price, e.Currency = &price, cur
+		reports = append(reports, e)
+	}
+	logStream(t, store, reports, len(reports))
+	projections.WaitReadable(t, pool)
+	if _, err := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{}).Rebuild(ctx, "carrier_costs", nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, _, err := projections.NewReader(pool, rules.Default()).Carriers(ctx, projections.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cs {
+		got = append(got, c.Currency)
+	}
+	if want := []string{"EUR", "GBP", "INR", "JPY", "USD"}; !slices.Equal(got, want) {
+		t.Errorf("currencies in order %v, want %v", got, want)
 	}
 }
 

@@ -242,11 +242,17 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, string
 			out[i].Reason = "across its currencies: " + out[i].Reason
 		}
 	}
+	// Ties broken down to the currency: a carrier's entries came back in
+	// the order a rebuild happened to write them, so the same log gave
+	// answers that differed byte for byte.
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].FailureRate != out[j].FailureRate {
 			return out[i].FailureRate > out[j].FailureRate
 		}
-		return out[i].Carrier < out[j].Carrier
+		if out[i].Carrier != out[j].Carrier {
+			return out[i].Carrier < out[j].Carrier
+		}
+		return out[i].Currency < out[j].Currency
 	})
 	return out, version, nil
 }
