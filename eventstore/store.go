@@ -235,7 +235,36 @@ func (s *Store) Ready(ctx context.Context) error {
 	} else if v < want {
 		return fmt.Errorf("eventstore: ready: schema at version %d, binary needs %d: run `cxsms migrate`", v, want)
 	}
-	return nil
+	return s.lockedOut(ctx)
+}
+
+// lockedOut says who holds a lock on events that an INSERT waits for: a
+// plain CREATE INDEX, a LOCK TABLE, an ALTER TABLE. Every webhook then
+// waits and is answered 503, while the probe said ready and the log only
+// "timeout".
+func (s *Store) lockedOut(ctx context.Context) error {
+	var pid int
+	var mode, app, state string
+	var since *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT l.pid, l.mode, coalesce(a.application_name, ''), coalesce(a.state, ''), a.xact_start
+		FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.locktype = 'relation' AND l.granted AND l.relation = 'events'::regclass
+			AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+			AND l.pid <> pg_backend_pid()
+		ORDER BY a.xact_start LIMIT 1`).Scan(&pid, &mode, &app, &state, &since)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("eventstore: ready: locks on events: %w", classify(err))
+	}
+	who := fmt.Sprintf("pid %d", pid)
+	if since != nil { // another role's session shows only its pid to a role that is not a superuser
+		who += fmt.Sprintf(", application %q, %s, in a transaction since %s", app, state, since.UTC().Format(time.RFC3339))
+	}
+	return fmt.Errorf("eventstore: ready: reports cannot be stored: events is locked (%s) by %s; "+
+		"every INSERT waits for it (SELECT pg_terminate_backend(%d) ends it)", mode, who, pid)
 }
 
 // IsUnavailable reports whether err means "try again later".

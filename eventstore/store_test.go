@@ -423,6 +423,44 @@ func TestUnwritableDatabaseIsUnavailable(t *testing.T) {
 	}
 }
 
+// A lock on events that every INSERT waits for (a plain CREATE INDEX, a
+// LOCK TABLE left in a psql) makes every webhook a 503 after its wait:
+// /readyz says so and names who holds it. It said ready, and the log only
+// "timeout".
+func TestReadyNamesALockOnEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	if err := store.Ready(ctx); err != nil {
+		t.Fatalf("Ready before the lock: %v", err)
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SET LOCAL application_name = 'psql'; LOCK TABLE events IN SHARE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Ready(ctx); err == nil || !strings.Contains(err.Error(), "events is locked (ShareLock) by pid") ||
+		!strings.Contains(err.Error(), `application "psql"`) {
+		t.Errorf("Ready under a SHARE lock on events: %v, want it named with its holder", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Ready(ctx); err != nil {
+		t.Errorf("Ready once the lock is gone: %v", err)
+	}
+}
+
 // A role that may read but not INSERT into events (a grant forgotten)
 // cannot store reports: 503 + Retry-After to the sender, not a 500, and
 // /readyz says so, where it said ready while every webhook failed. Its

@@ -165,8 +165,17 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 			// Said in the log, once every few seconds with a count: an
 			// operator whose senders were refused found only a counter.
 			if ok, more := s.storeRefusals.allow(5 * time.Second); ok {
-				loggerFrom(r.Context()).WithError(err).WithField("refused_before", more).
-					Warn("webhook answered 503: the event store could not commit")
+				entry := loggerFrom(r.Context()).WithError(err).WithField("refused_before", more)
+				if errors.Is(err, context.DeadlineExceeded) {
+					// A commit that timed out said only "timeout": name what
+					// holds it (a lock on events), as /readyz does.
+					ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+					if why := s.store.Ready(ctx); why != nil {
+						entry = entry.WithField("cause", why.Error())
+					}
+					cancel()
+				}
+				entry.Warn("webhook answered 503: the event store could not commit")
 			}
 			// PostgreSQL refused the INSERT itself: nothing of it landed,
 			// and the cause is the operator's to fix, so the answer names it

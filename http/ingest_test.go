@@ -134,3 +134,43 @@ func TestRefusedWebhookIsLogged(t *testing.T) {
 		}
 	}
 }
+
+// A lock on events that every INSERT waits for (LOCK TABLE from a psql, a
+// plain CREATE INDEX) turns every webhook into a 503 after its wait. The
+// warning and /readyz name the lock and its holder; the log said only
+// "timeout", and /readyz said ready.
+func TestALockOnEventsIsNamed(t *testing.T) {
+	t.Parallel()
+	log, hook := logtest.NewNullLogger()
+	env := newAPIEnvLogging(t, Config{}, log)
+	ctx := context.Background()
+	tx, err := env.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `LOCK TABLE events IN SHARE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	if code, answer := postWebhook(t, env, "application/json", `{"messageId":"locked-1","status":"SENT"}`); code != http.StatusServiceUnavailable {
+		t.Fatalf("answered %d %s under a lock, want 503", code, answer)
+	}
+	var cause string
+	for _, e := range hook.AllEntries() {
+		if e.Level == logrus.WarnLevel && strings.Contains(e.Message, "answered 503") {
+			cause, _ = e.Data["cause"].(string)
+		}
+	}
+	if !strings.Contains(cause, "events is locked (ShareLock) by pid") {
+		t.Errorf("the 503 warning's cause: %q, want the lock named: %v", cause, hook.AllEntries())
+	}
+	res, err := http.Get(env.srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "events is locked (ShareLock)") {
+		t.Errorf("/readyz under a lock: %d %s, want 503 naming it", res.StatusCode, b)
+	}
+}
