@@ -659,9 +659,9 @@
         h('td', { class: 'num opt', text: fmtInt(c.pending) }),
         h('td', { class: 'rate', 'data-label': 'Delivered' }, bar),
         h('td', { class: failClass, 'data-label': 'Failed', text: pct(failedRate) }),
-        h('td', { class: 'num opt', text: fmtMoney(c.totalCost, c.currency) }),
-        h('td', { class: 'num opt', text: fmtMoney(c.wastedCost, c.currency) }),
-        h('td', { class: 'num opt', text: c.delivered ? fmtMoney(c.costPerDelivered, c.currency) : '–' }),
+        h('td', { class: 'num opt cost', 'data-label': 'Cost', text: fmtMoney(c.totalCost, c.currency) }),
+        h('td', { class: 'num opt cost', 'data-label': 'Wasted', text: fmtMoney(c.wastedCost, c.currency) }),
+        h('td', { class: 'num opt cost', 'data-label': 'Per delivered', text: c.delivered ? fmtMoney(c.costPerDelivered, c.currency) : '–' }),
         h('td', { class: 'rec' },
           h('span', { class: 'badge badge-' + rec, text: c.recommendation }),
           h('span', { class: 'cell-sub', text: localReason, title: localReason !== reason ? reason : null }))

@@ -835,6 +835,12 @@ test('the page fits a phone', async () => {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
   assert.deepEqual(await cellsOutside(), [], 'cells outside their panel at 390 px');
+  // Each carrier's cost shows too, not only its rates: which carriers
+  // cost too much is half of what the page is for.
+  const costs = await page.evaluate(() => [...document.querySelectorAll('#carriers tbody tr[data-carrier]')].slice(0, 3).map((tr) =>
+    [...tr.querySelectorAll('td.cost')].filter((td) => td.getBoundingClientRect().width > 0).map((td) => td.dataset.label)));
+  assert.ok(costs.length > 0, 'carrier rows at 390 px');
+  for (const c of costs) assert.deepEqual(c, ['Cost', 'Wasted', 'Per delivered'], 'cost figures on each carrier card');
   await page.waitForSelector('#sla-chart svg path.line');
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(artifacts, 'dashboard-phone.png'), fullPage: true });
