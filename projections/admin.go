@@ -193,28 +193,38 @@ func (p *Projector) oldestTransaction(ctx context.Context) (string, error) {
 }
 
 // hiddenTransaction finds a transaction holding back the log's readers that
-// pg_stat_activity hides from this role: another role's session, seen only
-// by a superuser or a member of pg_read_all_stats (a DBA's psql left open
-// is the likely one). The log shows it without the view: a report received
-// more than 5 s ago still waits above the oldest open transaction ID
+// pg_stat_activity hides from this role: another role's session shows its
+// pid and transaction ID to a role that is not a superuser (or a member of
+// pg_read_all_stats), but not when it began. A DBA's psql left open is the
+// likely one. The log tells its age instead: a report received more than
+// 5 s ago still waits above the oldest open transaction ID
 // (pg_snapshot_xmin).
 func (p *Projector) hiddenTransaction(ctx context.Context) (string, error) {
 	var xid int64
 	var waiting *time.Time
-	err := p.pool.QueryRow(ctx, `WITH s AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-		SELECT (s.xmin::text::numeric % 4294967296)::bigint,
-			(SELECT received_at FROM events WHERE transaction_id >= s.xmin ORDER BY transaction_id, "offset" LIMIT 1)
-		FROM s`).Scan(&xid, &waiting)
+	var pid *int
+	var seen bool // a session this role sees in full holds it: young, not hidden
+	err := p.pool.QueryRow(ctx, `WITH s AS (SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::numeric % 4294967296)::bigint AS xid,
+			pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+		SELECT s.xid,
+			(SELECT received_at FROM events WHERE transaction_id >= s.xmin ORDER BY transaction_id, "offset" LIMIT 1),
+			(SELECT pid FROM pg_stat_activity WHERE backend_xid::text = s.xid::text LIMIT 1),
+			EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_xid::text = s.xid::text AND xact_start IS NOT NULL)
+		FROM s`).Scan(&xid, &waiting, &pid, &seen)
 	if err != nil {
 		return "", fmt.Errorf("open transactions: %w", err)
 	}
-	if waiting == nil || time.Since(*waiting) < 5*time.Second {
+	if seen || waiting == nil || time.Since(*waiting) < 5*time.Second {
 		return "", nil
 	}
-	return fmt.Sprintf("held back by an open transaction (xid %d) that this role cannot see in pg_stat_activity (another role's session): "+
-		"reports received since %s wait for it to end, as every reader of the log does. A superuser finds it with "+
+	holder := fmt.Sprintf("xid %d", xid)
+	if pid != nil {
+		holder += fmt.Sprintf(", pid %d", *pid)
+	}
+	return fmt.Sprintf("held back by an open transaction (%s) of another role's session, which this role cannot see in full: "+
+		"reports received since %s wait for it to end, as every reader of the log does. A superuser sees it with "+
 		"SELECT pid, usename, application_name, xact_start FROM pg_stat_activity WHERE backend_xid = '%d'",
-		xid, waiting.UTC().Format(time.RFC3339), xid), nil
+		holder, waiting.UTC().Format(time.RFC3339), xid), nil
 }
 
 // DeadLetter is an event a projection could not apply.

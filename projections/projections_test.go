@@ -1778,7 +1778,7 @@ func TestStatesNameATransactionThisRoleCannotSee(t *testing.T) {
 		named := 0
 		for _, s := range states {
 			if s.State == "lagging" && strings.Contains(s.LastError, "held back by an open transaction (xid") &&
-				strings.Contains(s.LastError, "this role cannot see") {
+				strings.Contains(s.LastError, ", pid ") && strings.Contains(s.LastError, "this role cannot see") {
 				named++
 			}
 		}
