@@ -65,6 +65,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	receivedAt := time.Now().UTC()
 	if !s.secretMatches(r.Header.Values("X-Webhook-Secret")) {
+		unread(w)
 		return s.unauthorized(r, "missing or wrong X-Webhook-Secret")
 	}
 	if r.ContentLength > s.cfg.MaxBodyBytes {
@@ -99,6 +100,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 			s.metrics.ingestRequests.WithLabelValues("too_large").Inc()
 			return err
 		case errors.As(err, &refused): // 415, or an encoding that does not decode
+			unread(w)
 			s.metrics.ingestRequests.WithLabelValues("malformed").Inc()
 			return err
 		case r.Context().Err() != nil || errors.Is(err, io.ErrUnexpectedEOF):
@@ -216,6 +218,13 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	writeJSONBytes(w, http.StatusOK, answer.appendJSON(make([]byte, 0, 64+96*len(answer.Results))))
 	return nil
 }
+
+// unread marks an answer given before the request's body was read whole
+// (a wrong secret, a coding refused from its header). Without it net/http
+// reads up to 256 KiB of the body before it answers, to keep the
+// connection: a stalled or slow sender got its 401 after the 30 s read
+// timeout, or nothing at all. The connection closes instead (writeError).
+func unread(w http.ResponseWriter) { w.Header().Set("Connection", "close") }
 
 // secretMatches reports whether the request gives the webhook secret, in
 // every X-Webhook-Secret line it sends: with two lines, the first alone

@@ -100,7 +100,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Connection", "close")
 	}
 	writeJSON(w, code, map[string]string{"error": msg})
-	if code == http.StatusRequestEntityTooLarge {
+	if w.Header().Get("Connection") == "close" { // a 413, or a body refused unread
 		// Closing the request body after the answer still reads up to
 		// 256 KiB of it, and a stalled sender held the connection open
 		// until the 30 s read timeout (and a shutdown with it). A read

@@ -858,6 +858,42 @@ func TestRefusedWriteIsNamed(t *testing.T) {
 	}
 }
 
+// A webhook refused from its headers alone (a wrong secret, a coding it
+// cannot undo) is answered at once, whatever its body does: net/http read
+// the unread body before answering, and a stalled sender got its 401 only
+// at the read timeout, or nothing. The server's read timeout here is past
+// the client's patience: without the fix no answer comes in time.
+func TestRefusedFromHeadersIsAnsweredAtOnce(t *testing.T) {
+	t.Parallel()
+	env := newSimEnvOn(t, Config{}, func(s *eventstore.Store) simStore { return s }, func(hs *http.Server) {
+		hs.ReadTimeout = 20 * time.Second
+	})
+	for _, tc := range []struct {
+		headers string
+		want    int
+	}{
+		{"X-Webhook-Secret: wrong\r\n", http.StatusUnauthorized},
+		{"X-Webhook-Secret: " + simSecret + "\r\nContent-Encoding: zstd\r\n", http.StatusUnsupportedMediaType},
+	} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(env.url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST /webhooks/cxone/sms HTTP/1.1\r\nHost: x\r\n%sContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"messageId\":", tc.headers)
+		if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%q: no answer while the body stalls: %v", tc.headers, err)
+		}
+		conn.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("%q: %d, want %d", tc.headers, res.StatusCode, tc.want)
+		}
+	}
+}
+
 // waitCounted waits until c reaches want: the handler counts after the
 // client has given up on its answer.
 func waitCounted(t *testing.T, c prometheus.Counter, want float64) {
