@@ -138,6 +138,24 @@ func TestEmptySigningKeyIsRefused(t *testing.T) {
 	}
 }
 
+// A blank WEBHOOK_SIGNING_SECRET (an empty mounted secret file) turned
+// signatures off without a word, and "\n" or "\t" became a key anyone
+// could sign with. A set value must hold a key; white space separates keys.
+func TestBlankSigningSecretIsRefused(t *testing.T) {
+	for _, s := range []string{" ", "\n", " \n", "\t", "\r\n", ", ,"} {
+		if keys, err := parseSigningKeys(s); err == nil {
+			t.Errorf("parseSigningKeys(%q) = %q, want refused", s, keys)
+		}
+	}
+	keys, err := parseSigningKeys("key-one\nkey-two\tkey-three\n")
+	if err != nil || len(keys) != 3 || string(keys[0]) != "key-one" || string(keys[2]) != "key-three" {
+		t.Errorf("keys split by line breaks and tabs: %q, %v; want key-one, key-two, key-three", keys, err)
+	}
+	if keys, err := parseSigningKeys(""); err != nil || len(keys) != 0 {
+		t.Errorf("unset: %q, %v; want no keys and no error", keys, err)
+	}
+}
+
 // The admin scheme is read in any case (RFC 9110 §11.1).
 func TestAdminBearerInAnyCase(t *testing.T) {
 	t.Parallel()

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // signatureTolerance is how far a webhook-timestamp may be from our clock,
@@ -27,7 +28,9 @@ type signingKeys [][]byte
 // refused every signature those libraries made, with no word at start.
 func parseSigningKeys(s string) (signingKeys, error) {
 	var keys signingKeys
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
+	// Any white space separates, as a line break from a mounted secret file:
+	// split on spaces alone, "\n" was a key anyone could sign with.
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == ',' }) {
 		if b64, ok := strings.CutPrefix(f, "whsec_"); ok {
 			k, err := base64.StdEncoding.DecodeString(b64)
 			if err != nil {
@@ -45,6 +48,11 @@ func parseSigningKeys(s string) (signingKeys, error) {
 		if k, err := base64.StdEncoding.DecodeString(f); err == nil && len(k) > 0 {
 			keys = append(keys, k)
 		}
+	}
+	if s != "" && len(keys) == 0 {
+		// Set but holding no key: a blank meant signatures off, silently.
+		return nil, fmt.Errorf("WEBHOOK_SIGNING_SECRET is set but holds no key (only white space or commas): " +
+			"give the key, or unset it to accept unsigned deliveries")
 	}
 	return keys, nil
 }
