@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/andybalholm/brotli"
 	"github.com/sirupsen/logrus"
@@ -53,7 +54,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) error {
 	switch code, msg, _, _ := statusOf(err); code {
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
 		if ok, more := s.badRefusals.allow(5 * time.Second); ok {
-			loggerFrom(r.Context()).WithFields(logrus.Fields{"status": code, "reason": msg, "refused_before": more, "remote": r.RemoteAddr}).
+			loggerFrom(r.Context()).WithFields(logrus.Fields{"status": code, "reason": s.redact(msg), "refused_before": more, "remote": r.RemoteAddr}).
 				Warnf("webhook refused (%d): nothing of the request was stored, and a sender does not retry it", code)
 		}
 	}
@@ -217,6 +218,25 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSONBytes(w, http.StatusOK, answer.appendJSON(make([]byte, 0, 64+96*len(answer.Results))))
 	return nil
+}
+
+// redact takes this service's secrets out of a refusal's reason before it
+// is logged: a reason quotes the header it refuses, and a sender that put a
+// key in Content-Encoding had it written to the log, which never holds a
+// secret. A quoted value cut short ("s3cretWeb…") still starts a secret.
+func (s *Server) redact(msg string) string {
+	secrets := append([]string{s.cfg.WebhookSecret, s.cfg.AdminToken},
+		strings.FieldsFunc(s.cfg.SigningSecret, func(r rune) bool { return unicode.IsSpace(r) || r == ',' })...)
+	for _, secret := range secrets {
+		if len(secret) < 4 {
+			continue // too short to tell from other text; never a real secret here
+		}
+		msg = strings.ReplaceAll(msg, secret, "[redacted]")
+		for k := len(secret) - 1; k >= 4; k-- {
+			msg = strings.ReplaceAll(msg, secret[:k]+"…", "[redacted]…")
+		}
+	}
+	return msg
 }
 
 // unread marks an answer given before the request's body was read whole

@@ -174,3 +174,41 @@ func TestALockOnEventsIsNamed(t *testing.T) {
 		t.Errorf("/readyz under a lock: %d %s, want 503 naming it", res.StatusCode, b)
 	}
 }
+
+// A refusal's reason quotes the header it refuses; a sender that put a
+// secret there had it written to the log. The warning's reason has every
+// secret of the service taken out, a quoted one cut short included.
+func TestRefusalReasonsHoldNoSecret(t *testing.T) {
+	t.Parallel()
+	const admin = "admin-token-for-redaction"
+	long := strings.Repeat("x", 50) + " " + testWebhookSecret // cut short by the quote at 64 bytes
+	for _, coding := range []string{"gzip, " + testSigningKey + " " + admin, testWebhookSecret, long} {
+		log, hook := logtest.NewNullLogger() // a server each: the warning is the first of its kind
+		env := newAPIEnvLogging(t, Config{AdminToken: admin, SigningSecret: testSigningKey}, log)
+		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/webhooks/cxone/sms", strings.NewReader(`{}`))
+		req.Header.Set("X-Webhook-Secret", testWebhookSecret)
+		req.Header.Set("Content-Encoding", coding)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnsupportedMediaType {
+			t.Fatalf("Content-Encoding %q: %d, want 415", coding, res.StatusCode)
+		}
+		var reason string
+		for _, e := range hook.AllEntries() {
+			if r, _ := e.Data["reason"].(string); r != "" {
+				reason = r
+			}
+		}
+		if !strings.Contains(reason, "[redacted]") {
+			t.Errorf("Content-Encoding %q: logged reason %q, want its secrets redacted", coding, reason)
+		}
+		for _, secret := range []string{testSigningKey, admin, testWebhookSecret, testWebhookSecret[:9]} {
+			if strings.Contains(reason, secret) {
+				t.Errorf("logged reason %q holds %q", reason, secret)
+			}
+		}
+	}
+}
