@@ -239,32 +239,47 @@ func (s *Store) Ready(ctx context.Context) error {
 }
 
 // lockedOut says who holds a lock on events that an INSERT waits for: a
-// plain CREATE INDEX, a LOCK TABLE, an ALTER TABLE. Every webhook then
-// waits and is answered 503, while the probe said ready and the log only
-// "timeout".
+// plain CREATE INDEX, a LOCK TABLE, an ALTER TABLE, held by a session or
+// by a prepared transaction (two-phase commit, which outlives a restart).
+// A request for such a lock still waiting counts too: inserts queue
+// behind it, as behind an ALTER TABLE waiting for a long read. Every
+// webhook then waits and is answered 503, while the probe said ready and
+// the log only "timeout".
 func (s *Store) lockedOut(ctx context.Context) error {
-	var pid int
-	var mode, app, state string
+	var pid *int
+	var mode, app, state, prepared, blockers string
+	var granted bool
 	var since *time.Time
-	err := s.pool.QueryRow(ctx, `SELECT l.pid, l.mode, coalesce(a.application_name, ''), coalesce(a.state, ''), a.xact_start
+	err := s.pool.QueryRow(ctx, `SELECT l.pid, l.mode, l.granted, coalesce(a.application_name, ''), coalesce(a.state, ''), a.xact_start,
+			CASE WHEN l.pid IS NULL THEN (SELECT coalesce(string_agg(quote_literal(gid), ', '), '') FROM pg_prepared_xacts
+				WHERE database = current_database()) ELSE '' END,
+			CASE WHEN l.granted OR l.pid IS NULL THEN '' ELSE (SELECT coalesce(string_agg(b::text, ', '), '') FROM unnest(pg_blocking_pids(l.pid)) b) END
 		FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-		WHERE l.locktype = 'relation' AND l.granted AND l.relation = 'events'::regclass
+		WHERE l.locktype = 'relation' AND l.relation = 'events'::regclass
 			AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 			AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
-			AND l.pid <> pg_backend_pid()
-		ORDER BY a.xact_start LIMIT 1`).Scan(&pid, &mode, &app, &state, &since)
+			AND l.pid IS DISTINCT FROM pg_backend_pid()
+		ORDER BY l.granted DESC, a.xact_start NULLS FIRST LIMIT 1`).Scan(&pid, &mode, &granted, &app, &state, &since, &prepared, &blockers)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("eventstore: ready: locks on events: %w", classify(err))
 	}
-	who := fmt.Sprintf("pid %d", pid)
+	if pid == nil {
+		return fmt.Errorf("eventstore: ready: reports cannot be stored: events is locked (%s) by a prepared transaction "+
+			"(pg_prepared_xacts: %s); every INSERT waits until it is finished with COMMIT PREPARED or ROLLBACK PREPARED", mode, prepared)
+	}
+	who := fmt.Sprintf("pid %d", *pid)
 	if since != nil { // another role's session shows only its pid to a role that is not a superuser
 		who += fmt.Sprintf(", application %q, %s, in a transaction since %s", app, state, since.UTC().Format(time.RFC3339))
 	}
+	if !granted {
+		return fmt.Errorf("eventstore: ready: reports cannot be stored: %s waits for a %s on events behind pid(s) %s, "+
+			"and every INSERT queues behind its request (SELECT pg_cancel_backend(%d) withdraws it)", who, mode, blockers, *pid)
+	}
 	return fmt.Errorf("eventstore: ready: reports cannot be stored: events is locked (%s) by %s; "+
-		"every INSERT waits for it (SELECT pg_terminate_backend(%d) ends it)", mode, who, pid)
+		"every INSERT waits for it (SELECT pg_terminate_backend(%d) ends it)", mode, who, *pid)
 }
 
 // IsUnavailable reports whether err means "try again later".

@@ -459,6 +459,57 @@ func TestReadyNamesALockOnEvents(t *testing.T) {
 	if err := store.Ready(ctx); err != nil {
 		t.Errorf("Ready once the lock is gone: %v", err)
 	}
+
+	// A lock request still waiting holds inserts up too: an ALTER TABLE
+	// waiting behind a long read queues every INSERT behind itself.
+	reader, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Rollback(ctx)
+	if _, err := reader.Exec(ctx, `SELECT count(*) FROM events`); err != nil {
+		t.Fatal(err)
+	}
+	alter, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alter.Rollback(ctx)
+	waited := make(chan error, 1)
+	go func() {
+		_, err := alter.Exec(ctx, `SET LOCAL lock_timeout = '20s'; LOCK TABLE events IN ACCESS EXCLUSIVE MODE`)
+		waited <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		err := store.Ready(ctx)
+		if err != nil && strings.Contains(err.Error(), "waits for a AccessExclusiveLock on events behind pid(s)") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Ready while an ACCESS EXCLUSIVE request waits: %v, want it named", err)
+		}
+	}
+	if err := reader.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waited; err != nil {
+		t.Fatal(err)
+	}
+	if err := alter.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// A prepared transaction holds its locks with no session, and through
+	// a restart: it is named by its gid.
+	gid := fmt.Sprintf("lockit-%d", time.Now().UnixNano())
+	if _, err := pool.Exec(ctx, `BEGIN; LOCK TABLE events IN SHARE MODE; PREPARE TRANSACTION '`+gid+`'`); err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Exec(ctx, `ROLLBACK PREPARED '`+gid+`'`)
+	if err := store.Ready(ctx); err == nil || !strings.Contains(err.Error(), "events is locked (ShareLock) by a prepared transaction") ||
+		!strings.Contains(err.Error(), gid) {
+		t.Errorf("Ready under a prepared transaction's lock: %v, want it named by its gid %s", err, gid)
+	}
 }
 
 // A role that may read but not INSERT into events (a grant forgotten)

@@ -419,6 +419,8 @@ work_mem = 8MB
 maintenance_work_mem = 128MB
 max_worker_processes = 4
 max_parallel_workers_per_gather = 1
+# Tests leave a prepared transaction behind, as a two-phase-commit tool may.
+max_prepared_transactions = 10
 
 # Acknowledged writes must survive a crash: keep these on.
 fsync = on
