@@ -203,19 +203,27 @@ func (p *Projector) hiddenTransaction(ctx context.Context) (string, error) {
 	var xid int64
 	var waiting *time.Time
 	var pid *int
-	var seen bool // a session this role sees in full holds it: young, not hidden
+	var prepared string // a prepared transaction (two-phase commit) has no session at all
+	var seen bool       // a session this role sees in full holds it: young, not hidden
 	err := p.pool.QueryRow(ctx, `WITH s AS (SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::numeric % 4294967296)::bigint AS xid,
 			pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
 		SELECT s.xid,
 			(SELECT received_at FROM events WHERE transaction_id >= s.xmin ORDER BY transaction_id, "offset" LIMIT 1),
 			(SELECT pid FROM pg_stat_activity WHERE backend_xid::text = s.xid::text LIMIT 1),
-			EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_xid::text = s.xid::text AND xact_start IS NOT NULL)
-		FROM s`).Scan(&xid, &waiting, &pid, &seen)
+			EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_xid::text = s.xid::text AND xact_start IS NOT NULL),
+			coalesce((SELECT format('%L, owner %s, prepared at %s', gid, owner, to_char(prepared AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+				FROM pg_prepared_xacts WHERE transaction::text = s.xid::text), '')
+		FROM s`).Scan(&xid, &waiting, &pid, &seen, &prepared)
 	if err != nil {
 		return "", fmt.Errorf("open transactions: %w", err)
 	}
 	if seen || waiting == nil || time.Since(*waiting) < 5*time.Second {
 		return "", nil
+	}
+	if prepared != "" {
+		return fmt.Sprintf("held back by a prepared transaction (xid %d, gid %s): reports received since %s wait for it to end, "+
+			"as every reader of the log does; it has no session and outlives a restart: finish it with COMMIT PREPARED or ROLLBACK PREPARED",
+			xid, prepared, waiting.UTC().Format(time.RFC3339)), nil
 	}
 	holder := fmt.Sprintf("xid %d", xid)
 	if pid != nil {

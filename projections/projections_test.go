@@ -1791,6 +1791,49 @@ func TestStatesNameATransactionThisRoleCannotSee(t *testing.T) {
 	}
 }
 
+// A prepared transaction (two-phase commit) holds back the log with no
+// session at all: it was named as another role's hidden session, with a
+// query that finds nothing. It is named by its gid.
+func TestStatesNameAPreparedTransaction(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	store := eventstore.New(pool, eventstore.Options{})
+	defer store.Close()
+	p, stop := startProjector(t, pool)
+	defer stop()
+	waitCaughtUp(t, p)
+	other := pgtest.Pool(t) // prepared in another database of the cluster
+	gid := fmt.Sprintf("holdback-%d", time.Now().UnixNano())
+	if _, err := other.Exec(ctx, `BEGIN; SELECT txid_current(); PREPARE TRANSACTION '`+gid+`'`); err != nil {
+		t.Fatal(err)
+	}
+	defer other.Exec(ctx, `ROLLBACK PREPARED '`+gid+`'`)
+	r := sr("prepared", "e1", domain.StatusSent, "ATT", time.Now().UTC())
+	r.ReceivedAt = time.Now().UTC().Add(-10 * time.Second)
+	if _, err := store.Append(ctx, []domain.StatusReceived{r}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		states, err := p.States(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		named := 0
+		for _, s := range states {
+			if s.State == "lagging" && strings.Contains(s.LastError, "held back by a prepared transaction") && strings.Contains(s.LastError, gid) {
+				named++
+			}
+		}
+		if named == len(states) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("states behind a prepared transaction: %+v", states)
+		}
+	}
+}
+
 // appendSent logs a SENT report for each message id.
 func appendSent(t *testing.T, store *eventstore.Store, ids ...string) {
 	t.Helper()
