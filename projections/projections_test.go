@@ -1704,8 +1704,16 @@ func TestStatesNameAnOpenTransaction(t *testing.T) {
 	if _, err := tx.Exec(ctx, `SELECT txid_current()`); err != nil {
 		t.Fatal(err)
 	}
-	// Reports logged after it wait for it; received 10 s ago, they lag.
-	r := sr("held", "e1", domain.StatusSent, "ATT", time.Now().UTC())
+	waitHeldBack(t, store, p, "held back by a transaction open since")
+}
+
+// waitHeldBack logs a report received 10 s ago, which waits behind the
+// transaction the caller left open, and waits until every projection's
+// state is lagging and names it with all of want.
+func waitHeldBack(t *testing.T, store *eventstore.Store, p *projections.Projector, want ...string) {
+	t.Helper()
+	ctx := context.Background()
+	r := sr(fmt.Sprintf("held-%d", time.Now().UnixNano()), "e1", domain.StatusSent, "ATT", time.Now().UTC())
 	r.ReceivedAt = time.Now().UTC().Add(-10 * time.Second)
 	if _, err := store.Append(ctx, []domain.StatusReceived{r}); err != nil {
 		t.Fatal(err)
@@ -1717,17 +1725,26 @@ func TestStatesNameAnOpenTransaction(t *testing.T) {
 		}
 		named := 0
 		for _, s := range states {
-			if s.State == "lagging" && strings.Contains(s.LastError, "held back by a transaction open since") {
+			if s.State == "lagging" && containsAll(s.LastError, want) {
 				named++
 			}
 		}
 		if named == len(states) {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("states behind an open transaction: %+v", states)
+			t.Fatalf("states behind an open transaction, want each naming %q: %+v", want, states)
 		}
 	}
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
 }
 
 // The same, seen by a role that is not a superuser: pg_stat_activity hides
@@ -1737,21 +1754,7 @@ func TestStatesNameATransactionThisRoleCannotSee(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.Pool(t)
 	ctx := context.Background()
-	role := fmt.Sprintf("watcher_%d", time.Now().UnixNano())
-	if _, err := pool.Exec(ctx, `CREATE ROLE `+role+` LOGIN; GRANT USAGE ON SCHEMA public TO `+role+`;
-		GRANT SELECT ON ALL TABLES IN SCHEMA public TO `+role); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pool.Exec(context.Background(), `DROP OWNED BY `+role+`; DROP ROLE `+role) })
-	cfg := pool.Config().Copy()
-	cfg.ConnConfig.User = role
-	watcherPool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(watcherPool.Close)
-	watcher := projections.NewProjector(watcherPool, rules.Default(), quietLog(), projections.Options{})
-
+	watcher := projections.NewProjector(projections.ReaderPool(t, pool), rules.Default(), quietLog(), projections.Options{})
 	store := eventstore.New(pool, eventstore.Options{})
 	defer store.Close()
 	p, stop := startProjector(t, pool)
@@ -1765,30 +1768,7 @@ func TestStatesNameATransactionThisRoleCannotSee(t *testing.T) {
 	if _, err := tx.Exec(ctx, `SELECT txid_current()`); err != nil {
 		t.Fatal(err)
 	}
-	r := sr("hidden", "e1", domain.StatusSent, "ATT", time.Now().UTC())
-	r.ReceivedAt = time.Now().UTC().Add(-10 * time.Second)
-	if _, err := store.Append(ctx, []domain.StatusReceived{r}); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		states, err := watcher.States(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		named := 0
-		for _, s := range states {
-			if s.State == "lagging" && strings.Contains(s.LastError, "held back by an open transaction (xid") &&
-				strings.Contains(s.LastError, ", pid ") && strings.Contains(s.LastError, "this role cannot see") {
-				named++
-			}
-		}
-		if named == len(states) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("states behind a transaction this role cannot see: %+v", states)
-		}
-	}
+	waitHeldBack(t, store, watcher, "held back by an open transaction (xid", ", pid ", "this role cannot see")
 }
 
 // A prepared transaction (two-phase commit) holds back the log with no
@@ -1809,29 +1789,7 @@ func TestStatesNameAPreparedTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Exec(ctx, `ROLLBACK PREPARED '`+gid+`'`)
-	r := sr("prepared", "e1", domain.StatusSent, "ATT", time.Now().UTC())
-	r.ReceivedAt = time.Now().UTC().Add(-10 * time.Second)
-	if _, err := store.Append(ctx, []domain.StatusReceived{r}); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		states, err := p.States(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		named := 0
-		for _, s := range states {
-			if s.State == "lagging" && strings.Contains(s.LastError, "held back by a prepared transaction") && strings.Contains(s.LastError, gid) {
-				named++
-			}
-		}
-		if named == len(states) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("states behind a prepared transaction: %+v", states)
-		}
-	}
+	waitHeldBack(t, store, p, "held back by a prepared transaction", gid)
 }
 
 // appendSent logs a SENT report for each message id.

@@ -348,6 +348,16 @@ func TestStatesNameTheProcessThatLags(t *testing.T) {
 
 	// A role that is not a superuser sees only the pid of another role's
 	// session: the view failed on its NULL start time.
+	lagging(NewProjector(ReaderPool(t, pool), rules.Default(), p.log, Options{}), "another role's session")
+}
+
+// ReaderPool is a pool on pool's database as a new role that is not a
+// superuser and may only read its tables: pg_stat_activity hides other
+// roles' sessions from it, as from a service's role. Exported to the
+// package's external tests.
+func ReaderPool(t *testing.T, pool *pgxpool.Pool) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
 	role := fmt.Sprintf("watcher_%d", time.Now().UnixNano())
 	if _, err := pool.Exec(ctx, `CREATE ROLE `+role+` LOGIN; GRANT USAGE ON SCHEMA public TO `+role+`;
 		GRANT SELECT ON ALL TABLES IN SCHEMA public TO `+role); err != nil {
@@ -356,12 +366,12 @@ func TestStatesNameTheProcessThatLags(t *testing.T) {
 	t.Cleanup(func() { pool.Exec(context.Background(), `DROP OWNED BY `+role+`; DROP ROLE `+role) })
 	cfg := pool.Config().Copy()
 	cfg.ConnConfig.User = role
-	watcherPool, err := pgxpool.NewWithConfig(ctx, cfg)
+	reader, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(watcherPool.Close)
-	lagging(NewProjector(watcherPool, rules.Default(), p.log, Options{}), "another role's session")
+	t.Cleanup(reader.Close)
+	return reader
 }
 
 // Run returns its error while its context is still live: it waited for its
