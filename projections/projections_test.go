@@ -1686,10 +1686,8 @@ func TestStatesSayWhenEveryProjectorRefuses(t *testing.T) {
 // the admin view names it instead of "lagging" with no reason.
 func TestStatesNameAnOpenTransaction(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	pool, store := newLog(t)
 	ctx := context.Background()
-	store := eventstore.New(pool, eventstore.Options{})
-	defer store.Close()
 	p, stop := startProjector(t, pool)
 	defer stop()
 	waitCaughtUp(t, p)
@@ -1752,11 +1750,9 @@ func containsAll(s string, subs []string) bool {
 // "no transaction holding the log back", blaming a healthy process.
 func TestStatesNameATransactionThisRoleCannotSee(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	pool, store := newLog(t)
 	ctx := context.Background()
 	watcher := projections.NewProjector(projections.ReaderPool(t, pool), rules.Default(), quietLog(), projections.Options{})
-	store := eventstore.New(pool, eventstore.Options{})
-	defer store.Close()
 	p, stop := startProjector(t, pool)
 	defer stop()
 	waitCaughtUp(t, p)
@@ -1776,10 +1772,8 @@ func TestStatesNameATransactionThisRoleCannotSee(t *testing.T) {
 // query that finds nothing. It is named by its gid.
 func TestStatesNameAPreparedTransaction(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.Pool(t)
+	pool, store := newLog(t)
 	ctx := context.Background()
-	store := eventstore.New(pool, eventstore.Options{})
-	defer store.Close()
 	p, stop := startProjector(t, pool)
 	defer stop()
 	waitCaughtUp(t, p)
