@@ -1292,8 +1292,7 @@
     });
     // The range is kept in the query (?range=6h), so a reload or a shared
     // link shows the same one.
-    var asked = RANGES[new URLSearchParams(location.search).get('range')];
-    if (asked) { state.rangeMin = asked; $('#range').value = String(asked); }
+    takeRange();
     $('#range').addEventListener('change', function (evt) {
       state.rangeMin = parseInt(evt.target.value, 10) || 60;
       var q = new URLSearchParams(location.search);
@@ -1326,18 +1325,22 @@
     // link pasted into the open dashboard move the dialog with the URL.
     followURL();
     window.addEventListener('hashchange', followURL);
-    window.addEventListener('popstate', function () { followRange(); followURL(); });
+    window.addEventListener('popstate', function () {
+      if (takeRange()) refreshNow();
+      followURL();
+    });
     refreshNow();
   }
 
-  // followRange takes the SLA range from the URL on Back and Forward: a
-  // change of range rewrites only the entry it was made on.
-  function followRange() {
+  // takeRange takes the SLA range from the URL (?range=6h; none is an
+  // hour), at start and on Back and Forward: a change of range rewrites
+  // only the history entry it was made on. It says whether it changed.
+  function takeRange() {
     var m = RANGES[new URLSearchParams(location.search).get('range')] || 60;
-    if (m === state.rangeMin) return;
+    if (m === state.rangeMin) return false;
     state.rangeMin = m;
     $('#range').value = String(m);
-    refreshNow();
+    return true;
   }
 
   // RANGES are the SLA ranges a URL can name, in minutes.
