@@ -936,6 +936,17 @@ func TestRulesChangeRejudgesHistory(t *testing.T) {
 	}
 }
 
+// rebuildCarrierCosts logs reports and rebuilds carrier_costs from the log,
+// so a test reads the costs as a rebuild leaves them.
+func rebuildCarrierCosts(t *testing.T, pool *pgxpool.Pool, store *eventstore.Store, reports []domain.StatusReceived) {
+	t.Helper()
+	logStream(t, store, reports, len(reports))
+	projections.WaitReadable(t, pool)
+	if _, err := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{}).Rebuild(context.Background(), "carrier_costs", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A carrier is judged as a whole: its deliveries priced in EUR and its
 // failures priced from the (USD) rate card are two entries for costs, but
 // one carrier with 30 terminal messages, half failed, to recommend on.
@@ -952,11 +963,7 @@ func TestCarriersJudgedAcrossCurrencies(t *testing.T) {
 		ok.Price, ok.Currency = &eur, "EUR"
 		reports = append(reports, ok, sr(fmt.Sprintf("ko-%d", i), "e1", domain.StatusFailed, "CSPLIT", at))
 	}
-	logStream(t, store, reports, len(reports))
-	projections.WaitReadable(t, pool)
-	if _, err := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{}).Rebuild(ctx, "carrier_costs", nil); err != nil {
-		t.Fatal(err)
-	}
+	rebuildCarrierCosts(t, pool, store, reports)
 	cs, _, err := projections.NewReader(pool, rules.Default()).Carriers(ctx, projections.Filter{})
 	if err != nil {
 		t.Fatal(err)
@@ -995,11 +1002,7 @@ func TestCarrierEntriesInAStableOrder(t *testing.T) {
 		e.Price, e.Currency = &price, cur
 		reports = append(reports, e)
 	}
-	logStream(t, store, reports, len(reports))
-	projections.WaitReadable(t, pool)
-	if _, err := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{}).Rebuild(ctx, "carrier_costs", nil); err != nil {
-		t.Fatal(err)
-	}
+	rebuildCarrierCosts(t, pool, store, reports)
 	cs, _, err := projections.NewReader(pool, rules.Default()).Carriers(ctx, projections.Filter{})
 	if err != nil {
 		t.Fatal(err)
@@ -1066,14 +1069,10 @@ func TestCarriersFilterTakesOverlappingDays(t *testing.T) {
 	pool, store := newLog(t)
 	ctx := context.Background()
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
-	logStream(t, store, []domain.StatusReceived{
+	rebuildCarrierCosts(t, pool, store, []domain.StatusReceived{
 		sr("d0", "e1", domain.StatusDelivered, "ATT", day.Add(10*time.Hour)),
 		sr("d1", "e1", domain.StatusDelivered, "ATT", day.Add(34*time.Hour)),
-	}, 2)
-	projections.WaitReadable(t, pool)
-	if _, err := projections.NewProjector(pool, rules.Default(), quietLog(), projections.Options{}).Rebuild(ctx, "carrier_costs", nil); err != nil {
-		t.Fatal(err)
-	}
+	})
 	reader := projections.NewReader(pool, rules.Default())
 	for _, tt := range []struct {
 		name     string
