@@ -1908,8 +1908,11 @@ func TestReadModelOfAnEarlierReleaseIsRebuilt(t *testing.T) {
 			t.Fatal(err)
 		}
 		if region == "SK" && schema >= 7 {
-			if heard := watch.heard(); heard["all"] != 2 {
-				t.Errorf("rebuild progress heard %v, want all at 2 events read", heard)
+			// The rebuild reads the log up to where no open transaction
+			// holds it back; a parallel test's may leave "later" to the
+			// live projector, so 1 event read is as right as 2.
+			if heard := watch.heard(); heard["all"] < 1 || heard["all"] > 2 {
+				t.Errorf("rebuild progress heard %v, want all at 1 or 2 events read", heard)
 			}
 			return
 		}
