@@ -33,6 +33,10 @@ func (f fixedCarriers) SLA(context.Context, projections.Filter) (projections.SLA
 	return projections.SLAReport{}, nil
 }
 
+func (f fixedCarriers) Violations(context.Context, string, string) ([]projections.Violation, error) {
+	return nil, nil
+}
+
 func (f fixedCarriers) Rules() *rules.Rules { return rules.Default() }
 
 func (f fixedCarriers) JudgedUnder(context.Context, string) (string, error) {
@@ -166,6 +170,27 @@ func TestUnknownParameterNamesWhatTheRouteTakes(t *testing.T) {
 		{"/analytics/sla?region=US", `region: /analytics/sla is kept per carrier and minute and cannot filter by region`},
 		{"/analytics/sla?region=US&region=GB", `query: \"region\" is given 2 times; give it once`},
 	})
+}
+
+// A poller's cache-buster (jQuery's cache: false adds _=<time>) is
+// ignored by every route that takes parameters, as the tutorial ignored it.
+func TestCacheBusterIsIgnored(t *testing.T) {
+	t.Parallel()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Reads: fixedCarriers{},
+		Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: http.NotFoundHandler()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/analytics/delivery?_=1733616000000", "/analytics/carriers?region=US&_=1",
+		"/analytics/sla?_=1", "/compliance/violations?_=1&_=2", "/compliance/check?senderId=ACME&recipient=%2B447700900123&_=1"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET %s: %d %s, want 200", path, rec.Code, rec.Body)
+		}
+	}
 }
 
 // Rates are rounded to 2 decimals, and the recommendation beside them is

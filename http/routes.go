@@ -267,6 +267,8 @@ func paramsRefusing(h handlerFunc, refused []string, names ...string) http.Handl
 		}
 		for k, vs := range q {
 			switch {
+			case k == cacheBuster:
+				continue
 			case !slices.Contains(names, k) && !slices.Contains(refused, k):
 				return errorf(http.StatusBadRequest, "query: unknown parameter "+quote(k)+"; "+takes)
 			case len(vs) > 1:
@@ -278,6 +280,11 @@ func paramsRefusing(h handlerFunc, refused []string, names ...string) http.Handl
 		return h(w, r)
 	})
 }
+
+// cacheBuster is the parameter a browser's poller adds to defeat caches
+// (jQuery's cache: false sends _=<time>); every route ignores it, as the
+// tutorial's did, where refusing it broke a dashboard carried over.
+const cacheBuster = "_"
 
 func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
