@@ -947,6 +947,29 @@ func rebuildCarrierCosts(t *testing.T, pool *pgxpool.Pool, store *eventstore.Sto
 	}
 }
 
+// costPerDelivered divides the exact total, not its nearest double: 0.3
+// over 6 deliveries is 0.05, where 0.3/6 in floats is 0.049999999999999996.
+func TestCostPerDeliveredIsExact(t *testing.T) {
+	t.Parallel()
+	pool, store := newLog(t)
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	price := domain.Micros(50000)
+	var reports []domain.StatusReceived
+	for i := range 6 {
+		e := sr(fmt.Sprintf("exact-%d", i), "e1", domain.StatusDelivered, "CEXACT", at)
+		e.Price, e.Currency = &price, "USD"
+		reports = append(reports, e)
+	}
+	rebuildCarrierCosts(t, pool, store, reports)
+	cs, _, err := projections.NewReader(pool, rules.Default()).Carriers(context.Background(), projections.Filter{Carrier: "CEXACT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].TotalCost != 0.3 || cs[0].CostPerDelivered == nil || *cs[0].CostPerDelivered != 0.05 {
+		t.Fatalf("got %+v, want totalCost 0.3 and costPerDelivered 0.05", cs)
+	}
+}
+
 // A carrier is judged as a whole: its deliveries priced in EUR and its
 // failures priced from the (USD) rate card are two entries for costs, but
 // one carrier with 30 terminal messages, half failed, to recommend on.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -212,7 +213,13 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, string
 			c.DeliveryRate, c.FailureRate = Rates(c.Delivered, c.Failed)
 		}
 		if c.Delivered > 0 {
-			per := c.TotalCost / float64(c.Delivered)
+			// From the exact sum, not the float above: 0.3 over 6 came
+			// out as 0.049999999999999996.
+			exact, ok := new(big.Rat).SetString(cost)
+			if !ok {
+				return c, fmt.Errorf("cost %q of %s: not a decimal", cost, c.Carrier)
+			}
+			per, _ := exact.Quo(exact, new(big.Rat).SetInt64(c.Delivered)).Float64()
 			c.CostPerDelivered = &per
 		}
 		return c, nil
