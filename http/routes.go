@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/mux"
+	"github.com/klauspost/compress/gzhttp"
 	"github.com/sirupsen/logrus"
 )
 
@@ -23,7 +24,8 @@ func (s *Server) routes() *mux.Router {
 	// Reads wait for the database at most ReadTimeout: behind a lock (a
 	// maintenance session's LOCK TABLE, say) they piled up for as long as
 	// it was held, while the webhook had answered 503 long before.
-	read := s.bounded
+	// Their answers are compressed for clients that accept it (compressAnswers).
+	read := func(h http.Handler) http.Handler { return compressAnswers(s.bounded(h)) }
 	r.Handle("/messages/{id}", read(handlerFunc(s.handleMessage))).Methods(get...)
 	r.Handle("/messages/{id}/history", read(handlerFunc(s.handleHistory))).Methods(get...)
 
@@ -49,11 +51,28 @@ func (s *Server) routes() *mux.Router {
 	r.Handle("/readyz", handlerFunc(s.handleReadyz)).Methods(get...)
 	r.Handle("/metrics", s.metricsHandler).Methods(get...)
 
-	r.Handle("/", handlerFunc(s.handleDashboard)).Methods(get...)
-	r.Handle("/assets/{file}", handlerFunc(s.handleAsset)).Methods(get...)
-	r.Handle("/openapi.json", handlerFunc(s.handleOpenAPI)).Methods(get...)
+	r.Handle("/", compressAnswers(handlerFunc(s.handleDashboard))).Methods(get...)
+	r.Handle("/assets/{file}", compressAnswers(handlerFunc(s.handleAsset))).Methods(get...)
+	r.Handle("/openapi.json", compressAnswers(handlerFunc(s.handleOpenAPI))).Methods(get...)
 	return r
 }
+
+// compressAnswers gzips (or zstd-compresses, when preferred) answers of 1 KiB
+// or more for clients that accept it: the dashboard polls the analytics
+// every 5 s, an SLA answer over months runs to megabytes, and
+// /openapi.json and the dashboard's script are 89 and 64 KB as text, a
+// fifth of that compressed. The webhook's, the probes' and the metrics'
+// answers (compressed by their own handler) are left alone. An ETag is
+// kept as it is: the dashboard's assets compare it with If-None-Match,
+// and the content it names is the same in any encoding. So is the
+// assets' "Accept-Ranges: none": they are served whole either way.
+var compressAnswers = func() func(http.Handler) http.HandlerFunc {
+	wrap, err := gzhttp.NewWrapper(gzhttp.KeepAcceptRanges())
+	if err != nil {
+		panic(err) // fixed options, none to refuse
+	}
+	return wrap
+}()
 
 // newRouter is a router with no routes yet, and what every port of this
 // service answers alike: request IDs, the JSON 404, the 405 with Allow, the
