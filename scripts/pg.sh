@@ -26,8 +26,12 @@
 #   postgres.log   the server log
 #   port           the TCP port last used (a new one is picked if it was taken)
 #   basedir        only if the server user cannot reach DIR (root, with DIR under
-#                  /root for example): the /tmp directory holding pgdata/, sock/
-#                  and postgres.log instead (DIR/postgres.log is then a symlink)
+#                  /root for example): the directory under /var/lib/cxsms
+#                  holding pgdata/, sock/ and postgres.log instead
+#                  (DIR/postgres.log is then a symlink). Not under /tmp: the
+#                  cluster holds acknowledged reports, and /tmp is emptied at
+#                  boot or by cleaners. Should it vanish all the same, start
+#                  refuses rather than quietly begin an empty cluster.
 #   sockdir        only if DIR's path is too long for a unix socket: the short
 #                  /tmp directory holding the socket instead
 #   .lock          serialises concurrent start/stop runs (where flock exists)
@@ -41,6 +45,7 @@ set -euo pipefail
 PROG=${0##*/}
 DB_NAME=cxsms
 PG_OS_USER=postgres          # who runs the server when this script runs as root
+PERSIST_DIR=/var/lib/cxsms   # where root keeps a cluster the server user cannot reach in DIR
 SOCK_DIR_MAX=80              # sun_path is 108 bytes (104 on macOS); "/.s.PGSQL.NNNNN" adds 15
 START_TIMEOUT=${PG_START_TIMEOUT:-120}
 READY_TIMEOUT=30
@@ -220,10 +225,10 @@ pick_run_user() {
 	fi
 }
 
-# a fresh private directory under /tmp for the server user
-new_tmp_dir() { # PREFIX
-	local d
-	d=$(mktemp -d "/tmp/$1.XXXXXXXX") || die "mktemp failed"
+# a fresh private directory for the server user, under PARENT (default /tmp)
+new_tmp_dir() { # PREFIX [PARENT]
+	local d parent=${2:-/tmp}
+	d=$(mktemp -d "$parent/$1.XXXXXXXX") || die "mktemp in $parent failed"
 	if ((EUID == 0)); then chown "$RUN_USER" "$d"; fi
 	chmod 700 "$d"
 	printf '%s\n' "$d"
@@ -235,9 +240,7 @@ prepare_dirs() {
 	locate
 	if [[ -f $DIR/basedir ]]; then
 		if [[ ! -d $BASE ]]; then
-			msg "warning: $BASE (recorded in $DIR/basedir) is gone; a new cluster will be created"
-			BASE=$(new_tmp_dir cxsms-pg)
-			printf '%s\n' "$BASE" >"$DIR/basedir"
+			die "the cluster of $DIR was kept in $BASE (recorded in $DIR/basedir), which is gone, and with it the reports it held; remove $DIR/basedir (make clean removes $DIR) to begin a new, empty cluster"
 		fi
 	elif ((EUID == 0)); then
 		[[ $(owner_of "$DIR") == "$RUN_USER" ]] || chown "$RUN_USER" "$DIR"
@@ -246,7 +249,10 @@ prepare_dirs() {
 			if [[ -e $DIR/pgdata ]]; then
 				die "user $RUN_USER cannot reach $DIR (a parent directory is not traversable by others), yet the cluster is there; make the parents traversable (chmod o+x) or remove $DIR"
 			fi
-			BASE=$(new_tmp_dir cxsms-pg)
+			if [[ ! -d $PERSIST_DIR ]]; then
+				mkdir -p "$PERSIST_DIR" && chmod 755 "$PERSIST_DIR" || die "cannot create $PERSIST_DIR"
+			fi
+			BASE=$(new_tmp_dir pg "$PERSIST_DIR")
 			printf '%s\n' "$BASE" >"$DIR/basedir"
 			msg "user $RUN_USER cannot reach $DIR (a parent directory is not traversable by others); keeping the cluster in $BASE instead (recorded in $DIR/basedir)"
 		fi
@@ -569,7 +575,7 @@ cmd_stop() {
 	fi
 }
 
-# cmd_destroy stops the cluster and removes it: DIR and, as root, the /tmp
+# cmd_destroy stops the cluster and removes it: DIR and, as root, the
 # directories pg.sh may have kept it in instead (basedir, sockdir), which a
 # plain rm -rf DIR would leave behind.
 cmd_destroy() {

@@ -20,7 +20,11 @@ in_env_file() {
 if [ -z "${DATABASE_URL:-}" ] && ! in_env_file DATABASE_URL; then
   DATABASE_URL=$(scripts/pg.sh start "$pgdir")
   export DATABASE_URL
-  echo "private PostgreSQL: $DATABASE_URL (data in $pgdir; stop it with 'make db-stop')" >&2
+  # Root keeps the cluster elsewhere when the postgres user cannot reach
+  # $pgdir (pg.sh: basedir); say where the data really is.
+  data=$pgdir
+  if [ -f "$pgdir/basedir" ]; then data="$(cat "$pgdir/basedir") (recorded in $pgdir/basedir)"; fi
+  echo "private PostgreSQL: $DATABASE_URL (data in $data; stop it with 'make db-stop')" >&2
 fi
 # Development defaults, announced so nobody mistakes them for production.
 if [ -z "${WEBHOOK_SECRET:-}" ] && ! in_env_file WEBHOOK_SECRET; then

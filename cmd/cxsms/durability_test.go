@@ -647,3 +647,40 @@ func TestDurabilityPostgresOutage(t *testing.T) {
 	verifyProjected(t, srv.base, dbURL, len(l.acked))
 	srv.terminate(t)
 }
+
+// Run as root from a directory the postgres user cannot reach (a clone
+// under /root, or a test's 0700 temporary directory), pg.sh keeps the
+// cluster elsewhere. That place must outlive a reboot: it was /tmp, where
+// a cleaner took the acknowledged reports with it, and the next start
+// quietly began an empty cluster. It now lives under /var/lib/cxsms, and a
+// start whose cluster has vanished all the same refuses, naming it.
+func TestPrivateClusterKeptOutOfTmp(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root keeps the cluster outside its directory")
+	}
+	t.Parallel()
+	c, _ := startCluster(t)
+	recorded, err := os.ReadFile(filepath.Join(c.dir, "basedir"))
+	if err != nil {
+		t.Skipf("the postgres user reaches %s: no cluster kept elsewhere (%v)", c.dir, err)
+	}
+	base := strings.TrimSpace(string(recorded))
+	if !strings.HasPrefix(base, "/var/lib/cxsms/") {
+		t.Fatalf("cluster kept in %s, want under /var/lib/cxsms (not emptied at boot)", base)
+	}
+	c.stop(t)
+	moved := base + ".moved"
+	if err := os.Rename(base, moved); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := c.run("start")
+	if err := os.Rename(moved, base); err != nil { // for destroy
+		t.Fatal(err)
+	}
+	if err == nil || !strings.Contains(stderr, "is gone") || !strings.Contains(stderr, base) {
+		t.Fatalf("start with its cluster gone: %v\n%s\nwant a refusal naming %s", err, stderr, base)
+	}
+	if _, err := os.Stat(base + "/pgdata"); err != nil {
+		t.Fatalf("the cluster's data after the refused start: %v", err)
+	}
+}
