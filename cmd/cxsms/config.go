@@ -118,6 +118,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 	return cfg, nil
 }
 
+// headerSafe refuses a secret that no HTTP header can carry: a line break
+// or another control character (a tab is allowed in a header), as a .env
+// "\n" in double quotes makes. Every request would be a 401, with
+// nothing to say why.
+func headerSafe(name, v string) error {
+	if i := strings.IndexFunc(v, func(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }); i >= 0 {
+		return fmt.Errorf("%s holds a control character (%q at byte %d), which no HTTP header can carry, so every request would be refused; in .env, \\n within double quotes is a line break: write the value in single quotes to keep it as written", name, v[i], i)
+	}
+	return nil
+}
+
 // readDotEnv reads a .env file by the rule scripts/run.sh follows too (and
 // that .env templates assume, though godotenv and compose-go read the
 // first case otherwise): in an unquoted value,
@@ -197,6 +208,13 @@ func stripDotEnvComments(src []byte) []byte {
 				return append(out, src...) // unterminated: godotenv's to refuse
 			}
 			n := len(src) - len(value) + end + 1
+			if value[0] == '"' {
+				lead := len(src) - len(value)
+				out = append(out, src[:lead+1]...)
+				out = keepBackslashes(out, value[1:end])
+				out, src = append(out, '"'), src[n:]
+				continue
+			}
 			out, src = append(out, src[:n]...), src[n:]
 			continue
 		}
@@ -217,6 +235,29 @@ func stripDotEnvComments(src []byte) []byte {
 		}
 		out = append(out, bytes.TrimFunc(line, isDotEnvSpace)...)
 		src = src[eol:]
+	}
+	return out
+}
+
+// keepBackslashes appends a double-quoted value to out so that godotenv
+// reads it thus: \n and \r are line breaks, as in the tutorial's Node
+// dotenv; \" and \\ are a quote and a backslash, as godotenv always read
+// them; and any other backslash is kept as written, as the Node dotenv
+// keeps it. godotenv dropped it ("a\tb" read as "atb"), so a generated
+// secret holding one became another, and every webhook a 401.
+func keepBackslashes(out, quoted []byte) []byte {
+	for i := 0; i < len(quoted); i++ {
+		c := quoted[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		if i+1 < len(quoted) && strings.IndexByte(`nr"\`, quoted[i+1]) >= 0 {
+			out = append(out, c, quoted[i+1])
+			i++
+			continue
+		}
+		out = append(out, '\\', '\\') // godotenv reads \\ as one
 	}
 	return out
 }

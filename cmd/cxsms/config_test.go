@@ -134,6 +134,10 @@ func TestConfigRefusedBeforeAnythingStarts(t *testing.T) {
 		{"serve", "PROJECTOR_CONCURRENCY", "1000000", "PROJECTOR_CONCURRENCY"},
 		{"serve", "PROJECTORS", "maybe", `PROJECTORS must be on or off, got "maybe"`},
 		{"serve", "CXONE_ALLOW_LOCALHOST", "maybe", `CXONE_ALLOW_LOCALHOST: "maybe" is not a yes/no value`},
+		// A line break no header can carry, as a .env "\n" in double quotes makes.
+		{"serve", "WEBHOOK_SECRET", "top\nsecret", `WEBHOOK_SECRET holds a control character ('\n' at byte 3)`},
+		{"serve", "ADMIN_TOKEN", "tok\ren", `ADMIN_TOKEN holds a control character ('\r' at byte 3)`},
+		{"register-webhook", "WEBHOOK_SECRET", "top\nsecret", "WEBHOOK_SECRET holds a control character"},
 		{"project", "PROJECTOR_CONCURRENCY", "0", "PROJECTOR_CONCURRENCY must be a number from 1 to 4"},
 		{"project", "PROJECTOR_CONCURRENCY", "1000000", "PROJECTOR_CONCURRENCY"},
 	} {
@@ -199,6 +203,9 @@ func TestReadDotEnvComments(t *testing.T) {
 		{"double-quoted", `KEY="# quoted" # c` + "\n", map[string]string{"KEY": "# quoted"}},
 		{"single-quoted", "KEY= '#x y'\n", map[string]string{"KEY": "#x y"}},
 		{"an escaped quote", `KEY="a\" # b" # c`, map[string]string{"KEY": `a" # b`}},
+		// Other backslashes are kept: godotenv read "a\tb" as "atb".
+		{"backslashes", `A="a\tb\\c\$d\zq" # c` + "\n" + `B='a\tb'` + "\n" + `C="l1\nl2\r"` + "\n" + `E=a\tb`,
+			map[string]string{"A": `a\tb\c\$d\zq`, "B": `a\tb`, "C": "l1\nl2\r", "E": `a\tb`}},
 		{"export and yaml style", "export A= # c\nB: # c\nC = #c\nD:#d\n", map[string]string{"A": "", "B": "", "C": "", "D": "#d"}},
 		{"CRLF", "A= # c\r\nB=#b\r\nC=c # c\r\n", map[string]string{"A": "", "B": "#b", "C": "c"}},
 		{"comment lines", "# A=#nope\n  # B=x\nA=a\n", map[string]string{"A": "a"}},

@@ -49,6 +49,9 @@ func registerWebhook(ctx context.Context, cfg config, args []string, stdout, std
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := headerSafe("WEBHOOK_SECRET", cfg.WebhookSecret); err != nil {
+		return err
+	}
 	log := newLogger(cfg, stderr)
 	url := *callback
 	if url == "" {

@@ -37,6 +37,12 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	if cfg.WebhookSecret == "" {
 		return errors.New("WEBHOOK_SECRET is not set: serve refuses to accept webhooks anyone could forge; set it to the secret CXone sends in X-Webhook-Secret")
 	}
+	if err := headerSafe("WEBHOOK_SECRET", cfg.WebhookSecret); err != nil {
+		return err
+	}
+	if err := headerSafe("ADMIN_TOKEN", cfg.AdminToken); err != nil {
+		return err
+	}
 	ruleset, err := loadRules(cfg)
 	if err != nil {
 		return err
