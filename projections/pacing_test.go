@@ -1,13 +1,16 @@
 package projections
 
 import (
+	"bytes"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/sirupsen/logrus"
 )
 
 func TestPacing(t *testing.T) {
@@ -48,5 +51,39 @@ func TestParsePosition(t *testing.T) {
 		if _, err := parsePosition(bad); err == nil {
 			t.Errorf("parsePosition(%q) accepted", bad)
 		}
+	}
+}
+
+// While PostgreSQL is down, each subscriber's failed poll was logged every
+// second, at level error, by all four: one is now logged, then at most one
+// an interval, and the first poll that works again says so.
+func TestPollErrorsSpacedOut(t *testing.T) {
+	var out bytes.Buffer
+	log := logrus.New()
+	log.SetOutput(&out)
+	log.SetFormatter(&logrus.JSONFormatter{})
+	polls := &pollErrors{every: time.Hour, log: log.WithField("component", "projector")}
+	adapter := logrusAdapter{e: log.WithField("component", "projector"), polls: polls}
+	down := errors.New("connect: connection refused")
+	for range 5 {
+		adapter.With(watermill.LogFields{"consumer_group": "x"}).Error(pollErrorMsg, down, nil)
+	}
+	adapter.Error("Handler returned error", down, nil) // other lines are not held back
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], pollErrorMsg) || !strings.Contains(lines[1], "Handler returned error") {
+		t.Fatalf("logged %d lines, want the first poll error and the other line:\n%s", len(lines), out.String())
+	}
+	out.Reset()
+	p := pacing{found: &atomic.Int64{}, full: 2000, gather: time.Millisecond, polls: polls,
+		fallback: wsql.NewDefaultBackoffManager(time.Millisecond, time.Second)}
+	p.HandleError(adapter, true, nil)
+	p.HandleError(adapter, true, nil)
+	if got := out.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "polling the log again") || !strings.Contains(got, `"heldBack":4`) {
+		t.Fatalf("after the outage logged %q, want one line saying polling works again, with 4 held back", got)
+	}
+	out.Reset()
+	adapter.Error(pollErrorMsg, down, nil)
+	if !strings.Contains(out.String(), pollErrorMsg) {
+		t.Errorf("a new outage's first poll error was held back")
 	}
 }

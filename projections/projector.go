@@ -122,7 +122,9 @@ func (p *Projector) Run(ctx context.Context) error {
 		p.holdPresence(presenceCtx)
 	}()
 	defer func() { letGo(); <-present }()
-	wlog := logrusAdapter{e: p.log.WithField("component", "projector"), stopping: func() bool { return ctx.Err() != nil }}
+	polls := &pollErrors{every: 10 * time.Second, log: p.log.WithField("component", "projector")}
+	wlog := logrusAdapter{e: p.log.WithField("component", "projector"), stopping: func() bool { return ctx.Err() != nil },
+		polls: polls}
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wlog)
 	if err != nil {
 		return fmt.Errorf("projector: %w", err)
@@ -167,7 +169,7 @@ func (p *Projector) Run(ctx context.Context) error {
 			RetryInterval:  time.Second,
 			SchemaAdapter:  eventsSchema{batchSize: p.opts.BatchSize, found: found},
 			OffsetsAdapter: offsetsAdapter(),
-			BackoffManager: pacing{found: found, full: int64(p.opts.BatchSize), gather: p.opts.PollInterval,
+			BackoffManager: pacing{found: found, full: int64(p.opts.BatchSize), gather: p.opts.PollInterval, polls: polls,
 				fallback: wsql.NewDefaultBackoffManager(p.opts.PollInterval, time.Second)},
 		}, wlog)
 		if err != nil {
@@ -371,6 +373,8 @@ type pacing struct {
 	full     int64
 	gather   time.Duration
 	fallback wsql.BackoffManager
+	// polls hears that a poll worked (may be nil).
+	polls *pollErrors
 }
 
 const (
@@ -379,6 +383,9 @@ const (
 )
 
 func (p pacing) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+	if err == nil && p.polls != nil {
+		p.polls.succeeded()
+	}
 	if err != nil || noMsg {
 		return p.fallback.HandleError(logger, noMsg, err)
 	}
@@ -780,6 +787,50 @@ type logrusAdapter struct {
 	// stopping reports whether the projector is shutting down, when
 	// watermill's errors about the batches it cancels are expected.
 	stopping func() bool
+	// polls spaces out watermill's "Error querying for message".
+	polls *pollErrors
+}
+
+// pollErrors spaces out the line each subscriber logs when its poll fails:
+// while PostgreSQL was down, the four logged one a second each, 16,000 an
+// hour at level error, burying whatever else was said. One is logged at
+// once, then at most one per interval, with the count of those held back;
+// and the first poll that works again says so, or the log ended on errors
+// long after the projections were back.
+type pollErrors struct {
+	every   time.Duration
+	log     *logrus.Entry
+	failing atomic.Bool
+	mu      sync.Mutex
+	last    time.Time
+	held    int
+}
+
+// take reports whether a poll error may be logged now, and how many were
+// held back since the last one logged.
+func (p *pollErrors) take(now time.Time) (bool, int) {
+	p.failing.Store(true)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.last.IsZero() && now.Sub(p.last) < p.every {
+		p.held++
+		return false, 0
+	}
+	held := p.held
+	p.last, p.held = now, 0
+	return true, held
+}
+
+// succeeded hears that a poll worked; the first after failures is logged.
+func (p *pollErrors) succeeded() {
+	if !p.failing.Load() || !p.failing.CompareAndSwap(true, false) {
+		return
+	}
+	p.mu.Lock()
+	held := p.held
+	p.last, p.held = time.Time{}, 0
+	p.mu.Unlock()
+	p.log.WithField("heldBack", held).Info("polling the log again")
 }
 
 func (l logrusAdapter) entry(f watermill.LogFields) *logrus.Entry {
@@ -795,8 +846,20 @@ func (l logrusAdapter) Error(msg string, err error, f watermill.LogFields) {
 		l.entry(f).WithError(err).Debug(msg)
 		return
 	}
+	if msg == pollErrorMsg && l.polls != nil {
+		ok, held := l.polls.take(time.Now())
+		if !ok {
+			return
+		}
+		l.entry(f).WithError(err).WithField("heldBack", held).Error(msg + " (logged at most once every " + l.polls.every.String() + ")")
+		return
+	}
 	l.entry(f).WithError(err).Error(msg)
 }
+
+// pollErrorMsg is what watermill-sql's subscriber logs when a poll fails.
+const pollErrorMsg = "Error querying for message"
+
 func (l logrusAdapter) Info(msg string, f watermill.LogFields) {
 	// watermill's info lines are about its own lifecycle; ours say enough.
 	if l.e.Logger.IsLevelEnabled(logrus.DebugLevel) {
@@ -810,5 +873,5 @@ func (l logrusAdapter) Debug(msg string, f watermill.LogFields) {
 }
 func (l logrusAdapter) Trace(msg string, f watermill.LogFields) {}
 func (l logrusAdapter) With(f watermill.LogFields) watermill.LoggerAdapter {
-	return logrusAdapter{l.e, l.fields.Add(f), l.stopping}
+	return logrusAdapter{l.e, l.fields.Add(f), l.stopping, l.polls}
 }
