@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	stdhttp "net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -368,5 +369,33 @@ func TestServeGivesTheSimulatorItsNames(t *testing.T) {
 		if res.StatusCode != want {
 			t.Errorf("Host %s: %d %s, want %d", host, res.StatusCode, body, want)
 		}
+	}
+}
+
+// A DATABASE_URL naming a database that does not exist is not PostgreSQL
+// starting late: serve kept warning "migrations not applied yet", as for a
+// slow database. It now says, at level error, that the URL is refused; and
+// once the database answers, the log says so instead of ending on retries.
+func TestServeSaysTheDatabaseRefusesItsURL(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/no_such_database_here"
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, envFunc(map[string]string{"DATABASE_URL": u.String(), "WEBHOOK_SECRET": "s", "PORT": "0"}), &stdout, &stderr)
+	}()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stderr.String(), "refuses DATABASE_URL"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve on a database that does not exist logged:\n%s\nwant an error that the database refuses DATABASE_URL", stderr.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), `"level":"error"`) || !strings.Contains(stderr.String(), "3D000") {
+		t.Errorf("logged:\n%s\nwant it at level error, with PostgreSQL's code", stderr.String())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -333,12 +334,15 @@ func (k *webhookKeeper) run(ctx context.Context) {
 // binary is retried too, unless newerIsFinal: serve goes on storing reports
 // meanwhile, while project, with nothing else to do, returns the error.
 func migrateUntilDone(ctx context.Context, p *pgxpool.Pool, log logrus.FieldLogger, newerIsFinal bool) error {
-	for {
+	for failed := false; ; failed = true {
 		applied, err := eventstore.Migrate(ctx, p)
 		switch {
 		case err == nil:
 			if len(applied) > 0 {
 				log.WithField("applied", applied).Info("migrated")
+			} else if failed {
+				// Or the log ended on "retrying" while all was well.
+				log.Info("the database answers, and its migrations are up to date")
 			}
 			return nil
 		case ctx.Err() != nil:
@@ -350,6 +354,10 @@ func migrateUntilDone(ctx context.Context, p *pgxpool.Pool, log logrus.FieldLogg
 			// between releases); the projectors wait, not to write read
 			// models the newer release reads otherwise.
 			log.WithError(err).Error("not projecting: a newer release migrated this database")
+		case refusesURL(err):
+			// Not PostgreSQL starting late: a misspelt name or a wrong
+			// password does not fix itself, and looked like a slow database.
+			log.WithError(err).Error("migrations not applied: the database refuses DATABASE_URL (its database, user or password); fix it, retrying meanwhile")
 		default:
 			log.WithError(err).Warn("migrations not applied yet; retrying")
 		}
@@ -359,6 +367,21 @@ func migrateUntilDone(ctx context.Context, p *pgxpool.Pool, log logrus.FieldLogg
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// refusesURL reports whether PostgreSQL refused DATABASE_URL itself: no
+// such database (3D000), or a user or password it does not accept (28000,
+// 28P01).
+func refusesURL(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "3D000", "28000", "28P01":
+		return true
+	}
+	return false
 }
 
 // newLogger also logs what the configuration warns about, since loadConfig
