@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -17,8 +18,11 @@ import (
 
 // config is everything the commands read from the environment.
 type config struct {
-	DatabaseURL      string
-	Port             string
+	DatabaseURL string
+	Port        string
+	// ListenHost is LISTEN_HOST: the address serve and project listen on,
+	// "" for every interface.
+	ListenHost       string
 	WebhookSecret    string
 	SigningSecret    string
 	AdminToken       string
@@ -76,6 +80,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	// port 80 without a word).
 	if n, err := strconv.Atoi(cfg.Port); err != nil || n < 0 || n > 65535 {
 		return config{}, fmt.Errorf("PORT must be a port number from 0 to 65535 (0 picks a free one), got %q", cfg.Port)
+	}
+	// An address of this machine, not a name: a name resolving to several
+	// addresses would listen on one of them, unsaid.
+	cfg.ListenHost = strings.Trim(strings.TrimSpace(get("LISTEN_HOST")), "[]")
+	if cfg.ListenHost != "" && net.ParseIP(cfg.ListenHost) == nil {
+		return config{}, fmt.Errorf("LISTEN_HOST must be an IP address of this machine to listen on (127.0.0.1 for this machine only; unset, 0.0.0.0 or :: for every interface), got %q", cfg.ListenHost)
 	}
 	if cfg.PublicURL != "" {
 		if err := cxone.CheckPublicURL(cfg.PublicURL); err != nil {

@@ -5,11 +5,13 @@ import (
 	"context"
 	"io"
 	"maps"
+	"net"
 	stdhttp "net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -139,6 +141,8 @@ func TestConfigRefusedBeforeAnythingStarts(t *testing.T) {
 		{"serve", "WEBHOOK_SECRET", "top\nsecret", `WEBHOOK_SECRET holds a control character ('\n' at byte 3)`},
 		{"serve", "ADMIN_TOKEN", "tok\ren", `ADMIN_TOKEN holds a control character ('\r' at byte 3)`},
 		{"register-webhook", "WEBHOOK_SECRET", "top\nsecret", "WEBHOOK_SECRET holds a control character"},
+		{"serve", "LISTEN_HOST", "example.com", `LISTEN_HOST must be an IP address of this machine to listen on (127.0.0.1 for this machine only; unset, 0.0.0.0 or :: for every interface), got "example.com"`},
+		{"project", "LISTEN_HOST", "127.0.0.1:8080", "LISTEN_HOST must be an IP address"},
 		{"project", "PROJECTOR_CONCURRENCY", "0", "PROJECTOR_CONCURRENCY must be a number from 1 to 4"},
 		{"project", "PROJECTOR_CONCURRENCY", "1000000", "PROJECTOR_CONCURRENCY"},
 	} {
@@ -397,5 +401,48 @@ func TestServeSaysTheDatabaseRefusesItsURL(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), `"level":"error"`) || !strings.Contains(stderr.String(), "3D000") {
 		t.Errorf("logged:\n%s\nwant it at level error, with PostgreSQL's code", stderr.String())
+	}
+}
+
+// serve listened on every interface, with no way to keep it to one, while
+// make run's development secrets are printed in the README. LISTEN_HOST
+// keeps it to one address, and the banner names that address.
+func TestServeListensWhereLISTEN_HOSTSays(t *testing.T) {
+	t.Parallel()
+	probe, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("127.0.0.2 is not this machine's here: %v", err)
+	}
+	probe.Close()
+	dbURL := pgtest.URL(t) // here: t.Fatal in the goroutine below left it unwaited for
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, envFunc(map[string]string{"DATABASE_URL": dbURL, "WEBHOOK_SECRET": "s", "PORT": "0",
+			"LISTEN_HOST": "127.0.0.2", "PROJECTORS": "off"}), &stdout, &stderr)
+	}()
+	defer func() { cancel(); <-done }()
+	var base string
+	for deadline := time.Now().Add(20 * time.Second); base == ""; time.Sleep(20 * time.Millisecond) {
+		if m := regexp.MustCompile(`cxsms listening on (\S+)`).FindStringSubmatch(stdout.String()); m != nil {
+			base = m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve printed no address:\n%s\n%s", stdout.String(), stderr.String())
+		}
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Hostname() != "127.0.0.2" {
+		t.Fatalf("banner %q, want http://127.0.0.2:PORT", base)
+	}
+	resp, err := stdhttp.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", u.Port()), time.Second); err == nil {
+		c.Close()
+		t.Errorf("127.0.0.1:%s took a connection; want serve on 127.0.0.2 only", u.Port())
 	}
 }

@@ -68,13 +68,13 @@ func project(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	http.RegisterProjectionLag(reg, projector.States)
 	metrics.StartProjections(projector.Names())
 
-	ln, err := listen(port)
+	ln, err := listen(cfg.ListenHost, port)
 	if err != nil {
 		return err
 	}
 	srv := newHTTPServer(projectRoutes(reg, log))
 	addr := ln.Addr().(*net.TCPAddr)
-	fmt.Fprintf(stdout, "cxsms listening on http://127.0.0.1:%d\n", addr.Port)
+	fmt.Fprintf(stdout, "cxsms listening on %s\n", localURL(addr))
 
 	// Project until told to stop, or until the projector or the listener
 	// fails; either way the other is stopped before project returns. Nodes

@@ -142,7 +142,7 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 	// Listen before anything reaches the database: a port already taken is
 	// then said alone, not after the migration it cut short was logged as
 	// the database failing.
-	ln, err := listen(cfg.Port)
+	ln, err := listen(cfg.ListenHost, cfg.Port)
 	if err != nil {
 		return err
 	}
@@ -170,8 +170,8 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 
 	srv := newHTTPServer(handler)
 	addr := ln.Addr().(*net.TCPAddr)
-	fmt.Fprintf(stdout, "cxsms listening on http://127.0.0.1:%d\n", addr.Port)
-	log.WithField("port", addr.Port).Info("listening")
+	fmt.Fprintf(stdout, "cxsms listening on %s\n", localURL(addr))
+	log.WithFields(logrus.Fields{"port": addr.Port, "address": addr.String()}).Info("listening")
 
 	keeper := subscriptionKeeper(cfg, log, cxone.Hooks{TokenRefresh: metrics.TokenRefresh, Retry: metrics.CXoneRetry})
 
@@ -217,8 +217,8 @@ func serve(ctx context.Context, cfg config, args []string, stdout, stderr io.Wri
 // listen opens the port serve or project answers on. A port already taken
 // says what to do about it: the bare "address already in use" left the
 // operator to guess which process and which setting.
-func listen(port string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort("", port))
+func listen(host, port string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return nil, fmt.Errorf("listen on port %s: %w: another cxsms (serve and project on one machine need a PORT each) or another program holds it; stop it, or set PORT to a free port (0 picks one)", port, err)
 	}
@@ -226,6 +226,17 @@ func listen(port string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen on port %s: %w", port, err)
 	}
 	return ln, nil
+}
+
+// localURL is where this machine reaches a listener: its address when it
+// listens on one (LISTEN_HOST), else 127.0.0.1, for a listener on every
+// interface.
+func localURL(addr *net.TCPAddr) string {
+	host := "127.0.0.1"
+	if !addr.IP.IsUnspecified() {
+		host = addr.IP.String()
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
 }
 
 // newHTTPServer serves handler with timeouts that bound what a slow or
