@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cxsms/cxsms/domain"
 	"github.com/cxsms/cxsms/projections"
 )
 
@@ -67,9 +68,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.requestSeconds, m.ingestRequests, m.ingestReports, m.panics,
 		m.commitSeconds, m.batchRequests, m.batchReports, m.batchFailures)
+	// Every outcome exists at 0 from the start: a series born at its first
+	// count hides that first increase from increase() and rate() (an alert
+	// on 503s missed the first burst after a restart), and a fresh node was
+	// missing from dashboards that list instances by these series.
+	for _, o := range ingestOutcomes {
+		m.ingestRequests.WithLabelValues(o)
+	}
+	for _, o := range []string{"accepted", "duplicate"} {
+		for _, f := range []domain.Format{domain.FormatJSON, domain.FormatSMPPJSON, domain.FormatSMPPReceipt} {
+			m.ingestReports.WithLabelValues(o, string(f))
+		}
+	}
 	m.proj = newProjMetrics(reg)
 	return m
 }
+
+// ingestOutcomes are the outcome labels of cxsms_ingest_requests_total.
+var ingestOutcomes = []string{"accepted", "unauthorized", "too_large", "too_slow", "malformed", "unavailable", "overloaded", "client_gone"}
 
 // NewProjectionMetrics registers only the projectors' series, for a process
 // that runs nothing else (cxsms project): ingest counters there would say

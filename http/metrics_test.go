@@ -336,3 +336,18 @@ func TestProjectionCountersStartAtZero(t *testing.T) {
 		}
 	}
 }
+
+// So do the ingest counters, for every outcome and format: a fresh node
+// had none until its first webhook, so an alert on 503s missed the first
+// burst after a restart, and the Grafana dashboard's instance list, read
+// from cxsms_ingest_requests_total, left the node out.
+func TestIngestCountersStartAtZero(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	NewMetrics(reg)
+	if n := testutil.CollectAndCount(reg, "cxsms_ingest_requests_total"); n != len(ingestOutcomes) {
+		t.Errorf("cxsms_ingest_requests_total: %d series, want %d (one per outcome, at 0)", n, len(ingestOutcomes))
+	}
+	if n := testutil.CollectAndCount(reg, "cxsms_ingest_reports_total"); n != 6 {
+		t.Errorf("cxsms_ingest_reports_total: %d series, want 6 (accepted and duplicate, per format)", n)
+	}
+}
