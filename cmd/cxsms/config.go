@@ -121,7 +121,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if v := get("LOG_LEVEL"); v != "" {
 		l, err := logrus.ParseLevel(v)
 		if err != nil {
-			return config{}, fmt.Errorf("LOG_LEVEL: %w", err)
+			return config{}, fmt.Errorf("LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, panic, got %q", v)
 		}
 		cfg.LogLevel = l
 	}

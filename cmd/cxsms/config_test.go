@@ -143,6 +143,8 @@ func TestConfigRefusedBeforeAnythingStarts(t *testing.T) {
 		{"register-webhook", "WEBHOOK_SECRET", "top\nsecret", "WEBHOOK_SECRET holds a control character"},
 		{"serve", "LISTEN_HOST", "example.com", `LISTEN_HOST must be an IP address of this machine to listen on (127.0.0.1 for this machine only; unset, 0.0.0.0 or :: for every interface), got "example.com"`},
 		{"project", "LISTEN_HOST", "127.0.0.1:8080", "LISTEN_HOST must be an IP address"},
+		{"serve", "LOG_LEVEL", "verbose", `LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, panic, got "verbose"`},
+		{"serve", "DATABASE_URL", "mysql://app:pw@localhost/db", "DATABASE_URL must be a postgres:// (or postgresql://) URL, got a mysql:// one"},
 		{"project", "PROJECTOR_CONCURRENCY", "0", "PROJECTOR_CONCURRENCY must be a number from 1 to 4"},
 		{"project", "PROJECTOR_CONCURRENCY", "1000000", "PROJECTOR_CONCURRENCY"},
 	} {

@@ -21,6 +21,12 @@ func openPool(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
 	if err := cfg.requireDatabase(); err != nil {
 		return nil, err
 	}
+	// Another database's URL failed in pgx's words, its masking mangled
+	// ("cannot parse `mysql:xxxxxx@localhost/db`"), with no word of what
+	// is wanted.
+	if scheme, _, ok := strings.Cut(cfg.DatabaseURL, "://"); ok && scheme != "postgres" && scheme != "postgresql" {
+		return nil, fmt.Errorf("DATABASE_URL must be a postgres:// (or postgresql://) URL, got a %s:// one", scheme)
+	}
 	pc, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
