@@ -57,7 +57,13 @@ func parseFilter(r *http.Request) (projections.Filter, error) {
 			return f, errorf(http.StatusBadRequest, p.name+": "+quote(v)+" is "+string(outside))
 		}
 		if err != nil {
-			return f, errorf(http.StatusBadRequest, p.name+": want an RFC 3339 time or YYYY-MM-DD date, got "+quote(v))
+			msg := p.name + ": want an RFC 3339 time or YYYY-MM-DD date, got " + quote(v)
+			// A + left unescaped in a query reads as a space, which is
+			// how "10:00:00+02:00" arrives as "10:00:00 02:00".
+			if _, err := parseTime(strings.Replace(v, " ", "+", 1)); err == nil {
+				msg += ": a + in a URL's query reads as a space, so write the offset's + as %2B"
+			}
+			return f, errorf(http.StatusBadRequest, msg)
 		}
 		if p.name == "to" && t.IsZero() {
 			// An end no time is before. As Go's zero time it would also

@@ -157,6 +157,15 @@ func wantBadRequests(t *testing.T, tests []struct{ path, want string }) {
 	}
 }
 
+// A time's + left unescaped arrives as a space; the 400 says so.
+func TestUnescapedPlusInATimeIsExplained(t *testing.T) {
+	t.Parallel()
+	wantBadRequests(t, []struct{ path, want string }{
+		{"/analytics/carriers?from=2024-05-06T10:00:00+02:00", `from: want an RFC 3339 time or YYYY-MM-DD date, got \"2024-05-06T10:00:00 02:00\": a + in a URL's query reads as a space, so write the offset's + as %2B`},
+		{"/analytics/sla?to=2024-05-06%2010:00", `to: want an RFC 3339 time or YYYY-MM-DD date, got \"2024-05-06 10:00\"`},
+	})
+}
+
 // An unknown parameter's 400 names what the route takes, and only that:
 // /analytics/sla said it took region, which it always refuses.
 func TestUnknownParameterNamesWhatTheRouteTakes(t *testing.T) {
