@@ -43,22 +43,30 @@ func (f fixedCarriers) JudgedUnder(context.Context, string) (string, error) {
 	return rules.Default().Version, nil
 }
 
-// The tutorial's shape has no currency: a carrier with entries in two
-// currencies is one entry there, its counts added up.
-func TestDeliveryOneEntryPerCarrier(t *testing.T) {
-	t.Parallel()
+// storelessServer is the API with reads (nil for none) and no store: enough
+// for routes that read the read models or serve files.
+func storelessServer(t *testing.T, reads readModels) http.Handler {
+	t.Helper()
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	reads := fixedCarriers{carriers: []projections.CarrierStats{
-		{Carrier: "CSPLIT", Currency: "USD", Total: 15, Failed: 15, Recommendation: "REROUTE"},
-		{Carrier: "ATT", Currency: "USD", Total: 10, Delivered: 10, Recommendation: "KEEP"},
-		{Carrier: "CSPLIT", Currency: "EUR", Total: 15, Delivered: 15, Recommendation: "REROUTE"},
-	}}
 	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Reads: reads,
 		Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: http.NotFoundHandler()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return h
+}
+
+// The tutorial's shape has no currency: a carrier with entries in two
+// currencies is one entry there, its counts added up.
+func TestDeliveryOneEntryPerCarrier(t *testing.T) {
+	t.Parallel()
+	reads := fixedCarriers{carriers: []projections.CarrierStats{
+		{Carrier: "CSPLIT", Currency: "USD", Total: 15, Failed: 15, Recommendation: "REROUTE"},
+		{Carrier: "ATT", Currency: "USD", Total: 10, Delivered: 10, Recommendation: "KEEP"},
+		{Carrier: "CSPLIT", Currency: "EUR", Total: 15, Delivered: 15, Recommendation: "REROUTE"},
+	}}
+	h := storelessServer(t, reads)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/analytics/delivery", nil))
 	var ans deliveryAnswer
@@ -141,13 +149,7 @@ func TestRegionOfSharedTerritory(t *testing.T) {
 // wants a 400 with exactly that error.
 func wantBadRequests(t *testing.T, tests []struct{ path, want string }) {
 	t.Helper()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Reads: fixedCarriers{},
-		Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: http.NotFoundHandler()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := storelessServer(t, fixedCarriers{})
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.path, nil))
@@ -185,13 +187,7 @@ func TestUnknownParameterNamesWhatTheRouteTakes(t *testing.T) {
 // ignored by every route that takes parameters, as the tutorial ignored it.
 func TestCacheBusterIsIgnored(t *testing.T) {
 	t.Parallel()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Reads: fixedCarriers{},
-		Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: http.NotFoundHandler()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := storelessServer(t, fixedCarriers{})
 	for _, path := range []string{"/analytics/delivery?_=1733616000000", "/analytics/carriers?region=US&_=1",
 		"/analytics/sla?_=1", "/compliance/violations?_=1&_=2", "/compliance/check?senderId=ACME&recipient=%2B447700900123&_=1"} {
 		rec := httptest.NewRecorder()

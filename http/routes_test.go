@@ -111,12 +111,7 @@ func TestRoutesMeetHTTPClients(t *testing.T) {
 // a text/plain 416, neither of which the API documents.
 func TestAssetsIgnoreRange(t *testing.T) {
 	t.Parallel()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: http.NotFoundHandler()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := storelessServer(t, nil)
 	whole := dashboardAssets["app.js"].body
 	for _, rng := range []string{"bytes=999999-", "bytes=0-1", "bytes=0-1,5-9", "bytes=oops"} {
 		req := httptest.NewRequest(http.MethodGet, "/assets/app.js", nil)
@@ -180,12 +175,7 @@ func TestNoRouteNamesThePathAsSent(t *testing.T) {
 // are.
 func TestReadsAreCompressed(t *testing.T) {
 	t.Parallel()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	h, err := NewServer(Config{WebhookSecret: "s"}, Deps{Log: log, Metrics: NewMetrics(prometheus.NewRegistry()), MetricsHandler: http.NotFoundHandler()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := storelessServer(t, nil)
 	get := func(path, encoding, etag string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
 		req.Header.Set("Accept-Encoding", encoding)
