@@ -97,8 +97,14 @@ func (s *Server) newRouter() *mux.Router {
 	// Answers name the path as sent (escaped): decoded, /metrics%2F read
 	// "no route GET /metrics/", a route that answers; and with lenientPath's
 	// slash trimmed, /assets/ read "no route GET /assets".
+	// A HEAD is named as the GET it stands for: its Content-Length must be
+	// the GET's (RFC 9110 §9.3.2), and "HEAD" made it a byte longer.
 	r.NotFoundHandler = wrap(handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusNotFound, "no route "+r.Method+" "+sentPath(r))
+		method := r.Method
+		if method == http.MethodHead {
+			method = http.MethodGet
+		}
+		return errorf(http.StatusNotFound, "no route "+method+" "+sentPath(r))
 	}))
 	r.MethodNotAllowedHandler = wrap(handlerFunc(func(w http.ResponseWriter, req *http.Request) error {
 		allowed := allowedMethods(r, req)

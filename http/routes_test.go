@@ -211,3 +211,22 @@ func TestReadsAreCompressed(t *testing.T) {
 		t.Errorf("app.js with its ETag, compressed: %d, want 304", rec.Code)
 	}
 }
+
+// A HEAD's 404 has the GET's Content-Length (RFC 9110 §9.3.2): its
+// message named the method, and "HEAD" is a byte longer than "GET".
+func TestHeadNotFoundMatchesGet(t *testing.T) {
+	t.Parallel()
+	h := storelessServer(t, nil)
+	// net/http sets a HEAD's Content-Length from what its handler writes.
+	length := func(method string) int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, "/nope", nil))
+		if rec.Code != http.StatusNotFound {
+			t.Fatalf("%s /nope: %d, want 404", method, rec.Code)
+		}
+		return rec.Body.Len()
+	}
+	if get, head := length(http.MethodGet), length(http.MethodHead); get != head {
+		t.Errorf("404 body: GET %d bytes, HEAD %d; want the same", get, head)
+	}
+}
