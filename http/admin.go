@@ -12,6 +12,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cxsms/cxsms/eventstore"
 	"github.com/cxsms/cxsms/projections"
 )
 
@@ -155,6 +156,10 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no dead letter "+quote(raw))
 	}
 	d, err := s.admin.ReplayDeadLetter(r.Context(), id)
+	if errors.Is(err, eventstore.ErrNotFound) {
+		// As for an id past int64: one wording for one answer.
+		return errorf(http.StatusNotFound, "no dead letter "+quote(raw))
+	}
 	if err != nil {
 		return err
 	}

@@ -230,3 +230,26 @@ func TestHeadNotFoundMatchesGet(t *testing.T) {
 		t.Errorf("404 body: GET %d bytes, HEAD %d; want the same", get, head)
 	}
 }
+
+// A dead letter that does not exist is named alike whichever way its id
+// misses: "not found" for 5, "no dead letter" for an id past int64.
+func TestReplayOfNoDeadLetterNamesIt(t *testing.T) {
+	t.Parallel()
+	env := newAPIEnv(t, Config{AdminToken: testAdminToken})
+	for _, id := range []string{"5", "99999999999999999999999999"} {
+		req, err := http.NewRequest(http.MethodPost, env.srv.URL+"/admin/dead-letters/"+id+"/replay", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := `{"error":"no dead letter \"` + id + `\""}` + "\n"; resp.StatusCode != http.StatusNotFound || string(body) != want {
+			t.Errorf("replay %s: %d %s, want 404 %s", id, resp.StatusCode, body, want)
+		}
+	}
+}
