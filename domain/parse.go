@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -453,6 +454,17 @@ var (
 	}
 )
 
+// A deliver_sm that notifies of an earlier message (a delivery receipt,
+// esm_class: see notifiesPDU) carries its addresses reversed (SMPP 3.4
+// §4.6.1): source_addr is the handset the message went to, and
+// destination_addr the sender. Read as written, the sender ID was the
+// handset's number and the region UNKNOWN.
+var (
+	notificationSenderKeys    = []string{"from", "sourceAddress", "destination_addr", "senderId"}
+	notificationRecipientKeys = []string{"to", "destinationAddress", "source_addr", "recipient"}
+	esmClassKey               = []string{"esm_class"}
+)
+
 // parseJSONReport reads one report. raw is the report exactly as received
 // (the envelope, when there is one) and m its decoded top level.
 //
@@ -565,8 +577,12 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 	if e.ErrorCode == "" && r.envelope != nil {
 		e.ErrorCode, _, _ = r.envelope.text(errorCodeKeys, normField)
 	}
-	e.SenderID, _, _ = r.orEnvelope(senderKeys, normField)
-	e.Recipient, _, _ = r.orEnvelope(recipientKeys, normField)
+	senders, recipients := senderKeys, recipientKeys
+	if r.notifiesPDU() {
+		senders, recipients = notificationSenderKeys, notificationRecipientKeys
+	}
+	e.SenderID, _, _ = r.orEnvelope(senders, normField)
+	e.Recipient, _, _ = r.orEnvelope(recipients, normField)
 	e.Currency, _, _ = r.orEnvelope(currencyKey, normCurrency)
 	e.Price, e.Currency = r.price(e.Currency)
 
@@ -707,6 +723,19 @@ func (r *reportFields) price(currency string) (*Micros, string) {
 		}
 	}
 	return nil, currency
+}
+
+// notifiesPDU reports whether the report is an SMPP deliver_sm that
+// notifies of an earlier message: its esm_class (a number, decimal or 0x
+// hex) has a message type in bits 2-5, a delivery receipt (0x04), an SME
+// acknowledgement (0x08, 0x10) or an intermediate notification (0x20).
+func (r *reportFields) notifiesPDU() bool {
+	v, _, _ := r.orEnvelope(esmClassKey, normField)
+	if v == "" {
+		return false
+	}
+	n, err := strconv.ParseUint(v, 0, 8)
+	return err == nil && n&0x3C != 0
 }
 
 func (r *reportFields) orEnvelope(keys []string, clean func(string) string) (s, key string, mistyped *ParseError) {

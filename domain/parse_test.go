@@ -101,6 +101,24 @@ func TestParseShapes(t *testing.T) {
 			want: []wantEvent{{id: "ff00aa", status: "UNDELIVERED", raw: "5", err: "030001", from: "ACME", to: "15551234567", format: FormatSMPPJSON}},
 		},
 		{
+			// SMPP 3.4 §4.6.1: a receipt's deliver_sm carries the original
+			// message's addresses reversed, which esm_class's message type
+			// says; read as written, the handset was the sender.
+			name: "a deliver_sm receipt: esm_class 4 reverses the addresses",
+			body: `{"command_id":"deliver_sm","esm_class":4,"source_addr":"447700900123","destination_addr":"ACME","receipted_message_id":"D1","message_state":2}`,
+			want: []wantEvent{{id: "D1", status: "DELIVERED", raw: "2", from: "ACME", to: "447700900123", format: FormatSMPPJSON}},
+		},
+		{
+			name: "an intermediate notification, esm_class in hex",
+			body: `{"esm_class":"0x20","source_addr":"447700900123","destination_addr":"ACME","receipted_message_id":"D2","message_state":1}`,
+			want: []wantEvent{{id: "D2", status: "SENT", raw: "1", from: "ACME", to: "447700900123", format: FormatSMPPJSON}},
+		},
+		{
+			name: "esm_class 0, a mobile-originated message, read as written",
+			body: `{"esm_class":0,"source_addr":"ACME","destination_addr":"447700900123","receipted_message_id":"D3","message_state":2}`,
+			want: []wantEvent{{id: "D3", status: "DELIVERED", raw: "2", from: "ACME", to: "447700900123", format: FormatSMPPJSON}},
+		},
+		{
 			name: "message_state as a string, padded",
 			body: `{"receipted_message_id":"a","message_state":"02"}`,
 			want: []wantEvent{{id: "a", status: "DELIVERED", raw: "02", format: FormatSMPPJSON}},
