@@ -2,6 +2,8 @@ package eventstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -248,19 +250,22 @@ func (c *committer) insert(ctx context.Context, batch []*request) ([][]bool, err
 	for _, r := range batch {
 		n += len(r.events)
 	}
-	first := make(map[domain.Key]bool, n) // key -> seen earlier in this batch
+	first := make(map[domain.Key]*domain.StatusReceived, n) // key -> its first report in this batch
 	unique := make([]*domain.StatusReceived, 0, n)
 	dups := make([][]bool, len(batch))
 	for i, r := range batch {
 		dups[i] = make([]bool, len(r.events))
 		for j := range r.events {
-			k := r.events[j].Key()
-			if first[k] {
+			e := &r.events[j]
+			if f := first[e.Key()]; f != nil && !sameReport(f.Status, f.RawStatus, f.ErrorCode, e) {
+				e.EventID = reusedID(e) // another report under the same ID
+			}
+			if first[e.Key()] != nil {
 				dups[i][j] = true
 				continue
 			}
-			first[k] = true
-			unique = append(unique, &r.events[j])
+			first[e.Key()] = e
+			unique = append(unique, e)
 		}
 	}
 	// In message order: two batches holding the same messages in other
@@ -275,29 +280,29 @@ func (c *committer) insert(ctx context.Context, batch []*request) ([][]bool, err
 	slices.SortStableFunc(unique, func(a, b *domain.StatusReceived) int {
 		return strings.Compare(a.MessageID, b.MessageID)
 	})
-	cols := newColumns(len(unique))
-	for _, e := range unique {
-		cols.add(*e)
-	}
-	rows, err := c.pool.Query(ctx, insertSQL, cols.args()...)
-	if err != nil {
-		return nil, classify(err)
-	}
 	inserted := make(map[domain.Key]bool, n)
-	var k domain.Key
-	for rows.Next() {
-		if err := rows.Scan(&k.MessageID, &k.EventID); err != nil {
-			rows.Close()
-			return nil, classify(err)
-		}
-		inserted[k] = true
+	if err := c.insertRows(ctx, unique, inserted); err != nil {
+		return nil, err
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		if ReadOnly(err) {
-			c.pool.Reset()
+	// A key already in the log holding another report is no redelivery:
+	// a gateway that puts the message's own resource ID in "id", or a
+	// sender reusing X-CXone-Event-Id, had every status after the first
+	// answered duplicate and dropped. Such reports go in under an ID of
+	// their own (reusedID); this costs a query only when keys conflict.
+	var conflicts []*domain.StatusReceived
+	for _, e := range unique {
+		if !inserted[e.Key()] {
+			conflicts = append(conflicts, e)
 		}
-		return nil, classify(err)
+	}
+	if len(conflicts) > 0 {
+		others, err := c.otherReports(ctx, conflicts)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.insertRows(ctx, others, inserted); err != nil {
+			return nil, err
+		}
 	}
 	for i, r := range batch {
 		for j, e := range r.events {
@@ -307,6 +312,89 @@ func (c *committer) insert(ctx context.Context, batch []*request) ([][]bool, err
 		}
 	}
 	return dups, nil
+}
+
+// insertRows inserts events in one statement and adds the keys it stored
+// to inserted.
+func (c *committer) insertRows(ctx context.Context, events []*domain.StatusReceived, inserted map[domain.Key]bool) error {
+	cols := newColumns(len(events))
+	for _, e := range events {
+		cols.add(*e)
+	}
+	rows, err := c.pool.Query(ctx, insertSQL, cols.args()...)
+	if err != nil {
+		return classify(err)
+	}
+	var k domain.Key
+	for rows.Next() {
+		if err := rows.Scan(&k.MessageID, &k.EventID); err != nil {
+			rows.Close()
+			return classify(err)
+		}
+		inserted[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		if ReadOnly(err) {
+			c.pool.Reset()
+		}
+		return classify(err)
+	}
+	return nil
+}
+
+// otherReports reads the log's reports under the keys of conflicts and
+// returns those of conflicts that differ from them, each given its
+// reusedID; the rest are redeliveries.
+func (c *committer) otherReports(ctx context.Context, conflicts []*domain.StatusReceived) ([]*domain.StatusReceived, error) {
+	ids, events := make([]string, len(conflicts)), make([]string, len(conflicts))
+	for i, e := range conflicts {
+		ids[i], events[i] = e.MessageID, e.EventID
+	}
+	rows, err := c.pool.Query(ctx, `SELECT e.message_id, e.event_id, e.status, e.raw_status, e.error_code
+		FROM unnest($1::text[], $2::text[]) AS k(m, e) JOIN events e ON e.message_id = k.m AND e.event_id = k.e`, ids, events)
+	if err != nil {
+		return nil, classify(err)
+	}
+	type facts struct{ status, raw, code string }
+	stored := make(map[domain.Key]facts, len(conflicts))
+	var k domain.Key
+	var f facts
+	for rows.Next() {
+		if err := rows.Scan(&k.MessageID, &k.EventID, &f.status, &f.raw, &f.code); err != nil {
+			rows.Close()
+			return nil, classify(err)
+		}
+		stored[k] = f
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, classify(err)
+	}
+	var others []*domain.StatusReceived
+	for _, e := range conflicts {
+		if f, ok := stored[e.Key()]; ok && !sameReport(domain.Status(f.status), f.raw, f.code, e) {
+			e.EventID = reusedID(e)
+			others = append(others, e)
+		}
+	}
+	return others, nil
+}
+
+// sameReport reports whether e says what a report with status, raw status
+// and error code said: then it is a redelivery of it. The times are left
+// out: a report without one takes the time it was received, which a
+// redelivery does not share.
+func sameReport(status domain.Status, raw, code string, e *domain.StatusReceived) bool {
+	return e.Status == status && e.RawStatus == raw && e.ErrorCode == code
+}
+
+// reusedID is the event ID of a report that came under another report's
+// ID: that ID, "~", and a hash of what it says, so that its own
+// redeliveries find it.
+func reusedID(e *domain.StatusReceived) string {
+	h := sha256.Sum256([]byte(string(e.Status) + "\x00" + e.RawStatus + "\x00" + e.ErrorCode))
+	return e.EventID + "~" + hex.EncodeToString(h[:6])
 }
 
 // columns holds a batch as one array per column, as insertSQL takes it.

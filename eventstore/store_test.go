@@ -143,6 +143,50 @@ func TestDuplicateIsSuccessAndAddsNoRow(t *testing.T) {
 	}
 }
 
+// An event ID that comes back with another report is not a redelivery: a
+// gateway putting the message's own resource ID in "id" (or a sender
+// reusing X-CXone-Event-Id) had its DELIVERED answered duplicate and
+// dropped after the SENT. It is stored under an ID of its own, which its
+// redeliveries find; redeliveries keep being duplicates, whatever their
+// times (a report without one takes the time it arrived).
+func TestReusedEventIDWithAnotherReportIsStored(t *testing.T) {
+	t.Parallel()
+	s, pool := newStore(t, eventstore.Options{})
+	ctx := context.Background()
+	appendOne := func(r domain.StatusReceived) eventstore.AppendResult {
+		t.Helper()
+		res, err := s.Append(ctx, []domain.StatusReceived{r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res[0]
+	}
+	if res := appendOne(report("m3", "gw-77", domain.StatusSent)); res.Duplicate || res.EventID != "gw-77" {
+		t.Fatalf("SENT: %+v, want new as gw-77", res)
+	}
+	delivered := appendOne(report("m3", "gw-77", domain.StatusDelivered))
+	if delivered.Duplicate || !strings.HasPrefix(delivered.EventID, "gw-77~") {
+		t.Fatalf("DELIVERED under the SENT's ID: %+v, want it stored under gw-77~<hash>", delivered)
+	}
+	if res := appendOne(report("m3", "gw-77", domain.StatusDelivered)); !res.Duplicate || res.EventID != delivered.EventID {
+		t.Fatalf("the DELIVERED again: %+v, want a duplicate of %s", res, delivered.EventID)
+	}
+	if res := appendOne(report("m3", "gw-77", domain.StatusSent)); !res.Duplicate || res.EventID != "gw-77" {
+		t.Fatalf("the SENT again, at another time: %+v, want a duplicate of gw-77", res)
+	}
+	// Within one call too.
+	res, err := s.Append(ctx, []domain.StatusReceived{report("m4", "x", domain.StatusSent), report("m4", "x", domain.StatusDelivered), report("m4", "x", domain.StatusDelivered)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Duplicate || res[1].Duplicate || !strings.HasPrefix(res[1].EventID, "x~") || !res[2].Duplicate || res[2].EventID != res[1].EventID {
+		t.Fatalf("one call with SENT, DELIVERED, DELIVERED under one ID: %+v", res)
+	}
+	if n := countEvents(t, pool); n != 4 {
+		t.Fatalf("events = %d, want 4 (two reports of each message)", n)
+	}
+}
+
 func TestConcurrentSameReportStoresOneEvent(t *testing.T) {
 	t.Parallel()
 	s, pool := newStore(t, eventstore.Options{Window: time.Millisecond})
