@@ -229,6 +229,13 @@ func (s *Server) deliver(ctx context.Context, cfg BurstConfig, sub Subscription,
 		if ctx.Err() != nil {
 			return false
 		}
+		// Each attempt goes out as the subscription is now, as CXone's
+		// do: redelivered with the headers of the first, a report refused
+		// for a wrong secret was refused for ever after the service
+		// registered the right one.
+		if cur, ok := s.subscription(sub.ID); ok {
+			sub = cur
+		}
 		rep.Attempts++
 		if rep.FirstSentAt.IsZero() {
 			rep.FirstSentAt = time.Now()

@@ -214,6 +214,39 @@ func TestBurstRedeliversAfter503AndDroppedConnections(t *testing.T) {
 	}
 }
 
+// A redelivery goes out with the subscription's headers as they are now:
+// after the service registered the right secret, the fake went on sending
+// the wrong one it had first, and make demo never recovered.
+func TestRedeliveryTakesTheSubscriptionAsItIsNow(t *testing.T) {
+	fake := fakecxone.New(fakecxone.Options{})
+	var id string
+	rc := &recorder{answer: func(n int, w http.ResponseWriter) bool {
+		if n == 1 { // refused for its secret, which the service then fixes
+			fake.SetHeaders(id, map[string]string{"Content-Type": "application/json", "X-Webhook-Secret": "right"})
+			w.WriteHeader(http.StatusUnauthorized)
+			return true
+		}
+		return false
+	}}
+	cb := httptest.NewServer(rc)
+	defer cb.Close()
+	id = fake.AddSubscription(fakecxone.Subscription{
+		Name: "sms-status-webhook", CallbackURL: cb.URL, EventTypes: []string{fakecxone.EventType},
+		HTTPMethod: http.MethodPost, Enabled: true,
+		Headers: map[string]string{"Content-Type": "application/json", "X-Webhook-Secret": "wrong"},
+	})
+	cfg := fast
+	cfg.Messages, cfg.Concurrency = 1, 1
+	res, err := fake.SendBurst(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rc.deliveries()
+	if res.Reports[0].Attempts != 2 || len(got) < 2 || got[0].secret != "wrong" || got[1].secret != "right" {
+		t.Fatalf("first report %+v, secrets sent %+v; want the redelivery sent with the new secret", res.Reports[0], got)
+	}
+}
+
 func TestBurstStopsWithContext(t *testing.T) {
 	fake := fakecxone.New(fakecxone.Options{})
 	cb := httptest.NewServer(&recorder{answer: func(int, http.ResponseWriter) bool { return false }})

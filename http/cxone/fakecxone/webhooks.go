@@ -76,6 +76,31 @@ func (s *Server) AddSubscription(sub Subscription) string {
 	return s.insertLocked(sub)
 }
 
+// SetHeaders replaces the headers of subscription id, as a PUT from the
+// service does when its secret rotates (for tests); false if there is none.
+func (s *Server) SetHeaders(id string, headers map[string]string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub, ok := s.subs[id]
+	if ok {
+		sub.Headers = maps.Clone(headers)
+		sub.UpdatedAt = s.opts.Now()
+		sub.Updates++
+	}
+	return ok
+}
+
+// subscription returns subscription id as it is now.
+func (s *Server) subscription(id string) (Subscription, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub, ok := s.subs[id]
+	if !ok {
+		return Subscription{}, false
+	}
+	return sub.clone(), true
+}
+
 func (s *Server) insertLocked(sub Subscription) string {
 	s.nextID++
 	sub.ID = fmt.Sprintf("wh-%d", s.nextID)
