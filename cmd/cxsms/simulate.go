@@ -1004,10 +1004,17 @@ func (s *simulation) progress(workersDone <-chan struct{}, began time.Time, stde
 	t := time.NewTicker(every)
 	defer t.Stop()
 	last, lastAt := int64(0), began
-	line := func() {
+	line := func(final bool) {
 		now := time.Now()
 		reqs := s.all.requests.Load()
-		rate := float64(reqs-last) / now.Sub(lastAt).Seconds()
+		// The rate since the last line; never below 0, though requests set
+		// aside as not sent leave the count (it read -6 req/s); and on the
+		// last line the whole run's, where the moments since the last tick
+		// read 930 req/s at the end of a 500/s run.
+		rate := max(0, float64(reqs-last)/now.Sub(lastAt).Seconds())
+		if final {
+			rate = max(0, float64(reqs)/now.Sub(began).Seconds())
+		}
 		last, lastAt = reqs, now
 		s.mu.Lock()
 		errs := formatErrors(s.errors)
@@ -1029,13 +1036,13 @@ func (s *simulation) progress(workersDone <-chan struct{}, began time.Time, stde
 	for {
 		select {
 		case <-workersDone:
-			line()
+			line(true)
 			if start != "" {
 				fmt.Fprintln(stderr)
 			}
 			return
 		case <-t.C:
-			line()
+			line(false)
 		}
 	}
 }
