@@ -164,7 +164,7 @@ func readDotEnv(path string) (map[string]string, error) {
 	src = bytes.ReplaceAll(src, []byte("$"), []byte(dollarStandIn))
 	env, err := godotenv.UnmarshalBytes(stripDotEnvComments(src))
 	for k, v := range env {
-		env[k] = strings.ReplaceAll(v, dollarStandIn, "$")
+		env[k] = strings.NewReplacer(dollarStandIn, "$", backslashStandIn, `\`).Replace(v)
 	}
 	return env, err
 }
@@ -206,12 +206,18 @@ func stripDotEnvComments(src []byte) []byte {
 		value := bytes.TrimLeftFunc(src, isDotEnvSpace)
 		if len(value) > 0 && (value[0] == '"' || value[0] == '\'') {
 			// Quoted: taken as quoted, up to the first closing quote
-			// without a backslash before it, as godotenv ends it.
-			end := -1
-			for i := 1; i < len(value); i++ {
-				if value[i] == value[0] && value[i-1] != '\\' {
+			// without a backslash before it, as godotenv ends it; in
+			// double quotes, where \\ is a backslash, without an odd
+			// number of them ("a\\" ends at its second quote).
+			end, backslashes := -1, 0 // backslashes: the run just before i
+			for i := 1; i < len(value) && end < 0; i++ {
+				switch {
+				case value[i] == '\\':
+					backslashes++
+				case value[i] == value[0] && (backslashes == 0 || value[0] == '"' && backslashes%2 == 0):
 					end = i
-					break
+				default:
+					backslashes = 0
 				}
 			}
 			if end < 0 {
@@ -254,7 +260,10 @@ func stripDotEnvComments(src []byte) []byte {
 // dotenv; \" and \\ are a quote and a backslash, as godotenv always read
 // them; and any other backslash is kept as written, as the Node dotenv
 // keeps it. godotenv dropped it ("a\tb" read as "atb"), so a generated
-// secret holding one became another, and every webhook a 401.
+// secret holding one became another, and every webhook a 401. A backslash
+// to keep goes through godotenv as backslashStandIn: written as \\, one
+// before the closing quote ("a\\") made godotenv read the quote as escaped
+// and the value as unterminated.
 func keepBackslashes(out, quoted []byte) []byte {
 	for i := 0; i < len(quoted); i++ {
 		c := quoted[i]
@@ -262,15 +271,23 @@ func keepBackslashes(out, quoted []byte) []byte {
 			out = append(out, c)
 			continue
 		}
-		if i+1 < len(quoted) && strings.IndexByte(`nr"\`, quoted[i+1]) >= 0 {
+		if i+1 < len(quoted) && strings.IndexByte(`nr"`, quoted[i+1]) >= 0 {
 			out = append(out, c, quoted[i+1])
 			i++
 			continue
 		}
-		out = append(out, '\\', '\\') // godotenv reads \\ as one
+		if i+1 < len(quoted) && quoted[i+1] == '\\' {
+			i++ // \\ is one backslash
+		}
+		out = append(out, backslashStandIn...)
 	}
 	return out
 }
+
+// backslashStandIn stands for a backslash kept in a double-quoted .env
+// value while godotenv reads it (see keepBackslashes): a private-use
+// character, which no setting holds.
+const backslashStandIn = "\uE001"
 
 // isDotEnvSpace is godotenv's whitespace within a line.
 func isDotEnvSpace(r rune) bool {

@@ -211,6 +211,9 @@ func TestReadDotEnvComments(t *testing.T) {
 		{"single-quoted", "KEY= '#x y'\n", map[string]string{"KEY": "#x y"}},
 		{"an escaped quote", `KEY="a\" # b" # c`, map[string]string{"KEY": `a" # b`}},
 		// Other backslashes are kept: godotenv read "a\tb" as "atb".
+		// A backslash last: godotenv took the closing quote for an escaped one.
+		{"a backslash before the closing quote", `A="a\\"` + "\n" + `B="\\\\" # c` + "\n" + `C="x\"y\\"` + "\n" + `D='p\'q'`,
+			map[string]string{"A": `a\`, "B": `\\`, "C": `x"y\`, "D": `p\'q`}},
 		{"backslashes", `A="a\tb\\c\$d\zq" # c` + "\n" + `B='a\tb'` + "\n" + `C="l1\nl2\r"` + "\n" + `E=a\tb`,
 			map[string]string{"A": `a\tb\c\$d\zq`, "B": `a\tb`, "C": "l1\nl2\r", "E": `a\tb`}},
 		{"export and yaml style", "export A= # c\nB: # c\nC = #c\nD:#d\n", map[string]string{"A": "", "B": "", "C": "", "D": "#d"}},
