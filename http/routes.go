@@ -36,7 +36,7 @@ func (s *Server) routes() *mux.Router {
 	r.Handle("/analytics/sla", read(paramsRefusing(s.handleSLA, []string{"region"}, "from", "to", "carrier", "window"))).Methods(get...)
 	r.Handle("/analytics/delivery", read(params(s.handleDelivery))).Methods(get...)
 	r.Handle("/compliance/violations", read(params(s.handleViolations, "region", "senderId"))).Methods(get...)
-	r.Handle("/compliance/check", params(s.handleCheck, "senderId", "recipient", "region")).Methods(get...)
+	r.Handle("/compliance/check", compressAnswers(params(s.handleCheck, "senderId", "recipient", "region"))).Methods(get...)
 
 	r.Handle("/simulator/sms", handlerFunc(s.handleSimulator)).Methods(http.MethodPost)
 
@@ -66,12 +66,24 @@ func (s *Server) routes() *mux.Router {
 // kept as it is: the dashboard's assets compare it with If-None-Match,
 // and the content it names is the same in any encoding. So is the
 // assets' "Accept-Ranges: none": they are served whole either way.
+//
+// A HEAD is answered as the GET it stands for, compressed alike, so that
+// its headers are the GET's (RFC 9110 §9.3.2); net/http sends no body.
 var compressAnswers = func() func(http.Handler) http.HandlerFunc {
 	wrap, err := gzhttp.NewWrapper(gzhttp.KeepAcceptRanges())
 	if err != nil {
 		panic(err) // fixed options, none to refuse
 	}
-	return wrap
+	return func(h http.Handler) http.HandlerFunc {
+		zipped := wrap(h)
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodHead {
+				r = r.Clone(r.Context())
+				r.Method = http.MethodGet
+			}
+			zipped(w, r)
+		}
+	}
 }()
 
 // newRouter is a router with no routes yet, and what every port of this

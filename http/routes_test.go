@@ -206,6 +206,14 @@ func TestReadsAreCompressed(t *testing.T) {
 				plain.Body.Len(), zipped.Body.Len(), len(body), err)
 		}
 	}
+	// A HEAD's headers are the GET's, compression included.
+	req := httptest.NewRequest(http.MethodHead, "/assets/app.js", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Errorf("HEAD app.js with gzip: %d, Content-Encoding %q; want 200 and gzip, as its GET", rec.Code, rec.Header().Get("Content-Encoding"))
+	}
 	etag := get("/assets/app.js", "", "").Header().Get("ETag")
 	if rec := get("/assets/app.js", "gzip, br, zstd", etag); rec.Code != http.StatusNotModified {
 		t.Errorf("app.js with its ETag, compressed: %d, want 304", rec.Code)

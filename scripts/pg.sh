@@ -242,6 +242,10 @@ prepare_dirs() {
 		if [[ ! -d $BASE ]]; then
 			die "the cluster of $DIR was kept in $BASE (recorded in $DIR/basedir), which is gone, and with it the reports it held; remove $DIR/basedir (make clean removes $DIR) to begin a new, empty cluster"
 		fi
+		if [[ $BASE == /tmp/* ]]; then
+			# Kept there by an earlier pg.sh.
+			msg "warning: the cluster is kept in $BASE, and /tmp is emptied at boot; to keep its reports, stop it, move the directory under $PERSIST_DIR and write the new path into $DIR/basedir"
+		fi
 	elif ((EUID == 0)); then
 		[[ $(owner_of "$DIR") == "$RUN_USER" ]] || chown "$RUN_USER" "$DIR"
 		# shellcheck disable=SC2016

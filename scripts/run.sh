@@ -29,7 +29,9 @@ fi
 # Development defaults, announced so nobody mistakes them for production.
 if [ -z "${WEBHOOK_SECRET:-}" ] && ! in_env_file WEBHOOK_SECRET; then
   export WEBHOOK_SECRET=dev-secret
-  echo "WEBHOOK_SECRET not set: using 'dev-secret' for development (on every interface unless LISTEN_HOST=127.0.0.1)" >&2
+  where=""
+  if [ -z "${LISTEN_HOST:-}" ] && ! in_env_file LISTEN_HOST; then where=" (on every interface unless LISTEN_HOST=127.0.0.1)"; fi
+  echo "WEBHOOK_SECRET not set: using 'dev-secret' for development$where" >&2
 fi
 if [ -z "${ADMIN_TOKEN:-}" ] && ! in_env_file ADMIN_TOKEN; then
   export ADMIN_TOKEN=dev-admin

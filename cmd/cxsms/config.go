@@ -134,7 +134,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 // nothing to say why.
 func headerSafe(name, v string) error {
 	if i := strings.IndexFunc(v, func(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }); i >= 0 {
-		return fmt.Errorf("%s holds a control character (%q at byte %d), which no HTTP header can carry, so every request would be refused; in .env, \\n within double quotes is a line break: write the value in single quotes to keep it as written", name, v[i], i)
+		hint := ""
+		if v[i] == '\n' || v[i] == '\r' {
+			hint = "; in .env, \\n and \\r within double quotes are line breaks: write the value in single quotes to keep it as written"
+		}
+		return fmt.Errorf("%s holds a control character (%q at byte %d), which no HTTP header can carry, so every request would be refused%s", name, v[i], i, hint)
 	}
 	return nil
 }

@@ -141,6 +141,8 @@ func TestConfigRefusedBeforeAnythingStarts(t *testing.T) {
 		{"serve", "WEBHOOK_SECRET", "top\nsecret", `WEBHOOK_SECRET holds a control character ('\n' at byte 3)`},
 		{"serve", "ADMIN_TOKEN", "tok\ren", `ADMIN_TOKEN holds a control character ('\r' at byte 3)`},
 		{"register-webhook", "WEBHOOK_SECRET", "top\nsecret", "WEBHOOK_SECRET holds a control character"},
+		{"simulate", "WEBHOOK_SECRET", "top\nsecret", `the webhook secret holds a control character ('\n' at byte 3), which no HTTP header can carry, so every request would be refused; in .env`},
+		{"serve", "WEBHOOK_SECRET", "a\x01b", `WEBHOOK_SECRET holds a control character ('\x01' at byte 1), which no HTTP header can carry, so every request would be refused`},
 		{"serve", "LISTEN_HOST", "example.com", `LISTEN_HOST must be an IP address of this machine to listen on (127.0.0.1 for this machine only; unset, 0.0.0.0 or :: for every interface), got "example.com"`},
 		{"project", "LISTEN_HOST", "127.0.0.1:8080", "LISTEN_HOST must be an IP address"},
 		{"serve", "LOG_LEVEL", "verbose", `LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, panic, got "verbose"`},

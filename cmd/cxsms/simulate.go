@@ -201,6 +201,9 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 	if o.secret == "" {
 		return o, fmt.Errorf("no webhook secret: pass --secret or set WEBHOOK_SECRET")
 	}
+	if err := headerSafe("the webhook secret", o.secret); err != nil {
+		return o, err // or every request is a 401 blamed on the secret
+	}
 	if o.target, err = webhookURL(o.target); err != nil {
 		return o, err
 	}
