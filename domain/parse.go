@@ -484,7 +484,21 @@ func parseJSONReport(req *Request, raw []byte, m object, index, n int) (StatusRe
 		// The last one would win, and the report of the others be lost.
 		return e, &ParseError{Index: index, Field: "payload", Reason: "given more than once: send one report per payload"}
 	}
-	if p, ok := m.get("payload"); ok && p[0] == '{' {
+	p, ok := m.get("payload")
+	if ok && p[0] == '"' {
+		// A payload encoded twice, as a JSON string holding the object
+		// (queues and gateways that forward a body as text do it): it was
+		// read as no payload, and its report refused for a missing
+		// messageId. The object inside is the payload; the raw report
+		// keeps the string.
+		if text, err := decodeJSONString(p); err == nil {
+			if inner := bytes.TrimSpace([]byte(text)); len(inner) > 0 && inner[0] == '{' && json.Valid(inner) &&
+				(!req.deep || jsonDepth(inner, maxJSONDepth) <= maxJSONDepth) {
+				p = inner
+			}
+		}
+	}
+	if ok && p[0] == '{' {
 		pm, err := splitObject(p)
 		if err != nil {
 			return e, jsonSyntaxError(err)

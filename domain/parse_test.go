@@ -101,6 +101,13 @@ func TestParseShapes(t *testing.T) {
 			want: []wantEvent{{id: "ff00aa", status: "UNDELIVERED", raw: "5", err: "030001", from: "ACME", to: "15551234567", format: FormatSMPPJSON}},
 		},
 		{
+			// Queues and gateways that forward a body as text encode the
+			// payload twice; it was refused for a missing messageId.
+			name: "a payload encoded as a JSON string",
+			body: `{"eventType":"messaging.status.update","eventId":"e1","payload":"{\"messageId\":\"dbl-1\",\"status\":\"DELIVERED\",\"carrier\":\"ATT\"}"}`,
+			want: []wantEvent{{id: "dbl-1", status: "DELIVERED", raw: "DELIVERED", carrier: "ATT"}},
+		},
+		{
 			// SMPP 3.4 §4.6.1: a receipt's deliver_sm carries the original
 			// message's addresses reversed, which esm_class's message type
 			// says; read as written, the handset was the sender.
