@@ -228,11 +228,19 @@ func (c *committer) insertRetrying(batch []*request) ([][]bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RetryFor+time.Duration(n)*300*time.Microsecond)
 	defer cancel()
 	backoff := 20 * time.Millisecond
+	var cause error // the last failure that was not the deadline itself
 	for attempt := 1; ; attempt++ {
 		dups, err := c.insert(ctx, batch)
+		if err != nil && ctx.Err() != nil && cause != nil {
+			// The deadline cut this attempt short: the failure that made
+			// us retry says more than "timeout" (a read-only database was
+			// answered as a commit that could not be confirmed).
+			return nil, fmt.Errorf("after %d attempts: %w", attempt, cause)
+		}
 		if err == nil || !transient(err) {
 			return dups, err
 		}
+		cause = err
 		sleep := backoff/2 + rand.N(backoff/2+1)
 		if deadline, _ := ctx.Deadline(); time.Until(deadline) < sleep {
 			return nil, fmt.Errorf("after %d attempts: %w", attempt, err)
