@@ -281,6 +281,21 @@ func TestCarrierFilterIgnoresCase(t *testing.T) {
 func TestAnswersNameTheRulesOfTheirReadModel(t *testing.T) {
 	t.Parallel()
 	env := newAPIEnv(t, Config{})
+	// Once the projector has registered every projection: it reads each
+	// one's rules as it registers it, and one that found 'other' then
+	// rebuilt carrier_costs under its own, racing this test (CI saw it).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var n int
+		if err := env.pool.QueryRow(context.Background(), `SELECT count(*) FROM projection_offsets`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the projector registered %d of 4 projections within 10 s", n)
+		}
+	}
 	if _, err := env.pool.Exec(context.Background(), `INSERT INTO projection_status (name, rules_version) VALUES ('carrier_costs.v1', 'other')
 		ON CONFLICT (name) DO UPDATE SET rules_version = 'other'`); err != nil {
 		t.Fatal(err)
