@@ -322,6 +322,7 @@ func TestSimulatorValidatesItsRequest(t *testing.T) {
 		// beside it was overridden without a word.
 		{`{"status":"DELIVERED","inFlight":1,"count":10}`, `inFlight cannot be given with status \"DELIVERED\"`},
 		{`{"status":"SENT","inFlight":0.5}`, "inFlight cannot be given"},
+		{`{"status":"FAILED","smppReceipt":1,"count":10}`, `smppReceipt cannot be given with status \"FAILED\": SMPP has no code for FAILED`},
 		// Unknown fields are ignored, but named when the request fails.
 		{`{"cuont":0,"count":0}`, "ignored unknown field(s): cuont"},
 		// A known field of the wrong type is still refused.

@@ -781,6 +781,7 @@ func TestSimulateFlagErrors(t *testing.T) {
 		{[]string{"--region", "XX"}, `unknown region "XX"`},
 		{[]string{"--duplicates", "0.8"}, "duplicates must be"},
 		{[]string{"--status", "DELIVERED", "--in-flight", "1"}, "--in-flight cannot be given with --status"},
+		{[]string{"--status", "FAILED", "--smpp-receipt", "1"}, `--smpp-receipt cannot be given with --status "FAILED": SMPP has no code for FAILED`},
 		{[]string{"--target", "localhost:8080"}, "--target"},
 		{[]string{"--start", "yesterday"}, "--start"},
 		{[]string{"--duration", "2s", "--warmup", "2s"}, "--warmup"},

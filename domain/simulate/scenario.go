@@ -110,9 +110,25 @@ func (s Scenario) With(o Shares) Scenario {
 // would be overridden without a word: a tester's {"status":"DELIVERED",
 // "inFlight":1} answered 200 with ten messages DELIVERED. inFlight 0 asks
 // for what the status gives, and is accepted.
+//
+// So is an SMPP share beside a status SMPP has no code for: every message
+// went as CXone JSON, unsaid (a tester's {"status":"FAILED",
+// "smppReceipt":1} sent no receipt at all).
 func (o Shares) CheckPinned(status domain.Status) error {
 	if status != "" && o.InFlight != nil && *o.InFlight > 0 {
 		return fmt.Errorf("inFlight cannot be given with status %q: the status is every message's outcome, so none would be left in flight; leave out one of the two", status)
+	}
+	if status == "" || smppCanSay(domain.ParseStatus(string(status))) {
+		return nil
+	}
+	for _, f := range []struct {
+		name  string
+		share *float64
+	}{{"smppJson", o.SMPPJSON}, {"smppReceipt", o.SMPPReceipt}} {
+		if f.share != nil && *f.share > 0 {
+			return fmt.Errorf("%s cannot be given with status %q: SMPP has no code for %s (a gateway reports a failure as UNDELIV; QUEUED and PENDING are CXone's own states, which it sends as its JSON), so every message would go as CXone JSON; pin UNDELIVERED or REJECTED to test failures over SMPP, or leave out %s",
+				f.name, status, domain.ParseStatus(string(status)), f.name)
+		}
 	}
 	return nil
 }

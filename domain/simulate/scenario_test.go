@@ -76,6 +76,14 @@ func TestCheckPinned(t *testing.T) {
 		{"DELIVERED", Shares{InFlight: share(0)}, ""},
 		{"DELIVERED", Shares{Duplicates: share(0.3)}, ""},
 		{"", Shares{InFlight: share(1)}, ""},
+		// SMPP has no code for FAILED, and QUEUED and PENDING are CXone's:
+		// such a status sent no SMPP report, whatever share was asked.
+		{"FAILED", Shares{SMPPReceipt: share(1)}, `smppReceipt cannot be given with status "FAILED": SMPP has no code for FAILED`},
+		{"error", Shares{SMPPJSON: share(0.5)}, `smppJson cannot be given with status "error": SMPP has no code for FAILED`},
+		{"PENDING", Shares{SMPPJSON: share(0.2)}, "smppJson cannot be given"},
+		{"FAILED", Shares{SMPPReceipt: share(0)}, ""},
+		{"UNDELIVERED", Shares{SMPPReceipt: share(1)}, ""},
+		{"DELIVRD", Shares{SMPPJSON: share(1)}, ""},
 	} {
 		err := tc.o.CheckPinned(tc.status)
 		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
