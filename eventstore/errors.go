@@ -100,6 +100,22 @@ func PermissionDenied(err error) (string, bool) {
 	return "", false
 }
 
+// RefusedLogin reports whether PostgreSQL refused the connection's own
+// settings: no such database (3D000), or a user or password it does not
+// accept (28000, 28P01). Unlike a server starting late, it does not fix
+// itself.
+func RefusedLogin(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "3D000", "28000", "28P01":
+		return true
+	}
+	return false
+}
+
 // NotMigrated reports whether err is a query on a table the migrations
 // create that is not there yet: a database `cxsms migrate` has not run on.
 func NotMigrated(err error) bool {

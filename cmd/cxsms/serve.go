@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -365,7 +364,7 @@ func migrateUntilDone(ctx context.Context, p *pgxpool.Pool, log logrus.FieldLogg
 			// between releases); the projectors wait, not to write read
 			// models the newer release reads otherwise.
 			log.WithError(err).Error("not projecting: a newer release migrated this database")
-		case refusesURL(err):
+		case eventstore.RefusedLogin(err):
 			// Not PostgreSQL starting late: a misspelt name or a wrong
 			// password does not fix itself, and looked like a slow database.
 			log.WithError(err).Error("migrations not applied: the database refuses DATABASE_URL (its database, user or password); fix it, retrying meanwhile")
@@ -378,21 +377,6 @@ func migrateUntilDone(ctx context.Context, p *pgxpool.Pool, log logrus.FieldLogg
 		case <-time.After(2 * time.Second):
 		}
 	}
-}
-
-// refusesURL reports whether PostgreSQL refused DATABASE_URL itself: no
-// such database (3D000), or a user or password it does not accept (28000,
-// 28P01).
-func refusesURL(err error) bool {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return false
-	}
-	switch pgErr.Code {
-	case "3D000", "28000", "28P01":
-		return true
-	}
-	return false
 }
 
 // newLogger also logs what the configuration warns about, since loadConfig
