@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode"
 
 	"github.com/andybalholm/brotli"
 	"github.com/sirupsen/logrus"
@@ -225,8 +224,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 // key in Content-Encoding had it written to the log, which never holds a
 // secret. A quoted value cut short ("s3cretWeb…") still starts a secret.
 func (s *Server) redact(msg string) string {
-	secrets := append([]string{s.cfg.WebhookSecret, s.cfg.AdminToken},
-		strings.FieldsFunc(s.cfg.SigningSecret, func(r rune) bool { return unicode.IsSpace(r) || r == ',' })...)
+	secrets := append([]string{s.cfg.WebhookSecret, s.cfg.AdminToken}, keyFields(s.cfg.SigningSecret)...)
 	for _, secret := range secrets {
 		if len(secret) < 4 {
 			continue // too short to tell from other text; never a real secret here

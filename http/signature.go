@@ -18,19 +18,24 @@ import (
 const signatureTolerance = 5 * time.Minute
 
 // signingKeys are the Standard Webhooks secrets we accept. Several may be
-// configured (space separated) while a key is rotated.
+// configured (keyFields) while a key is rotated.
 type signingKeys [][]byte
 
+// keyFields splits WEBHOOK_SIGNING_SECRET into its keys. Any white space
+// separates, as a line break from a mounted secret file does: split on
+// spaces alone, "\n" was a key anyone could sign with.
+func keyFields(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == ',' })
+}
+
 // parseSigningKeys reads WEBHOOK_SIGNING_SECRET: "whsec_<base64>" keys, or raw
-// strings, separated by spaces or commas. A raw string that is base64 is
+// strings, separated by white space or commas. A raw string that is base64 is
 // also taken as the bytes it decodes to, as the Standard Webhooks libraries
 // read a key pasted without its prefix: taken only as written, such a key
 // refused every signature those libraries made, with no word at start.
 func parseSigningKeys(s string) (signingKeys, error) {
 	var keys signingKeys
-	// Any white space separates, as a line break from a mounted secret file:
-	// split on spaces alone, "\n" was a key anyone could sign with.
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == ',' }) {
+	for _, f := range keyFields(s) {
 		if b64, ok := strings.CutPrefix(f, "whsec_"); ok {
 			k, err := base64.StdEncoding.DecodeString(b64)
 			if err != nil {
