@@ -397,7 +397,7 @@ func (q simulatorRequest) options() (simulate.Options, int, error) {
 	}
 	shares := simulate.Shares{Duplicates: q.Duplicates, OutOfOrder: q.OutOfOrder, SMPPJSON: q.SMPPJSON,
 		SMPPReceipt: q.SMPPReceipt, BadSenders: q.BadSenders, InFlight: q.InFlight}
-	if err := shares.CheckPinned(domain.Status(q.Status)); err != nil {
+	if err := shares.CheckPinned(domain.Status(q.Status), simulate.RequestNames); err != nil {
 		return simulate.Options{}, 0, err
 	}
 	sc = sc.With(shares)

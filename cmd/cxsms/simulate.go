@@ -214,8 +214,9 @@ func parseSimulateFlags(cfg config, args []string, stderr io.Writer) (simulateOp
 		SMPPJSON: shares["smpp-json"], SMPPReceipt: shares["smpp-receipt"], BadSenders: shares["bad-senders"], InFlight: shares["in-flight"]}
 	// Sent as spelled, for the webhook to normalize; simulate.New checks it.
 	o.gen.Status = domain.Status(*status)
-	if err := given.CheckPinned(o.gen.Status); err != nil {
-		return o, errors.New(flagNames.Replace(err.Error())) // said in the flags' names
+	if err := given.CheckPinned(o.gen.Status, simulate.Names{Status: "--status", InFlight: "--in-flight",
+		SMPPJSON: "--smpp-json", SMPPReceipt: "--smpp-receipt"}); err != nil {
+		return o, err
 	}
 	// One SMPP share given shrinks the scenario's other to fit (With).
 	o.scenario = o.scenario.With(given)
@@ -878,10 +879,6 @@ func setAside(cs []*counters, n int64, apart func(*counters) (requests, reports 
 		reports.Add(n)
 	}
 }
-
-// flagNames turns the simulator request's field names in an error into
-// simulate's flags.
-var flagNames = strings.NewReplacer("inFlight", "--in-flight", "smppJson", "--smpp-json", "smppReceipt", "--smpp-receipt", "with status", "with --status")
 
 // errRefused starts the cause of a run stopped by a 401 or 403.
 var errRefused = errors.New("the webhook refused")

@@ -114,9 +114,11 @@ func (s Scenario) With(o Shares) Scenario {
 // So is an SMPP share beside a status SMPP has no code for: every message
 // went as CXone JSON, unsaid (a tester's {"status":"FAILED",
 // "smppReceipt":1} sent no receipt at all).
-func (o Shares) CheckPinned(status domain.Status) error {
+//
+// The error names the options as n does: the request's fields, or flags.
+func (o Shares) CheckPinned(status domain.Status, n Names) error {
 	if status != "" && o.InFlight != nil && *o.InFlight > 0 {
-		return fmt.Errorf("inFlight cannot be given with status %q: the status is every message's outcome, so none would be left in flight; leave out one of the two", status)
+		return fmt.Errorf("%s cannot be given with %s %q: the status is every message's outcome, so none would be left in flight; leave out one of the two", n.InFlight, n.Status, status)
 	}
 	if status == "" || smppCanSay(domain.ParseStatus(string(status))) {
 		return nil
@@ -124,14 +126,20 @@ func (o Shares) CheckPinned(status domain.Status) error {
 	for _, f := range []struct {
 		name  string
 		share *float64
-	}{{"smppJson", o.SMPPJSON}, {"smppReceipt", o.SMPPReceipt}} {
+	}{{n.SMPPJSON, o.SMPPJSON}, {n.SMPPReceipt, o.SMPPReceipt}} {
 		if f.share != nil && *f.share > 0 {
-			return fmt.Errorf("%s cannot be given with status %q: SMPP has no code for %s (a gateway reports a failure as UNDELIV; QUEUED and PENDING are CXone's own states, which it sends as its JSON), so every message would go as CXone JSON; pin UNDELIVERED or REJECTED to test failures over SMPP, or leave out %s",
-				f.name, status, domain.ParseStatus(string(status)), f.name)
+			return fmt.Errorf("%s cannot be given with %s %q: SMPP has no code for %s (a gateway reports a failure as UNDELIV; QUEUED and PENDING are CXone's own states, which it sends as its JSON), so every message would go as CXone JSON; pin UNDELIVERED or REJECTED to test failures over SMPP, or leave out %s",
+				f.name, n.Status, status, domain.ParseStatus(string(status)), f.name)
 		}
 	}
 	return nil
 }
+
+// Names are what a caller calls the options CheckPinned speaks of.
+type Names struct{ Status, InFlight, SMPPJSON, SMPPReceipt string }
+
+// RequestNames are POST /simulator/sms's fields.
+var RequestNames = Names{Status: "status", InFlight: "inFlight", SMPPJSON: "smppJson", SMPPReceipt: "smppReceipt"}
 
 // fitShare shrinks other so that given+other is at most 1, when given is a
 // share (a bad given is left for Validate to name).

@@ -85,7 +85,7 @@ func TestCheckPinned(t *testing.T) {
 		{"UNDELIVERED", Shares{SMPPReceipt: share(1)}, ""},
 		{"DELIVRD", Shares{SMPPJSON: share(1)}, ""},
 	} {
-		err := tc.o.CheckPinned(tc.status)
+		err := tc.o.CheckPinned(tc.status, RequestNames)
 		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("status %q: CheckPinned() = %v, want %q", tc.status, err, tc.err)
 		}
