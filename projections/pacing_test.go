@@ -63,27 +63,33 @@ func TestPollErrorsSpacedOut(t *testing.T) {
 	log.SetOutput(&out)
 	log.SetFormatter(&logrus.JSONFormatter{})
 	polls := &pollErrors{every: time.Hour, log: log.WithField("component", "projector")}
-	adapter := logrusAdapter{e: log.WithField("component", "projector"), polls: polls}
-	down := errors.New("connect: connection refused")
-	for range 5 {
-		adapter.With(watermill.LogFields{"consumer_group": "x"}).Error(pollErrorMsg, down, nil)
-	}
-	adapter.Error("Handler returned error", down, nil) // other lines are not held back
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[0], pollErrorMsg) || !strings.Contains(lines[1], "Handler returned error") {
-		t.Fatalf("logged %d lines, want the first poll error and the other line:\n%s", len(lines), out.String())
-	}
-	out.Reset()
+	adapter := logrusAdapter{e: log.WithField("component", "projector")}
 	p := pacing{found: &atomic.Int64{}, full: 2000, gather: time.Millisecond, polls: polls,
 		fallback: wsql.NewDefaultBackoffManager(time.Millisecond, time.Second)}
+	down := errors.New("connect: connection refused")
+	for range 5 {
+		if wait := p.HandleError(adapter.With(watermill.LogFields{"consumer_group": "x"}), false, down); wait != time.Second {
+			t.Fatalf("wait after a failed poll %v, want the fallback's retry interval", wait)
+		}
+	}
+	if got := out.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "polling the log failed") || !strings.Contains(got, `"consumer_group":"x"`) {
+		t.Fatalf("five failed polls logged %q, want the first alone, with its consumer group", got)
+	}
+	// A deadlock is retried at once, and was never logged as an error.
+	out.Reset()
+	p.polls = &pollErrors{every: time.Hour, log: polls.log}
+	if wait := p.HandleError(adapter, false, errors.New("ERROR: deadlock detected (SQLSTATE 40P01)")); wait != 0 || out.Len() != 0 {
+		t.Fatalf("a deadlock: wait %v, logged %q; want 0 and nothing", wait, out.String())
+	}
+	p.polls = polls
 	p.HandleError(adapter, true, nil)
 	p.HandleError(adapter, true, nil)
 	if got := out.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "polling the log again") || !strings.Contains(got, `"heldBack":4`) {
 		t.Fatalf("after the outage logged %q, want one line saying polling works again, with 4 held back", got)
 	}
 	out.Reset()
-	adapter.Error(pollErrorMsg, down, nil)
-	if !strings.Contains(out.String(), pollErrorMsg) {
-		t.Errorf("a new outage's first poll error was held back")
+	p.HandleError(adapter, false, down)
+	if !strings.Contains(out.String(), "polling the log failed") {
+		t.Errorf("a new outage's first failed poll was held back")
 	}
 }

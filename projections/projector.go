@@ -123,8 +123,7 @@ func (p *Projector) Run(ctx context.Context) error {
 	}()
 	defer func() { letGo(); <-present }()
 	polls := &pollErrors{every: 10 * time.Second, log: p.log.WithField("component", "projector")}
-	wlog := logrusAdapter{e: p.log.WithField("component", "projector"), stopping: func() bool { return ctx.Err() != nil },
-		polls: polls}
+	wlog := logrusAdapter{e: p.log.WithField("component", "projector"), stopping: func() bool { return ctx.Err() != nil }}
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wlog)
 	if err != nil {
 		return fmt.Errorf("projector: %w", err)
@@ -373,7 +372,8 @@ type pacing struct {
 	full     int64
 	gather   time.Duration
 	fallback wsql.BackoffManager
-	// polls hears that a poll worked (may be nil).
+	// polls logs failed polls, spaced out, and the first that works again
+	// (may be nil: watermill's fallback logs each).
 	polls *pollErrors
 }
 
@@ -383,8 +383,18 @@ const (
 )
 
 func (p pacing) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
-	if err == nil && p.polls != nil {
-		p.polls.succeeded()
+	if p.polls != nil {
+		if err == nil {
+			p.polls.succeeded()
+		} else {
+			// The fallback decides the wait; a wait means it would have
+			// logged the error (a deadlock is retried at once, quietly).
+			wait := p.fallback.HandleError(watermill.NopLogger{}, noMsg, err)
+			if wait > 0 {
+				p.polls.failed(logger, err)
+			}
+			return wait
+		}
 	}
 	if err != nil || noMsg {
 		return p.fallback.HandleError(logger, noMsg, err)
@@ -787,8 +797,6 @@ type logrusAdapter struct {
 	// stopping reports whether the projector is shutting down, when
 	// watermill's errors about the batches it cancels are expected.
 	stopping func() bool
-	// polls spaces out watermill's "Error querying for message".
-	polls *pollErrors
 }
 
 // pollErrors spaces out the line each subscriber logs when its poll fails:
@@ -806,19 +814,21 @@ type pollErrors struct {
 	held    int
 }
 
-// take reports whether a poll error may be logged now, and how many were
-// held back since the last one logged.
-func (p *pollErrors) take(now time.Time) (bool, int) {
+// failed logs a failed poll through logger, unless one was logged less
+// than an interval ago; then it is counted for the next line.
+func (p *pollErrors) failed(logger watermill.LoggerAdapter, err error) {
 	p.failing.Store(true)
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	now := time.Now()
 	if !p.last.IsZero() && now.Sub(p.last) < p.every {
 		p.held++
-		return false, 0
+		p.mu.Unlock()
+		return
 	}
 	held := p.held
 	p.last, p.held = now, 0
-	return true, held
+	p.mu.Unlock()
+	logger.Error("polling the log failed (logged at most once every "+p.every.String()+")", err, watermill.LogFields{"heldBack": held})
 }
 
 // succeeded hears that a poll worked; the first after failures is logged.
@@ -846,19 +856,8 @@ func (l logrusAdapter) Error(msg string, err error, f watermill.LogFields) {
 		l.entry(f).WithError(err).Debug(msg)
 		return
 	}
-	if msg == pollErrorMsg && l.polls != nil {
-		ok, held := l.polls.take(time.Now())
-		if !ok {
-			return
-		}
-		l.entry(f).WithError(err).WithField("heldBack", held).Error(msg + " (logged at most once every " + l.polls.every.String() + ")")
-		return
-	}
 	l.entry(f).WithError(err).Error(msg)
 }
-
-// pollErrorMsg is what watermill-sql's subscriber logs when a poll fails.
-const pollErrorMsg = "Error querying for message"
 
 func (l logrusAdapter) Info(msg string, f watermill.LogFields) {
 	// watermill's info lines are about its own lifecycle; ours say enough.
@@ -873,5 +872,5 @@ func (l logrusAdapter) Debug(msg string, f watermill.LogFields) {
 }
 func (l logrusAdapter) Trace(msg string, f watermill.LogFields) {}
 func (l logrusAdapter) With(f watermill.LogFields) watermill.LoggerAdapter {
-	return logrusAdapter{l.e, l.fields.Add(f), l.stopping, l.polls}
+	return logrusAdapter{l.e, l.fields.Add(f), l.stopping}
 }
