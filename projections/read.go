@@ -200,12 +200,15 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, string
 		if err != nil {
 			return c, err
 		}
-		// Sums read as the nearest float, not as Micros: a report's price
-		// fits Micros (numeric(18,6)), but a sum of them need not, and
-		// one of 10^12 or more, refused by ParseMicros, read as 0.
-		if c.TotalCost, err = strconv.ParseFloat(cost, 64); err != nil {
-			return c, fmt.Errorf("cost %q of %s: %w", cost, c.Carrier, err)
+		// Sums read exactly, then as the nearest float, not as Micros: a
+		// report's price fits Micros (numeric(18,6)), but a sum of them
+		// need not, and one of 10^12 or more, refused by ParseMicros,
+		// read as 0.
+		total, ok := new(big.Rat).SetString(cost)
+		if !ok {
+			return c, fmt.Errorf("cost %q of %s: not a decimal", cost, c.Carrier)
 		}
+		c.TotalCost, _ = total.Float64()
 		if c.WastedCost, err = strconv.ParseFloat(wasted, 64); err != nil {
 			return c, fmt.Errorf("wasted cost %q of %s: %w", wasted, c.Carrier, err)
 		}
@@ -213,13 +216,9 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, string
 			c.DeliveryRate, c.FailureRate = Rates(c.Delivered, c.Failed)
 		}
 		if c.Delivered > 0 {
-			// From the exact sum, not the float above: 0.3 over 6 came
-			// out as 0.049999999999999996.
-			exact, ok := new(big.Rat).SetString(cost)
-			if !ok {
-				return c, fmt.Errorf("cost %q of %s: not a decimal", cost, c.Carrier)
-			}
-			per, _ := exact.Quo(exact, new(big.Rat).SetInt64(c.Delivered)).Float64()
+			// From the exact sum, not its float: 0.3 over 6 came out as
+			// 0.049999999999999996.
+			per, _ := new(big.Rat).Quo(total, new(big.Rat).SetInt64(c.Delivered)).Float64()
 			c.CostPerDelivered = &per
 		}
 		return c, nil
