@@ -49,7 +49,9 @@ type result struct {
 // committer is the group commit: Append calls queue requests, and a few
 // writers each take every request waiting (up to MaxBatch reports, within
 // Window) and insert them in one statement. The batch succeeds or fails as a
-// whole, and no request hears back before its batch is committed.
+// whole (but for reports under a reused event ID, which take a second
+// statement: see insert), and no request hears back before its batch is
+// committed.
 type committer struct {
 	pool  *pgxpool.Pool
 	opts  Options
@@ -297,6 +299,10 @@ func (c *committer) insert(ctx context.Context, batch []*request) ([][]bool, err
 	// sender reusing X-CXone-Event-Id, had every status after the first
 	// answered duplicate and dropped. Such reports go in under an ID of
 	// their own (reusedID); this costs a query only when keys conflict.
+	// The first statement has committed by then: kept out of a
+	// transaction, the common batch costs one round trip. Should the
+	// second fail, the batch is answered 503 all the same, and its
+	// redelivery finds the first part as duplicates.
 	var conflicts []*domain.StatusReceived
 	for _, e := range unique {
 		if !inserted[e.Key()] {

@@ -104,7 +104,12 @@ type AppendResult struct {
 }
 
 // Append stores events and returns once they are committed, one result per
-// event in order. Either every event of the call is committed or none is.
+// event in order. Either every event of the call is committed or none is,
+// but for one case: a report that reuses a stored report's event ID for
+// something else (committer.insert) goes in a second statement, once the
+// first has committed. Should that one fail, the call fails and its first
+// part stays: nothing is acknowledged, and a retry finds that part as
+// duplicates.
 func (s *Store) Append(ctx context.Context, events []domain.StatusReceived) ([]AppendResult, error) {
 	if len(events) == 0 {
 		return nil, nil
