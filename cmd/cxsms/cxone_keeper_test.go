@@ -50,6 +50,11 @@ func TestCXoneWebhookKeeperRetriesAndRepairs(t *testing.T) {
 		return len(subs) == 1 && subs[0].CallbackURL == callback
 	}
 	waitFor(t, "the subscription to be created once CXone is back", pointsHere)
+	// The keeper's call that created it lists the subscriptions once more
+	// before it returns: a repoint made before that is repaired inside the
+	// same call, which the keeper rightly logs as "in place", not as a
+	// repair. So repoint only once the keeper has said it is in place.
+	waitFor(t, "the keeper to say the subscription is in place", func() bool { return strings.Contains(logs.String(), "in place") })
 
 	// Another environment with the same name points it at itself.
 	other := cxone.New(cfg, fast, cxone.WithHTTPClient(cx.Client()))
