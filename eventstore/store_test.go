@@ -421,7 +421,7 @@ func TestBusyWhileAnAppendWaits(t *testing.T) {
 		_, err := s.Append(ctx, []domain.StatusReceived{report("m-busy", "e", domain.StatusSent)})
 		done <- err
 	}()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !s.Busy() {
 		if time.Now().After(deadline) {
 			t.Fatal("not Busy while an Append waits for its commit")
@@ -926,7 +926,7 @@ func TestOverloadCountsReports(t *testing.T) {
 		if !errors.Is(err, eventstore.ErrOverloaded) {
 			t.Errorf("a second 100-report request past a limit of 150: %v, want ErrOverloaded", err)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Error("a second 100-report request past a limit of 150 waited, want ErrOverloaded at once")
 	}
 	if err := tx.Rollback(ctx); err != nil {

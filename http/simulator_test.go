@@ -899,9 +899,9 @@ func TestRefusedFromHeadersIsAnsweredAtOnce(t *testing.T) {
 // client has given up on its answer.
 func waitCounted(t *testing.T, c prometheus.Counter, want float64) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); counterValue(t, c) != want; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); counterValue(t, c) != want; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("counter at %v after 5 s, want %v", counterValue(t, c), want)
+			t.Fatalf("counter at %v after 20 s, want %v", counterValue(t, c), want)
 		}
 	}
 }

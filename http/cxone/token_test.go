@@ -130,7 +130,7 @@ func TestTokenWaitStopsWithCallerContext(t *testing.T) {
 	// The fake logs the dropped request when it notices the hang-up, which
 	// may come after the second request.
 	var reqs []fakecxone.Request
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if reqs = e.fake.Requests(); len(reqs) >= 2 {
 			break
 		}
