@@ -100,6 +100,10 @@ func TestAnalyticsRegionParameter(t *testing.T) {
 		{"/analytics/carriers?region=uk", http.StatusOK},
 		{"/analytics/carriers?region=UNKNOWN", http.StatusOK},
 		{"/analytics/carriers?region=ZZ", http.StatusBadRequest},
+		// A blank form field is no filter, as openapi.json says.
+		{"/analytics/carriers?region=&carrier=&from=&to=", http.StatusOK},
+		{"/compliance/violations?senderId=&region=", http.StatusOK},
+		{"/analytics/sla?window=&from=", http.StatusOK},
 		{"/compliance/violations?region=Uk", http.StatusOK},
 		{"/compliance/violations?region=GBR", http.StatusBadRequest},
 		{"/analytics/sla?region=GB", http.StatusBadRequest},
