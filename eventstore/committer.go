@@ -39,6 +39,7 @@ type request struct {
 	ctx    context.Context
 	events []domain.StatusReceived
 	done   chan result
+	queued time.Time // when Append queued it: its retry budget runs from here
 }
 
 type result struct {
@@ -84,7 +85,7 @@ func (c *committer) append(ctx context.Context, events []domain.StatusReceived) 
 		return nil, fmt.Errorf("%w: %d reports already waiting", ErrOverloaded, held-n)
 	}
 	defer c.reports.Add(-n)
-	req := &request{ctx: ctx, events: events, done: make(chan result, 1)}
+	req := &request{ctx: ctx, events: events, done: make(chan result, 1), queued: time.Now()}
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
@@ -219,15 +220,30 @@ func (c *committer) observe(batch []*request, start time.Time, err error) {
 // matters: they are stored.
 func (c *committer) insertRetrying(batch []*request) ([][]bool, error) {
 	n := 0
+	oldest := batch[0].queued
 	for _, r := range batch {
 		n += len(r.events)
+		if r.queued.Before(oldest) {
+			oldest = r.queued
+		}
 	}
 	// A big batch gets longer: 10,000 reports take about a second to
 	// insert on a quiet machine and three or more on a loaded one (CI with
 	// other work beside it answered 503 at 100 µs a report), and a
 	// deadline they can never meet would answer 503 to every retry of the
 	// same request.
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RetryFor+time.Duration(n)*300*time.Microsecond)
+	budget := c.opts.RetryFor + time.Duration(n)*300*time.Microsecond
+	// The budget runs from the oldest request's arrival, not from the
+	// batch's start: with PostgreSQL down, each batch retried for its 3 s
+	// while the batches queued behind it waited their turn, and a tester's
+	// senders waited 13-30 s for their 503, some past their own timeout.
+	// Now retries stop once the oldest request's budget is spent, so a
+	// batch whose budget went by in the queue makes one attempt (refused
+	// at once while the database is down) and answers. That attempt still
+	// gets half a budget to finish: in a queue that was only busy, the
+	// batch is written, not cut short.
+	retryUntil := oldest.Add(budget)
+	ctx, cancel := context.WithDeadline(context.Background(), later(retryUntil, time.Now().Add(budget/2)))
 	defer cancel()
 	backoff := 20 * time.Millisecond
 	var cause error // the last failure that was not the deadline itself
@@ -244,12 +260,19 @@ func (c *committer) insertRetrying(batch []*request) ([][]bool, error) {
 		}
 		cause = err
 		sleep := backoff/2 + rand.N(backoff/2+1)
-		if deadline, _ := ctx.Deadline(); time.Until(deadline) < sleep {
+		if time.Until(retryUntil) < sleep {
 			return nil, fmt.Errorf("after %d attempts: %w", attempt, err)
 		}
 		time.Sleep(sleep)
 		backoff = min(backoff*2, 500*time.Millisecond)
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // insert runs one INSERT for the batch and works out each report's

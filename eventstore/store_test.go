@@ -1026,3 +1026,45 @@ func TestHistoryKeepsTheOrderSent(t *testing.T) {
 		t.Errorf("history %v, want the order sent %v", got, want)
 	}
 }
+
+// With PostgreSQL down, a batch retried for its RetryFor while the batches
+// queued behind it waited their turn, and then retried for as long again:
+// a tester's senders waited 13-30 s for their 503. The budget now runs from
+// each request's arrival, so every request hears back about RetryFor after
+// it came, however many wait.
+func TestDownDatabaseAnswersEveryRequestWithinItsBudget(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close() // nothing listens there now: a database that is down
+	pool, err := pgxpool.New(context.Background(), fmt.Sprintf("postgres://cxsms@%s/cxsms?sslmode=disable", ln.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	// One writer, one report per batch: ten batches wait in line.
+	const retryFor = 300 * time.Millisecond
+	s := eventstore.New(pool, eventstore.Options{Writers: 1, MaxBatch: 1, RetryFor: retryFor})
+	t.Cleanup(s.Close)
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			_, err := s.Append(context.Background(), []domain.StatusReceived{report(fmt.Sprintf("down-%d", i), "e", domain.StatusSent)})
+			took := time.Since(start)
+			if !errors.Is(err, eventstore.ErrUnavailable) {
+				t.Errorf("Append with the database down: %v, want ErrUnavailable", err)
+			}
+			// Queued one behind the other, the last answered after ten
+			// budgets (3 s); a second is three budgets and a margin.
+			if took > time.Second {
+				t.Errorf("request %d answered after %v, want about %v", i, took, retryFor)
+			}
+		}()
+	}
+	wg.Wait()
+}
