@@ -20,7 +20,7 @@ type readModels interface {
 	CurrentStatus(ctx context.Context, id string) (projections.MessageStatus, error)
 	Carriers(ctx context.Context, f projections.Filter) ([]projections.CarrierStats, string, error)
 	SLA(ctx context.Context, f projections.Filter) (projections.SLAReport, error)
-	Violations(ctx context.Context, region, sender string) ([]projections.Violation, error)
+	Violations(ctx context.Context, region, sender string) ([]projections.Violation, string, error)
 	Rules() *rules.Rules
 	JudgedUnder(ctx context.Context, projection string) (string, error)
 }
@@ -361,16 +361,12 @@ func (s *Server) handleViolations(w http.ResponseWriter, r *http.Request) error 
 	if !ok && region != "" {
 		return badRegion(q.Get("region"), " or UNKNOWN", filterBy)
 	}
-	vs, err := s.reads.Violations(r.Context(), region, q.Get("senderId"))
+	vs, judged, err := s.reads.Violations(r.Context(), region, q.Get("senderId"))
 	if err != nil {
 		return err
 	}
 	if vs == nil {
 		vs = []projections.Violation{}
-	}
-	judged, err := s.reads.JudgedUnder(r.Context(), "sender_compliance")
-	if err != nil {
-		return err
 	}
 	writeJSON(w, http.StatusOK, violationsAnswer{RulesVersion: judged, Violations: vs})
 	return nil

@@ -33,8 +33,8 @@ func (f fixedCarriers) SLA(context.Context, projections.Filter) (projections.SLA
 	return projections.SLAReport{}, nil
 }
 
-func (f fixedCarriers) Violations(context.Context, string, string) ([]projections.Violation, error) {
-	return nil, nil
+func (f fixedCarriers) Violations(context.Context, string, string) ([]projections.Violation, string, error) {
+	return nil, rules.Default().Version, nil
 }
 
 func (f fixedCarriers) Rules() *rules.Rules { return rules.Default() }

@@ -912,7 +912,7 @@ func TestRulesChangeRejudgesHistory(t *testing.T) {
 				attCost = c.TotalCost
 			}
 		}
-		vs, err := reader.Violations(ctx, "GB", "")
+		vs, _, err := reader.Violations(ctx, "GB", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1172,7 +1172,7 @@ func TestRulesChangeRebuildsOnStart(t *testing.T) {
 		}
 	}
 	waitCaughtUp(t, p)
-	vs, err := projections.NewReader(pool, v2).Violations(ctx, "GB", "")
+	vs, _, err := projections.NewReader(pool, v2).Violations(ctx, "GB", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1349,7 +1349,7 @@ func TestViolationSeenInOrderWithCarrierClockAhead(t *testing.T) {
 	reader := projections.NewReader(pool, rules.Default())
 	check := func(when string) projections.Violation {
 		t.Helper()
-		vs, err := reader.Violations(ctx, "GB", "INFO")
+		vs, _, err := reader.Violations(ctx, "GB", "INFO")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1397,7 +1397,7 @@ func TestViolationsCountASenderUnderOneSpelling(t *testing.T) {
 	reader := projections.NewReader(pool, rules.Default())
 	check := func(when string) {
 		t.Helper()
-		all, err := reader.Violations(ctx, "US", "")
+		all, _, err := reader.Violations(ctx, "US", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1410,7 +1410,7 @@ func TestViolationsCountASenderUnderOneSpelling(t *testing.T) {
 			t.Fatalf("%s: violations %+v, want one row per sender: %v", when, all, want)
 		}
 		for _, spelling := range []string{"+1 (800) 123-4567", "+18001234567", "INFO "} {
-			vs, err := reader.Violations(ctx, "", spelling)
+			vs, _, err := reader.Violations(ctx, "", spelling)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1941,6 +1941,106 @@ func TestReadModelOfAnEarlierReleaseIsRebuilt(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("region %q, built by schema %d 30 s on; want SK, rebuilt by this release (schema >= 7)", region, schema)
+		}
+	}
+}
+
+// An SLA answer's rules version and its compliance come from one state of
+// the read model: read statement by statement, a rebuild under other rules
+// swapping its tables in between gave answers naming the old rules beside
+// the new rules' compliance (a tester's reads during rebuilds).
+func TestSLAAnswerDuringRebuildsNamesTheRulesOfItsFigures(t *testing.T) {
+	t.Parallel()
+	pool, store := newLog(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Minute)
+	// Deliveries of 45 s: all within the default 60 s, none within 30 s.
+	var reports []domain.StatusReceived
+	for i := range 20 {
+		id := fmt.Sprintf("m%d", i)
+		reports = append(reports, sr(id, "sent", domain.StatusSent, "C45", at), sr(id, "done", domain.StatusDelivered, "C45", at.Add(45*time.Second)))
+	}
+	logStream(t, store, reports, len(reports))
+	p, stop := startProjector(t, pool)
+	waitCaughtUp(t, p)
+	stop()
+	strict := rulesEdited(t, func(doc map[string]any) {
+		doc["version"] = "strict"
+		doc["sla"].(map[string]any)["deliveryThresholdMs"] = 30000
+	})
+	want := map[string]float64{rules.Default().Version: 100, "strict": 0}
+	reader := projections.NewReader(pool, rules.Default())
+	rebuilt := make(chan struct{})
+	go func() {
+		defer close(rebuilt)
+		for i := range 40 {
+			r := rules.Default()
+			if i%2 == 0 {
+				r = strict
+			}
+			if _, err := projections.NewProjector(pool, r, quietLog(), projections.Options{}).Rebuild(ctx, "sla_latency", nil); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	var mixed []string
+	for reading := true; reading; {
+		select {
+		case <-rebuilt:
+			reading = false
+		default:
+		}
+		rep, err := reader.SLA(ctx, projections.Filter{From: at.Add(-time.Hour), To: at.Add(time.Hour)})
+		if err != nil {
+			t.Error(err)
+			<-rebuilt
+			break
+		}
+		if c, ok := want[rep.RulesVersion]; !ok || rep.Delivery.Compliance != c || rep.Delivery.Count != 20 {
+			mixed = append(mixed, fmt.Sprintf("%s: %d deliveries, %.2f %% compliant", rep.RulesVersion, rep.Delivery.Count, rep.Delivery.Compliance))
+		}
+	}
+	if len(mixed) > 0 {
+		t.Errorf("%d answers whose figures are not their rules version's, e.g. %v", len(mixed), mixed[:min(3, len(mixed))])
+	}
+}
+
+// Violations that tie on count and last seen come in one order, sender
+// first: left to the table's order, each rebuild listed them otherwise, and
+// changed which senders made the 1,000-row cap.
+func TestViolationsTieInOneOrder(t *testing.T) {
+	t.Parallel()
+	pool, store := newLog(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	var reports []domain.StatusReceived
+	for _, sender := range []string{"ZZZZZZ", "AAAAAA", "MMMMMM", "QQQQQQ", "BBBBBB"} {
+		r := sr("m-"+sender, "e", domain.StatusSent, "ATT", at)
+		r.SenderID = sender // alphanumeric, to the US: a violation
+		reports = append(reports, r)
+	}
+	logStream(t, store, reports, len(reports))
+	p, stop := startProjector(t, pool)
+	waitCaughtUp(t, p)
+	stop()
+	reader := projections.NewReader(pool, rules.Default())
+	for i := range 6 {
+		if i > 0 {
+			if _, err := p.Rebuild(ctx, "sender_compliance", nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		vs, _, err := reader.Violations(ctx, "US", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var senders []string
+		for _, v := range vs {
+			senders = append(senders, v.SenderID)
+		}
+		if want := []string{"AAAAAA", "BBBBBB", "MMMMMM", "QQQQQQ", "ZZZZZZ"}; !slices.Equal(senders, want) {
+			t.Fatalf("after %d rebuilds: %v, want %v", i, senders, want)
 		}
 	}
 }

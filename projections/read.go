@@ -59,8 +59,8 @@ func (r *Reader) JudgedUnder(ctx context.Context, projection string) (string, er
 // model recorded before documents were, or with a document this binary
 // cannot read (a newer release's), is judged under this process's rules, as
 // before, under its recorded version.
-func (r *Reader) rulesOf(ctx context.Context, projection string) (*rules.Rules, string, error) {
-	j, err := judgedUnder(ctx, r.pool, projection)
+func (r *Reader) rulesOf(ctx context.Context, q rowQuerier, projection string) (*rules.Rules, string, error) {
+	j, err := judgedUnder(ctx, q, projection)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return r.rules, r.rules.Version, nil
@@ -83,6 +83,31 @@ func (r *Reader) rulesOf(ctx context.Context, projection string) (*rules.Rules, 
 	}
 	return rs, j.version, nil
 }
+
+// snapshot begins a read-only transaction that sees one state of the
+// database: an answer's figures and the rules version it names come from
+// the same read model. Read statement by statement, a rebuild under other
+// rules that swapped its tables in between gave SLA answers naming the old
+// rules beside compliance figures of the new (a tester's reads during
+// rebuilds). A snapshot alone is not enough: a swap drops tables and moves
+// others in, and a table's name is looked up in the catalog as it is now,
+// not as the snapshot saw it. So the read model's tables are locked first
+// (ACCESS SHARE, which only a swap's DROP waits for), and the snapshot is
+// taken after, at the first query. End it with end: it writes nothing.
+func (r *Reader) snapshot(ctx context.Context, tables string) (pgx.Tx, error) {
+	tx, err := r.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE `+tables+` IN ACCESS SHARE MODE`); err != nil {
+		end(ctx, tx)
+		return nil, err
+	}
+	return tx, nil
+}
+
+// end ends a snapshot, even once ctx is done.
+func end(ctx context.Context, tx pgx.Tx) { _ = tx.Rollback(context.WithoutCancel(ctx)) }
 
 // MessageStatus is a message's current status.
 type MessageStatus struct {
@@ -189,7 +214,12 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, string
 		q += ` AND carrier = ` + arg(f.Carrier)
 	}
 	q += ` GROUP BY carrier, currency`
-	rows, err := r.pool.Query(ctx, q, args...)
+	tx, err := r.snapshot(ctx, "carrier_costs")
+	if err != nil {
+		return nil, "", fmt.Errorf("carriers: %w", err)
+	}
+	defer end(ctx, tx)
+	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("carriers: %w", err)
 	}
@@ -232,7 +262,7 @@ func (r *Reader) Carriers(ctx context.Context, f Filter) ([]CarrierStats, string
 		o := byCarrier[c.Carrier]
 		byCarrier[c.Carrier] = outcome{o.terminal + int(c.Delivered+c.Failed), o.failed + int(c.Failed)}
 	}
-	judged, version, err := r.rulesOf(ctx, "carrier_costs")
+	judged, version, err := r.rulesOf(ctx, tx, "carrier_costs")
 	if err != nil {
 		return nil, "", fmt.Errorf("carriers: %w", err)
 	}
@@ -350,7 +380,12 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 	if none {
 		f.From = f.To.Add(-time.Hour)
 	}
-	judged, version, err := r.rulesOf(ctx, "sla_latency")
+	tx, err := r.snapshot(ctx, "sla_delivery, sla_throughput, sla_ingest")
+	if err != nil {
+		return SLAReport{}, fmt.Errorf("sla: %w", err)
+	}
+	defer end(ctx, tx)
+	judged, version, err := r.rulesOf(ctx, tx, "sla_latency")
 	if err != nil {
 		return SLAReport{}, fmt.Errorf("sla: %w", err)
 	}
@@ -363,7 +398,7 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 		within  int64 // sla_delivery only
 	}
 	load := func(table, within string) ([]cell, error) {
-		rows, err := r.pool.Query(ctx, `SELECT carrier, minute, bucket, count, `+within+` FROM `+table+`
+		rows, err := tx.Query(ctx, `SELECT carrier, minute, bucket, count, `+within+` FROM `+table+`
 			WHERE minute >= $1 AND minute < $2 AND ($3 = '' OR upper(carrier) = $3)`, f.From, f.To, f.Carrier)
 		if err != nil {
 			return nil, fmt.Errorf("sla %s: %w", table, err)
@@ -381,7 +416,7 @@ func (r *Reader) SLA(ctx context.Context, f Filter) (SLAReport, error) {
 	if err != nil {
 		return SLAReport{}, err
 	}
-	rows, err := r.pool.Query(ctx, `SELECT carrier, minute, events FROM sla_throughput
+	rows, err := tx.Query(ctx, `SELECT carrier, minute, events FROM sla_throughput
 		WHERE minute >= $1 AND minute < $2 AND ($3 = '' OR upper(carrier) = $3)`, f.From, f.To, f.Carrier)
 	if err != nil {
 		return SLAReport{}, fmt.Errorf("sla throughput: %w", err)
@@ -484,22 +519,34 @@ type Violation struct {
 }
 
 // Violations lists sender-ID violations, most frequent first: in region
-// unless it is "", of sender (however spelled) unless it is blank.
-func (r *Reader) Violations(ctx context.Context, region, sender string) ([]Violation, error) {
+// unless it is "", of sender (however spelled) unless it is blank. It
+// returns the version of the rules they were judged under, read with them.
+// Ties are broken by sender, region and rule: left to the table's order,
+// a rebuild reordered them, and changed which senders made the cap.
+func (r *Reader) Violations(ctx context.Context, region, sender string) ([]Violation, string, error) {
+	tx, err := r.snapshot(ctx, "sender_violations")
+	if err != nil {
+		return nil, "", fmt.Errorf("violations: %w", err)
+	}
+	defer end(ctx, tx)
 	// A carrier clock ahead of ours puts first_seen after last_seen, when
 	// we last received a report: firstSeen is never after lastSeen.
-	rows, err := r.pool.Query(ctx, `SELECT sender_id, region, rule, reason, count, least(first_seen, last_seen), last_seen
+	rows, err := tx.Query(ctx, `SELECT sender_id, region, rule, reason, count, least(first_seen, last_seen), last_seen
 		FROM sender_violations WHERE ($1 = '' OR region = $1) AND (NOT $2 OR sender_id = $3)
-		ORDER BY count DESC, last_seen DESC LIMIT 1000`, region, strings.TrimSpace(sender) != "", rules.SenderKey(sender))
+		ORDER BY count DESC, last_seen DESC, sender_id, region, rule LIMIT 1000`, region, strings.TrimSpace(sender) != "", rules.SenderKey(sender))
 	if err != nil {
-		return nil, fmt.Errorf("violations: %w", err)
+		return nil, "", fmt.Errorf("violations: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Violation, error) {
 		var v Violation
 		return v, row.Scan(&v.SenderID, &v.Region, &v.Rule, &v.Reason, &v.Count, &v.FirstSeen, &v.LastSeen)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("violations: %w", err)
+		return nil, "", fmt.Errorf("violations: %w", err)
 	}
-	return out, nil
+	_, version, err := r.rulesOf(ctx, tx, "sender_compliance")
+	if err != nil {
+		return nil, "", fmt.Errorf("violations: %w", err)
+	}
+	return out, version, nil
 }
