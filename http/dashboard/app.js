@@ -858,6 +858,9 @@
     var max = Math.max.apply(null, bins);
     var peakAt = bins.indexOf(max);
     var perBin = binMin === 1 ? '/min' : '/' + binMin + ' min';
+    // The newest bin is still filling: "Now" beside the top figure's
+    // reports in the last 60 s read as two answers to one question.
+    $('#tp-now-label').textContent = binMin === 1 ? 'This minute so far' : 'These ' + binMin + ' min so far';
     setStat('#tp-now', fmtInt(bins[n - 1] || 0), perBin);
     setStat('#tp-peak', max ? fmtInt(max) : '–', max ? perBin + ' at ' + fmtHM(new Date(x0 + peakAt * binMs)) : '');
     setStat('#tp-total', fmtInt(data.throughput), 'reports');
