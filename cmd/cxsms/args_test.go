@@ -24,6 +24,11 @@ func TestCommandArguments(t *testing.T) {
 		{[]string{"history", "-h"}, true, "usage: cxsms history ID"},
 		{[]string{"rebuild", "-h"}, true, "usage: cxsms rebuild NAME|all"},
 		{[]string{"fake-cxone", "-h"}, true, ""},
+		// "help CMD" is "CMD -h": it printed the command list.
+		{[]string{"help", "simulate"}, true, "-concurrency"},
+		{[]string{"help", "history"}, true, "usage: cxsms history ID"},
+		{[]string{"help", "nosuch"}, false, `unknown command "nosuch"`},
+		{[]string{"help"}, true, "commands:"},
 		{[]string{"serve", "--bogus"}, false, "usage: cxsms serve"},
 		{[]string{"project", "extra"}, false, "usage: cxsms project"},
 		{[]string{"history"}, false, "usage: cxsms history ID"},

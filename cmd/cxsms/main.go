@@ -63,6 +63,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "help", "-h", "--help":
+		// "help simulate" is "simulate -h", as most tools have it: it
+		// printed the command list, which names no flag.
+		if cmd == "help" && len(rest) == 1 && rest[0] != "help" && !strings.HasPrefix(rest[0], "-") {
+			return run(ctx, []string{rest[0], "-h"}, getenv, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage) // even when .env is broken
 		return nil
 	}
