@@ -250,11 +250,13 @@
 
   function fmtMs(ms) {
     if (ms === undefined || ms === null || isNaN(ms)) return '–';
-    if (ms < 1) return localNum(ms.toFixed(2)) + ' ms';
-    if (ms < 10) return localNum(ms.toFixed(1)) + ' ms';
-    if (ms < 1000) return Math.round(ms) + ' ms';
-    if (ms < 60000) return localNum((ms / 1000).toFixed(ms < 10000 ? 2 : 1)) + ' s';
-    if (ms < 3600000) return localNum((ms / 60000).toFixed(1)) + ' min';
+    // Each unit up to where its rounding would reach the next: 999.6 ms
+    // showed as "1000 ms" beside a "1.00 s" in the next row.
+    if (ms < 0.995) return localNum(ms.toFixed(2)) + ' ms';
+    if (ms < 9.95) return localNum(ms.toFixed(1)) + ' ms';
+    if (ms < 999.5) return Math.round(ms) + ' ms';
+    if (ms < 59950) return localNum((ms / 1000).toFixed(ms < 9995 ? 2 : 1)) + ' s';
+    if (ms < 3597000) return localNum((ms / 60000).toFixed(1)) + ' min';
     return localNum((ms / 3600000).toFixed(1)) + ' h';
   }
 
