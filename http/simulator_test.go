@@ -605,7 +605,7 @@ func TestSimulatorOneSMPPShareShrinksTheOther(t *testing.T) {
 		t.Fatalf("smppReceipt 1 on lifecycle: forms %v, want every SENT and DELIVERED a receipt", s.ByForm)
 	}
 	if code, body := env.post(t, `{"smppReceipt":0.7,"smppJson":0.5}`); code != http.StatusBadRequest ||
-		!strings.Contains(string(body), "smppJson + smppReceipt must be at most 1, got 1.2") {
+		!strings.Contains(string(body), "smppJson + smppReceipt must be at most 1, got 0.5 + 0.7") {
 		t.Fatalf("both shares, too many: %d %s", code, body)
 	}
 }

@@ -744,7 +744,7 @@ func TestSimulateOneSMPPShare(t *testing.T) {
 		t.Fatalf("--smpp-receipt 1: forms %v", forms)
 	}
 	_, _, err = runSimulate(t, nil, "--target", url, "--secret", f.secret, "--count", "1", "--smpp-receipt", "0.7", "--smpp-json", "0.5")
-	if err == nil || !strings.Contains(err.Error(), "smppJson + smppReceipt must be at most 1, got 1.2") {
+	if err == nil || !strings.Contains(err.Error(), "smppJson + smppReceipt must be at most 1, got 0.5 + 0.7") {
 		t.Fatalf("both shares, too many: %v", err)
 	}
 }

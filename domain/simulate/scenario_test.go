@@ -27,7 +27,7 @@ func TestWithShrinksTheOtherSMPPShare(t *testing.T) {
 		{"json 0.9", lc, Shares{SMPPJSON: share(0.9)}, 0.9, 0.1, ""},
 		{"fits already", chaos, Shares{SMPPReceipt: share(0.7)}, 0.3, 0.7, ""},
 		{"chaos receipt 0.75", chaos, Shares{SMPPReceipt: share(0.75)}, 0.25, 0.75, ""},
-		{"both given", lc, Shares{SMPPJSON: share(0.6), SMPPReceipt: share(0.6)}, 0.6, 0.6, "smppJson + smppReceipt must be at most 1, got 1.2"},
+		{"both given", lc, Shares{SMPPJSON: share(0.6), SMPPReceipt: share(0.6)}, 0.6, 0.6, "smppJson + smppReceipt must be at most 1, got 0.6 + 0.6"},
 		{"bad given", lc, Shares{SMPPReceipt: share(1.5)}, 0.15, 1.5, "smppReceipt must be a share between 0 and 1, got 1.5"},
 		{"other shares", lc, Shares{Duplicates: share(0.3)}, 0.15, 0.10, ""},
 	} {
