@@ -247,13 +247,23 @@ func (c *committer) insertRetrying(batch []*request) ([][]bool, error) {
 	defer cancel()
 	backoff := 20 * time.Millisecond
 	var cause error // the last failure that was not the deadline itself
+	reached := false // whether an attempt may have reached the database
+	giveUp := func(attempt int, err error) error {
+		if reached {
+			return fmt.Errorf("after %d attempts: %w", attempt, err)
+		}
+		return fmt.Errorf("after %d attempts: %w: %w", attempt, ErrNotReached, err)
+	}
 	for attempt := 1; ; attempt++ {
 		dups, err := c.insert(ctx, batch)
+		if err != nil && !neverConnected(err) {
+			reached = true
+		}
 		if err != nil && ctx.Err() != nil && cause != nil {
 			// The deadline cut this attempt short: the failure that made
 			// us retry says more than "timeout" (a read-only database was
 			// answered as a commit that could not be confirmed).
-			return nil, fmt.Errorf("after %d attempts: %w", attempt, cause)
+			return nil, giveUp(attempt, cause)
 		}
 		if err == nil || !transient(err) {
 			return dups, err
@@ -261,7 +271,7 @@ func (c *committer) insertRetrying(batch []*request) ([][]bool, error) {
 		cause = err
 		sleep := backoff/2 + rand.N(backoff/2+1)
 		if time.Until(retryUntil) < sleep {
-			return nil, fmt.Errorf("after %d attempts: %w", attempt, err)
+			return nil, giveUp(attempt, err)
 		}
 		time.Sleep(sleep)
 		backoff = min(backoff*2, 500*time.Millisecond)
@@ -335,10 +345,10 @@ func (c *committer) insert(ctx context.Context, batch []*request) ([][]bool, err
 	if len(conflicts) > 0 {
 		others, err := c.otherReports(ctx, conflicts)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", errPartlyStored, err)
 		}
 		if err := c.insertRows(ctx, others, inserted); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", errPartlyStored, err)
 		}
 	}
 	for i, r := range batch {

@@ -25,7 +25,23 @@ var (
 	ErrRejected = errors.New("report refused by the store")
 	// ErrNotFound means no row matched.
 	ErrNotFound = errors.New("not found")
+	// ErrNotReached comes with ErrUnavailable when no attempt of an
+	// Append reached the database (each failed to connect): then nothing
+	// of it was stored, which a lost answer cannot say.
+	ErrNotReached = errors.New("the database could not be reached")
 )
+
+// neverConnected reports whether err is a failure to connect: the
+// statement never reached the database.
+func neverConnected(err error) bool {
+	var connectErr *pgconn.ConnectError
+	return errors.As(err, &connectErr) && !errors.Is(err, errPartlyStored)
+}
+
+// errPartlyStored marks a batch's failure after its first statement
+// committed (committer.insert): it reached the database, whatever the
+// second statement's failure says.
+var errPartlyStored = errors.New("after the batch's first statement committed")
 
 // classify turns a driver error into one of ours, keeping the original
 // wrapped for logs. It is the only place that reads PostgreSQL error codes.

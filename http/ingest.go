@@ -190,6 +190,12 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 				return &Error{Status: http.StatusServiceUnavailable, RetryAfter: "5", Message: "the database is read-only (a standby?); " +
 					"nothing was stored: retry later (a retry is safe)"}
 			}
+			if errors.Is(err, eventstore.ErrNotReached) {
+				// Every attempt failed to connect: here, unlike a lost
+				// answer, nothing can have been stored.
+				return &Error{Status: http.StatusServiceUnavailable, RetryAfter: "5", Message: "the database cannot be reached; " +
+					"nothing was stored: retry later (a retry is safe)"}
+			}
 			if errors.Is(err, eventstore.ErrUnavailable) {
 				// Not "nothing was stored": a commit whose answer was lost
 				// with the connection may have landed. The retry is safe
