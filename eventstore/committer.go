@@ -246,7 +246,7 @@ func (c *committer) insertRetrying(batch []*request) ([][]bool, error) {
 	ctx, cancel := context.WithDeadline(context.Background(), later(retryUntil, time.Now().Add(budget/2)))
 	defer cancel()
 	backoff := 20 * time.Millisecond
-	var cause error // the last failure that was not the deadline itself
+	var cause error  // the last failure that was not the deadline itself
 	reached := false // whether an attempt may have reached the database
 	giveUp := func(attempt int, err error) error {
 		if reached {
