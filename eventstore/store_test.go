@@ -1065,8 +1065,8 @@ func TestDownDatabaseAnswersEveryRequestWithinItsBudget(t *testing.T) {
 				t.Errorf("Append with the database down: %v, want ErrUnavailable and ErrNotReached", err)
 			}
 			// Queued one behind the other, the last answered after ten
-			// budgets (3 s); a second is three budgets and a margin.
-			if took > time.Second {
+			// budgets (3 s); 2 s leaves a slow machine its margin.
+			if took > 2*time.Second {
 				t.Errorf("request %d answered after %v, want about %v", i, took, retryFor)
 			}
 		}()
