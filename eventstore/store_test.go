@@ -400,10 +400,11 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 }
 
 // Busy says whether ingest is waiting on a commit: the projectors yield to
-// it while it is.
+// it while it is. Full says the queue is at a limit (here its one report),
+// for the webhook to refuse before reading a body.
 func TestBusyWhileAnAppendWaits(t *testing.T) {
 	t.Parallel()
-	s, pool := newStore(t, eventstore.Options{})
+	s, pool := newStore(t, eventstore.Options{QueueReports: 1})
 	ctx := context.Background()
 	if s.Busy() {
 		t.Fatal("Busy before any Append")
@@ -428,14 +429,17 @@ func TestBusyWhileAnAppendWaits(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	if !s.Full() {
+		t.Error("not Full with its one report waiting")
+	}
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if s.Busy() {
-		t.Fatal("still Busy after the Append returned")
+	if s.Busy() || s.Full() {
+		t.Fatalf("still Busy (%v) or Full (%v) after the Append returned", s.Busy(), s.Full())
 	}
 }
 
